@@ -1,0 +1,160 @@
+//! The command line: argument types and the dispatch from each verb to the library.
+//!
+//! Every option has a `HANDOFF_*` environment variable, so the same settings work
+//! from a shell, a systemd unit or a container.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use crate::store::Store;
+
+/// The database used when neither `--database` nor `HANDOFF_DATABASE` is given.
+pub const DEFAULT_DATABASE: &str = "sqlite://handoff.db";
+
+/// Keeps the marketing-to-sales SLA honest.
+///
+/// handoff reads lead data (reps, leads, touches, deals) from a SQL store, evaluates
+/// the SLA written in YAML rule files, and tells the accountable team when a promise
+/// is at risk or broken.
+///
+/// Start with `handoff demo`: it builds a synthetic company in SQLite with planted
+/// SLA trouble. Then load your own data with `handoff import DIR`.
+#[derive(Debug, Parser)]
+#[command(name = "handoff", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every verb understands.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Database URL: sqlite://FILE, postgres://USER@HOST/DB or mysql://USER@HOST/DB.
+    ///
+    /// SQLite files are created when missing. [default: sqlite://handoff.db]
+    #[arg(long, env = "HANDOFF_DATABASE", global = true, value_name = "URL")]
+    pub database: Option<String>,
+
+    /// Directory holding the SLA rule files (every *.yaml below it).
+    #[arg(long, env = "HANDOFF_RULES", global = true, value_name = "DIR", default_value = "rules/")]
+    pub rules: PathBuf,
+
+    /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `handoff=debug`).
+    #[arg(long, env = "HANDOFF_LOG", global = true, value_name = "FILTER", default_value = "info")]
+    pub log: String,
+}
+
+impl GlobalArgs {
+    /// The database URL in force: `--database`, else `HANDOFF_DATABASE`, else the default.
+    pub fn database_url(&self) -> &str {
+        self.database.as_deref().unwrap_or(DEFAULT_DATABASE)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build a demo database: a synthetic company with planted SLA trouble.
+    ///
+    /// About six months of leads across five channels, reps with different habits
+    /// (a fast responder, a slow one, one who gives up after an attempt or two),
+    /// heavy-tailed response times, connect rates and attempt counts in line with
+    /// published figures, and deals with realistic amounts. The same --seed, --leads,
+    /// --months and --end always give the same data.
+    ///
+    /// Without --database it writes sqlite://handoff.db. A database that already
+    /// holds lead data which demo did not make is left alone unless --replace is given.
+    Demo(DemoArgs),
+
+    /// Load canonical CSV files (reps.csv, leads.csv, touches.csv, deals.csv) from DIR.
+    ///
+    /// Any subset of the four files may be present; they load in dependency order
+    /// (reps, leads, touches, deals). Headers are the column names, in any order;
+    /// timestamps are RFC 3339 (`2026-03-02T14:05:00Z`, offsets are converted to UTC);
+    /// booleans are `true`/`false`; an empty field is null. Rows are upserted by id.
+    ///
+    /// Every row of a file is checked before any of it is committed: on a bad row,
+    /// every problem in that file is reported as FILE:LINE:COLUMN and nothing of the
+    /// file is written; the files after it are not loaded.
+    Import(ImportArgs),
+
+    /// Create or upgrade the database schema, then exit.
+    ///
+    /// Other verbs that write do this on start too. On PostgreSQL and MariaDB a
+    /// `reps`, `leads`, `touches` or `deals` view that already exists is kept, so the
+    /// lead tables can be views over CRM sync tables.
+    Migrate,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many leads to generate in all.
+    #[arg(long, env = "HANDOFF_DEMO_LEADS", default_value_t = crate::demo::DEFAULT_LEADS)]
+    pub leads: u64,
+
+    /// How many months of history the leads are spread over.
+    #[arg(long, env = "HANDOFF_DEMO_MONTHS", default_value_t = crate::demo::DEFAULT_MONTHS)]
+    pub months: u32,
+
+    /// Seed of the random generator.
+    #[arg(long, env = "HANDOFF_DEMO_SEED", default_value_t = crate::demo::DEFAULT_SEED)]
+    pub seed: u64,
+
+    /// The instant the history ends at (RFC 3339) [default: now, to the minute].
+    #[arg(long, value_name = "RFC3339")]
+    pub end: Option<chrono::DateTime<chrono::FixedOffset>>,
+
+    /// Delete the lead data already in the database first.
+    #[arg(long)]
+    pub replace: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Directory holding reps.csv, leads.csv, touches.csv and/or deals.csv.
+    pub dir: PathBuf,
+}
+
+/// Starts the tracing subscriber that writes logs to stderr.
+pub fn init_tracing(cli: &Cli) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.global.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs one verb to completion and returns the process exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let global = cli.global;
+    match cli.command {
+        Command::Migrate => {
+            let url = global.database_url();
+            let store = Store::connect(url).await?;
+            store.migrate().await?;
+            println!("schema of {} is up to date", store.describe());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(args) => {
+            let store = Store::connect(global.database_url()).await?;
+            store.migrate().await?;
+            let report = crate::import::import_dir(&store, &args.dir, &crate::progress::Progress::stderr())
+                .await
+                .with_context(|| format!("failed to import {}", args.dir.display()))?;
+            print!("{report}");
+            Ok(if report.is_success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Demo(args) => {
+            let url = global.database_url();
+            let summary = crate::demo::build(url, &args, &crate::progress::Progress::stderr()).await?;
+            print!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! The `handoff` binary: parse the command line, start logging, hand over to
+//! the library.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = handoff::cli::Cli::parse();
+    handoff::cli::init_tracing(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: failed to start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(handoff::cli::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The SLA rule files (DESIGN §3).
