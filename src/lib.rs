@@ -37,3 +37,4 @@ pub mod model;
 pub mod progress;
 pub mod rules;
 pub mod store;
+pub mod suggest;

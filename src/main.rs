@@ -6,7 +6,10 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     let cli = handoff::cli::Cli::parse();
     handoff::cli::init_tracing(&cli);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: failed to start the async runtime: {e}");

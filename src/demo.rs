@@ -1,0 +1,1137 @@
+//! `handoff demo`: a deterministic synthetic company with planted SLA trouble.
+//!
+//! Acme Analytics sells B2B software from New York. Its leads come from five
+//! channels (and a few of unknown source) with different volumes, quality and
+//! deal sizes. Six weeks before the end of the history, marketing and sales signed
+//! the SLA; before that, reps behaved as the published studies found most firms
+//! do (slow first responses, about 1.6 attempts per lead, a fifth of leads never
+//! called). After it, most reps respond within the hour and try six times or
+//! more, except the planted offenders:
+//!
+//! - a slow responder and a rep who gives up after one or two attempts;
+//! - webinar MQLs running well behind pace in the last six weeks;
+//! - paid-search MQLs that sales mostly rejects;
+//! - event leads that only ever convert when reached by the second call, so more
+//!   than a few attempts on them never pays.
+//!
+//! Every lead draws from its own random stream, seeded by the run's seed and the
+//! lead's number, so the data depends only on `--seed`, `--leads`, `--months` and
+//! `--end`, never on batching or timing.
+
+use std::fmt;
+use std::path::Path;
+use std::time::{Duration as StdDuration, Instant};
+
+use anyhow::{Context as _, bail};
+use chrono::{
+    DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, TimeZone, Timelike, Utc, Weekday,
+};
+use chrono_tz::America::New_York;
+use chrono_tz::Tz;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use tokio::sync::mpsc;
+
+use crate::cli::DemoArgs;
+use crate::model::{self, Deal, Lead, Rep, Table, Touch};
+use crate::progress::{Progress, Unit};
+use crate::store::{Store, UpsertColumns};
+
+/// Leads generated when `--leads` is not given: about 1000 a month for six months.
+pub const DEFAULT_LEADS: u64 = 6_000;
+/// Months of history when `--months` is not given.
+pub const DEFAULT_MONTHS: u32 = 6;
+/// Seed when `--seed` is not given.
+pub const DEFAULT_SEED: u64 = 42;
+
+/// The SLA was signed this long before the end of the history.
+const SLA_AGE: Duration = Duration::days(42);
+/// Webinar volume falls short over this last stretch of the history.
+const WEBINAR_SLUMP: Duration = Duration::days(45);
+/// Leads generated per batch handed to the writer.
+const CHUNK_LEADS: u64 = 2_000;
+/// The `handoff_meta` entry that marks a database as the demo's.
+const META_KEY: &str = "demo";
+
+/// What to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoSpec {
+    pub leads: u64,
+    pub months: u32,
+    pub seed: u64,
+    /// Nothing in the data happens at or after this instant.
+    pub end: DateTime<Utc>,
+}
+
+impl DemoSpec {
+    /// The spec `handoff demo` was asked for; `--end` defaults to now, to the minute.
+    pub fn from_args(args: &DemoArgs) -> DemoSpec {
+        let end = match args.end {
+            Some(t) => t.to_utc(),
+            None => Utc::now()
+                .with_second(0)
+                .and_then(|t| t.with_nanosecond(0))
+                .unwrap_or_else(Utc::now),
+        };
+        DemoSpec {
+            leads: args.leads,
+            months: args.months,
+            seed: args.seed,
+            end,
+        }
+    }
+
+    /// The first instant of the history.
+    pub fn start(&self) -> DateTime<Utc> {
+        self.end
+            .checked_sub_months(Months::new(self.months))
+            .unwrap_or(self.end)
+    }
+
+    /// When the SLA took effect.
+    pub fn sla_start(&self) -> DateTime<Utc> {
+        self.end - SLA_AGE
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if self.leads == 0 || self.months == 0 {
+            bail!("--leads and --months must be at least 1");
+        }
+        Ok(())
+    }
+
+    fn meta_value(&self) -> String {
+        format!(
+            "seed={} leads={} months={} end={}",
+            self.seed,
+            self.leads,
+            self.months,
+            self.end.to_rfc3339()
+        )
+    }
+}
+
+/// Lead sources, with what differs between them.
+struct Channel {
+    name: Option<&'static str>,
+    /// Share of all leads.
+    share: f64,
+    /// Chance a lead becomes an MQL.
+    mql_rate: f64,
+    /// Chance sales accepts a lead it reached.
+    accept: f64,
+    /// Chance an accepted lead gets an opportunity.
+    opportunity: f64,
+    /// Chance an opportunity is won.
+    win: f64,
+    /// Mean lead score.
+    score: f64,
+    /// The last attempt at which a reached lead can still convert.
+    converts_until_attempt: u32,
+    campaigns: &'static [&'static str],
+}
+
+const CHANNELS: &[Channel] = &[
+    Channel {
+        name: Some("webinar"),
+        share: 0.26,
+        mql_rate: 0.62,
+        accept: 0.68,
+        opportunity: 0.55,
+        win: 0.30,
+        score: 64.0,
+        converts_until_attempt: u32::MAX,
+        campaigns: &[
+            "webinar-pipeline-analytics",
+            "webinar-forecasting-101",
+            "webinar-revops-summit",
+        ],
+    },
+    Channel {
+        name: Some("paid_search"),
+        share: 0.36,
+        mql_rate: 0.58,
+        accept: 0.42,
+        opportunity: 0.50,
+        win: 0.22,
+        score: 47.0,
+        converts_until_attempt: u32::MAX,
+        campaigns: &["ps-brand", "ps-competitor", "ps-category"],
+    },
+    Channel {
+        name: Some("events"),
+        share: 0.10,
+        mql_rate: 0.55,
+        accept: 0.62,
+        opportunity: 0.45,
+        win: 0.25,
+        score: 55.0,
+        converts_until_attempt: 2,
+        campaigns: &[
+            "event-saas-connect",
+            "event-revenue-week",
+            "event-roadshow-nyc",
+        ],
+    },
+    Channel {
+        name: Some("content"),
+        share: 0.20,
+        mql_rate: 0.48,
+        accept: 0.64,
+        opportunity: 0.50,
+        win: 0.28,
+        score: 58.0,
+        converts_until_attempt: u32::MAX,
+        campaigns: &["ebook-sla-playbook", "blog-newsletter", "report-benchmarks"],
+    },
+    Channel {
+        name: Some("referral"),
+        share: 0.06,
+        mql_rate: 0.50,
+        accept: 0.82,
+        opportunity: 0.65,
+        win: 0.45,
+        score: 75.0,
+        converts_until_attempt: u32::MAX,
+        campaigns: &["partner-referral", "customer-referral"],
+    },
+    Channel {
+        name: None,
+        share: 0.02,
+        mql_rate: 0.50,
+        accept: 0.55,
+        opportunity: 0.45,
+        win: 0.25,
+        score: 50.0,
+        converts_until_attempt: u32::MAX,
+        campaigns: &[],
+    },
+];
+
+const SEGMENTS: &[(&str, f64, f64)] = &[
+    // name, share, median deal amount in dollars
+    ("smb", 0.60, 9_000.0),
+    ("mid", 0.30, 32_000.0),
+    ("ent", 0.10, 140_000.0),
+];
+
+/// How a rep works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Habit {
+    Typical,
+    Fast,
+    Slow,
+    GivesUp,
+}
+
+impl Habit {
+    fn of_rep(i: usize) -> Habit {
+        match i % 10 {
+            0 => Habit::Fast,
+            1 => Habit::Slow,
+            2 => Habit::GivesUp,
+            _ => Habit::Typical,
+        }
+    }
+
+    /// (median minutes of open business time to the first attempt, spread, chance of no attempt at all)
+    fn first_response(self, under_sla: bool) -> (f64, f64, f64) {
+        match (self, under_sla) {
+            (Habit::Typical, false) => (300.0, 1.6, 0.22),
+            (Habit::Fast, false) => (25.0, 1.2, 0.08),
+            (Habit::Slow, false) => (1_200.0, 1.3, 0.30),
+            (Habit::GivesUp, false) => (240.0, 1.5, 0.20),
+            (Habit::Typical, true) => (40.0, 1.3, 0.03),
+            (Habit::Fast, true) => (5.0, 1.0, 0.01),
+            (Habit::Slow, true) => (600.0, 1.1, 0.10),
+            (Habit::GivesUp, true) => (60.0, 1.3, 0.05),
+        }
+    }
+
+    /// Attempts made on a lead that never answers before giving up.
+    fn persistence(self, under_sla: bool, u: f64) -> u32 {
+        let table: &[(u32, f64)] = match (self, under_sla) {
+            (Habit::GivesUp, _) => &[(1, 0.6), (2, 0.4)],
+            (_, false) => &[
+                (1, 0.55),
+                (2, 0.25),
+                (3, 0.10),
+                (4, 0.05),
+                (5, 0.03),
+                (6, 0.02),
+            ],
+            (Habit::Typical, true) => &[
+                (4, 0.05),
+                (5, 0.07),
+                (6, 0.50),
+                (7, 0.20),
+                (8, 0.12),
+                (10, 0.06),
+            ],
+            (Habit::Fast, true) => &[(6, 0.40), (7, 0.30), (8, 0.20), (10, 0.10)],
+            (Habit::Slow, true) => &[(5, 0.20), (6, 0.60), (7, 0.20)],
+        };
+        pick(table, u)
+    }
+}
+
+/// Chance that attempt `k` (1-based) reaches the lead, if the earlier ones did not.
+fn connect_chance(k: u32) -> f64 {
+    const BY_ATTEMPT: [f64; 10] = [0.20, 0.16, 0.13, 0.11, 0.09, 0.07, 0.04, 0.03, 0.02, 0.02];
+    BY_ATTEMPT.get(k as usize - 1).copied().unwrap_or(0.01)
+}
+
+fn pick<T: Copy>(table: &[(T, f64)], u: f64) -> T {
+    let mut acc = 0.0;
+    for &(v, p) in table {
+        acc += p;
+        if u < acc {
+            return v;
+        }
+    }
+    table[table.len() - 1].0
+}
+
+const FIRST_NAMES: &[&str] = &[
+    "Maya", "Tom", "Priya", "Luis", "Hannah", "Kofi", "Elena", "Sam", "Aisha", "Jonas", "Mei",
+    "Diego", "Sofia", "Omar", "Grace", "Lars", "Nina", "Ravi", "Chloe", "Mateo",
+];
+const LAST_NAMES: &[&str] = &[
+    "Chen", "Becker", "Patel", "Moreno", "Schmidt", "Mensah", "Rossi", "Walsh", "Khan", "Berg",
+    "Tanaka", "Silva", "Novak", "Haddad", "Okafor", "Larsen", "Dubois", "Iyer", "Martin", "Lopez",
+];
+
+/// The reps of a company that receives `mqls_per_month` MQLs: about 45 each.
+fn reps(mqls_per_month: f64) -> Vec<(Rep, Habit)> {
+    let n = ((mqls_per_month / 45.0).round() as usize).max(12);
+    (0..n)
+        .map(|i| {
+            let first = FIRST_NAMES[i % FIRST_NAMES.len()];
+            let last = LAST_NAMES[(i * 7 + i / FIRST_NAMES.len()) % LAST_NAMES.len()];
+            let suffix = if i < FIRST_NAMES.len() {
+                String::new()
+            } else {
+                format!("{}", i / FIRST_NAMES.len() + 1)
+            };
+            let rep = Rep {
+                id: format!("R{:04}", i + 1),
+                name: format!(
+                    "{first} {last}{}",
+                    if suffix.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {suffix}")
+                    }
+                ),
+                email: Some(format!(
+                    "{}.{}{suffix}@acme.example",
+                    first.to_lowercase(),
+                    last.to_lowercase()
+                )),
+                team: Some(if i % 3 == 2 { "sales-emea" } else { "sales-na" }.to_owned()),
+            };
+            (rep, Habit::of_rep(i))
+        })
+        .collect()
+}
+
+/// Sales works Monday to Friday, 09:00–17:00 New York time.
+struct Office;
+
+impl Office {
+    const OPEN: u32 = 9 * 60;
+    const CLOSE: u32 = 17 * 60;
+
+    fn is_workday(d: NaiveDate) -> bool {
+        !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+    }
+
+    fn at(d: NaiveDate, minute: u32) -> DateTime<Utc> {
+        let time = NaiveTime::from_hms_opt(minute / 60, minute % 60, 0).unwrap_or_default();
+        // 09:00–17:00 never falls in a daylight-saving gap.
+        New_York
+            .from_local_datetime(&d.and_time(time))
+            .earliest()
+            .map(|t| t.to_utc())
+            .unwrap_or_else(|| d.and_time(time).and_utc())
+    }
+
+    /// The instant `minutes` of open office time after `t`.
+    fn after(t: DateTime<Utc>, minutes: f64) -> DateTime<Utc> {
+        let local = t.with_timezone(&New_York);
+        let mut day = local.date_naive();
+        let mut from = f64::from(local.num_seconds_from_midnight()) / 60.0;
+        let mut left = minutes.max(0.0);
+        let (open, close) = (f64::from(Office::OPEN), f64::from(Office::CLOSE));
+        loop {
+            if Office::is_workday(day) && from < close {
+                let start = from.max(open);
+                if left <= close - start {
+                    return Office::at(day, Office::OPEN)
+                        + Duration::milliseconds(((start + left - open) * 60_000.0) as i64);
+                }
+                left -= close - start;
+            }
+            day = day.succ_opt().unwrap_or(day);
+            from = 0.0;
+        }
+    }
+}
+
+/// What the generator hands on.
+#[derive(Debug)]
+pub enum Batch {
+    /// The whole team; always the first batch.
+    Reps(Vec<Rep>),
+    /// Leads with their touches and deals.
+    Rows(Chunk),
+}
+
+/// One batch of generated rows, in reference order.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    pub leads: Vec<Lead>,
+    pub touches: Vec<Touch>,
+    pub deals: Vec<Deal>,
+}
+
+/// Figures about the generated data, worked out while generating it.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub reps: u64,
+    pub leads: u64,
+    pub mqls: u64,
+    pub touches: u64,
+    pub deals: u64,
+    pub won: u64,
+    /// (MQLs, attempts on them) before and after the SLA.
+    pub before_sla: (u64, u64),
+    pub under_sla: (u64, u64),
+    /// Converted leads, and those among them first reached by the sixth attempt.
+    pub converted: u64,
+    pub converted_reached_by_6: u64,
+    /// MQLs whose first attempt came within an hour, over MQLs, before the SLA.
+    pub within_hour_before_sla: (u64, u64),
+    /// MQLs by channel over the last 28 days.
+    pub recent_mqls: Vec<(String, u64)>,
+}
+
+impl Stats {
+    fn add(&mut self, chunk: &Chunk) {
+        self.leads += chunk.leads.len() as u64;
+        self.mqls += chunk.leads.iter().filter(|l| l.mql_at.is_some()).count() as u64;
+        self.touches += chunk.touches.len() as u64;
+        self.deals += chunk.deals.len() as u64;
+        self.won += chunk.deals.iter().filter(|d| d.won == Some(true)).count() as u64;
+    }
+}
+
+/// The fixed parts of the company: its team and the weights leads are drawn by.
+struct Company {
+    team: Vec<(Rep, Habit)>,
+    channels: Vec<(usize, f64)>,
+    segments: Vec<(usize, f64)>,
+}
+
+/// Generates the company and calls `sink` with each batch, in reference order:
+/// the reps first, then leads with their touches and deals.
+pub fn generate(spec: &DemoSpec, sink: &mut dyn FnMut(Batch)) -> Stats {
+    let start = spec.start();
+    let span = (spec.end - start).num_seconds().max(1) as f64;
+    let months = f64::from(spec.months.max(1));
+    let mql_share: f64 = CHANNELS.iter().map(|c| c.share * c.mql_rate).sum();
+    let company = Company {
+        team: reps(spec.leads as f64 / months * mql_share),
+        channels: CHANNELS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, c.share))
+            .collect(),
+        segments: SEGMENTS.iter().enumerate().map(|(i, s)| (i, s.1)).collect(),
+    };
+    sink(Batch::Reps(
+        company.team.iter().map(|(r, _)| r.clone()).collect(),
+    ));
+
+    let mut stats = Stats {
+        reps: company.team.len() as u64,
+        ..Stats::default()
+    };
+    let mut recent: Vec<u64> = vec![0; CHANNELS.len()];
+    let recent_from = spec.end - Duration::days(28);
+    let mut i = 0;
+    while i < spec.leads {
+        let n = CHUNK_LEADS.min(spec.leads - i);
+        let mut chunk = Chunk {
+            leads: Vec::with_capacity(n as usize),
+            touches: Vec::with_capacity(n as usize * 4),
+            deals: Vec::new(),
+        };
+        for j in i..i + n {
+            // Spread leads evenly over the history, each at a random point of its slot.
+            let mut rng =
+                ChaCha8Rng::seed_from_u64(spec.seed ^ (j + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let slot = span / spec.leads as f64;
+            let created = start
+                + Duration::milliseconds(((j as f64 + rng.random::<f64>()) * slot * 1000.0) as i64);
+            let (channel, outcome) = lead(spec, &company, j, created, &mut rng, &mut chunk);
+            if let Some(o) = outcome {
+                let era = if o.under_sla {
+                    &mut stats.under_sla
+                } else {
+                    &mut stats.before_sla
+                };
+                era.0 += 1;
+                era.1 += u64::from(o.attempts);
+                if !o.under_sla {
+                    stats.within_hour_before_sla.1 += 1;
+                    stats.within_hour_before_sla.0 += u64::from(o.first_attempt_within_hour);
+                }
+                if let Some(reached_at) = o.converted_reached_at {
+                    stats.converted += 1;
+                    stats.converted_reached_by_6 += u64::from(reached_at <= 6);
+                }
+                if o.mql_at >= recent_from {
+                    recent[channel] += 1;
+                }
+            }
+        }
+        stats.add(&chunk);
+        sink(Batch::Rows(chunk));
+        i += n;
+    }
+    stats.recent_mqls = CHANNELS
+        .iter()
+        .zip(recent)
+        .map(|(c, n)| (c.name.unwrap_or("unknown").to_owned(), n))
+        .collect();
+    stats
+}
+
+/// What one MQL's story came to, for the statistics.
+struct MqlOutcome {
+    mql_at: DateTime<Utc>,
+    under_sla: bool,
+    attempts: u32,
+    first_attempt_within_hour: bool,
+    /// The attempt that first reached a lead that went on to win a deal.
+    converted_reached_at: Option<u32>,
+}
+
+fn lognormal(rng: &mut ChaCha8Rng, median: f64, sigma: f64) -> f64 {
+    let z: f64 = rng.sample(StandardNormal);
+    median * (sigma * z).exp()
+}
+
+fn minutes(m: f64) -> Duration {
+    Duration::seconds((m * 60.0) as i64)
+}
+
+/// Generates lead number `j` and everything that happened to it before the end.
+fn lead(
+    spec: &DemoSpec,
+    company: &Company,
+    j: u64,
+    created: DateTime<Utc>,
+    rng: &mut ChaCha8Rng,
+    out: &mut Chunk,
+) -> (usize, Option<MqlOutcome>) {
+    let end = spec.end;
+    let team = &company.team;
+    let ci = pick(&company.channels, rng.random());
+    let ch = &CHANNELS[ci];
+    let (segment, _, median_amount) = SEGMENTS[pick(&company.segments, rng.random())];
+    let id = format!("L{j:07}");
+    let score = (ch.score + 15.0 * rng.sample::<f64, _>(StandardNormal))
+        .clamp(0.0, 100.0)
+        .round();
+    let owner = if rng.random_bool(0.02) {
+        None
+    } else {
+        Some(rng.random_range(0..team.len()))
+    };
+    let campaign = if ch.campaigns.is_empty() {
+        None
+    } else {
+        Some(ch.campaigns[rng.random_range(0..ch.campaigns.len())].to_owned())
+    };
+
+    let mut lead = Lead {
+        id: id.clone(),
+        created_at: model::to_store_precision(created),
+        mql_at: None,
+        owner_id: owner.map(|o| team[o].0.id.clone()),
+        channel: ch.name.map(str::to_owned),
+        campaign,
+        segment: Some(segment.to_owned()),
+        score: Some(score),
+        accepted_at: None,
+        rejected_at: None,
+        closed_at: None,
+        close_reason: None,
+    };
+
+    // Does it become an MQL, and when? Form fills hand over within minutes;
+    // nurtured leads take days to weeks.
+    let mut mql_rate = ch.mql_rate;
+    if ch.name == Some("webinar") && created >= end - WEBINAR_SLUMP {
+        mql_rate *= 0.55;
+    }
+    let becomes_mql = rng.random_bool(mql_rate);
+    let nurtured = rng.random_bool(0.4);
+    let mql_delay = if nurtured {
+        minutes(lognormal(rng, 5.0 * 1440.0, 0.8))
+    } else {
+        minutes(rng.random_range(1.0..45.0))
+    };
+    let mql_at = model::to_store_precision(created + mql_delay);
+    let mut touch_no = 0;
+    let mut touch = |out: &mut Chunk,
+                     at: DateTime<Utc>,
+                     rep: Option<usize>,
+                     kind: &'static str,
+                     direction: &'static str,
+                     outcome: Option<&str>,
+                     automated: bool| {
+        touch_no += 1;
+        out.touches.push(Touch {
+            id: format!("T{j:07}-{touch_no:02}"),
+            lead_id: id.clone(),
+            rep_id: rep.map(|r| team[r].0.id.clone()),
+            occurred_at: model::to_store_precision(at),
+            kind,
+            direction,
+            outcome: outcome.map(str::to_owned),
+            automated,
+        });
+    };
+    // Marketing's nurture emails go out before the hand-off.
+    if nurtured {
+        for k in 0..rng.random_range(1..4) {
+            let at = created + mql_delay * (k + 1) / 4;
+            if at < end {
+                touch(out, at, None, "email", "outbound", None, true);
+            }
+        }
+    }
+    if !becomes_mql || mql_at >= end {
+        out.leads.push(lead);
+        return (ci, None);
+    }
+    lead.mql_at = Some(mql_at);
+
+    // The sequence's instant auto-reply: never a human attempt.
+    if rng.random_bool(0.7) && mql_at + Duration::minutes(2) < end {
+        touch(
+            out,
+            mql_at + Duration::minutes(2),
+            None,
+            "email",
+            "outbound",
+            None,
+            true,
+        );
+    }
+    // Now and then an SDR called before the hand-off: not an attempt on the MQL.
+    if rng.random_bool(0.03) && created < mql_at - Duration::minutes(30) {
+        touch(
+            out,
+            mql_at - Duration::minutes(30),
+            owner,
+            "call",
+            "outbound",
+            Some("no_answer"),
+            false,
+        );
+    }
+
+    let under_sla = mql_at >= spec.sla_start();
+    let mut outcome = MqlOutcome {
+        mql_at,
+        under_sla,
+        attempts: 0,
+        first_attempt_within_hour: false,
+        converted_reached_at: None,
+    };
+    let Some(rep) = owner else {
+        // Nobody owns it, so nobody works it; it is closed out after a few weeks.
+        close(
+            &mut lead,
+            mql_at + Duration::days(rng.random_range(14..28)),
+            "no_response",
+            end,
+        );
+        out.leads.push(lead);
+        return (ci, Some(outcome));
+    };
+    let habit = team[rep].1;
+    let (median, sigma, never) = habit.first_response(under_sla);
+    if rng.random_bool(never) {
+        close(
+            &mut lead,
+            mql_at + Duration::days(rng.random_range(10..21)),
+            "no_response",
+            end,
+        );
+        out.leads.push(lead);
+        return (ci, Some(outcome));
+    }
+
+    // Attempts until the lead answers or the rep gives up.
+    let patience = habit.persistence(under_sla, rng.random());
+    let gap_median = if under_sla { 480.0 } else { 960.0 };
+    let mut at = Office::after(mql_at, lognormal(rng, median, sigma));
+    outcome.first_attempt_within_hour = at - mql_at <= Duration::hours(1);
+    let mut reached: Option<(u32, DateTime<Utc>)> = None;
+    for k in 1..=patience {
+        if at >= end {
+            out.leads.push(lead);
+            return (ci, Some(outcome));
+        }
+        outcome.attempts += 1;
+        let is_call = rng.random_bool(0.8);
+        if is_call && rng.random_bool(connect_chance(k)) {
+            touch(
+                out,
+                at,
+                Some(rep),
+                "call",
+                "outbound",
+                Some("connected"),
+                false,
+            );
+            reached = Some((k, at));
+            break;
+        }
+        if is_call {
+            let o = if rng.random_bool(0.6) {
+                "no_answer"
+            } else {
+                "voicemail"
+            };
+            touch(out, at, Some(rep), "call", "outbound", Some(o), false);
+        } else {
+            let o = if rng.random_bool(0.03) {
+                Some("bounced")
+            } else {
+                None
+            };
+            touch(out, at, Some(rep), "email", "outbound", o, false);
+        }
+        at = Office::after(at, lognormal(rng, gap_median, 0.8));
+    }
+
+    let Some((reached_at, connected)) = reached else {
+        close(
+            &mut lead,
+            at + Duration::hours(rng.random_range(4..72)),
+            "no_response",
+            end,
+        );
+        out.leads.push(lead);
+        return (ci, Some(outcome));
+    };
+
+    // Reached: a reply now and then, a follow-up or two, then sales decides.
+    if rng.random_bool(0.1) && connected + Duration::hours(3) < end {
+        touch(
+            out,
+            connected + Duration::hours(3),
+            Some(rep),
+            "email",
+            "inbound",
+            Some("replied"),
+            false,
+        );
+    }
+    let mut t = connected;
+    for _ in 0..rng.random_range(1..3) {
+        t = Office::after(t, lognormal(rng, 600.0, 0.7));
+        if t >= end {
+            break;
+        }
+        outcome.attempts += 1;
+        let kind = if rng.random_bool(0.5) {
+            "meeting"
+        } else {
+            "email"
+        };
+        touch(
+            out,
+            t,
+            Some(rep),
+            kind,
+            "outbound",
+            if kind == "meeting" {
+                Some("held")
+            } else {
+                None
+            },
+            false,
+        );
+    }
+    let decided = connected + minutes(lognormal(rng, 1440.0, 0.6));
+    if decided >= end {
+        out.leads.push(lead);
+        return (ci, Some(outcome));
+    }
+    if !rng.random_bool(ch.accept) {
+        lead.rejected_at = Some(model::to_store_precision(decided));
+        // A few rejected leads come back later and are accepted after all.
+        let recycled = decided + Duration::days(rng.random_range(20..60));
+        if rng.random_bool(0.02) && recycled < end {
+            lead.accepted_at = Some(model::to_store_precision(recycled));
+        } else {
+            close(&mut lead, decided, "unqualified", end);
+        }
+        out.leads.push(lead);
+        return (ci, Some(outcome));
+    }
+    lead.accepted_at = Some(model::to_store_precision(decided));
+    let opened = decided + minutes(lognormal(rng, 3.0 * 1440.0, 0.6));
+    let converts = reached_at <= ch.converts_until_attempt;
+    if !converts || !rng.random_bool(ch.opportunity) || opened >= end {
+        if opened < end {
+            close(
+                &mut lead,
+                opened + Duration::days(rng.random_range(10..40)),
+                "bad_timing",
+                end,
+            );
+        }
+        out.leads.push(lead);
+        return (ci, Some(outcome));
+    }
+    let won = rng.random_bool(ch.win);
+    let cycle_days = lognormal(rng, if segment == "ent" { 55.0 } else { 25.0 }, 0.5);
+    let closed = opened + minutes(cycle_days * 1440.0);
+    let amount = (lognormal(rng, median_amount, 0.5) / 10.0).round() as i64 * 1000;
+    let (closed_at, won_flag) = if closed < end {
+        (Some(model::to_store_precision(closed)), Some(won))
+    } else {
+        (None, None)
+    };
+    out.deals.push(Deal {
+        id: format!("D{j:07}"),
+        lead_id: Some(id.clone()),
+        created_at: model::to_store_precision(opened),
+        closed_at,
+        amount_cents: amount,
+        won: won_flag,
+    });
+    if won_flag == Some(true) {
+        outcome.converted_reached_at = Some(reached_at);
+    } else if won_flag == Some(false) {
+        close(&mut lead, closed, "lost", end);
+    }
+    out.leads.push(lead);
+    (ci, Some(outcome))
+}
+
+/// Closes a lead at `at`, unless that is after the end of the history.
+fn close(lead: &mut Lead, at: DateTime<Utc>, reason: &str, end: DateTime<Utc>) {
+    if at < end {
+        lead.closed_at = Some(model::to_store_precision(at));
+        lead.close_reason = Some(reason.to_owned());
+    }
+}
+
+/// What `handoff demo` made.
+#[derive(Debug)]
+pub struct DemoSummary {
+    pub spec: DemoSpec,
+    /// Where the data went, for people.
+    pub database: String,
+    /// A command to look at the data with.
+    pub look: Option<String>,
+    pub stats: Stats,
+    pub elapsed: StdDuration,
+}
+
+impl fmt::Display for DemoSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.stats;
+        let secs = self.elapsed.as_secs_f64();
+        let rows = s.reps + s.leads + s.touches + s.deals;
+        let pct = |a: u64, b: u64| {
+            if b == 0 {
+                0.0
+            } else {
+                100.0 * a as f64 / b as f64
+            }
+        };
+        let avg = |(n, a): (u64, u64)| if n == 0 { 0.0 } else { a as f64 / n as f64 };
+        writeln!(
+            f,
+            "Built the demo company Acme Analytics in {}.",
+            self.database
+        )?;
+        writeln!(
+            f,
+            "  history   {} to {} (seed {})",
+            self.spec.start().format("%Y-%m-%d %H:%M"),
+            self.spec.end.format("%Y-%m-%d %H:%M UTC"),
+            self.spec.seed
+        )?;
+        writeln!(
+            f,
+            "  rows      {} reps, {} leads ({} MQLs), {} touches, {} deals ({} won)",
+            s.reps, s.leads, s.mqls, s.touches, s.deals, s.won
+        )?;
+        writeln!(
+            f,
+            "  written   {rows} rows in {secs:.1} s ({:.0} rows/s)",
+            rows as f64 / secs.max(1e-9)
+        )?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "Before the SLA (signed {}):",
+            self.spec.sla_start().format("%Y-%m-%d")
+        )?;
+        writeln!(
+            f,
+            "  {:.1} attempts per MQL; {:.0}% of MQLs called within an hour",
+            avg(s.before_sla),
+            pct(s.within_hour_before_sla.0, s.within_hour_before_sla.1)
+        )?;
+        writeln!(f, "Under the SLA:")?;
+        writeln!(f, "  {:.1} attempts per MQL", avg(s.under_sla))?;
+        writeln!(
+            f,
+            "  {:.0}% of converted leads were first reached by the sixth attempt",
+            pct(s.converted_reached_by_6, s.converted)
+        )?;
+        write!(f, "MQLs in the last 28 days:")?;
+        for (channel, n) in &s.recent_mqls {
+            write!(f, " {channel} {n},")?;
+        }
+        writeln!(f)?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "Planted trouble: webinar MQLs behind pace; paid-search MQLs mostly rejected; a slow"
+        )?;
+        writeln!(
+            f,
+            "responder ({}) and a rep who gives up after one or two attempts ({}); event leads",
+            "R0002", "R0003"
+        )?;
+        writeln!(f, "that never pay back more than a few attempts.")?;
+        writeln!(f)?;
+        if let Some(hint) = &self.look {
+            writeln!(f, "Look at it: {hint}")?;
+        }
+        writeln!(
+            f,
+            "Reproduce it: handoff demo --seed {} --leads {} --months {} --end {}",
+            self.spec.seed,
+            self.spec.leads,
+            self.spec.months,
+            self.spec.end.to_rfc3339()
+        )
+    }
+}
+
+/// Builds the demo database at `url`, as `handoff demo` does.
+///
+/// # Errors
+///
+/// An unreachable database, or one that holds lead data the demo did not make
+/// while `--replace` is not given.
+pub async fn build(url: &str, args: &DemoArgs, progress: &Progress) -> anyhow::Result<DemoSummary> {
+    let spec = DemoSpec::from_args(args);
+    spec.check()?;
+    let store = Store::connect(url).await?;
+    store.migrate().await?;
+    let existing = store.count(Table::Leads).await?;
+    let ours = store.meta(META_KEY).await?.is_some();
+    if existing > 0 && !ours && !args.replace {
+        bail!(
+            "{} already holds {existing} leads that the demo did not make; pass --replace to delete them, or --database to use another database",
+            store.describe()
+        );
+    }
+    let summary = write(&store, spec, progress).await?;
+    store.close().await;
+    Ok(summary)
+}
+
+/// Replaces the lead data of `store` with the demo company of `spec`.
+///
+/// # Errors
+///
+/// A database error; nothing is changed then.
+pub async fn write(
+    store: &Store,
+    spec: DemoSpec,
+    progress: &Progress,
+) -> anyhow::Result<DemoSummary> {
+    let started = Instant::now();
+    let mut tx = store.begin().await?;
+    tx.delete_lead_data().await?;
+
+    let (sender, mut receiver) = mpsc::channel::<Batch>(4);
+    let generator = tokio::task::spawn_blocking(move || {
+        generate(&spec, &mut |batch| {
+            let _ = sender.blocking_send(batch);
+        })
+    });
+
+    let bar = progress.bar(spec.leads, "demo leads", Unit::Rows);
+    let (reps, leads, touches, deals) = (
+        UpsertColumns::all(Table::Reps),
+        UpsertColumns::all(Table::Leads),
+        UpsertColumns::all(Table::Touches),
+        UpsertColumns::all(Table::Deals),
+    );
+    while let Some(msg) = receiver.recv().await {
+        match msg {
+            Batch::Reps(rep_rows) => tx.upsert(&reps, &rep_rows).await?,
+            Batch::Rows(chunk) => {
+                bar.inc(chunk.leads.len() as u64);
+                tx.upsert(&leads, &chunk.leads).await?;
+                tx.upsert(&touches, &chunk.touches).await?;
+                tx.upsert(&deals, &chunk.deals).await?;
+            }
+        }
+    }
+    let stats = generator
+        .await
+        .context("the demo generator stopped unexpectedly")?;
+    tx.set_meta(META_KEY, &spec.meta_value()).await?;
+    tx.commit().await?;
+    bar.finish_and_clear();
+    let look = match store {
+        Store::Sqlite(p) => Some(format!(
+            "sqlite3 {} 'SELECT channel, COUNT(*) FROM leads GROUP BY channel'",
+            p.connect_options().get_filename().display()
+        )),
+        _ => None,
+    };
+    Ok(DemoSummary {
+        spec,
+        database: store.describe(),
+        look,
+        stats,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Writes the demo company of `spec` as canonical CSV files into `dir`.
+///
+/// # Errors
+///
+/// A directory or file that cannot be written.
+pub fn write_csv(dir: &Path, spec: DemoSpec, progress: &Progress) -> anyhow::Result<DemoSummary> {
+    spec.check()?;
+    let started = Instant::now();
+    std::fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))?;
+    let open = |table: Table| -> anyhow::Result<csv::Writer<std::fs::File>> {
+        let path = dir.join(crate::import::file_name(table));
+        let mut w = csv::Writer::from_path(&path)
+            .with_context(|| format!("failed to create {}", path.display()))?;
+        w.write_record(table.columns().iter().map(|c| c.name))?;
+        Ok(w)
+    };
+    let mut writers = [
+        open(Table::Reps)?,
+        open(Table::Leads)?,
+        open(Table::Touches)?,
+        open(Table::Deals)?,
+    ];
+    let mut failure: Option<anyhow::Error> = None;
+    let bar = progress.bar(spec.leads, "demo leads", Unit::Rows);
+    let stats = generate(&spec, &mut |batch| {
+        let res = match batch {
+            Batch::Reps(reps) => write_rows(&mut writers[0], &reps),
+            Batch::Rows(chunk) => {
+                bar.inc(chunk.leads.len() as u64);
+                write_rows(&mut writers[1], &chunk.leads)
+                    .and_then(|()| write_rows(&mut writers[2], &chunk.touches))
+                    .and_then(|()| write_rows(&mut writers[3], &chunk.deals))
+            }
+        };
+        if let Err(e) = res {
+            failure.get_or_insert(e);
+        }
+    });
+    bar.finish_and_clear();
+    if let Some(e) = failure {
+        return Err(e.context(format!("failed to write CSV files in {}", dir.display())));
+    }
+    for w in &mut writers {
+        w.flush()
+            .with_context(|| format!("failed to write CSV files in {}", dir.display()))?;
+    }
+    Ok(DemoSummary {
+        spec,
+        database: format!("CSV files in {}", dir.display()),
+        look: Some(format!("handoff import {}", dir.display())),
+        stats,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn write_rows<R: crate::model::Values>(
+    w: &mut csv::Writer<std::fs::File>,
+    rows: &[R],
+) -> anyhow::Result<()> {
+    let mut fields: Vec<String> = Vec::new();
+    for row in rows {
+        fields.clear();
+        row.visit(&mut |v| fields.push(v.to_csv()));
+        w.write_record(&fields)?;
+    }
+    Ok(())
+}
+
+/// The time zone the demo company works in.
+pub fn timezone() -> Tz {
+    New_York
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    #[test]
+    fn office_time_skips_nights_and_weekends() {
+        // Friday 2026-03-06 16:30 New York (EST, UTC-5) plus 60 open minutes:
+        // 30 minutes on Friday, the other 30 from Monday 09:00 → Monday 09:30 EST.
+        assert_eq!(
+            Office::after(utc("2026-03-06T21:30:00Z"), 60.0),
+            utc("2026-03-09T14:30:00Z")
+        );
+        // Saturday night plus 10 minutes → Monday 09:10. Monday 2026-03-09 is
+        // already EDT (UTC-4): the clocks changed on Sunday 2026-03-08.
+        assert_eq!(
+            Office::after(utc("2026-03-08T03:00:00Z"), 10.0),
+            utc("2026-03-09T13:10:00Z")
+        );
+        // Within open hours it is plain addition.
+        assert_eq!(
+            Office::after(utc("2026-03-10T14:00:00Z"), 90.0),
+            utc("2026-03-10T15:30:00Z")
+        );
+    }
+
+    #[test]
+    fn habits_cycle_through_the_team() {
+        let team = reps(540.0);
+        assert_eq!(team.len(), 12);
+        assert_eq!(team[1].1, Habit::Slow);
+        assert_eq!(team[2].1, Habit::GivesUp);
+        assert_eq!(team[2].0.id, "R0003");
+        assert!(team.iter().all(|(r, _)| {
+            r.email
+                .as_deref()
+                .is_some_and(|e| e.ends_with("@acme.example"))
+        }));
+    }
+}

@@ -1,0 +1,756 @@
+//! Canonical CSV import: `reps.csv`, `leads.csv`, `touches.csv`, `deals.csv`.
+//!
+//! Each file is read by a blocking parser thread that validates every field and
+//! sends batches of good rows over a bounded channel to the writer, which checks
+//! references against the database and upserts inside one transaction per file.
+//! Memory stays flat as files grow: only a few batches are in flight, plus a
+//! 20-byte fingerprint per row for the duplicate-id check. A file with any bad row
+//! is rolled back whole; its problems are all reported, located as
+//! `FILE:LINE:COLUMN`, and the files that depend on it are not loaded.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use tokio::sync::mpsc;
+
+use crate::model::{self, Column, ColumnType, GenericRow, OwnedValue, Table};
+use crate::progress::{Progress, Unit};
+use crate::store::{Store, StoreError, Tx, UpsertColumns};
+use crate::suggest;
+
+/// Rows per batch sent from the parser to the writer.
+const BATCH_ROWS: usize = 2_000;
+/// Batches the parser may run ahead of the writer.
+const BATCHES_IN_FLIGHT: usize = 4;
+/// Problems kept per file for the report; the rest are only counted.
+const MAX_REPORTED_ERRORS: usize = 1_000;
+
+/// Errors that stop an import as a whole (as opposed to bad rows, which are
+/// reported in the [`ImportReport`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0} is not a directory")]
+    NotADirectory(PathBuf),
+    #[error("no reps.csv, leads.csv, touches.csv or deals.csv in {0}")]
+    NothingToImport(PathBuf),
+    #[error("failed to read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the CSV parser for {0} stopped unexpectedly")]
+    ParserDied(PathBuf),
+}
+
+/// One problem in a CSV file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RowError {
+    /// 1-based line of the record (its first line, if a quoted field spans several).
+    pub line: u64,
+    /// 1-based field number.
+    pub column: usize,
+    pub message: String,
+}
+
+/// What happened to one file.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Every row was written.
+    Imported { rows: u64, elapsed: Duration },
+    /// Bad rows were found; nothing of the file was written.
+    Rejected {
+        /// The problems, by line, at most [`MAX_REPORTED_ERRORS`].
+        errors: Vec<RowError>,
+        /// How many problems there were in all.
+        total: u64,
+    },
+    /// Not attempted because a file it depends on was rejected.
+    Skipped { because: String },
+}
+
+/// The result for one file.
+#[derive(Debug)]
+pub struct FileReport {
+    /// The file name as shown in messages (`leads.csv`).
+    pub name: String,
+    pub table: Table,
+    pub outcome: Outcome,
+}
+
+/// The result of importing a directory.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    pub files: Vec<FileReport>,
+    /// `*.csv` files in the directory that are not canonical, with a hint.
+    pub ignored: Vec<String>,
+}
+
+impl ImportReport {
+    /// Whether every file present was imported.
+    pub fn is_success(&self) -> bool {
+        self.files
+            .iter()
+            .all(|f| matches!(f.outcome, Outcome::Imported { .. }))
+    }
+
+    /// Rows written, over all files.
+    pub fn rows(&self) -> u64 {
+        self.files
+            .iter()
+            .map(|f| match f.outcome {
+                Outcome::Imported { rows, .. } => rows,
+                _ => 0,
+            })
+            .sum()
+    }
+}
+
+impl fmt::Display for FileReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.outcome {
+            Outcome::Imported { rows, elapsed } => {
+                let secs = elapsed.as_secs_f64();
+                let rate = if secs > 0.0 { *rows as f64 / secs } else { 0.0 };
+                writeln!(
+                    f,
+                    "{}: {rows} rows imported in {secs:.2} s ({rate:.0} rows/s)",
+                    self.name
+                )
+            }
+            Outcome::Rejected { errors, total } => {
+                for e in errors {
+                    writeln!(f, "{}:{}:{}: {}", self.name, e.line, e.column, e.message)?;
+                }
+                if *total > errors.len() as u64 {
+                    writeln!(
+                        f,
+                        "{}: … and {} more problems",
+                        self.name,
+                        total - errors.len() as u64
+                    )?;
+                }
+                let s = if *total == 1 { "" } else { "s" };
+                writeln!(
+                    f,
+                    "{}: {total} problem{s}; nothing of this file was written",
+                    self.name
+                )
+            }
+            Outcome::Skipped { because } => writeln!(f, "{}: not imported: {because}", self.name),
+        }
+    }
+}
+
+impl fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for file in &self.files {
+            write!(f, "{file}")?;
+        }
+        for note in &self.ignored {
+            writeln!(f, "{note}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The file name each table is read from.
+pub fn file_name(table: Table) -> String {
+    format!("{}.csv", table.name())
+}
+
+/// Imports every canonical CSV file in `dir`, in reference order.
+///
+/// # Errors
+///
+/// A missing directory, no canonical file in it, an unreadable file, or a database
+/// error. Bad rows are not errors: they are in the returned report.
+pub async fn import_dir(
+    store: &Store,
+    dir: &Path,
+    progress: &Progress,
+) -> Result<ImportReport, ImportError> {
+    if !dir.is_dir() {
+        return Err(ImportError::NotADirectory(dir.to_owned()));
+    }
+    let mut report = ImportReport::default();
+    let canonical: Vec<String> = Table::ALL.iter().map(|&t| file_name(t)).collect();
+    let entries = std::fs::read_dir(dir).map_err(|source| ImportError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".csv") && !canonical.contains(&name) {
+            let hint = suggest::hint(&name, canonical.iter().map(String::as_str));
+            report
+                .ignored
+                .push(format!("{name}: ignored, not a canonical file{hint}"));
+        }
+    }
+    report.ignored.sort();
+
+    let mut failed: Option<String> = None;
+    let mut any = false;
+    for table in Table::ALL {
+        let path = dir.join(file_name(table));
+        if !path.is_file() {
+            continue;
+        }
+        any = true;
+        let outcome = match &failed {
+            Some(name) => Outcome::Skipped {
+                because: format!("{name} was rejected, and rows here may refer to it"),
+            },
+            None => import_file(store, table, &path, progress).await?,
+        };
+        if matches!(outcome, Outcome::Rejected { .. }) {
+            failed = Some(file_name(table));
+        }
+        report.files.push(FileReport {
+            name: file_name(table),
+            table,
+            outcome,
+        });
+    }
+    if !any {
+        return Err(ImportError::NothingToImport(dir.to_owned()));
+    }
+    Ok(report)
+}
+
+/// A parsed row and the line it came from.
+struct Parsed {
+    line: u64,
+    row: GenericRow,
+}
+
+/// What the parser thread sends to the writer.
+enum Msg {
+    /// The header was good: for each table column, its 1-based field number in
+    /// the file, or 0 when the file lacks it. Sent once, before any rows.
+    Header {
+        fields: Vec<usize>,
+    },
+    Rows {
+        rows: Vec<Parsed>,
+        bytes_read: u64,
+    },
+    Error(RowError),
+}
+
+/// Imports one CSV file into `table` in one transaction.
+///
+/// # Errors
+///
+/// An unreadable file or a database error; bad rows give [`Outcome::Rejected`].
+pub async fn import_file(
+    store: &Store,
+    table: Table,
+    path: &Path,
+    progress: &Progress,
+) -> Result<Outcome, ImportError> {
+    let started = Instant::now();
+    let io_err = |source| ImportError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::open(path).map_err(io_err)?;
+    let len = file.metadata().map_err(io_err)?.len();
+    let bar = progress.bar(len, &file_name(table), Unit::Bytes);
+
+    let (tx, mut rx) = mpsc::channel::<Msg>(BATCHES_IN_FLIGHT);
+    let parser = tokio::task::spawn_blocking(move || {
+        parse_file(table, BufReader::with_capacity(1 << 20, file), &tx)
+    });
+
+    let mut errors = Errors::default();
+    let mut fields: Vec<usize> = Vec::new();
+    let mut columns = UpsertColumns::all(table);
+    let mut db = store.begin().await?;
+    let mut written: u64 = 0;
+    let mut good: Vec<GenericRow> = Vec::with_capacity(BATCH_ROWS);
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            Msg::Error(e) => errors.push(e),
+            Msg::Header { fields: f } => {
+                columns = UpsertColumns::new(
+                    table,
+                    f.iter()
+                        .enumerate()
+                        .filter(|(_, n)| **n > 0)
+                        .map(|(ci, _)| ci)
+                        .collect(),
+                );
+                fields = f;
+            }
+            Msg::Rows { rows, bytes_read } => {
+                good.clear();
+                good.extend(check_references(&mut db, table, &fields, rows, &mut errors).await?);
+                // After the first problem nothing more is written: the file will be
+                // rolled back, and the rest is read only to report every problem.
+                if errors.total == 0 {
+                    db.upsert(&columns, &good).await?;
+                    written += good.len() as u64;
+                }
+                bar.set_position(bytes_read);
+            }
+        }
+    }
+    parser
+        .await
+        .map_err(|_| ImportError::ParserDied(path.to_owned()))?
+        .map_err(io_err)?;
+    bar.finish_and_clear();
+
+    if errors.total > 0 {
+        db.rollback().await?;
+        let Errors { mut list, total } = errors;
+        list.sort();
+        return Ok(Outcome::Rejected {
+            errors: list,
+            total,
+        });
+    }
+    db.commit().await?;
+    Ok(Outcome::Imported {
+        rows: written,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The problems of one file: the first [`MAX_REPORTED_ERRORS`] and a count.
+#[derive(Default)]
+struct Errors {
+    list: Vec<RowError>,
+    total: u64,
+}
+
+impl Errors {
+    fn push(&mut self, e: RowError) {
+        self.total += 1;
+        if self.list.len() < MAX_REPORTED_ERRORS {
+            self.list.push(e);
+        }
+    }
+}
+
+/// Drops rows whose references (`owner_id`, `lead_id`, `rep_id`) name no
+/// existing row, recording an error for each.
+async fn check_references(
+    db: &mut Tx,
+    table: Table,
+    fields: &[usize],
+    rows: Vec<Parsed>,
+    errors: &mut Errors,
+) -> Result<impl Iterator<Item = GenericRow>, StoreError> {
+    let mut bad: HashSet<usize> = HashSet::new();
+    for (ci, column) in table.columns().iter().enumerate() {
+        let Some(target) = column.references else {
+            continue;
+        };
+        let ids: HashSet<&str> = rows
+            .iter()
+            .filter_map(|p| p.row.values[ci].text())
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let ids: Vec<&str> = ids.into_iter().collect();
+        let found = db.existing_ids(target, &ids).await?;
+        for (ri, p) in rows.iter().enumerate() {
+            if let Some(id) = p.row.values[ci].text()
+                && !found.contains(id)
+            {
+                bad.insert(ri);
+                let what = match target {
+                    Table::Reps => "rep",
+                    Table::Leads => "lead",
+                    _ => target.name(),
+                };
+                errors.push(RowError {
+                    line: p.line,
+                    column: fields[ci],
+                    message: format!("unknown {what} `{id}`: no row with this id in {} (import {} first or in the same run)", target.name(), file_name(target)),
+                });
+            }
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .enumerate()
+        .filter(move |(i, _)| !bad.contains(i))
+        .map(|(_, p)| p.row))
+}
+
+/// Reads, validates and batches one file. Runs on a blocking thread.
+fn parse_file<R: std::io::Read>(
+    table: Table,
+    input: R,
+    out: &mpsc::Sender<Msg>,
+) -> std::io::Result<()> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input);
+    let mut record = csv::ByteRecord::new();
+    let send = |msg| out.blocking_send(msg).is_ok();
+
+    // The header.
+    let header = match reader.read_byte_record(&mut record) {
+        Ok(true) => record.clone(),
+        Ok(false) => {
+            send(Msg::Error(RowError {
+                line: 1,
+                column: 1,
+                message: "the file is empty: expected a header line naming the columns".into(),
+            }));
+            return Ok(());
+        }
+        Err(e) => return csv_error(e, out),
+    };
+    let mapping = match map_header(table, &header) {
+        Ok(m) => m,
+        Err(errs) => {
+            for e in errs {
+                send(Msg::Error(e));
+            }
+            return Ok(());
+        }
+    };
+
+    let columns = table.columns();
+    let mut fields = vec![0; columns.len()];
+    for (fi, &ci) in mapping.iter().enumerate() {
+        fields[ci] = fi + 1;
+    }
+    if !send(Msg::Header { fields }) {
+        return Ok(());
+    }
+    let id_field = mapping
+        .iter()
+        .position(|&ci| ci == 0)
+        .map_or(1, |fi| fi + 1);
+    let mut seen: HashMap<u128, u64> = HashMap::new();
+    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                // A malformed record (such as invalid UTF-8 in a quoted field) is
+                // reported, and reading goes on with the next one.
+                if let csv::ErrorKind::Io(_) = e.kind() {
+                    return csv_error(e, out);
+                }
+                let (line, column) = e.position().map(|p| (p.line(), 1)).unwrap_or((0, 1));
+                if !send(Msg::Error(RowError {
+                    line,
+                    column,
+                    message: format!("unreadable record: {e}"),
+                })) {
+                    return Ok(());
+                }
+                continue;
+            }
+        }
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        if record.len() == 1 && record[0].is_empty() {
+            continue; // a blank line
+        }
+        if record.len() != header.len() {
+            let e = RowError {
+                line,
+                column: 1,
+                message: format!(
+                    "expected {} fields as in the header, found {}",
+                    header.len(),
+                    record.len()
+                ),
+            };
+            if !send(Msg::Error(e)) {
+                return Ok(());
+            }
+            continue;
+        }
+        let mut values: Vec<OwnedValue> = columns.iter().map(|c| OwnedValue::null(c.ty)).collect();
+        let mut ok = true;
+        for (fi, raw) in record.iter().enumerate() {
+            let ci = mapping[fi];
+            match parse_field(&columns[ci], raw) {
+                Ok(v) => values[ci] = v,
+                Err(message) => {
+                    ok = false;
+                    if !send(Msg::Error(RowError {
+                        line,
+                        column: fi + 1,
+                        message,
+                    })) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        if let Some(id) = values[0].text() {
+            let key = xxhash_rust::xxh3::xxh3_128(id.as_bytes());
+            if let Some(first) = seen.insert(key, line) {
+                ok = false;
+                let message = format!("duplicate id `{id}`: line {first} has it already");
+                if !send(Msg::Error(RowError {
+                    line,
+                    column: id_field,
+                    message,
+                })) {
+                    return Ok(());
+                }
+            }
+        }
+        if ok {
+            batch.push(Parsed {
+                line,
+                row: GenericRow { values },
+            });
+            if batch.len() == BATCH_ROWS {
+                let rows = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                if !send(Msg::Rows {
+                    rows,
+                    bytes_read: record.position().map(|p| p.byte()).unwrap_or(0),
+                }) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    if !batch.is_empty() {
+        send(Msg::Rows {
+            rows: batch,
+            bytes_read: reader.position().byte(),
+        });
+    }
+    Ok(())
+}
+
+fn csv_error(e: csv::Error, out: &mpsc::Sender<Msg>) -> std::io::Result<()> {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Err(io),
+        other => {
+            let _ = out.blocking_send(Msg::Error(RowError {
+                line: 1,
+                column: 1,
+                message: format!("unreadable CSV: {other:?}"),
+            }));
+            Ok(())
+        }
+    }
+}
+
+/// Maps each header field to a table column, or explains what is wrong.
+fn map_header(table: Table, header: &csv::ByteRecord) -> Result<Vec<usize>, Vec<RowError>> {
+    let columns = table.columns();
+    let names = columns.iter().map(|c| c.name);
+    let mut errors = Vec::new();
+    let mut mapping = Vec::with_capacity(header.len());
+    let mut seen: HashMap<usize, usize> = HashMap::new();
+    for (fi, raw) in header.iter().enumerate() {
+        let name = String::from_utf8_lossy(raw);
+        // Spreadsheet exports often start with a byte-order mark.
+        let name = name.trim_start_matches('\u{feff}').trim();
+        let at = |message| RowError {
+            line: 1,
+            column: fi + 1,
+            message,
+        };
+        match table.column(name) {
+            Some(ci) => {
+                if let Some(first) = seen.insert(ci, fi + 1) {
+                    errors.push(at(format!(
+                        "column `{name}` appears twice (also field {first})"
+                    )));
+                }
+                mapping.push(ci);
+            }
+            None => {
+                let hint = suggest::hint(name, names.clone());
+                let expected = names.clone().collect::<Vec<_>>().join(", ");
+                errors.push(at(format!(
+                    "unknown column `{name}`{hint}; {} has {expected}",
+                    table.name()
+                )));
+                mapping.push(usize::MAX);
+            }
+        }
+    }
+    for (ci, column) in columns.iter().enumerate() {
+        if column.required && !seen.contains_key(&ci) {
+            errors.push(RowError {
+                line: 1,
+                column: 1,
+                message: format!("missing required column `{}`", column.name),
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(mapping)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Parses one field. An empty field is null; a null in a required column is an error.
+fn parse_field(column: &Column, raw: &[u8]) -> Result<OwnedValue, String> {
+    let Ok(s) = std::str::from_utf8(raw) else {
+        return Err(format!("`{}` is not valid UTF-8", column.name));
+    };
+    if s.is_empty() {
+        if column.required {
+            return Err(format!("`{}` is required but empty", column.name));
+        }
+        return Ok(OwnedValue::null(column.ty));
+    }
+    match column.ty {
+        ColumnType::Id => {
+            if s.chars().count() > model::MAX_ID_CHARS {
+                return Err(format!(
+                    "`{}` is longer than {} characters",
+                    column.name,
+                    model::MAX_ID_CHARS
+                ));
+            }
+            Ok(OwnedValue::Text(Some(s.to_owned())))
+        }
+        ColumnType::Text => {
+            if s.chars().count() > model::MAX_TEXT_CHARS {
+                return Err(format!(
+                    "`{}` is longer than {} characters",
+                    column.name,
+                    model::MAX_TEXT_CHARS
+                ));
+            }
+            Ok(OwnedValue::Text(Some(s.to_owned())))
+        }
+        ColumnType::Enum(allowed) => match allowed.iter().find(|a| **a == s) {
+            Some(a) => Ok(OwnedValue::Text(Some((*a).to_owned()))),
+            None => {
+                let hint = suggest::hint(s, allowed.iter().copied());
+                Err(format!(
+                    "unknown {} `{s}`{hint}; expected one of {}",
+                    column.name,
+                    allowed.join(", ")
+                ))
+            }
+        },
+        ColumnType::Timestamp => parse_timestamp(s)
+            .map(|t| OwnedValue::Timestamp(Some(t)))
+            .map_err(|why| format!("invalid `{}` `{s}`: {why}", column.name)),
+        ColumnType::Real => match s.parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(OwnedValue::Real(Some(x))),
+            _ => Err(format!(
+                "invalid `{}` `{s}`: expected a number such as 72.5",
+                column.name
+            )),
+        },
+        ColumnType::Amount => parse_cents(s)
+            .map(OwnedValue::Amount)
+            .map_err(|why| format!("invalid `{}` `{s}`: {why}", column.name)),
+        ColumnType::Bool => match s.to_ascii_lowercase().as_str() {
+            "true" => Ok(OwnedValue::Bool(Some(true))),
+            "false" => Ok(OwnedValue::Bool(Some(false))),
+            _ => Err(format!(
+                "invalid `{}` `{s}`: expected true or false",
+                column.name
+            )),
+        },
+    }
+}
+
+/// Parses an RFC 3339 instant, to the microsecond, in UTC.
+pub fn parse_timestamp(s: &str) -> Result<DateTime<chrono::Utc>, &'static str> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(model::to_store_precision(t.to_utc()));
+    }
+    if NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() {
+        return Err(
+            "a date alone is not an instant; expected RFC 3339 such as 2026-03-02T14:05:00Z",
+        );
+    }
+    if NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
+        || NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").is_ok()
+    {
+        return Err("no UTC offset; add `Z` or an offset such as `+01:00` (RFC 3339)");
+    }
+    Err("expected an RFC 3339 timestamp such as 2026-03-02T14:05:00Z")
+}
+
+/// Parses a non-negative decimal amount with at most two decimals into cents.
+pub fn parse_cents(s: &str) -> Result<i64, &'static str> {
+    if s.starts_with('-') {
+        return Err("amounts cannot be negative");
+    }
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !(frac.is_empty() || digits(frac)) || (s.contains('.') && frac.is_empty())
+    {
+        return Err("expected a plain decimal amount such as 12500 or 12500.50");
+    }
+    if frac.len() > 2 {
+        return Err("more than two decimals; amounts are kept to the cent");
+    }
+    if whole.trim_start_matches('0').len() > 12 {
+        return Err("too large; at most 12 digits before the decimal point");
+    }
+    let whole: i64 = whole.parse().map_err(|_| "too large")?;
+    let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| "bad decimals")?;
+    Ok(whole * 100 + frac)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cents_are_exact() {
+        assert_eq!(parse_cents("12500"), Ok(1_250_000));
+        assert_eq!(parse_cents("12500.5"), Ok(1_250_050));
+        assert_eq!(parse_cents("0.07"), Ok(7));
+        assert_eq!(parse_cents("999999999999.99"), Ok(model::MAX_AMOUNT_CENTS));
+        assert!(parse_cents("-1").unwrap_err().contains("negative"));
+        assert!(parse_cents("1.005").unwrap_err().contains("two decimals"));
+        assert!(parse_cents("1e3").is_err());
+        assert!(parse_cents("1.").is_err());
+        assert!(parse_cents(".5").is_err());
+        assert!(
+            parse_cents("1000000000000")
+                .unwrap_err()
+                .contains("12 digits")
+        );
+    }
+
+    #[test]
+    fn timestamps_need_an_offset() {
+        let t = parse_timestamp("2026-03-02T14:05:00+01:00").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-03-02T13:05:00+00:00");
+        let t = parse_timestamp("2026-03-02T14:05:00.1234567Z").unwrap();
+        assert_eq!(t.timestamp_subsec_nanos(), 123_456_000);
+        assert!(
+            parse_timestamp("2026-03-02")
+                .unwrap_err()
+                .contains("date alone")
+        );
+        assert!(
+            parse_timestamp("2026-03-02T14:05:00")
+                .unwrap_err()
+                .contains("offset")
+        );
+        assert!(
+            parse_timestamp("03/02/2026")
+                .unwrap_err()
+                .contains("RFC 3339")
+        );
+    }
+}
