@@ -23,7 +23,12 @@ pub const DEFAULT_DATABASE: &str = "sqlite://handoff.db";
 /// Start with `handoff demo`: it builds a synthetic company in SQLite with planted
 /// SLA trouble. Then load your own data with `handoff import DIR`.
 #[derive(Debug, Parser)]
-#[command(name = "handoff", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "handoff",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -42,11 +47,23 @@ pub struct GlobalArgs {
     pub database: Option<String>,
 
     /// Directory holding the SLA rule files (every *.yaml below it).
-    #[arg(long, env = "HANDOFF_RULES", global = true, value_name = "DIR", default_value = "rules/")]
+    #[arg(
+        long,
+        env = "HANDOFF_RULES",
+        global = true,
+        value_name = "DIR",
+        default_value = "rules/"
+    )]
     pub rules: PathBuf,
 
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `handoff=debug`).
-    #[arg(long, env = "HANDOFF_LOG", global = true, value_name = "FILTER", default_value = "info")]
+    #[arg(
+        long,
+        env = "HANDOFF_LOG",
+        global = true,
+        value_name = "FILTER",
+        default_value = "info"
+    )]
     pub log: String,
 }
 
@@ -112,6 +129,11 @@ pub struct DemoArgs {
     /// Delete the lead data already in the database first.
     #[arg(long)]
     pub replace: bool,
+
+    /// Write the company as canonical CSV files into DIR instead of a database
+    /// (the format `handoff import` reads).
+    #[arg(long, value_name = "DIR")]
+    pub csv: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -144,15 +166,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => {
             let store = Store::connect(global.database_url()).await?;
             store.migrate().await?;
-            let report = crate::import::import_dir(&store, &args.dir, &crate::progress::Progress::stderr())
-                .await
-                .with_context(|| format!("failed to import {}", args.dir.display()))?;
-            print!("{report}");
-            Ok(if report.is_success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            let report =
+                crate::import::import_dir(&store, &args.dir, &crate::progress::Progress::stderr())
+                    .await
+                    .with_context(|| format!("failed to import {}", args.dir.display()))?;
+            for file in &report.files {
+                match file.outcome {
+                    crate::import::Outcome::Imported { .. } => print!("{file}"),
+                    _ => eprint!("{file}"),
+                }
+            }
+            for note in &report.ignored {
+                eprintln!("{note}");
+            }
+            Ok(if report.is_success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Demo(args) => {
-            let url = global.database_url();
-            let summary = crate::demo::build(url, &args, &crate::progress::Progress::stderr()).await?;
+            let progress = crate::progress::Progress::stderr();
+            let summary = match &args.csv {
+                Some(dir) => {
+                    crate::demo::write_csv(dir, crate::demo::DemoSpec::from_args(&args), &progress)?
+                }
+                None => crate::demo::build(global.database_url(), &args, &progress).await?,
+            };
             print!("{summary}");
             Ok(ExitCode::SUCCESS)
         }
