@@ -475,6 +475,7 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn FnMut(Batch)) -> Stats {
             let slot = span / spec.leads as f64;
             let created = start
                 + Duration::milliseconds(((j as f64 + rng.random::<f64>()) * slot * 1000.0) as i64);
+            let created = office_skew(created, start, &mut rng);
             let (channel, outcome) = lead(spec, &company, j, created, &mut rng, &mut chunk);
             if let Some(o) = outcome {
                 let era = if o.under_sla {
@@ -507,6 +508,33 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn FnMut(Batch)) -> Stats {
         .map(|(c, n)| (c.name.unwrap_or("unknown").to_owned(), n))
         .collect();
     stats
+}
+
+/// Most inbound leads arrive, and most nurtured leads turn into MQLs, in office
+/// hours: two in three of the instants drawn for a night or weekend are moved back
+/// to a random office minute of the latest weekday before them, unless that is
+/// before `not_before`.
+fn office_skew(t: DateTime<Utc>, not_before: DateTime<Utc>, rng: &mut ChaCha8Rng) -> DateTime<Utc> {
+    let local = t.with_timezone(&New_York);
+    let minute = local.hour() * 60 + local.minute();
+    let open =
+        Office::is_workday(local.date_naive()) && (Office::OPEN..Office::CLOSE).contains(&minute);
+    if open || !rng.random_bool(0.66) {
+        return t;
+    }
+    let mut day = local.date_naive();
+    if minute < Office::OPEN {
+        day = day.pred_opt().unwrap_or(day);
+    }
+    while !Office::is_workday(day) {
+        day = day.pred_opt().unwrap_or(day);
+    }
+    let moved = Office::at(day, rng.random_range(Office::OPEN..Office::CLOSE));
+    if moved < not_before || moved > t {
+        t
+    } else {
+        moved
+    }
 }
 
 /// What one MQL's story came to, for the statistics.
@@ -585,7 +613,11 @@ fn lead(
     } else {
         minutes(rng.random_range(1.0..45.0))
     };
-    let mql_at = model::to_store_precision(created + mql_delay);
+    let mql_at = model::to_store_precision(if nurtured {
+        office_skew(created + mql_delay, created, rng)
+    } else {
+        created + mql_delay
+    });
     let mut touch_no = 0;
     let mut touch = |out: &mut Chunk,
                      at: DateTime<Utc>,
@@ -609,7 +641,7 @@ fn lead(
     // Marketing's nurture emails go out before the hand-off.
     if nurtured {
         for k in 0..rng.random_range(1..4) {
-            let at = created + mql_delay * (k + 1) / 4;
+            let at = created + (mql_at - created) * (k + 1) / 4;
             if at < end {
                 touch(out, at, None, "email", "outbound", None, true);
             }

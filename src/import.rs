@@ -579,7 +579,7 @@ fn map_header(table: Table, header: &csv::ByteRecord) -> Result<Vec<usize>, Vec<
                 let hint = suggest::hint(name, names.clone());
                 let expected = names.clone().collect::<Vec<_>>().join(", ");
                 errors.push(at(format!(
-                    "unknown column `{name}`{hint}; {} has {expected}",
+                    "unknown column `{name}`; {} has {expected}{hint}",
                     table.name()
                 )));
                 mapping.push(usize::MAX);
@@ -639,7 +639,7 @@ fn parse_field(column: &Column, raw: &[u8]) -> Result<OwnedValue, String> {
             None => {
                 let hint = suggest::hint(s, allowed.iter().copied());
                 Err(format!(
-                    "unknown {} `{s}`{hint}; expected one of {}",
+                    "unknown {} `{s}`; expected one of {}{hint}",
                     column.name,
                     allowed.join(", ")
                 ))

@@ -1,1 +1,12 @@
-fn main(){}
+//! The integration tests: one binary, one module per capability.
+//!
+//! Store, import and demo tests run against every backend through the same code
+//! (see `backend_tests!` in `helpers`): SQLite always, PostgreSQL with the
+//! `postgres-tests` feature and MySQL/MariaDB with `mysql-tests`.
+
+mod helpers;
+
+mod cli;
+mod demo;
+mod import;
+mod store;

@@ -1,0 +1,378 @@
+//! Fresh databases for tests, and reading rows back independently of the store's
+//! own code paths.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use handoff::model::{DIRECTIONS, Deal, Lead, Rep, TOUCH_KINDS, Touch};
+use handoff::store::{Store, sqlite_time};
+use sqlx::Row;
+
+/// Runs each listed `async fn name(db: TestDb)` once per enabled backend, as
+/// `<module>::sqlite::name`, `<module>::postgres::name` and `<module>::mysql::name`.
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(crate::helpers::TestDb::sqlite().await).await
+                }
+            )*
+        }
+        #[cfg(feature = "postgres-tests")]
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(crate::helpers::TestDb::postgres().await).await
+                }
+            )*
+        }
+        #[cfg(feature = "mysql-tests")]
+        mod mysql {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(crate::helpers::TestDb::mysql().await).await
+                }
+            )*
+        }
+    };
+}
+pub(crate) use backend_tests;
+
+/// A database of its own for one test, migrated.
+pub struct TestDb {
+    pub store: Store,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn unique_name() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "handoff_t{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        nanos % 100_000
+    )
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        TestDb::open(url, Some(dir)).await
+    }
+
+    #[allow(dead_code)]
+    pub async fn postgres() -> TestDb {
+        let admin = std::env::var("HANDOFF_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let name = unique_name();
+        let pool = sqlx::PgPool::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this suite: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap();
+        TestDb::open(format!("{base}/{name}"), None).await
+    }
+
+    #[allow(dead_code)]
+    pub async fn mysql() -> TestDb {
+        let admin = std::env::var("HANDOFF_TEST_MYSQL_URL")
+            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
+        let name = unique_name();
+        let pool = sqlx::MySqlPool::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("MySQL/MariaDB at {admin} is required for this suite: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap();
+        TestDb::open(format!("{base}/{name}"), None).await
+    }
+
+    async fn open(url: String, dir: Option<tempfile::TempDir>) -> TestDb {
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        TestDb {
+            store,
+            url,
+            _dir: dir,
+        }
+    }
+
+    /// Every row of the four tables, read back with plain SQL, ordered by id.
+    pub async fn dump(&self) -> Dump {
+        Dump {
+            reps: self.reps().await,
+            leads: self.leads().await,
+            touches: self.touches().await,
+            deals: self.deals().await,
+        }
+    }
+
+    async fn rows(&self, sqlite: &str, postgres: &str, mysql: &str) -> Vec<Vec<Cell>> {
+        match &self.store {
+            Store::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe(sqlite))
+                .fetch_all(p)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| cells_sqlite(r))
+                .collect(),
+            Store::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(postgres))
+                .fetch_all(p)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| cells_pg(r))
+                .collect(),
+            Store::MySql(p) => sqlx::query(sqlx::AssertSqlSafe(mysql))
+                .fetch_all(p)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| cells_mysql(r))
+                .collect(),
+        }
+    }
+
+    pub async fn reps(&self) -> Vec<Rep> {
+        let q = "SELECT id, name, email, team FROM reps ORDER BY id";
+        self.rows(q, q, q)
+            .await
+            .into_iter()
+            .map(|r| Rep {
+                id: r[0].s(),
+                name: r[1].s(),
+                email: r[2].os(),
+                team: r[3].os(),
+            })
+            .collect()
+    }
+
+    pub async fn leads(&self) -> Vec<Lead> {
+        let q = "SELECT id, created_at, mql_at, owner_id, channel, campaign, segment, score, accepted_at, rejected_at, closed_at, close_reason FROM leads ORDER BY id";
+        self.rows(q, q, q)
+            .await
+            .into_iter()
+            .map(|r| Lead {
+                id: r[0].s(),
+                created_at: r[1].t(),
+                mql_at: r[2].ot(),
+                owner_id: r[3].os(),
+                channel: r[4].os(),
+                campaign: r[5].os(),
+                segment: r[6].os(),
+                score: r[7].of(),
+                accepted_at: r[8].ot(),
+                rejected_at: r[9].ot(),
+                closed_at: r[10].ot(),
+                close_reason: r[11].os(),
+            })
+            .collect()
+    }
+
+    pub async fn touches(&self) -> Vec<Touch> {
+        let q = "SELECT id, lead_id, rep_id, occurred_at, kind, direction, outcome, automated FROM touches ORDER BY id";
+        self.rows(q, q, q)
+            .await
+            .into_iter()
+            .map(|r| Touch {
+                id: r[0].s(),
+                lead_id: r[1].s(),
+                rep_id: r[2].os(),
+                occurred_at: r[3].t(),
+                kind: TOUCH_KINDS.iter().find(|k| **k == r[4].s()).unwrap(),
+                direction: DIRECTIONS.iter().find(|k| **k == r[5].s()).unwrap(),
+                outcome: r[6].os(),
+                automated: r[7].ob().unwrap(),
+            })
+            .collect()
+    }
+
+    pub async fn deals(&self) -> Vec<Deal> {
+        // Amounts come back as exact integer cents on every backend.
+        let sqlite = "SELECT id, lead_id, created_at, closed_at, CAST(ROUND(amount * 100) AS INTEGER), won FROM deals ORDER BY id";
+        let pg = "SELECT id, lead_id, created_at, closed_at, CAST(amount * 100 AS BIGINT), won FROM deals ORDER BY id";
+        let my = "SELECT id, lead_id, created_at, closed_at, CAST(amount * 100 AS SIGNED), won FROM deals ORDER BY id";
+        self.rows(sqlite, pg, my)
+            .await
+            .into_iter()
+            .map(|r| Deal {
+                id: r[0].s(),
+                lead_id: r[1].os(),
+                created_at: r[2].t(),
+                closed_at: r[3].ot(),
+                amount_cents: r[4].oi().unwrap(),
+                won: r[5].ob(),
+            })
+            .collect()
+    }
+
+    /// Runs a query whose columns are all integers (counts), on any backend.
+    pub async fn counts(&self, sql: &str) -> Vec<Vec<Option<i64>>> {
+        self.rows(sql, sql, sql)
+            .await
+            .into_iter()
+            .map(|r| r.iter().map(Cell::oi).collect())
+            .collect()
+    }
+}
+
+/// The whole lead store, as plain rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dump {
+    pub reps: Vec<Rep>,
+    pub leads: Vec<Lead>,
+    pub touches: Vec<Touch>,
+    pub deals: Vec<Deal>,
+}
+
+/// One value read back, decoded by the backend-specific readers below.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Time(DateTime<Utc>),
+    Bool(bool),
+}
+
+impl Cell {
+    fn s(&self) -> String {
+        self.os().expect("a non-null text")
+    }
+    fn os(&self) -> Option<String> {
+        match self {
+            Cell::Null => None,
+            Cell::Text(s) => Some(s.clone()),
+            other => panic!("expected text, found {other:?}"),
+        }
+    }
+    fn t(&self) -> DateTime<Utc> {
+        self.ot().expect("a non-null timestamp")
+    }
+    fn ot(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Cell::Null => None,
+            Cell::Time(t) => Some(*t),
+            Cell::Text(s) => {
+                Some(sqlite_time::parse(s).unwrap_or_else(|| panic!("not a timestamp: {s}")))
+            }
+            other => panic!("expected a timestamp, found {other:?}"),
+        }
+    }
+    fn of(&self) -> Option<f64> {
+        match self {
+            Cell::Null => None,
+            Cell::Float(x) => Some(*x),
+            Cell::Int(i) => Some(*i as f64),
+            other => panic!("expected a number, found {other:?}"),
+        }
+    }
+    pub fn oi(&self) -> Option<i64> {
+        match self {
+            Cell::Null => None,
+            Cell::Int(i) => Some(*i),
+            Cell::Bool(b) => Some(i64::from(*b)),
+            other => panic!("expected an integer, found {other:?}"),
+        }
+    }
+    fn ob(&self) -> Option<bool> {
+        match self {
+            Cell::Null => None,
+            Cell::Bool(b) => Some(*b),
+            Cell::Int(i) => Some(*i != 0),
+            other => panic!("expected a boolean, found {other:?}"),
+        }
+    }
+}
+
+fn cells_sqlite(row: &sqlx::sqlite::SqliteRow) -> Vec<Cell> {
+    use sqlx::{TypeInfo, ValueRef};
+    (0..row.len())
+        .map(|i| {
+            let raw = row.try_get_raw(i).unwrap();
+            if raw.is_null() {
+                return Cell::Null;
+            }
+            match raw.type_info().name() {
+                "INTEGER" => Cell::Int(row.get(i)),
+                "REAL" => Cell::Float(row.get(i)),
+                _ => Cell::Text(row.get(i)),
+            }
+        })
+        .collect()
+}
+
+fn cells_pg(row: &sqlx::postgres::PgRow) -> Vec<Cell> {
+    use sqlx::{TypeInfo, ValueRef};
+    (0..row.len())
+        .map(|i| {
+            let raw = row.try_get_raw(i).unwrap();
+            if raw.is_null() {
+                return Cell::Null;
+            }
+            match raw.type_info().name() {
+                "INT8" => Cell::Int(row.get(i)),
+                "INT4" => Cell::Int(i64::from(row.get::<i32, _>(i))),
+                "FLOAT8" => Cell::Float(row.get(i)),
+                "BOOL" => Cell::Bool(row.get(i)),
+                "TIMESTAMPTZ" => Cell::Time(row.get(i)),
+                "TEXT" | "VARCHAR" => Cell::Text(row.get(i)),
+                other => panic!("unexpected PostgreSQL type {other}"),
+            }
+        })
+        .collect()
+}
+
+fn cells_mysql(row: &sqlx::mysql::MySqlRow) -> Vec<Cell> {
+    use sqlx::{TypeInfo, ValueRef};
+    (0..row.len())
+        .map(|i| {
+            let raw = row.try_get_raw(i).unwrap();
+            if raw.is_null() {
+                return Cell::Null;
+            }
+            match raw.type_info().name() {
+                "BIGINT" | "INT" => Cell::Int(row.get(i)),
+                "BOOLEAN" | "TINYINT" => Cell::Bool(row.get(i)),
+                "DOUBLE" => Cell::Float(row.get(i)),
+                "DATETIME" => Cell::Time(row.get::<NaiveDateTime, _>(i).and_utc()),
+                // utf8mb4_bin columns report as binary types.
+                "VARCHAR" | "TEXT" | "CHAR" | "VARBINARY" | "BINARY" | "BLOB" => {
+                    Cell::Text(row.get(i))
+                }
+                other => panic!("unexpected MySQL type {other}"),
+            }
+        })
+        .collect()
+}
+
+/// Writes `files` (name, content) into a fresh directory.
+pub fn csv_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, content) in files {
+        std::fs::write(dir.path().join(name), content).unwrap();
+    }
+    dir
+}
+
+/// An instant from RFC 3339 text.
+pub fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+}
