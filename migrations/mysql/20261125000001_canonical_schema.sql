@@ -1,3 +1,5 @@
+-- No foreign-key constraints: any of the four tables may be a view, and a
+-- constraint cannot point at a view; `handoff import` checks every reference.
 -- The canonical lead store (DESIGN §2) for MySQL/MariaDB. Timestamps are
 -- DATETIME(6) holding UTC. utf8mb4_bin keeps CRM ids case-sensitive and groups
 -- `Webinar` apart from `webinar`, as SQLite and PostgreSQL do. Indexes are
@@ -26,8 +28,7 @@ CREATE TABLE IF NOT EXISTS leads (
     closed_at    DATETIME(6),
     close_reason VARCHAR(255),
     INDEX leads_mql_at (mql_at),
-    INDEX leads_closed_at (closed_at),
-    CONSTRAINT leads_owner_fk FOREIGN KEY (owner_id) REFERENCES reps (id)
+    INDEX leads_closed_at (closed_at)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
 
 CREATE TABLE IF NOT EXISTS touches (
@@ -39,9 +40,7 @@ CREATE TABLE IF NOT EXISTS touches (
     direction   VARCHAR(16) NOT NULL CHECK (direction IN ('outbound', 'inbound')),
     outcome     VARCHAR(255),
     automated   BOOLEAN NOT NULL,
-    INDEX touches_lead_occurred (lead_id, occurred_at),
-    CONSTRAINT touches_lead_fk FOREIGN KEY (lead_id) REFERENCES leads (id),
-    CONSTRAINT touches_rep_fk FOREIGN KEY (rep_id) REFERENCES reps (id)
+    INDEX touches_lead_occurred (lead_id, occurred_at)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
 
 CREATE TABLE IF NOT EXISTS deals (
@@ -51,6 +50,5 @@ CREATE TABLE IF NOT EXISTS deals (
     closed_at  DATETIME(6),
     amount     DECIMAL(14, 2) NOT NULL CHECK (amount >= 0),
     won        BOOLEAN,
-    INDEX deals_lead (lead_id),
-    CONSTRAINT deals_lead_fk FOREIGN KEY (lead_id) REFERENCES leads (id)
+    INDEX deals_lead (lead_id)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;

@@ -1,3 +1,5 @@
+-- No foreign-key constraints: any of the four tables may be a view, and a
+-- constraint cannot point at a view; `handoff import` checks every reference.
 -- The canonical lead store (DESIGN §2). Each table, with its indexes, is created
 -- only when no relation of that name exists yet: an operator who defines `reps`,
 -- `leads`, `touches` and `deals` as views over CRM sync tables keeps them.
@@ -18,7 +20,7 @@ BEGIN
             id           text PRIMARY KEY,
             created_at   timestamptz NOT NULL,
             mql_at       timestamptz,
-            owner_id     text REFERENCES reps (id),
+            owner_id     text,
             channel      text,
             campaign     text,
             segment      text,
@@ -35,8 +37,8 @@ BEGIN
     IF to_regclass('touches') IS NULL THEN
         CREATE TABLE touches (
             id          text PRIMARY KEY,
-            lead_id     text NOT NULL REFERENCES leads (id),
-            rep_id      text REFERENCES reps (id),
+            lead_id     text NOT NULL,
+            rep_id      text,
             occurred_at timestamptz NOT NULL,
             kind        text NOT NULL CHECK (kind IN ('call', 'email', 'meeting', 'sms', 'social', 'other')),
             direction   text NOT NULL CHECK (direction IN ('outbound', 'inbound')),
@@ -49,7 +51,7 @@ BEGIN
     IF to_regclass('deals') IS NULL THEN
         CREATE TABLE deals (
             id         text PRIMARY KEY,
-            lead_id    text REFERENCES leads (id),
+            lead_id    text,
             created_at timestamptz NOT NULL,
             closed_at  timestamptz,
             amount     numeric(14, 2) NOT NULL CHECK (amount >= 0),

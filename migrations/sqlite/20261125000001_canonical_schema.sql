@@ -2,6 +2,10 @@
 -- fixed-width RFC 3339 text, 'YYYY-MM-DDTHH:MM:SS.ffffffZ', so that text order is
 -- time order and the indexes serve range scans. Booleans are 0/1.
 -- IF NOT EXISTS leaves alone a table the operator created beforehand.
+--
+-- There are no foreign-key constraints, on any backend: any of the four tables
+-- may be a view over CRM sync tables, and a constraint cannot point at a view.
+-- `handoff import` checks every reference (owner_id, lead_id, rep_id) itself.
 
 CREATE TABLE IF NOT EXISTS reps (
     id    TEXT NOT NULL PRIMARY KEY,
@@ -14,7 +18,7 @@ CREATE TABLE IF NOT EXISTS leads (
     id           TEXT NOT NULL PRIMARY KEY,
     created_at   TEXT NOT NULL,
     mql_at       TEXT,
-    owner_id     TEXT REFERENCES reps (id),
+    owner_id     TEXT,
     channel      TEXT,
     campaign     TEXT,
     segment      TEXT,
@@ -30,8 +34,8 @@ CREATE INDEX IF NOT EXISTS leads_closed_at ON leads (closed_at);
 
 CREATE TABLE IF NOT EXISTS touches (
     id          TEXT NOT NULL PRIMARY KEY,
-    lead_id     TEXT NOT NULL REFERENCES leads (id),
-    rep_id      TEXT REFERENCES reps (id),
+    lead_id     TEXT NOT NULL,
+    rep_id      TEXT,
     occurred_at TEXT NOT NULL,
     kind        TEXT NOT NULL CHECK (kind IN ('call', 'email', 'meeting', 'sms', 'social', 'other')),
     direction   TEXT NOT NULL CHECK (direction IN ('outbound', 'inbound')),
@@ -43,7 +47,7 @@ CREATE INDEX IF NOT EXISTS touches_lead_occurred ON touches (lead_id, occurred_a
 
 CREATE TABLE IF NOT EXISTS deals (
     id         TEXT NOT NULL PRIMARY KEY,
-    lead_id    TEXT REFERENCES leads (id),
+    lead_id    TEXT,
     created_at TEXT NOT NULL,
     closed_at  TEXT,
     amount     REAL NOT NULL CHECK (amount >= 0),

@@ -191,3 +191,107 @@ async fn metadata_round_trips(db: TestDb) {
         Some("seed=2")
     );
 }
+
+/// The README's worked example: the canonical tables as views over CRM sync
+/// tables. `migrate` must keep the views, and the store must read through them.
+#[cfg(feature = "postgres-tests")]
+#[tokio::test]
+async fn postgres_crm_views_survive_migrate() {
+    let db = TestDb::postgres().await;
+    let handoff::store::Store::Postgres(pool) = &db.store else {
+        unreachable!()
+    };
+    // A fresh database holds handoff's tables already; start from the CRM's state.
+    for table in ["touches", "deals", "leads", "reps"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query("DELETE FROM _sqlx_migrations")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "CREATE SCHEMA crm;
+         CREATE TABLE crm.users (id text PRIMARY KEY, full_name text, email text, sales_team text);
+         CREATE TABLE crm.leads (id text PRIMARY KEY, created_date timestamptz, owner_id text, lead_source text,
+             campaign_name text, company_size_band text, lead_score double precision, sql_date timestamptz,
+             disqualified_date timestamptz, closed_date timestamptz, closed_reason text, is_deleted boolean);
+         CREATE TABLE crm.lead_status_history (lead_id text, new_status text, changed_at timestamptz);
+         CREATE TABLE crm.tasks (id text PRIMARY KEY, lead_id text, owner_id text, completed_at timestamptz,
+             task_type text, is_inbound boolean, call_result text, sequence_id text);
+         CREATE TABLE crm.opportunities (id text PRIMARY KEY, converted_from_lead_id text, created_date timestamptz,
+             close_date timestamptz, is_closed boolean, is_won boolean, amount numeric);
+         INSERT INTO crm.users VALUES ('U1', 'Maya Chen', 'maya@acme.example', 'sales-na');
+         INSERT INTO crm.leads VALUES ('L1', '2026-03-01T10:00:00Z', 'U1', 'Paid Search', 'ps-brand', 'SMB', 50,
+             NULL, NULL, NULL, NULL, false), ('L2', '2026-03-01T11:00:00Z', 'U1', 'Webinar', NULL, 'Mid', 60,
+             NULL, NULL, NULL, NULL, true);
+         INSERT INTO crm.lead_status_history VALUES ('L1', 'MQL', '2026-03-05T09:00:00Z'),
+             ('L1', 'Recycled', '2026-03-20T09:00:00Z'), ('L1', 'MQL', '2026-04-02T09:00:00Z');
+         INSERT INTO crm.tasks VALUES ('T1', 'L1', 'U1', '2026-03-05T09:30:00Z', 'Call', false, 'No Answer', NULL),
+             ('T2', 'L1', NULL, '2026-03-05T09:01:00Z', 'Email', false, NULL, 'SEQ-1');",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(include_str!(
+        "../../docs/crm-views-postgres.sql"
+    )))
+    .execute(pool)
+    .await
+    .unwrap();
+
+    db.store.migrate().await.unwrap();
+    let kind: String = sqlx::query_scalar("SELECT table_type FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'leads'").fetch_one(pool).await.unwrap();
+    assert_eq!(kind, "VIEW");
+    // L2 is deleted in the CRM; L1's clock starts at its first hand-off, not the re-qualification.
+    let leads = db.leads().await;
+    assert_eq!(leads.len(), 1);
+    assert_eq!(leads[0].mql_at, Some(utc("2026-03-05T09:00:00Z")));
+    assert_eq!(leads[0].channel.as_deref(), Some("paid_search"));
+    let touches = db.touches().await;
+    assert_eq!(
+        (
+            touches[0].kind,
+            touches[0].outcome.as_deref(),
+            touches[0].automated
+        ),
+        ("call", Some("no_answer"), false)
+    );
+    assert!(touches[1].automated);
+}
+
+/// On MariaDB, too, `migrate` leaves a view of a canonical table's name alone.
+#[cfg(feature = "mysql-tests")]
+#[tokio::test]
+async fn mysql_views_survive_migrate() {
+    let db = TestDb::mysql().await;
+    let handoff::store::Store::MySql(pool) = &db.store else {
+        unreachable!()
+    };
+    for table in ["touches", "deals", "leads", "reps"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query("DELETE FROM _sqlx_migrations")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE crm_users (id VARCHAR(20) PRIMARY KEY, full_name VARCHAR(100));
+         INSERT INTO crm_users VALUES ('U1', 'Maya Chen');
+         CREATE VIEW reps AS SELECT id, full_name AS name, CAST(NULL AS CHAR) AS email, CAST(NULL AS CHAR) AS team FROM crm_users;",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    db.store.migrate().await.unwrap();
+    let kind: String = sqlx::query_scalar("SELECT table_type FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'reps'").fetch_one(pool).await.unwrap();
+    assert_eq!(kind, "VIEW");
+    assert_eq!(db.store.count(Table::Reps).await.unwrap(), 1);
+    // The other canonical tables were created as usual.
+    assert_eq!(db.store.count(Table::Leads).await.unwrap(), 0);
+}
