@@ -1,1 +1,292 @@
-//! The SLA rule files (DESIGN §3).
+//! The SLA rule files (DESIGN §3): parsing, validation with located errors, the
+//! JSON Schema, and the immutable [`RuleSet`] the rest of the program receives.
+//!
+//! ```text
+//! *.yaml ─► yaml::parse ─► Node tree ─► raw::RawFile ─► validate ─► RuleSet
+//!              (syntax)      (located)     (shape)       (meaning)
+//! ```
+//!
+//! - `yaml`: serde-saphyr parses the text into a tree whose every node knows its
+//!   line and column; a serde deserializer over that tree fills the raw structs,
+//!   so each value can carry its location and one broken objective does not hide
+//!   the errors of the next.
+//! - `raw`: the format as written; `handoff schema` is generated from it.
+//! - `validate`: checks values, the fields each kind takes, and, across files,
+//!   duplicate names and references; builds the model only when all is well.
+//! - `model`, [`Calendar`], [`Schedule`]: the validated model.
+//!
+//! Loading returns a complete [`RuleSet`] or every error: never a half-applied
+//! set. A reload builds a new `RuleSet`; the old one is dropped, not mutated.
+
+mod calendar;
+mod diagnostic;
+mod model;
+mod problem;
+mod raw;
+mod schedule;
+mod schema;
+mod suggest;
+mod validate;
+mod values;
+mod yaml;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use calendar::{Calendar, OpenHours};
+pub use diagnostic::{LoadError, LoadErrors};
+pub use model::{
+    Alert, Duration, ErrorPolicy, GroupBy, Kind, NoDataPolicy, Objective, Origin, Recipient, Spec,
+    Target, Team, Window,
+};
+pub use schedule::Schedule;
+pub use schema::json_schema;
+
+use diagnostic::plural;
+use validate::SourceFile;
+
+/// The whole SLA: every objective, team and calendar of the rule files, checked.
+///
+/// Immutable once built; share it as `Arc<RuleSet>` and replace it whole on reload.
+#[derive(Clone, Debug)]
+pub struct RuleSet {
+    objectives: Vec<Objective>,
+    teams: BTreeMap<String, Team>,
+    calendars: BTreeMap<String, Arc<Calendar>>,
+    files: Vec<PathBuf>,
+}
+
+impl RuleSet {
+    /// The objectives, in file order and then in the order each file lists them.
+    pub fn objectives(&self) -> &[Objective] {
+        &self.objectives
+    }
+
+    /// The objective called `name`.
+    pub fn objective(&self, name: &str) -> Option<&Objective> {
+        self.objectives.iter().find(|o| o.name == name)
+    }
+
+    /// The teams, by name.
+    pub fn teams(&self) -> &BTreeMap<String, Team> {
+        &self.teams
+    }
+
+    /// The team called `name`.
+    pub fn team(&self, name: &str) -> Option<&Team> {
+        self.teams.get(name)
+    }
+
+    /// The calendars, by name.
+    pub fn calendars(&self) -> &BTreeMap<String, Arc<Calendar>> {
+        &self.calendars
+    }
+
+    /// The rule files the set was loaded from, in load order.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
+    /// The addresses an objective's alerts go to: its `notify` teams' addresses
+    /// and the addresses written directly, sorted and without repeats.
+    pub fn notify_addresses(&self, objective: &Objective) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for r in &objective.alert.notify {
+            match r {
+                Recipient::Email(a) => {
+                    out.insert(a.clone());
+                }
+                Recipient::Team(t) => {
+                    if let Some(team) = self.teams.get(t) {
+                        out.extend(team.email.iter().cloned());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// `5 objectives in 1 file are valid`.
+    pub fn summary(&self) -> String {
+        let verb = if self.objectives.len() == 1 {
+            "is"
+        } else {
+            "are"
+        };
+        format!(
+            "{} in {} {verb} valid",
+            plural(self.objectives.len(), "objective"),
+            plural(self.files.len(), "file")
+        )
+    }
+}
+
+/// Loads every `*.yaml` file under `path` (recursively, in name order, skipping
+/// names that start with `.`), or the single file `path`.
+///
+/// Symbolic links to files are followed (as Kubernetes ConfigMap volumes need);
+/// links to directories are not. A `*.yml` file is an error rather than silently
+/// ignored.
+///
+/// # Errors
+///
+/// Every problem in every file, located and explained; nothing is loaded unless
+/// there are none. A directory without rule files is an error too.
+pub fn load_dir(path: &Path) -> Result<RuleSet, LoadErrors> {
+    let mut errors = Vec::new();
+    let mut paths = Vec::new();
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => paths.push(path.to_owned()),
+        Ok(meta) if meta.is_dir() => {
+            walk(path, &mut paths, &mut errors);
+            if paths.is_empty() && errors.is_empty() {
+                errors.push(LoadError::file(
+                    path,
+                    "no rule files (*.yaml) in this directory",
+                ));
+            }
+        }
+        Ok(_) => errors.push(LoadError::file(path, "not a file or directory")),
+        Err(e) => errors.push(LoadError::file(
+            path,
+            format!("cannot read: {}", io_reason(&e)),
+        )),
+    }
+    let mut files = Vec::new();
+    for p in paths {
+        match read(&p) {
+            Ok(text) => files.push(SourceFile { path: p, text }),
+            Err(e) => errors.push(*e),
+        }
+    }
+    finish(&files, errors)
+}
+
+/// Loads one rule file given as text; `name` is the file name errors will show.
+///
+/// # Errors
+///
+/// As [`load_dir`].
+pub fn load_str(name: &str, text: &str) -> Result<RuleSet, LoadErrors> {
+    load_texts(&[(name, text)])
+}
+
+/// Loads several rule files given as `(name, text)` pairs, as one rule set.
+///
+/// # Errors
+///
+/// As [`load_dir`].
+pub fn load_texts(files: &[(&str, &str)]) -> Result<RuleSet, LoadErrors> {
+    let files: Vec<SourceFile> = files
+        .iter()
+        .map(|(name, text)| SourceFile {
+            path: PathBuf::from(name),
+            text: (*text).to_owned(),
+        })
+        .collect();
+    finish(&files, Vec::new())
+}
+
+fn finish(files: &[SourceFile], mut errors: Vec<LoadError>) -> Result<RuleSet, LoadErrors> {
+    match validate::check(files) {
+        Ok(set) if errors.is_empty() => Ok(set),
+        Ok(_) => Err(LoadErrors::new(errors)),
+        Err(mut more) => {
+            errors.append(&mut more);
+            Err(LoadErrors::new(errors))
+        }
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            errors.push(LoadError::file(
+                dir,
+                format!("cannot read directory: {}", io_reason(&e)),
+            ));
+            return;
+        }
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(file_type) = entry.file_type() else {
+            continue;
+        };
+        if file_type.is_dir() {
+            walk(&path, out, errors);
+            continue;
+        }
+        // A symlink counts when it leads to a file; links to directories are
+        // not followed, so a link loop cannot trap the walk.
+        let is_file = file_type.is_file() || std::fs::metadata(&path).is_ok_and(|m| m.is_file());
+        if !is_file {
+            continue;
+        }
+        if name.ends_with(".yaml") {
+            out.push(path);
+        } else if name.ends_with(".yml") {
+            let mut e = LoadError::file(
+                &path,
+                "rule files end in `.yaml`; this file would be ignored",
+            );
+            e.help = Some(format!(
+                "rename it to {}",
+                path.with_extension("yaml").display()
+            ));
+            errors.push(e);
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<String, Box<LoadError>> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Box::new(LoadError::file(
+            path,
+            format!("cannot read: {}", io_reason(&e)),
+        ))
+    })?;
+    match String::from_utf8(bytes) {
+        Ok(mut text) => {
+            if text.starts_with('\u{feff}') {
+                text.remove(0);
+            }
+            Ok(text)
+        }
+        Err(e) => {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let valid = String::from_utf8_lossy(valid);
+            let line = valid.matches('\n').count() as u32 + 1;
+            let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            Err(Box::new(
+                LoadError::at(
+                    path,
+                    &text,
+                    line,
+                    column,
+                    1,
+                    "the file is not UTF-8 text".to_owned(),
+                )
+                .with_help(Some("save the file as UTF-8".to_owned())),
+            ))
+        }
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => e.to_string(),
+    }
+}

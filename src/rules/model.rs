@@ -1,0 +1,417 @@
+//! The validated rule model: what the evaluator, the alerter and the daemon
+//! receive. Every value here has been checked; there is no raw YAML left.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono_tz::Tz;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::calendar::Calendar;
+use super::schedule::Schedule;
+
+/// What an objective measures (DESIGN §4).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Marketing delivers a number of MQLs per period (`target` is a count).
+    LeadVolume,
+    /// Sales accepts a share of the MQLs it has had time to judge (`target` is a ratio).
+    LeadQuality,
+    /// Sales makes a first human attempt within `respond_within` (`target` is a ratio).
+    PercentWorked,
+    /// Sales makes `min_attempts` attempts before giving up on an MQL (`target` is a ratio).
+    ContactAttempts,
+    /// Finds the attempt number past which another attempt costs more than it is
+    /// expected to earn, and checks the SLA does not demand more.
+    Profitability,
+}
+
+impl Kind {
+    /// Every kind, in the order the reference lists them.
+    pub const ALL: [Kind; 5] = [
+        Kind::LeadVolume,
+        Kind::LeadQuality,
+        Kind::PercentWorked,
+        Kind::ContactAttempts,
+        Kind::Profitability,
+    ];
+
+    /// The name used in rule files, JSON and metric labels (`lead_volume`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::LeadVolume => "lead_volume",
+            Kind::LeadQuality => "lead_quality",
+            Kind::PercentWorked => "percent_worked",
+            Kind::ContactAttempts => "contact_attempts",
+            Kind::Profitability => "profitability",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The lead column results are split by (`by:`). Without it there is one group, `all`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    /// `leads.channel`, the original source (`webinar`, `paid_search`, …).
+    Channel,
+    /// `leads.campaign`.
+    Campaign,
+    /// `leads.segment` (`smb`, `mid`, `ent`, …).
+    Segment,
+    /// The `team` of the lead's owner (`reps.team`).
+    Owner,
+}
+
+impl GroupBy {
+    /// The name used in rule files (`channel`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Channel => "channel",
+            GroupBy::Campaign => "campaign",
+            GroupBy::Segment => "segment",
+            GroupBy::Owner => "owner",
+        }
+    }
+}
+
+impl fmt::Display for GroupBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What an alert does when an evaluation fails (`alert.on_error`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorPolicy {
+    /// After `for`, raise the "evaluation failing" alert for the data source.
+    #[default]
+    Alert,
+    /// Keep the objective's last alert state and raise nothing; the failure still
+    /// shows as status `error` and in the failure counter.
+    KeepLast,
+}
+
+/// What an alert does when there is nothing to measure (`alert.on_no_data`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoDataPolicy {
+    /// Treat it as healthy: no alert, and a firing alert resolves.
+    #[default]
+    Ok,
+    /// Treat it as a problem: after `for`, fire a warning.
+    Alert,
+    /// Keep the last alert state.
+    KeepLast,
+}
+
+/// A length of time, to the second (`30m`, `4h`, `28d`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Duration {
+    secs: u64,
+}
+
+impl Duration {
+    /// No time at all.
+    pub const ZERO: Duration = Duration { secs: 0 };
+
+    /// A duration of `secs` seconds.
+    pub const fn from_secs(secs: u64) -> Duration {
+        Duration { secs }
+    }
+
+    /// The length in seconds.
+    pub const fn as_secs(self) -> u64 {
+        self.secs
+    }
+
+    /// The same length as a [`std::time::Duration`].
+    pub const fn to_std(self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.secs)
+    }
+
+    /// The same length as a [`chrono::TimeDelta`], for instant arithmetic.
+    pub fn to_chrono(self) -> chrono::TimeDelta {
+        // Parsing caps durations far below i64::MAX seconds.
+        chrono::TimeDelta::seconds(i64::try_from(self.secs).unwrap_or(i64::MAX / 1000))
+    }
+}
+
+/// Formats as the rule files write it, in days, hours, minutes and seconds
+/// (`1h30m`, `28d`, `0s`).
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.secs == 0 {
+            return f.write_str("0s");
+        }
+        let mut rest = self.secs;
+        for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+            if rest >= size {
+                write!(f, "{}{unit}", rest / size)?;
+                rest %= size;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The period an objective measures (DESIGN §4: windows are half-open `[start, end)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Window {
+    /// The calendar day containing the evaluation instant, up to it.
+    Day,
+    /// The week (Monday first) containing the evaluation instant, up to it.
+    Week,
+    /// The calendar month containing the evaluation instant, up to it.
+    Month,
+    /// The calendar quarter containing the evaluation instant, up to it.
+    Quarter,
+    /// `[t − d, t)`: the whole window has always elapsed.
+    Rolling(Duration),
+}
+
+impl Window {
+    /// The longest the window can be: a rolling window's length, or the longest
+    /// calendar period of its kind (31 days for a month, 92 for a quarter).
+    pub fn max_len(self) -> Duration {
+        const DAY: u64 = 86_400;
+        Duration::from_secs(match self {
+            Window::Day => DAY,
+            Window::Week => 7 * DAY,
+            Window::Month => 31 * DAY,
+            Window::Quarter => 92 * DAY,
+            Window::Rolling(d) => d.as_secs(),
+        })
+    }
+
+    /// Whether the window is a calendar period that fills up over time (as
+    /// opposed to a rolling window that has always fully elapsed).
+    pub fn is_calendar_period(self) -> bool {
+        !matches!(self, Window::Rolling(_))
+    }
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Window::Day => f.write_str("day"),
+            Window::Week => f.write_str("week"),
+            Window::Month => f.write_str("month"),
+            Window::Quarter => f.write_str("quarter"),
+            Window::Rolling(d) => write!(f, "rolling {d}"),
+        }
+    }
+}
+
+/// What counts as kept: a ratio in 0–1, or a count for `lead_volume`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    /// The same target for every group (or for the single group `all`).
+    Uniform(f64),
+    /// A target per group value; groups not named take `default`, or have no
+    /// target (they are reported but never alert).
+    PerGroup {
+        /// Group value → target.
+        groups: BTreeMap<String, f64>,
+        /// The target of groups not in `groups`.
+        default: Option<f64>,
+    },
+}
+
+impl Target {
+    /// The target of `group`, if it has one.
+    pub fn for_group(&self, group: &str) -> Option<f64> {
+        match self {
+            Target::Uniform(t) => Some(*t),
+            Target::PerGroup { groups, default } => groups.get(group).copied().or(*default),
+        }
+    }
+}
+
+/// The kind-specific part of an objective.
+#[derive(Clone, Debug)]
+pub enum Spec {
+    /// DESIGN §4 lead_volume.
+    LeadVolume {
+        /// MQLs per period (per group with `by`).
+        target: Target,
+        /// `at_risk` when pace falls below this; in (0, 1].
+        warn_below: f64,
+        /// With a calendar period, the elapsed part counts business time only.
+        calendar: Option<Arc<Calendar>>,
+    },
+    /// DESIGN §4 lead_quality.
+    LeadQuality {
+        /// Accepted / (accepted + rejected), 0–1.
+        target: Target,
+        /// MQLs younger than this are not judged yet.
+        mature_after: Duration,
+    },
+    /// DESIGN §4 percent_worked.
+    PercentWorked {
+        /// Share of MQLs worked in time, 0–1.
+        target: Target,
+        /// Deadline after `mql_at` for the first human attempt.
+        respond_within: Duration,
+        /// When set, the deadline clock runs in open hours only.
+        calendar: Option<Arc<Calendar>>,
+    },
+    /// DESIGN §4 contact_attempts.
+    ContactAttempts {
+        /// Share of abandoned MQLs that got `min_attempts`, 0–1.
+        target: Target,
+        /// Attempts owed before giving up.
+        min_attempts: u32,
+    },
+    /// DESIGN §4 profitability.
+    Profitability {
+        /// How far back the cohort reaches (also the objective's rolling window).
+        lookback: Duration,
+        /// The cost of one attempt, in the reporting currency.
+        cost_per_attempt: f64,
+        /// Leads needed at an attempt number before it can be the cutoff.
+        min_sample: u64,
+        /// The contact_attempts objective whose `min_attempts` must not exceed the cutoff.
+        checks: Option<String>,
+    },
+}
+
+impl Spec {
+    /// The kind this spec belongs to.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Spec::LeadVolume { .. } => Kind::LeadVolume,
+            Spec::LeadQuality { .. } => Kind::LeadQuality,
+            Spec::PercentWorked { .. } => Kind::PercentWorked,
+            Spec::ContactAttempts { .. } => Kind::ContactAttempts,
+            Spec::Profitability { .. } => Kind::Profitability,
+        }
+    }
+
+    /// The target, for every kind but profitability.
+    pub fn target(&self) -> Option<&Target> {
+        match self {
+            Spec::LeadVolume { target, .. }
+            | Spec::LeadQuality { target, .. }
+            | Spec::PercentWorked { target, .. }
+            | Spec::ContactAttempts { target, .. } => Some(target),
+            Spec::Profitability { .. } => None,
+        }
+    }
+
+    /// The business-hours calendar, for the kinds that take one.
+    pub fn calendar(&self) -> Option<&Arc<Calendar>> {
+        match self {
+            Spec::LeadVolume { calendar, .. } | Spec::PercentWorked { calendar, .. } => {
+                calendar.as_ref()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Who hears of an alert.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Recipient {
+    /// A team defined under `teams:`; mail goes to its addresses.
+    Team(String),
+    /// An address written directly in `notify`.
+    Email(String),
+}
+
+/// When and whom to alert, with every default filled in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alert {
+    /// How long a problem must last before the alert fires (`for`). Default 0.
+    pub pending_for: Duration,
+    /// How long a fired alert stays firing after the problem clears. Default 0.
+    pub keep_firing_for: Duration,
+    /// Receivers. Default: the owner teams.
+    pub notify: Vec<Recipient>,
+    /// How often a firing alert is mailed again. Default 24h.
+    pub repeat: Duration,
+    /// Mail when the alert resolves. Default true.
+    pub send_resolved: bool,
+    /// What a failed evaluation does. Default [`ErrorPolicy::Alert`].
+    pub on_error: ErrorPolicy,
+    /// What "nothing to measure" does. Default [`NoDataPolicy::Ok`].
+    pub on_no_data: NoDataPolicy,
+}
+
+/// Where something was defined, for messages and the status page.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Origin {
+    /// The rule file, as the loader was given it (`rules/acme.yaml`).
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: u32,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+/// One promise, validated and with defaults filled in.
+#[derive(Clone, Debug)]
+pub struct Objective {
+    /// Unique across all rule files; `[a-z0-9-]+`.
+    pub name: String,
+    /// The promise in plain words, if the file gives one.
+    pub description: Option<String>,
+    /// The accountable teams (at least one), by name; each exists in the rule set.
+    pub owner: Vec<String>,
+    /// When to evaluate; fire times are read in `timezone`.
+    pub schedule: Schedule,
+    /// The time zone of the objective's file: periods, schedule and (unless the
+    /// calendar says otherwise) business hours are read in it.
+    pub timezone: Tz,
+    /// The period measured. Profitability's is `Rolling(lookback)`.
+    pub window: Window,
+    /// The lead column results are split by; `None` means the single group `all`.
+    pub by: Option<GroupBy>,
+    /// Kind-specific settings.
+    pub spec: Spec,
+    /// Alerting, with defaults filled in.
+    pub alert: Alert,
+    /// Where the objective is defined.
+    pub origin: Origin,
+}
+
+impl Objective {
+    /// What the objective measures.
+    pub fn kind(&self) -> Kind {
+        self.spec.kind()
+    }
+
+    /// The target, for every kind but profitability.
+    pub fn target(&self) -> Option<&Target> {
+        self.spec.target()
+    }
+}
+
+/// A team: an owner of objectives and a receiver of alerts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Team {
+    /// Unique across all rule files.
+    pub name: String,
+    /// Where its mail goes (at least one address).
+    pub email: Vec<String>,
+    /// Where the team is defined.
+    pub origin: Origin,
+}
