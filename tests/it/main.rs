@@ -9,4 +9,5 @@ mod helpers;
 mod cli;
 mod demo;
 mod import;
+mod rules;
 mod store;
