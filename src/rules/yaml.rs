@@ -346,6 +346,7 @@ fn expected(exp: &dyn de::Expected) -> String {
         "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number".to_owned(),
         "a boolean" => "`true` or `false`".to_owned(),
         _ if text.starts_with("struct ") => "a mapping of fields".to_owned(),
+        _ if text.starts_with("enum ") => "a name".to_owned(),
         _ => text,
     }
 }

@@ -158,6 +158,10 @@ fn unknown_kind() {
         help.unwrap()
             .contains("`lead_volume`, `lead_quality`, `percent_worked`")
     );
+    assert_eq!(
+        error(&WORKED.replace("percent_worked", "5")).0,
+        "6:11: expected a name, found the number 5"
+    );
 }
 
 #[test]
