@@ -188,7 +188,7 @@ impl Checker<'_> {
     }
 
     /// Reports a required field that `map` lacks, unless recovery dropped it
-    /// (the user has been told about that key already). Returns whether reported.
+    /// (the user has been told about that key already).
     fn missing(&mut self, map: &Node, field: &str, message: String, help: String) {
         if !self.dropped.contains(&(map.loc, field.to_owned())) {
             self.error_help(map.loc, message, help);
