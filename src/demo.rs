@@ -1135,10 +1135,11 @@ mod tests {
     #[test]
     fn office_time_skips_nights_and_weekends() {
         // Friday 2026-03-06 16:30 New York (EST, UTC-5) plus 60 open minutes:
-        // 30 minutes on Friday, the other 30 from Monday 09:00 → Monday 09:30 EST.
+        // 30 minutes on Friday, the other 30 from Monday 09:00 → Monday 09:30,
+        // which is EDT (UTC-4): the clocks changed on Sunday 2026-03-08.
         assert_eq!(
             Office::after(utc("2026-03-06T21:30:00Z"), 60.0),
-            utc("2026-03-09T14:30:00Z")
+            utc("2026-03-09T13:30:00Z")
         );
         // Saturday night plus 10 minutes → Monday 09:10. Monday 2026-03-09 is
         // already EDT (UTC-4): the clocks changed on Sunday 2026-03-08.

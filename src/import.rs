@@ -3,8 +3,8 @@
 //! Each file is read by a blocking parser thread that validates every field and
 //! sends batches of good rows over a bounded channel to the writer, which checks
 //! references against the database and upserts inside one transaction per file.
-//! Memory stays flat as files grow: only a few batches are in flight, plus a
-//! 20-byte fingerprint per row for the duplicate-id check. A file with any bad row
+//! Only a few batches are in flight at a time; what grows with a file is the
+//! duplicate-id check, 16 bytes per row (an id fingerprint and its line). A file with any bad row
 //! is rolled back whole; its problems are all reported, located as
 //! `FILE:LINE:COLUMN`, and the files that depend on it are not loaded.
 
@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 
 use crate::model::{self, Column, ColumnType, GenericRow, OwnedValue, Table};
 use crate::progress::{Progress, Unit};
-use crate::store::{Store, StoreError, Tx, UpsertColumns};
+use crate::store::{Backend, Encoded, Store, StoreError, Tx, UpsertColumns};
 use crate::suggest;
 
 /// Rows per batch sent from the parser to the writer.
@@ -225,10 +225,13 @@ pub async fn import_dir(
     Ok(report)
 }
 
-/// A parsed row and the line it came from.
-struct Parsed {
-    line: u64,
-    row: GenericRow,
+/// Rows that parsed, with the lines they came from and their upsert statements,
+/// encoded on the parser thread while the database works on the previous batch.
+struct Batch {
+    lines: Vec<u64>,
+    rows: Vec<GenericRow>,
+    encoded: Encoded,
+    bytes_read: u64,
 }
 
 /// What the parser thread sends to the writer.
@@ -238,10 +241,7 @@ enum Msg {
     Header {
         fields: Vec<usize>,
     },
-    Rows {
-        rows: Vec<Parsed>,
-        bytes_read: u64,
-    },
+    Rows(Batch),
     Error(RowError),
 }
 
@@ -266,40 +266,27 @@ pub async fn import_file(
     let bar = progress.bar(len, &file_name(table), Unit::Bytes);
 
     let (tx, mut rx) = mpsc::channel::<Msg>(BATCHES_IN_FLIGHT);
-    let parser = tokio::task::spawn_blocking(move || {
-        parse_file(table, BufReader::with_capacity(1 << 20, file), &tx)
-    });
+    let backend = store.backend();
+    let owned_path = path.to_owned();
+    let parser = tokio::task::spawn_blocking(move || parse_file(table, backend, &owned_path, &tx));
 
     let mut errors = Errors::default();
     let mut fields: Vec<usize> = Vec::new();
-    let mut columns = UpsertColumns::all(table);
     let mut db = store.begin().await?;
     let mut written: u64 = 0;
-    let mut good: Vec<GenericRow> = Vec::with_capacity(BATCH_ROWS);
     while let Some(msg) = rx.recv().await {
         match msg {
             Msg::Error(e) => errors.push(e),
-            Msg::Header { fields: f } => {
-                columns = UpsertColumns::new(
-                    table,
-                    f.iter()
-                        .enumerate()
-                        .filter(|(_, n)| **n > 0)
-                        .map(|(ci, _)| ci)
-                        .collect(),
-                );
-                fields = f;
-            }
-            Msg::Rows { rows, bytes_read } => {
-                good.clear();
-                good.extend(check_references(&mut db, table, &fields, rows, &mut errors).await?);
+            Msg::Header { fields: f } => fields = f,
+            Msg::Rows(batch) => {
+                check_references(&mut db, table, &fields, &batch, &mut errors).await?;
                 // After the first problem nothing more is written: the file will be
                 // rolled back, and the rest is read only to report every problem.
                 if errors.total == 0 {
-                    db.upsert(&columns, &good).await?;
-                    written += good.len() as u64;
+                    written += batch.rows.len() as u64;
+                    db.execute(batch.encoded).await?;
                 }
-                bar.set_position(bytes_read);
+                bar.set_position(batch.bytes_read);
             }
         }
     }
@@ -341,60 +328,58 @@ impl Errors {
     }
 }
 
-/// Drops rows whose references (`owner_id`, `lead_id`, `rep_id`) name no
-/// existing row, recording an error for each.
+/// Records an error for each reference (`owner_id`, `lead_id`, `rep_id`) that
+/// names no existing row.
 async fn check_references(
     db: &mut Tx,
     table: Table,
     fields: &[usize],
-    rows: Vec<Parsed>,
+    batch: &Batch,
     errors: &mut Errors,
-) -> Result<impl Iterator<Item = GenericRow>, StoreError> {
-    let mut bad: HashSet<usize> = HashSet::new();
+) -> Result<(), StoreError> {
     for (ci, column) in table.columns().iter().enumerate() {
         let Some(target) = column.references else {
             continue;
         };
-        let ids: HashSet<&str> = rows
+        let ids: HashSet<&str> = batch
+            .rows
             .iter()
-            .filter_map(|p| p.row.values[ci].text())
+            .filter_map(|r| r.values[ci].text())
             .collect();
         if ids.is_empty() {
             continue;
         }
         let ids: Vec<&str> = ids.into_iter().collect();
         let found = db.existing_ids(target, &ids).await?;
-        for (ri, p) in rows.iter().enumerate() {
-            if let Some(id) = p.row.values[ci].text()
+        for (row, &line) in batch.rows.iter().zip(&batch.lines) {
+            if let Some(id) = row.values[ci].text()
                 && !found.contains(id)
             {
-                bad.insert(ri);
                 let what = match target {
                     Table::Reps => "rep",
                     Table::Leads => "lead",
                     _ => target.name(),
                 };
                 errors.push(RowError {
-                    line: p.line,
+                    line,
                     column: fields[ci],
                     message: format!("unknown {what} `{id}`: no row with this id in {} (import {} first or in the same run)", target.name(), file_name(target)),
                 });
             }
         }
     }
-    Ok(rows
-        .into_iter()
-        .enumerate()
-        .filter(move |(i, _)| !bad.contains(i))
-        .map(|(_, p)| p.row))
+    Ok(())
 }
 
 /// Reads, validates and batches one file. Runs on a blocking thread.
-fn parse_file<R: std::io::Read>(
+fn parse_file(
     table: Table,
-    input: R,
+    backend: Backend,
+    path: &Path,
     out: &mpsc::Sender<Msg>,
 ) -> std::io::Result<()> {
+    let reopen = || File::open(path).map(|f| BufReader::with_capacity(1 << 20, f));
+    let input = reopen()?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -430,14 +415,31 @@ fn parse_file<R: std::io::Read>(
     for (fi, &ci) in mapping.iter().enumerate() {
         fields[ci] = fi + 1;
     }
+    let upsert = UpsertColumns::new(table, mapping.clone());
     if !send(Msg::Header { fields }) {
         return Ok(());
     }
+    let mut lines = Vec::with_capacity(BATCH_ROWS);
+    let mut lines_of_suspects = Vec::new();
+    let encode = |lines: &mut Vec<u64>, rows: &mut Vec<GenericRow>, bytes_read| {
+        let rows = std::mem::replace(rows, Vec::with_capacity(BATCH_ROWS));
+        let encoded = backend.encode_upsert(&upsert, &rows);
+        Msg::Rows(Batch {
+            lines: std::mem::replace(lines, Vec::with_capacity(BATCH_ROWS)),
+            rows,
+            encoded,
+            bytes_read,
+        })
+    };
     let id_field = mapping
         .iter()
         .position(|&ci| ci == 0)
         .map_or(1, |fi| fi + 1);
-    let mut seen: HashMap<u128, u64> = HashMap::new();
+    // The duplicate-id check keeps an 8-byte fingerprint and the line of every id,
+    // not the ids themselves. A repeated fingerprint is only a suspect: the rows
+    // are held back and confirmed against the file's text at the end.
+    let mut seen: HashMap<u64, u64> = HashMap::new();
+    let mut suspects: Vec<(u64, GenericRow)> = Vec::new();
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     loop {
         match reader.read_byte_record(&mut record) {
@@ -497,10 +499,38 @@ fn parse_file<R: std::io::Read>(
                 }
             }
         }
-        if let Some(id) = values[0].text() {
-            let key = xxhash_rust::xxh3::xxh3_128(id.as_bytes());
-            if let Some(first) = seen.insert(key, line) {
-                ok = false;
+        if ok && let Some(id) = values[0].text() {
+            let key = xxhash_rust::xxh3::xxh3_64(id.as_bytes());
+            if let Some(&first) = seen.get(&key) {
+                suspects.push((first, GenericRow { values }));
+                lines_of_suspects.push(line);
+                continue;
+            }
+            seen.insert(key, line);
+        }
+        if ok {
+            lines.push(line);
+            batch.push(GenericRow { values });
+            if batch.len() == BATCH_ROWS {
+                let bytes_read = record.position().map_or(0, |p| p.byte());
+                if !send(encode(&mut lines, &mut batch, bytes_read)) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    drop(seen);
+    // Confirm the suspects: read the ids on the lines they collided with.
+    if !suspects.is_empty() {
+        let wanted: HashSet<u64> = suspects.iter().map(|(first, _)| *first).collect();
+        let ids_at = ids_on_lines(
+            reopen()?,
+            &wanted,
+            mapping.iter().position(|&ci| ci == 0).unwrap_or(0),
+        )?;
+        for ((first, row), line) in suspects.into_iter().zip(lines_of_suspects) {
+            let id = row.values[0].text().unwrap_or_default();
+            if ids_at.get(&first).is_some_and(|other| other == id) {
                 let message = format!("duplicate id `{id}`: line {first} has it already");
                 if !send(Msg::Error(RowError {
                     line,
@@ -509,31 +539,48 @@ fn parse_file<R: std::io::Read>(
                 })) {
                     return Ok(());
                 }
-            }
-        }
-        if ok {
-            batch.push(Parsed {
-                line,
-                row: GenericRow { values },
-            });
-            if batch.len() == BATCH_ROWS {
-                let rows = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
-                if !send(Msg::Rows {
-                    rows,
-                    bytes_read: record.position().map(|p| p.byte()).unwrap_or(0),
-                }) {
-                    return Ok(());
-                }
+            } else {
+                // Two different ids with one fingerprint: a good row after all.
+                lines.push(line);
+                batch.push(row);
             }
         }
     }
     if !batch.is_empty() {
-        send(Msg::Rows {
-            rows: batch,
-            bytes_read: reader.position().byte(),
-        });
+        send(encode(&mut lines, &mut batch, reader.position().byte()));
     }
     Ok(())
+}
+
+/// The id field of the records that start on `lines`.
+fn ids_on_lines<R: std::io::Read>(
+    input: R,
+    lines: &HashSet<u64>,
+    id_field: usize,
+) -> std::io::Result<HashMap<u64, String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input);
+    let mut record = csv::ByteRecord::new();
+    let mut found = HashMap::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => match e.into_kind() {
+                csv::ErrorKind::Io(io) => return Err(io),
+                _ => continue,
+            },
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if lines.contains(&line)
+            && let Some(id) = record.get(id_field)
+        {
+            found.insert(line, String::from_utf8_lossy(id).into_owned());
+        }
+    }
+    Ok(found)
 }
 
 fn csv_error(e: csv::Error, out: &mpsc::Sender<Msg>) -> std::io::Result<()> {

@@ -2,6 +2,8 @@
 -- fixed-width RFC 3339 text, 'YYYY-MM-DDTHH:MM:SS.ffffffZ', so that text order is
 -- time order and the indexes serve range scans. Booleans are 0/1.
 -- IF NOT EXISTS leaves alone a table the operator created beforehand.
+-- WITHOUT ROWID clusters each table on its text id: one B-tree fewer to write
+-- per row, and lookups by id (upserts, reference checks) go straight to the row.
 --
 -- There are no foreign-key constraints, on any backend: any of the four tables
 -- may be a view over CRM sync tables, and a constraint cannot point at a view.
@@ -12,7 +14,7 @@ CREATE TABLE IF NOT EXISTS reps (
     name  TEXT NOT NULL,
     email TEXT,
     team  TEXT
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS leads (
     id           TEXT NOT NULL PRIMARY KEY,
@@ -27,7 +29,7 @@ CREATE TABLE IF NOT EXISTS leads (
     rejected_at  TEXT,
     closed_at    TEXT,
     close_reason TEXT
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE INDEX IF NOT EXISTS leads_mql_at ON leads (mql_at);
 CREATE INDEX IF NOT EXISTS leads_closed_at ON leads (closed_at);
@@ -41,7 +43,7 @@ CREATE TABLE IF NOT EXISTS touches (
     direction   TEXT NOT NULL CHECK (direction IN ('outbound', 'inbound')),
     outcome     TEXT,
     automated   INTEGER NOT NULL CHECK (automated IN (0, 1))
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE INDEX IF NOT EXISTS touches_lead_occurred ON touches (lead_id, occurred_at);
 
@@ -52,6 +54,6 @@ CREATE TABLE IF NOT EXISTS deals (
     closed_at  TEXT,
     amount     REAL NOT NULL CHECK (amount >= 0),
     won        INTEGER CHECK (won IN (0, 1))
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE INDEX IF NOT EXISTS deals_lead ON deals (lead_id);

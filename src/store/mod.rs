@@ -26,7 +26,7 @@ use sqlx::sqlite::{
 
 use crate::model::Table;
 
-pub use write::{Tx, UpsertColumns};
+pub use write::{Encoded, Tx, UpsertColumns};
 
 /// The kinds of database handoff runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +109,9 @@ impl Store {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true);
+                    .foreign_keys(true)
+                    .pragma("cache_size", "-65536")
+                    .pragma("temp_store", "memory");
                 let pool = SqlitePoolOptions::new()
                     .max_connections(4)
                     .acquire_timeout(CONNECT_TIMEOUT)

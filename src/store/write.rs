@@ -8,7 +8,7 @@ use sqlx::{
 };
 
 use super::backend::Dialect;
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 use crate::model::{Table, Values};
 
 /// The columns of a table that an upsert writes. Columns left out keep their
@@ -53,7 +53,37 @@ impl UpsertColumns {
 
 /// Rows per statement: enough to amortise the round trip, few enough that the
 /// statement stays small and within every backend's parameter limit.
-const ROWS_PER_STATEMENT: usize = 500;
+const ROWS_PER_STATEMENT: usize = 2000;
+
+/// Upsert statements with their values bound, ready for [`Tx::execute`].
+///
+/// Encoding is plain CPU work that needs no connection, so bulk loaders do it on
+/// their own thread while the database executes the previous batch.
+pub struct Encoded {
+    table: Table,
+    statements: Statements,
+}
+
+enum Statements {
+    Sqlite(Vec<QueryBuilder<Sqlite>>),
+    Postgres(Vec<QueryBuilder<Postgres>>),
+    MySql(Vec<QueryBuilder<MySql>>),
+}
+
+impl Backend {
+    /// Encodes the upsert of `rows` (see [`Tx::upsert`]) for this backend.
+    pub fn encode_upsert<R: Values>(self, columns: &UpsertColumns, rows: &[R]) -> Encoded {
+        let statements = match self {
+            Backend::Sqlite => Statements::Sqlite(encode_on(columns, rows)),
+            Backend::Postgres => Statements::Postgres(encode_on(columns, rows)),
+            Backend::MySql => Statements::MySql(encode_on(columns, rows)),
+        };
+        Encoded {
+            table: columns.table,
+            statements,
+        }
+    }
+}
 
 /// A write transaction on the store. Dropped without [`Tx::commit`], it rolls back.
 pub enum Tx {
@@ -75,18 +105,42 @@ impl Tx {
     /// Inserts `rows`, or updates the rows with the same id, writing `columns`.
     ///
     /// Every row must visit all of the table's columns; only `columns` are written.
-    /// No two rows may share an id.
+    /// No two rows may share an id. The same as [`Backend::encode_upsert`]
+    /// followed by [`Tx::execute`].
     pub async fn upsert<R: Values + Sync>(
         &mut self,
         columns: &UpsertColumns,
         rows: &[R],
     ) -> Result<(), StoreError> {
-        let res = match self {
-            Tx::Sqlite(tx) => upsert_on::<Sqlite, R>(tx, columns, rows).await,
-            Tx::Postgres(tx) => upsert_on::<Postgres, R>(tx, columns, rows).await,
-            Tx::MySql(tx) => upsert_on::<MySql, R>(tx, columns, rows).await,
+        let encoded = self.backend().encode_upsert(columns, rows);
+        self.execute(encoded).await
+    }
+
+    /// The backend this transaction runs on.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+            Tx::MySql(_) => Backend::MySql,
+        }
+    }
+
+    /// Runs statements made by [`Backend::encode_upsert`] for this backend.
+    ///
+    /// # Errors
+    ///
+    /// A database error, or statements encoded for another backend.
+    pub async fn execute(&mut self, encoded: Encoded) -> Result<(), StoreError> {
+        let table = encoded.table;
+        let res = match (self, encoded.statements) {
+            (Tx::Sqlite(tx), Statements::Sqlite(s)) => execute_on::<Sqlite>(tx, s).await,
+            (Tx::Postgres(tx), Statements::Postgres(s)) => execute_on::<Postgres>(tx, s).await,
+            (Tx::MySql(tx), Statements::MySql(s)) => execute_on::<MySql>(tx, s).await,
+            _ => Err(sqlx::Error::Protocol(
+                "statements encoded for another backend".into(),
+            )),
         };
-        res.map_err(StoreError::query(format!("writing {}", columns.table)))
+        res.map_err(StoreError::query(format!("writing {table}")))
     }
 
     /// Which of `ids` exist in `table` (as this transaction sees it).
@@ -172,16 +226,11 @@ impl Tx {
     }
 }
 
-async fn upsert_on<DB, R>(
-    conn: &mut DB::Connection,
-    columns: &UpsertColumns,
-    rows: &[R],
-) -> Result<(), sqlx::Error>
+fn encode_on<DB, R>(columns: &UpsertColumns, rows: &[R]) -> Vec<QueryBuilder<DB>>
 where
     DB: Dialect,
     R: Values,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    <DB as Database>::Arguments: IntoArguments<DB> + Default,
+    <DB as Database>::Arguments: Default,
 {
     let names = columns.names();
     let per_statement = (DB::MAX_PARAMS / names.len()).min(ROWS_PER_STATEMENT);
@@ -190,20 +239,36 @@ where
         columns.table.name(),
         names.join(", ")
     );
-    for chunk in rows.chunks(per_statement) {
-        let mut qb = QueryBuilder::<DB>::new(head.as_str());
-        qb.push_values(chunk, |mut sep, row| {
-            let mut next = columns.present.iter().peekable();
-            let mut i = 0;
-            row.visit(&mut |value| {
-                if next.peek() == Some(&&i) {
-                    next.next();
-                    DB::push_value(&mut sep, value);
-                }
-                i += 1;
+    rows.chunks(per_statement)
+        .map(|chunk| {
+            let mut qb = QueryBuilder::<DB>::new(head.as_str());
+            qb.push_values(chunk, |mut sep, row| {
+                let mut next = columns.present.iter().peekable();
+                let mut i = 0;
+                row.visit(&mut |value| {
+                    if next.peek() == Some(&&i) {
+                        next.next();
+                        DB::push_value(&mut sep, value);
+                    }
+                    i += 1;
+                });
             });
-        });
-        DB::push_upsert(&mut qb, &names[1..]);
+            DB::push_upsert(&mut qb, &names[1..]);
+            qb
+        })
+        .collect()
+}
+
+async fn execute_on<DB>(
+    conn: &mut DB::Connection,
+    statements: Vec<QueryBuilder<DB>>,
+) -> Result<(), sqlx::Error>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    <DB as Database>::Arguments: IntoArguments<DB>,
+{
+    for mut qb in statements {
         qb.build().execute(&mut *conn).await?;
     }
     Ok(())
