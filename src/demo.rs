@@ -36,7 +36,7 @@ use tokio::sync::mpsc;
 use crate::cli::DemoArgs;
 use crate::model::{self, Deal, Lead, Rep, Table, Touch};
 use crate::progress::{Progress, Unit};
-use crate::store::{Store, UpsertColumns};
+use crate::store::{Encoded, Store, UpsertColumns};
 
 /// Leads generated when `--leads` is not given: about 1000 a month for six months.
 pub const DEFAULT_LEADS: u64 = 6_000;
@@ -1004,30 +1004,34 @@ pub async fn write(
     let mut tx = store.begin().await?;
     tx.delete_lead_data().await?;
 
-    let (sender, mut receiver) = mpsc::channel::<Batch>(4);
+    // The generator thread also encodes the statements, so that making the next
+    // batch overlaps with the database writing this one.
+    let backend = store.backend();
+    let (sender, mut receiver) = mpsc::channel::<(u64, Vec<Encoded>)>(4);
     let generator = tokio::task::spawn_blocking(move || {
+        let all = UpsertColumns::all;
         generate(&spec, &mut |batch| {
-            let _ = sender.blocking_send(batch);
+            let encoded = match batch {
+                Batch::Reps(reps) => (0, vec![backend.encode_upsert(&all(Table::Reps), &reps)]),
+                Batch::Rows(c) => (
+                    c.leads.len() as u64,
+                    vec![
+                        backend.encode_upsert(&all(Table::Leads), &c.leads),
+                        backend.encode_upsert(&all(Table::Touches), &c.touches),
+                        backend.encode_upsert(&all(Table::Deals), &c.deals),
+                    ],
+                ),
+            };
+            let _ = sender.blocking_send(encoded);
         })
     });
 
     let bar = progress.bar(spec.leads, "demo leads", Unit::Rows);
-    let (reps, leads, touches, deals) = (
-        UpsertColumns::all(Table::Reps),
-        UpsertColumns::all(Table::Leads),
-        UpsertColumns::all(Table::Touches),
-        UpsertColumns::all(Table::Deals),
-    );
-    while let Some(msg) = receiver.recv().await {
-        match msg {
-            Batch::Reps(rep_rows) => tx.upsert(&reps, &rep_rows).await?,
-            Batch::Rows(chunk) => {
-                bar.inc(chunk.leads.len() as u64);
-                tx.upsert(&leads, &chunk.leads).await?;
-                tx.upsert(&touches, &chunk.touches).await?;
-                tx.upsert(&deals, &chunk.deals).await?;
-            }
+    while let Some((leads, statements)) = receiver.recv().await {
+        for encoded in statements {
+            tx.execute(encoded).await?;
         }
+        bar.inc(leads);
     }
     let stats = generator
         .await
