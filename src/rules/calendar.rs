@@ -122,7 +122,7 @@ fn day(key: &str, piece: &str) -> Result<usize, Problem> {
         return Ok(i);
     }
     let all = DAYS.iter().chain(LONG_DAYS.iter()).copied();
-    let p = match super::suggest::closest(&lower, all) {
+    let p = match crate::suggest::did_you_mean(&lower, all) {
         Some(near) => {
             let near = LONG_DAYS
                 .iter()

@@ -73,7 +73,7 @@ pub(crate) fn parse(text: &str) -> Result<Schedule, Problem> {
     if trimmed.starts_with('@') {
         if !SHORTHANDS.contains(&trimmed) {
             let mut p = Problem::new(format!("unknown schedule shorthand `{trimmed}`"));
-            p = match super::suggest::closest(trimmed, SHORTHANDS.iter().copied()) {
+            p = match crate::suggest::did_you_mean(trimmed, SHORTHANDS.iter().copied()) {
                 Some(near) => p.help(format!("did you mean `{near}`?")),
                 None => p.help(format!(
                     "the shorthands are {}",

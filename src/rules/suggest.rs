@@ -1,28 +1,5 @@
 //! Near-miss suggestions and the small teaching texts that go with errors.
 
-/// The candidate closest to `word`, if it is close enough to be a likely typo
-/// (a case difference, or an edit distance of about one in three letters).
-pub(crate) fn closest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let lower = word.to_lowercase();
-    let mut best: Option<(usize, &str)> = None;
-    for candidate in candidates {
-        let distance = if candidate.to_lowercase() == lower {
-            0
-        } else {
-            strsim::damerau_levenshtein(&lower, &candidate.to_lowercase())
-        };
-        if best.is_none_or(|(d, _)| distance < d) {
-            best = Some((distance, candidate));
-        }
-    }
-    let (distance, candidate) = best?;
-    let allowed = (word.chars().count().max(candidate.chars().count()) / 3).max(1);
-    (candidate != word && distance <= allowed).then_some(candidate)
-}
-
 /// `a`, `b` and `c`, for a message.
 pub(crate) fn list(items: &[&str]) -> String {
     let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
@@ -77,16 +54,6 @@ pub(crate) fn example_for(field: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_typos_but_not_strangers() {
-        let fields = ["respond_within", "mature_after", "target", "window"];
-        assert_eq!(closest("respnd_within", fields), Some("respond_within"));
-        assert_eq!(closest("targt", fields), Some("target"));
-        assert_eq!(closest("Window", fields), Some("window"));
-        assert_eq!(closest("colour", fields), None);
-        assert_eq!(closest("target", fields), None);
-    }
 
     #[test]
     fn lists_read_like_prose() {

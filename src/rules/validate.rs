@@ -1210,7 +1210,7 @@ fn unknown_reference(
     field: &str,
 ) -> (String, String) {
     let word = what.word();
-    let message = match suggest::closest(name, known.iter().map(String::as_str)) {
+    let message = match crate::suggest::did_you_mean(name, known.iter().map(String::as_str)) {
         Some(near) => format!("unknown {word} `{name}` — did you mean `{near}`?"),
         None => format!("unknown {word} `{name}`"),
     };

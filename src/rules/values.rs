@@ -153,7 +153,7 @@ pub(crate) fn window(text: &str) -> Result<Window, Problem> {
             .help(format!("did you mean `rolling {t}`?")));
     }
     let lower = t.to_lowercase();
-    let mut guess = suggest::closest(&lower, NAMES);
+    let mut guess = crate::suggest::did_you_mean(&lower, NAMES);
     if guess.is_none() {
         guess = match lower.as_str() {
             "daily" | "today" => Some("day"),
@@ -235,7 +235,7 @@ pub(crate) fn timezone(text: &str) -> Result<Tz, Problem> {
         return Ok(tz);
     }
     let names = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
-    Err(match suggest::closest(t, names) {
+    Err(match crate::suggest::did_you_mean(t, names) {
         Some(near) => Problem::new(format!("unknown time zone `{t}` — did you mean `{near}`?")),
         None => Problem::new(format!("unknown time zone `{t}`"))
             .help("use an IANA name such as `America/New_York`, `Europe/Berlin` or `UTC`"),

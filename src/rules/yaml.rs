@@ -299,16 +299,18 @@ impl de::Error for DeError {
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
-        let mut e = Self::custom(match suggest::closest(variant, expected.iter().copied()) {
-            Some(near) => format!("unknown value `{variant}` — did you mean `{near}`?"),
-            None => format!("unknown value `{variant}`"),
-        });
+        let mut e = Self::custom(
+            match crate::suggest::did_you_mean(variant, expected.iter().copied()) {
+                Some(near) => format!("unknown value `{variant}` — did you mean `{near}`?"),
+                None => format!("unknown value `{variant}`"),
+            },
+        );
         e.help = Some(format!("expected one of {}", suggest::list(expected)));
         e
     }
 
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
-        let meant = suggest::closest(field, expected.iter().copied());
+        let meant = crate::suggest::did_you_mean(field, expected.iter().copied());
         if let Some(near) = meant {
             let mut e = Self::custom(format_args!(
                 "unknown field `{field}` — did you mean `{near}`?"
