@@ -947,8 +947,7 @@ impl fmt::Display for DemoSummary {
         )?;
         writeln!(
             f,
-            "responder ({}) and a rep who gives up after one or two attempts ({}); event leads",
-            "R0002", "R0003"
+            "responder (R0002) and a rep who gives up after one or two attempts (R0003); event leads"
         )?;
         writeln!(f, "that never pay back more than a few attempts.")?;
         writeln!(f)?;

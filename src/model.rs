@@ -13,7 +13,7 @@ pub const MAX_ID_CHARS: usize = 128;
 /// Longest text value (names, channels, outcomes, …), in characters, on every backend.
 pub const MAX_TEXT_CHARS: usize = 255;
 /// Largest amount, in cents: the store keeps 12 digits before the decimal point.
-pub const MAX_AMOUNT_CENTS: i64 = 999_999_999_999_99;
+pub const MAX_AMOUNT_CENTS: i64 = 99_999_999_999_999;
 
 /// Rounds an instant down to the microsecond, the precision every backend keeps.
 pub fn to_store_precision(t: DateTime<Utc>) -> DateTime<Utc> {

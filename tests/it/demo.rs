@@ -52,7 +52,7 @@ pub fn generated(spec: &DemoSpec) -> Dump {
 }
 
 /// Human outbound touches at or after the hand-off, by lead, in time order.
-fn attempts<'a>(d: &'a Dump) -> HashMap<&'a str, Vec<&'a Touch>> {
+fn attempts(d: &Dump) -> HashMap<&str, Vec<&Touch>> {
     let mql: HashMap<&str, DateTime<Utc>> = d
         .leads
         .iter()

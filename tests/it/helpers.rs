@@ -130,21 +130,21 @@ impl TestDb {
                 .await
                 .unwrap()
                 .iter()
-                .map(|r| cells_sqlite(r))
+                .map(cells_sqlite)
                 .collect(),
             Store::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(postgres))
                 .fetch_all(p)
                 .await
                 .unwrap()
                 .iter()
-                .map(|r| cells_pg(r))
+                .map(cells_pg)
                 .collect(),
             Store::MySql(p) => sqlx::query(sqlx::AssertSqlSafe(mysql))
                 .fetch_all(p)
                 .await
                 .unwrap()
                 .iter()
-                .map(|r| cells_mysql(r))
+                .map(cells_mysql)
                 .collect(),
         }
     }
