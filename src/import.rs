@@ -66,7 +66,7 @@ pub enum Outcome {
     Imported { rows: u64, elapsed: Duration },
     /// Bad rows were found; nothing of the file was written.
     Rejected {
-        /// The problems, by line, at most [`MAX_REPORTED_ERRORS`].
+        /// The problems, by line: the first 1,000.
         errors: Vec<RowError>,
         /// How many problems there were in all.
         total: u64,

@@ -2,7 +2,7 @@
 //!
 //! These types are what import and the demo generator produce and what the store
 //! writes. They carry no SQL: [`Table`] and [`Column`] name the schema, and
-//! [`Record::visit`] hands each column's [`Value`] to whichever backend writes it.
+//! [`Values::visit`] hands each column's [`Value`] to whichever backend writes it.
 
 use std::fmt;
 

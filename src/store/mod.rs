@@ -4,7 +4,7 @@
 //! This is the only module that speaks SQL. Each backend gets its own pool type
 //! rather than sqlx's `Any` driver, which can bind neither chrono types nor
 //! translate placeholders; the per-backend differences (timestamp encoding,
-//! upsert syntax, placeholder limits) live in [`backend`].
+//! upsert syntax, placeholder limits) live in the private `backend` module.
 //!
 //! Every statement binds its values; table and column names come only from the
 //! fixed lists in [`crate::model`].
