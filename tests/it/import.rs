@@ -314,4 +314,57 @@ async fn demo_csv_round_trips_exactly(db: TestDb) {
     assert_eq!(dump.leads, expected.leads);
     assert_eq!(dump.touches, expected.touches);
     assert_eq!(dump.deals, expected.deals);
+
+    // The same questions in SQL give the same answers on every backend as the
+    // generator's own rows do.
+    let n = |x: usize| vec![vec![Some(x as i64)]];
+    let webinar_mqls = expected
+        .leads
+        .iter()
+        .filter(|l| l.channel.as_deref() == Some("webinar") && l.mql_at.is_some())
+        .count();
+    let no_channel = expected
+        .leads
+        .iter()
+        .filter(|l| l.channel.is_none())
+        .count();
+    let automated = expected.touches.iter().filter(|t| t.automated).count();
+    let connected = expected
+        .touches
+        .iter()
+        .filter(|t| t.direction == "outbound" && t.outcome.as_deref() == Some("connected"))
+        .count();
+    let big_wins = expected
+        .deals
+        .iter()
+        .filter(|d| d.won == Some(true) && d.amount_cents >= 2_000_000)
+        .count();
+    assert_eq!(
+        db.counts("SELECT COUNT(*) FROM leads WHERE channel = 'webinar' AND mql_at IS NOT NULL")
+            .await,
+        n(webinar_mqls)
+    );
+    assert_eq!(
+        db.counts("SELECT COUNT(*) FROM leads WHERE channel IS NULL")
+            .await,
+        n(no_channel)
+    );
+    assert_eq!(
+        db.counts("SELECT COUNT(*) FROM touches WHERE automated = TRUE")
+            .await,
+        n(automated)
+    );
+    assert_eq!(
+        db.counts(
+            "SELECT COUNT(*) FROM touches WHERE direction = 'outbound' AND outcome = 'connected'"
+        )
+        .await,
+        n(connected)
+    );
+    assert_eq!(
+        db.counts("SELECT COUNT(*) FROM deals WHERE won = TRUE AND amount >= 20000")
+            .await,
+        n(big_wins)
+    );
+    assert!(webinar_mqls > 0 && no_channel > 0 && automated > 0 && connected > 0 && big_wins > 0);
 }
