@@ -52,7 +52,7 @@ const WEBINAR_SLUMP: Duration = Duration::days(45);
 /// Leads generated per batch handed to the writer.
 const CHUNK_LEADS: u64 = 2_000;
 /// The `handoff_meta` entry that marks a database as the demo's.
-const META_KEY: &str = "demo";
+const META_KEY: &str = crate::store::META_DEMO;
 
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -296,6 +296,10 @@ pub async fn import_file(
         .map_err(io_err)?;
     bar.finish_and_clear();
 
+    if errors.total == 0 {
+        // The database now holds rows the demo did not make.
+        db.delete_meta(crate::store::META_DEMO).await?;
+    }
     if errors.total > 0 {
         db.rollback().await?;
         let Errors { mut list, total } = errors;
@@ -378,19 +382,14 @@ fn parse_file(
     path: &Path,
     out: &mpsc::Sender<Msg>,
 ) -> std::io::Result<()> {
-    let reopen = || File::open(path).map(|f| BufReader::with_capacity(1 << 20, f));
-    let input = reopen()?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(input);
+    let mut reader = Records::open(path)?;
     let mut record = csv::ByteRecord::new();
     let send = |msg| out.blocking_send(msg).is_ok();
 
     // The header.
-    let header = match reader.read_byte_record(&mut record) {
-        Ok(true) => record.clone(),
-        Ok(false) => {
+    let header = match reader.next(&mut record) {
+        Ok(Some(_)) => record.clone(),
+        Ok(None) => {
             send(Msg::Error(RowError {
                 line: 1,
                 column: 1,
@@ -442,9 +441,9 @@ fn parse_file(
     let mut suspects: Vec<(u64, GenericRow)> = Vec::new();
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
+        let line = match reader.next(&mut record) {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
             Err(e) => {
                 // A malformed record (such as invalid UTF-8 in a quoted field) is
                 // reported, and reading goes on with the next one.
@@ -461,8 +460,7 @@ fn parse_file(
                 }
                 continue;
             }
-        }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        };
         if record.len() == 1 && record[0].is_empty() {
             continue; // a blank line
         }
@@ -512,7 +510,7 @@ fn parse_file(
             lines.push(line);
             batch.push(GenericRow { values });
             if batch.len() == BATCH_ROWS {
-                let bytes_read = record.position().map_or(0, |p| p.byte());
+                let bytes_read = reader.bytes_read();
                 if !send(encode(&mut lines, &mut batch, bytes_read)) {
                     return Ok(());
                 }
@@ -524,13 +522,21 @@ fn parse_file(
     if !suspects.is_empty() {
         let wanted: HashSet<u64> = suspects.iter().map(|(first, _)| *first).collect();
         let ids_at = ids_on_lines(
-            reopen()?,
+            Records::open(path)?,
             &wanted,
             mapping.iter().position(|&ci| ci == 0).unwrap_or(0),
         )?;
+        // Suspects that turn out distinct from the row they collided with may
+        // still repeat one another: those are compared exactly.
+        let mut cleared: HashMap<String, u64> = HashMap::new();
         for ((first, row), line) in suspects.into_iter().zip(lines_of_suspects) {
-            let id = row.values[0].text().unwrap_or_default();
-            if ids_at.get(&first).is_some_and(|other| other == id) {
+            let id = row.values[0].text().unwrap_or_default().to_owned();
+            let earlier = if ids_at.get(&first) == Some(&id) {
+                Some(first)
+            } else {
+                cleared.get(&id).copied()
+            };
+            if let Some(first) = earlier {
                 let message = format!("duplicate id `{id}`: line {first} has it already");
                 if !send(Msg::Error(RowError {
                     line,
@@ -541,39 +547,35 @@ fn parse_file(
                 }
             } else {
                 // Two different ids with one fingerprint: a good row after all.
+                cleared.insert(id, line);
                 lines.push(line);
                 batch.push(row);
             }
         }
     }
     if !batch.is_empty() {
-        send(encode(&mut lines, &mut batch, reader.position().byte()));
+        send(encode(&mut lines, &mut batch, reader.bytes_read()));
     }
     Ok(())
 }
 
 /// The id field of the records that start on `lines`.
-fn ids_on_lines<R: std::io::Read>(
-    input: R,
+fn ids_on_lines(
+    mut records: Records,
     lines: &HashSet<u64>,
     id_field: usize,
 ) -> std::io::Result<HashMap<u64, String>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(input);
     let mut record = csv::ByteRecord::new();
     let mut found = HashMap::new();
     loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
+        let line = match records.next(&mut record) {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
             Err(e) => match e.into_kind() {
                 csv::ErrorKind::Io(io) => return Err(io),
                 _ => continue,
             },
-        }
-        let line = record.position().map_or(0, |p| p.line());
+        };
         if lines.contains(&line)
             && let Some(id) = record.get(id_field)
         {
@@ -581,6 +583,78 @@ fn ids_on_lines<R: std::io::Read>(
         }
     }
     Ok(found)
+}
+
+/// A CSV file read record by record, knowing the line each record starts on
+/// whatever its line endings (LF or CRLF), blank lines, or line breaks inside
+/// quoted fields. (The csv crate's own record position is where it started
+/// reading, which can be a blank line or the end of the previous CRLF.)
+struct Records {
+    reader: csv::Reader<BufReader<File>>,
+    len: u64,
+    ends_with_newline: bool,
+}
+
+impl Records {
+    fn open(path: &Path) -> std::io::Result<Records> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = File::open(path)?;
+        let len = file.metadata()?.len();
+        let mut head = vec![0; 64 * 1024];
+        let n = file.read(&mut head)?;
+        if head[..n].contains(&b'\r') && !head[..n].contains(&b'\n') {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "its lines end in a bare carriage return (classic Mac); save it with LF or CRLF line endings",
+            ));
+        }
+        let mut last = [0u8; 1];
+        let ends_with_newline = len > 0 && {
+            file.seek(SeekFrom::End(-1))?;
+            file.read_exact(&mut last)?;
+            last[0] == b'\n'
+        };
+        file.seek(SeekFrom::Start(0))?;
+        // Records end at LF; a CR before it is stripped from the last field.
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_reader(BufReader::with_capacity(1 << 20, file));
+        Ok(Records {
+            reader,
+            len,
+            ends_with_newline,
+        })
+    }
+
+    /// Reads the next record; returns the line it starts on, or `None` at the end.
+    fn next(&mut self, record: &mut csv::ByteRecord) -> Result<Option<u64>, csv::Error> {
+        if !self.reader.read_byte_record(record)? {
+            return Ok(None);
+        }
+        if let Some(last) = record.iter().last()
+            && last.last() == Some(&b'\r')
+        {
+            let kept = last[..last.len() - 1].to_vec();
+            record.truncate(record.len() - 1);
+            record.push_field(&kept);
+        }
+        let end = self.reader.position();
+        let breaks_inside: u64 = record
+            .iter()
+            .map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64)
+            .sum();
+        // The reader stands past the record's own line break, except after a last
+        // record that has none.
+        let terminated = !(end.byte() == self.len && !self.ends_with_newline);
+        Ok(Some(end.line() - breaks_inside - u64::from(terminated)))
+    }
+
+    /// How far into the file the reader is, in bytes.
+    fn bytes_read(&self) -> u64 {
+        self.reader.position().byte()
+    }
 }
 
 fn csv_error(e: csv::Error, out: &mpsc::Sender<Msg>) -> std::io::Result<()> {
@@ -654,6 +728,16 @@ fn parse_field(column: &Column, raw: &[u8]) -> Result<OwnedValue, String> {
     let Ok(s) = std::str::from_utf8(raw) else {
         return Err(format!("`{}` is not valid UTF-8", column.name));
     };
+    if let Some(c) = s
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(format!(
+            "`{}` holds the control character U+{:04X}",
+            column.name,
+            u32::from(c)
+        ));
+    }
     if s.is_empty() {
         if column.required {
             return Err(format!("`{}` is required but empty", column.name));
@@ -662,6 +746,14 @@ fn parse_field(column: &Column, raw: &[u8]) -> Result<OwnedValue, String> {
     }
     match column.ty {
         ColumnType::Id => {
+            if s.trim() != s {
+                // MySQL/MariaDB compare `R1` and `R1 ` as equal, the others do not:
+                // a padded id would mean different rows on different backends.
+                return Err(format!(
+                    "`{}` `{s}` has spaces around it; ids are matched exactly, so remove them",
+                    column.name
+                ));
+            }
             if s.chars().count() > model::MAX_ID_CHARS {
                 return Err(format!(
                     "`{}` is longer than {} characters",
@@ -672,6 +764,16 @@ fn parse_field(column: &Column, raw: &[u8]) -> Result<OwnedValue, String> {
             Ok(OwnedValue::Text(Some(s.to_owned())))
         }
         ColumnType::Text => {
+            // Surrounding spaces are dropped, so that `webinar ` groups with
+            // `webinar` on every backend.
+            let s = s.trim();
+            if s.is_empty() {
+                return if column.required {
+                    Err(format!("`{}` is required but blank", column.name))
+                } else {
+                    Ok(OwnedValue::null(column.ty))
+                };
+            }
             if s.chars().count() > model::MAX_TEXT_CHARS {
                 return Err(format!(
                     "`{}` is longer than {} characters",
@@ -719,7 +821,12 @@ fn parse_field(column: &Column, raw: &[u8]) -> Result<OwnedValue, String> {
 /// Parses an RFC 3339 instant, to the microsecond, in UTC.
 pub fn parse_timestamp(s: &str) -> Result<DateTime<chrono::Utc>, &'static str> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(model::to_store_precision(t.to_utc()));
+        let t = t.to_utc();
+        // Every backend keeps years 1 to 9999 (MySQL's DATETIME, SQLite's text).
+        if !(1..=9999).contains(&chrono::Datelike::year(&t)) {
+            return Err("outside the years 1 to 9999 (in UTC)");
+        }
+        return Ok(model::to_store_precision(t));
     }
     if NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() {
         return Err(

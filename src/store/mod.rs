@@ -28,6 +28,10 @@ use crate::model::Table;
 
 pub use write::{Encoded, Tx, UpsertColumns};
 
+/// The `handoff_meta` entry present while the lead data is the demo's alone;
+/// `handoff import` removes it.
+pub const META_DEMO: &str = "demo";
+
 /// The kinds of database handoff runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -203,6 +203,29 @@ impl Tx {
         res.map_err(StoreError::query(doing))
     }
 
+    /// Removes one value of the store's own metadata, if present.
+    pub async fn delete_meta(&mut self, name: &str) -> Result<(), StoreError> {
+        let doing = format!("removing metadata {name}");
+        let res = match self {
+            Tx::Sqlite(tx) => sqlx::query("DELETE FROM handoff_meta WHERE name = ?")
+                .bind(name)
+                .execute(&mut **tx)
+                .await
+                .map(drop),
+            Tx::Postgres(tx) => sqlx::query("DELETE FROM handoff_meta WHERE name = $1")
+                .bind(name)
+                .execute(&mut **tx)
+                .await
+                .map(drop),
+            Tx::MySql(tx) => sqlx::query("DELETE FROM handoff_meta WHERE name = ?")
+                .bind(name)
+                .execute(&mut **tx)
+                .await
+                .map(drop),
+        };
+        res.map_err(StoreError::query(doing))
+    }
+
     /// Makes everything written in the transaction permanent.
     pub async fn commit(self) -> Result<(), StoreError> {
         let doing = "committing";

@@ -22,6 +22,9 @@ backend_tests!(
     every_bad_row_is_reported_and_nothing_written,
     dependent_files_are_skipped_after_a_rejection,
     demo_csv_round_trips_exactly,
+    lines_are_right_with_crlf_blank_lines_and_line_breaks_in_fields,
+    padded_ids_control_characters_and_far_years_are_refused,
+    text_is_trimmed_alike_on_every_backend,
 );
 
 const REPS: &str = "id,name,email,team\nR1,Maya Chen,maya@acme.example,sales-na\nR2,Tom Walsh,,\n";
@@ -367,4 +370,74 @@ async fn demo_csv_round_trips_exactly(db: TestDb) {
         n(big_wins)
     );
     assert!(webinar_mqls > 0 && no_channel > 0 && automated > 0 && connected > 0 && big_wins > 0);
+}
+
+async fn lines_are_right_with_crlf_blank_lines_and_line_breaks_in_fields(db: TestDb) {
+    // Line 1 header; 2 good; 3 blank; 4–5 one record whose name holds a line
+    // break; 6 blank; 7 bad (empty name); 8 bad, and the file ends without a line break.
+    let crlf = "id,name\r\nR1,A\r\n\r\nR2,\"two\r\nlines\"\r\n\r\nR3,\r\nR4 ,D";
+    let report = import(&db, &[("reps.csv", crlf)]).await;
+    assert_eq!(
+        problems(&report, "reps.csv"),
+        vec![
+            "7:2: `name` is required but empty",
+            "8:1: `id` `R4 ` has spaces around it; ids are matched exactly, so remove them",
+        ]
+    );
+    // The same with LF endings.
+    let lf = crlf.replace("\r\n", "\n");
+    assert_eq!(
+        problems(&import(&db, &[("reps.csv", &lf)]).await, "reps.csv").len(),
+        2
+    );
+    let report = import(&db, &[("reps.csv", "id,name\n\n\nR1,A\nR1,B\n")]).await;
+    assert_eq!(
+        problems(&report, "reps.csv"),
+        vec!["5:1: duplicate id `R1`: line 4 has it already"]
+    );
+    // Classic Mac line endings are refused as a whole.
+    let dir = csv_dir(&[("reps.csv", "id,name\rR1,A\r")]);
+    let err = import_dir(&db.store, dir.path(), &Progress::hidden())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("bare carriage return"), "{err}");
+}
+
+async fn padded_ids_control_characters_and_far_years_are_refused(db: TestDb) {
+    seed(&db).await;
+    let touches = "id,lead_id,occurred_at,kind,direction,automated,outcome\nT9,L1 ,2026-03-02T15:00:00Z,call,outbound,false,\nT10,L1,9999-12-31T23:00:00-05:00,call,outbound,false,\nT11,L1,2026-03-02T15:00:00Z,call,outbound,false,no\u{0}answer\n";
+    let report = import(&db, &[("touches.csv", touches)]).await;
+    assert_eq!(
+        problems(&report, "touches.csv"),
+        vec![
+            "2:2: `lead_id` `L1 ` has spaces around it; ids are matched exactly, so remove them",
+            "3:3: invalid `occurred_at` `9999-12-31T23:00:00-05:00`: outside the years 1 to 9999 (in UTC)",
+            "4:7: `outcome` holds the control character U+0000",
+        ]
+    );
+    assert_eq!(db.store.count(Table::Touches).await.unwrap(), 2);
+}
+
+async fn text_is_trimmed_alike_on_every_backend(db: TestDb) {
+    let report = import(
+        &db,
+        &[(
+            "reps.csv",
+            "id,name,team\nR1, Maya Chen ,sales-na \nR2,Tom,sales-na\nR3,Ann,  \n",
+        )],
+    )
+    .await;
+    assert!(report.is_success(), "{report}");
+    let reps = db.reps().await;
+    assert_eq!(reps[0].name, "Maya Chen");
+    assert_eq!(reps[0].team.as_deref(), Some("sales-na"));
+    assert_eq!(reps[2].team, None, "a blank value is null");
+    assert_eq!(
+        db.counts(
+            "SELECT COUNT(*) FROM (SELECT team FROM reps WHERE team IS NOT NULL GROUP BY team) g"
+        )
+        .await,
+        vec![vec![Some(1)]]
+    );
 }
