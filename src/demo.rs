@@ -19,6 +19,7 @@
 //! `--end`, never on batching or timing.
 
 use std::fmt;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::{Duration as StdDuration, Instant};
 
@@ -435,8 +436,9 @@ struct Company {
 }
 
 /// Generates the company and calls `sink` with each batch, in reference order:
-/// the reps first, then leads with their touches and deals.
-pub fn generate(spec: &DemoSpec, sink: &mut dyn FnMut(Batch)) -> Stats {
+/// the reps first, then leads with their touches and deals. Generation stops
+/// early when `sink` breaks (its writer failed).
+pub fn generate(spec: &DemoSpec, sink: &mut dyn FnMut(Batch) -> ControlFlow<()>) -> Stats {
     let start = spec.start();
     let span = (spec.end - start).num_seconds().max(1) as f64;
     let months = f64::from(spec.months.max(1));
@@ -450,14 +452,17 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn FnMut(Batch)) -> Stats {
             .collect(),
         segments: SEGMENTS.iter().enumerate().map(|(i, s)| (i, s.1)).collect(),
     };
-    sink(Batch::Reps(
-        company.team.iter().map(|(r, _)| r.clone()).collect(),
-    ));
-
     let mut stats = Stats {
         reps: company.team.len() as u64,
         ..Stats::default()
     };
+    if sink(Batch::Reps(
+        company.team.iter().map(|(r, _)| r.clone()).collect(),
+    ))
+    .is_break()
+    {
+        return stats;
+    }
     let mut recent: Vec<u64> = vec![0; CHANNELS.len()];
     let recent_from = spec.end - Duration::days(28);
     let mut i = 0;
@@ -499,7 +504,9 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn FnMut(Batch)) -> Stats {
             }
         }
         stats.add(&chunk);
-        sink(Batch::Rows(chunk));
+        if sink(Batch::Rows(chunk)).is_break() {
+            break;
+        }
         i += n;
     }
     stats.recent_mqls = CHANNELS
@@ -1021,7 +1028,11 @@ pub async fn write(
                     ],
                 ),
             };
-            let _ = sender.blocking_send(encoded);
+            // A closed channel means the writer failed: stop generating.
+            match sender.blocking_send(encoded) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(_) => ControlFlow::Break(()),
+            }
         })
     });
 
@@ -1088,8 +1099,12 @@ pub fn write_csv(dir: &Path, spec: DemoSpec, progress: &Progress) -> anyhow::Res
                     .and_then(|()| write_rows(&mut writers[3], &chunk.deals))
             }
         };
-        if let Err(e) = res {
-            failure.get_or_insert(e);
+        match res {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                failure = Some(e);
+                ControlFlow::Break(())
+            }
         }
     });
     bar.finish_and_clear();

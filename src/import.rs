@@ -71,7 +71,10 @@ pub enum Outcome {
         /// How many problems there were in all.
         total: u64,
     },
-    /// Not attempted because a file it depends on was rejected.
+    /// The file could not be read, or the database failed while loading it;
+    /// nothing of it was written.
+    Failed { error: String },
+    /// Not attempted because a file it depends on was rejected or failed.
     Skipped { because: String },
 }
 
@@ -143,6 +146,11 @@ impl fmt::Display for FileReport {
                     self.name
                 )
             }
+            Outcome::Failed { error } => writeln!(
+                f,
+                "{}: {error}; nothing of this file was written",
+                self.name
+            ),
             Outcome::Skipped { because } => writeln!(f, "{}: not imported: {because}", self.name),
         }
     }
@@ -169,8 +177,9 @@ pub fn file_name(table: Table) -> String {
 ///
 /// # Errors
 ///
-/// A missing directory, no canonical file in it, an unreadable file, or a database
-/// error. Bad rows are not errors: they are in the returned report.
+/// A missing directory or no canonical file in it. Bad rows, an unreadable file
+/// and a database failure are not errors: they are in the returned report, next
+/// to the files imported before them.
 pub async fn import_dir(
     store: &Store,
     dir: &Path,
@@ -206,11 +215,17 @@ pub async fn import_dir(
         any = true;
         let outcome = match &failed {
             Some(name) => Outcome::Skipped {
-                because: format!("{name} was rejected, and rows here may refer to it"),
+                because: format!("{name} was not imported, and rows here may refer to it"),
             },
-            None => import_file(store, table, &path, progress).await?,
+            // A failure here still reports the files already committed.
+            None => match import_file(store, table, &path, progress).await {
+                Ok(outcome) => outcome,
+                Err(e) => Outcome::Failed {
+                    error: format!("{e:#}"),
+                },
+            },
         };
-        if matches!(outcome, Outcome::Rejected { .. }) {
+        if matches!(outcome, Outcome::Rejected { .. } | Outcome::Failed { .. }) {
             failed = Some(file_name(table));
         }
         report.files.push(FileReport {

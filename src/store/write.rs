@@ -96,7 +96,14 @@ impl Tx {
     pub(super) async fn begin(store: &Store) -> Result<Tx, StoreError> {
         let doing = "starting a transaction";
         Ok(match store {
-            Store::Sqlite(p) => Tx::Sqlite(p.begin().await.map_err(StoreError::query(doing))?),
+            // IMMEDIATE takes the write lock up front: a transaction that reads
+            // first and writes later could otherwise fail on a snapshot another
+            // writer moved past, which the busy timeout does not retry.
+            Store::Sqlite(p) => Tx::Sqlite(
+                p.begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(StoreError::query(doing))?,
+            ),
             Store::Postgres(p) => Tx::Postgres(p.begin().await.map_err(StoreError::query(doing))?),
             Store::MySql(p) => Tx::MySql(p.begin().await.map_err(StoreError::query(doing))?),
         })

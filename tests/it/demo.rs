@@ -39,13 +39,16 @@ pub fn generated(spec: &DemoSpec) -> Dump {
         touches: vec![],
         deals: vec![],
     };
-    generate(spec, &mut |batch| match batch {
-        Batch::Reps(r) => dump.reps.extend(r),
-        Batch::Rows(c) => {
-            dump.leads.extend(c.leads);
-            dump.touches.extend(c.touches);
-            dump.deals.extend(c.deals);
+    generate(spec, &mut |batch| {
+        match batch {
+            Batch::Reps(r) => dump.reps.extend(r),
+            Batch::Rows(c) => {
+                dump.leads.extend(c.leads);
+                dump.touches.extend(c.touches);
+                dump.deals.extend(c.deals);
+            }
         }
+        std::ops::ControlFlow::Continue(())
     });
     dump.touches.sort_by(|a, b| a.id.cmp(&b.id));
     dump

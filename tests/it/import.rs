@@ -395,13 +395,25 @@ async fn lines_are_right_with_crlf_blank_lines_and_line_breaks_in_fields(db: Tes
         problems(&report, "reps.csv"),
         vec!["5:1: duplicate id `R1`: line 4 has it already"]
     );
-    // Classic Mac line endings are refused as a whole.
-    let dir = csv_dir(&[("reps.csv", "id,name\rR1,A\r")]);
-    let err = import_dir(&db.store, dir.path(), &Progress::hidden())
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("bare carriage return"), "{err}");
+    // Classic Mac line endings are refused as a whole, and the report says so
+    // beside the files already imported.
+    let report = import(
+        &db,
+        &[
+            ("reps.csv", "id,name\nR9,A\n"),
+            ("leads.csv", "id,created_at\rL1,2026-01-01T00:00:00Z\r"),
+        ],
+    )
+    .await;
+    assert!(matches!(
+        report.files[0].outcome,
+        Outcome::Imported { rows: 1, .. }
+    ));
+    assert!(
+        matches!(&report.files[1].outcome, Outcome::Failed { error } if error.contains("bare carriage return")),
+        "{report}"
+    );
+    assert!(!report.is_success());
 }
 
 async fn padded_ids_control_characters_and_far_years_are_refused(db: TestDb) {
