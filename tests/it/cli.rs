@@ -2,12 +2,7 @@
 
 use std::process::Command;
 
-fn handoff() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_handoff"));
-    cmd.env_remove("HANDOFF_DATABASE")
-        .env_remove("HANDOFF_RULES");
-    cmd
-}
+use crate::helpers::handoff;
 
 #[test]
 fn help_teaches_each_verb() {

@@ -363,6 +363,14 @@ fn cells_mysql(row: &sqlx::mysql::MySqlRow) -> Vec<Cell> {
         .collect()
 }
 
+/// The `handoff` binary, with none of the user's `HANDOFF_*` settings.
+pub fn handoff() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_handoff"));
+    cmd.env_remove("HANDOFF_DATABASE")
+        .env_remove("HANDOFF_RULES");
+    cmd
+}
+
 /// Writes `files` (name, content) into a fresh directory.
 pub fn csv_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -7,7 +7,6 @@
 //! key sits at 5:5 and each field of it at `4 + n`:5.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use handoff::rules::{self, GroupBy, Kind, Recipient, Spec, Target, Window};
 
@@ -866,12 +865,7 @@ mod never_panics {
 // ---------------------------------------------------------------------------
 // The binary.
 
-fn handoff() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_handoff"));
-    cmd.env_remove("HANDOFF_DATABASE")
-        .env_remove("HANDOFF_RULES");
-    cmd
-}
+use crate::helpers::handoff;
 
 #[test]
 fn handoff_check_exits_0_or_1_and_never_touches_the_database() {
