@@ -239,7 +239,7 @@ impl Habit {
     /// (median minutes of open business time to the first attempt, spread, chance of no attempt at all)
     fn first_response(self, under_sla: bool) -> (f64, f64, f64) {
         match (self, under_sla) {
-            (Habit::Typical, false) => (300.0, 1.6, 0.22),
+            (Habit::Typical, false) => (90.0, 2.2, 0.22),
             (Habit::Fast, false) => (25.0, 1.2, 0.08),
             (Habit::Slow, false) => (1_200.0, 1.3, 0.30),
             (Habit::GivesUp, false) => (240.0, 1.5, 0.20),
@@ -939,14 +939,16 @@ impl fmt::Display for DemoSummary {
         writeln!(f, "  {:.1} attempts per MQL", avg(s.under_sla))?;
         writeln!(
             f,
-            "  {:.0}% of converted leads were first reached by the sixth attempt",
-            pct(s.converted_reached_by_6, s.converted)
+            "Over the whole history, {:.0}% of the {} converted leads were first reached by the sixth attempt.",
+            pct(s.converted_reached_by_6, s.converted),
+            s.converted
         )?;
-        write!(f, "MQLs in the last 28 days:")?;
-        for (channel, n) in &s.recent_mqls {
-            write!(f, " {channel} {n},")?;
-        }
-        writeln!(f)?;
+        let recent: Vec<String> = s
+            .recent_mqls
+            .iter()
+            .map(|(channel, n)| format!("{channel} {n}"))
+            .collect();
+        writeln!(f, "MQLs in the last 28 days: {}.", recent.join(", "))?;
         writeln!(f)?;
         writeln!(
             f,
