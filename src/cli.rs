@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use chrono::SubsecRound as _;
 use clap::{Args, Parser, Subcommand};
 
 use crate::store::Store;
@@ -123,6 +124,20 @@ pub enum Command {
     /// rules/README.md.
     Check(CheckArgs),
 
+    /// Evaluate every objective once, print the results, change nothing.
+    ///
+    /// Reads the rule files and the lead data and prints, per objective and group,
+    /// the measured value against its target and a status: ok, at_risk, breached,
+    /// no_data or error. Only events before --at count, so an instant in the past
+    /// reproduces what was known then. The database is never written: run
+    /// `handoff migrate` (or `handoff demo`) first if it has no lead tables.
+    ///
+    /// --format json prints one JSON object:
+    /// {"evaluated_at", "objectives": [{"name", "kind", "results": [{"group",
+    /// "status", "value", "target", "numerator", "denominator", "details"}]}]}.
+    /// Exits 1 when an objective could not be evaluated (status error).
+    Eval(EvalArgs),
+
     /// Print the JSON Schema (draft 2020-12) of rule files to stdout.
     ///
     /// Editors running the YAML language server use it to complete and check rule
@@ -137,6 +152,24 @@ pub struct CheckArgs {
     /// A rule file, or a directory of them [default: the --rules directory].
     #[arg(value_name = "PATH")]
     pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The instant to evaluate at (RFC 3339) [default: now].
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<chrono::DateTime<chrono::FixedOffset>>,
+
+    /// Output: a table for people, or one JSON object for programs.
+    #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
+    pub format: EvalFormat,
+}
+
+/// How `handoff eval` prints its results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EvalFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -241,10 +274,47 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Eval(args) => eval(&global, &args).await,
         Command::Schema => {
             let schema = serde_json::to_string_pretty(&crate::rules::json_schema())?;
             println!("{schema}");
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `handoff eval`: load the rules, connect without creating or migrating
+/// anything, evaluate once and print.
+async fn eval(global: &GlobalArgs, args: &EvalArgs) -> anyhow::Result<ExitCode> {
+    let rules = match crate::rules::load_dir(&global.rules) {
+        Ok(rules) => rules,
+        Err(errors) => {
+            eprint!("{errors}");
+            eprintln!("rules are not valid: {}", errors.summary());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let url = global.database_url();
+    let hint = "run `handoff migrate` to create the schema, or `handoff demo` for a demo database";
+    let store = Store::connect_existing(url)
+        .await
+        .with_context(|| format!("cannot evaluate: {hint}"))?;
+    crate::eval::check_schema(&store)
+        .await
+        .with_context(|| format!("{} has no lead tables: {hint}", store.describe()))?;
+    let at = args
+        .at
+        .map_or_else(chrono::Utc::now, |t| t.to_utc())
+        .trunc_subsecs(6);
+    let evaluation = crate::eval::evaluate(&rules, &store, at).await;
+    store.close().await;
+    match args.format {
+        EvalFormat::Json => println!("{}", serde_json::to_string_pretty(&evaluation.to_json())?),
+        EvalFormat::Table => print!("{}", evaluation.to_table()),
+    }
+    Ok(if evaluation.has_errors() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

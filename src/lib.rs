@@ -10,7 +10,7 @@
 //!
 //! Modules:
 //!
-//! - [`cli`]: the command line (`handoff demo|import|migrate|check|schema`), thin glue
+//! - [`cli`]: the command line (`handoff demo|import|migrate|check|eval|schema`), thin glue
 //!   over the modules below.
 //! - [`model`]: the canonical rows (`Rep`, `Lead`, `Touch`, `Deal`) and their value
 //!   types, shared by import, the demo generator and the store.
@@ -21,6 +21,9 @@
 //! - [`demo`]: a deterministic synthetic company with planted SLA trouble.
 //! - [`rules`]: the YAML rule files: parsing, validation with located errors, the
 //!   JSON Schema, and the immutable [`rules::RuleSet`] the rest of the program receives.
+//! - [`eval`]: the five measures (DESIGN §4) evaluated at one instant: windows in
+//!   the rule's time zone, business-time deadlines, one result per objective and
+//!   group. Does no I/O except through the store.
 //! - [`progress`]: progress reporting for long work.
 //!
 //! Invariants:
@@ -32,6 +35,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod eval;
 pub mod import;
 pub mod model;
 pub mod progress;

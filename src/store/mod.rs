@@ -10,6 +10,7 @@
 //! fixed lists in [`crate::model`].
 
 mod backend;
+mod query;
 pub mod sqlite_time;
 mod write;
 
@@ -26,6 +27,9 @@ use sqlx::sqlite::{
 
 use crate::model::Table;
 
+pub use query::{
+    DealRow, LeadRange, LeadRow, TouchRow, window_deals_sql, window_leads_sql, window_touches_sql,
+};
 pub use write::{Encoded, Tx, UpsertColumns};
 
 /// The `handoff_meta` entry present while the lead data is the demo's alone;

@@ -1,0 +1,208 @@
+//! `handoff eval --format table`: what a sales leader reads in the monthly review.
+
+use std::fmt::Write as _;
+
+use chrono::SecondsFormat;
+
+use super::{Evaluation, GroupResult, Status};
+use crate::rules::Kind;
+
+/// A duration in seconds, the way a person says it (`45s`, `12m`, `3h 05m`, `2d 4h`).
+fn human_secs(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3_600 => format!("{}m", s / 60),
+        3_600..86_400 => format!("{}h {:02}m", s / 3_600, s % 3_600 / 60),
+        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3_600),
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+fn whole(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
+}
+
+fn money(x: f64) -> String {
+    let cents = (x * 100.0).round() as i64;
+    let units = cents / 100;
+    let mut digits = units.abs().to_string();
+    let mut grouped = String::new();
+    while digits.len() > 3 {
+        let tail = digits.split_off(digits.len() - 3);
+        grouped = format!(",{tail}{grouped}");
+    }
+    format!("${digits}{grouped}.{:02}", (cents % 100).abs())
+}
+
+fn value_and_target(kind: Kind, r: &GroupResult) -> (String, String) {
+    let dash = || "—".to_owned();
+    match kind {
+        Kind::LeadVolume => (
+            r.value.map_or_else(dash, whole),
+            r.target.map_or_else(|| "none".to_owned(), whole),
+        ),
+        Kind::Profitability => (
+            r.value
+                .map_or_else(dash, |k| format!("cutoff {}", whole(k))),
+            r.detail("required_attempts")
+                .map_or_else(dash, |k| format!("SLA asks {}", whole(k))),
+        ),
+        _ => {
+            let value = match (r.value, r.numerator, r.denominator) {
+                (Some(v), Some(n), Some(d)) => format!("{} ({}/{})", pct(v), whole(n), whole(d)),
+                _ => dash(),
+            };
+            (value, r.target.map_or_else(|| "none".to_owned(), pct))
+        }
+    }
+}
+
+fn details(kind: Kind, r: &GroupResult) -> String {
+    if r.status == Status::Error {
+        return r
+            .details
+            .get("error")
+            .and_then(|e| e.as_str())
+            .unwrap_or("evaluation failed")
+            .to_owned();
+    }
+    let d = |k: &str| r.detail(k);
+    let mut parts: Vec<String> = Vec::new();
+    match kind {
+        Kind::LeadVolume => {
+            if let Some(e) = d("expected") {
+                parts.push(format!("expected by now {e:.1}"));
+            }
+            if let Some(p) = d("pace") {
+                parts.push(format!("pace {}", pct(p)));
+            }
+            if let Some(a) = d("attainment") {
+                parts.push(format!("attainment {}", pct(a)));
+            }
+            if r.target.is_none() {
+                parts.push("no target: never alerts".to_owned());
+            }
+        }
+        Kind::LeadQuality => {
+            parts.push(format!(
+                "{} accepted, {} rejected, {} not yet judged",
+                whole(d("accepted").unwrap_or(0.0)),
+                whole(d("rejected").unwrap_or(0.0)),
+                whole(d("undecided").unwrap_or(0.0)),
+            ));
+        }
+        Kind::PercentWorked => {
+            if let (Some(p50), Some(p90)) = (d("p50_seconds"), d("p90_seconds")) {
+                parts.push(format!(
+                    "first attempt p50 {}, p90 {}",
+                    human_secs(p50),
+                    human_secs(p90)
+                ));
+            }
+            parts.push(format!(
+                "{} late, {} never attempted",
+                whole(d("late").unwrap_or(0.0)),
+                whole(d("never_attempted").unwrap_or(0.0))
+            ));
+        }
+        Kind::ContactAttempts => {
+            parts.push(format!(
+                "{} of {} given up with fewer than {} attempts",
+                whole(d("violations").unwrap_or(0.0)),
+                whole(d("abandoned").unwrap_or(0.0)),
+                whole(d("min_attempts").unwrap_or(0.0)),
+            ));
+        }
+        Kind::Profitability => {
+            if let Some(v) = d("mql_value") {
+                parts.push(format!("MQL worth {}", money(v)));
+            }
+            if let Some(a) = d("avg_revenue") {
+                parts.push(format!("avg deal {}", money(a)));
+            }
+            parts.push(format!(
+                "{} converted of {}",
+                whole(d("converted").unwrap_or(0.0)),
+                whole(d("cohort").unwrap_or(0.0))
+            ));
+            if d("cutoff").is_some() {
+                parts.push(format!(
+                    "{} given up below the cutoff",
+                    whole(d("leakage").unwrap_or(0.0))
+                ));
+            }
+        }
+    }
+    parts.join("; ")
+}
+
+/// Renders the evaluation as an aligned text table.
+pub(super) fn render(e: &Evaluation) -> String {
+    let header = ["OBJECTIVE", "GROUP", "STATUS", "VALUE", "TARGET", "DETAILS"];
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    for o in &e.objectives {
+        for r in &o.results {
+            let (value, target) = value_and_target(o.kind, r);
+            rows.push([
+                o.name.clone(),
+                r.group.clone(),
+                r.status.as_str().to_uppercase(),
+                value,
+                target,
+                details(o.kind, r),
+            ]);
+        }
+    }
+    let mut width = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in width.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = format!(
+        "SLA at {}\n\n",
+        e.evaluated_at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    );
+    let line = |out: &mut String, cells: [&str; 6]| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i == 5 {
+                text.push_str(cell);
+            } else {
+                let pad = width[i] - cell.chars().count();
+                let _ = write!(text, "{cell}{}  ", " ".repeat(pad));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&mut out, header);
+    for row in &rows {
+        line(&mut out, row.each_ref().map(String::as_str));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_read_as_people_say_them() {
+        assert_eq!(human_secs(45.0), "45s");
+        assert_eq!(human_secs(725.0), "12m");
+        assert_eq!(human_secs(3.0 * 3600.0 + 300.0), "3h 05m");
+        assert_eq!(human_secs(2.0 * 86400.0 + 4.0 * 3600.0), "2d 4h");
+        assert_eq!(money(1234567.891), "$1,234,567.89");
+        assert_eq!(money(4.5), "$4.50");
+        assert_eq!(pct(0.875), "87.5%");
+    }
+}
