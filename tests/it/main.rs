@@ -8,6 +8,7 @@ mod helpers;
 
 mod cli;
 mod demo;
+mod eval;
 mod import;
 mod rules;
 mod store;

@@ -1,0 +1,1099 @@
+//! `handoff eval`: the five measures of DESIGN §4, worked out by hand.
+//!
+//! Each test loads a few rows through the CSV import (so every backend holds the
+//! same data), evaluates at a fixed instant and compares with figures computed
+//! in the comments beside the rows. The same fixtures run on SQLite, PostgreSQL
+//! and MariaDB.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use handoff::eval::{Evaluation, GroupResult, Status, evaluate, evaluate_with_timeout};
+use handoff::import::import_dir;
+use handoff::model::Table;
+use handoff::progress::Progress;
+use handoff::rules::{RuleSet, load_str};
+use handoff::store::Store;
+use serde_json::Value;
+
+use crate::helpers::{TestDb, backend_tests, csv_dir, handoff, utc};
+
+backend_tests!(
+    lead_volume_counts_the_window_and_paces_the_month,
+    lead_volume_months_follow_the_time_zone_and_business_hours,
+    lead_quality_judges_only_mature_leads,
+    percent_worked_counts_only_human_outbound_attempts_in_time,
+    percent_worked_runs_the_clock_in_office_hours,
+    contact_attempts_checks_the_leads_given_up_on,
+    profitability_finds_the_last_attempt_that_pays,
+    a_failing_objective_is_an_error_and_the_others_still_evaluate,
+    injection_through_rules_and_data_is_inert,
+);
+
+const REPS: &str = "id,name,team\nR1,Maya Chen,sales-na\nR2,Tom Walsh,\n";
+const LEAD_HEADER: &str =
+    "id,created_at,mql_at,owner_id,channel,accepted_at,rejected_at,closed_at\n";
+const TOUCH_HEADER: &str = "id,lead_id,occurred_at,kind,direction,outcome,automated\n";
+const DEAL_HEADER: &str = "id,lead_id,created_at,closed_at,amount,won\n";
+
+/// Imports the given CSV texts (header lines are added), failing the test on any problem.
+async fn load(db: &TestDb, leads: &str, touches: &str, deals: &str) {
+    let leads = format!("{LEAD_HEADER}{leads}");
+    let touches = format!("{TOUCH_HEADER}{touches}");
+    let deals = format!("{DEAL_HEADER}{deals}");
+    let dir = csv_dir(&[
+        ("reps.csv", REPS),
+        ("leads.csv", &leads),
+        ("touches.csv", &touches),
+        ("deals.csv", &deals),
+    ]);
+    let report = import_dir(&db.store, dir.path(), &Progress::hidden())
+        .await
+        .unwrap();
+    assert!(report.is_success(), "{report:?}");
+}
+
+/// A rule set of one file with the given time zone, calendars and objectives.
+fn rules(timezone: &str, rest: &str) -> RuleSet {
+    let text = format!(
+        "version: 1\ntimezone: {timezone}\nteams:\n  sales: {{ email: [sales@acme.example] }}\n{rest}"
+    );
+    load_str("t.yaml", &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn eval_at(db: &TestDb, rules: &RuleSet, at: &str) -> Evaluation {
+    evaluate(rules, &db.store, utc(at)).await
+}
+
+fn result<'a>(e: &'a Evaluation, objective: &str, group: &str) -> &'a GroupResult {
+    e.objective(objective)
+        .unwrap_or_else(|| panic!("no objective {objective}"))
+        .group(group)
+        .unwrap_or_else(|| panic!("no group {group} in {objective}: {e:#?}"))
+}
+
+fn groups(e: &Evaluation, objective: &str) -> Vec<String> {
+    e.objective(objective)
+        .unwrap()
+        .results
+        .iter()
+        .map(|r| r.group.clone())
+        .collect()
+}
+
+fn close(a: Option<f64>, b: f64) -> bool {
+    a.is_some_and(|a| (a - b).abs() < 1e-9)
+}
+
+#[track_caller]
+fn assert_close(a: Option<f64>, b: f64) {
+    assert!(close(a, b), "{a:?} != {b}");
+}
+
+/// `(status, value, numerator, denominator)` of a ratio result.
+fn ratio(r: &GroupResult) -> (Status, Option<f64>, Option<f64>, Option<f64>) {
+    (r.status, r.value, r.numerator, r.denominator)
+}
+
+fn ids(r: &GroupResult, key: &str) -> Vec<String> {
+    r.details[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+// ---------------------------------------------------------------- lead_volume
+
+async fn lead_volume_counts_the_window_and_paces_the_month(db: TestDb) {
+    load(
+        &db,
+        "\
+V1,2026-01-01T00:00:00Z,2026-11-01T00:00:00Z,R1,webinar,,,
+V2,2026-01-01T00:00:00Z,2026-10-31T23:59:59.999999Z,R1,webinar,,,
+V3,2026-01-01T00:00:00Z,2026-11-16T00:00:00Z,R1,webinar,,,
+V4,2026-01-01T00:00:00Z,2026-11-10T12:00:00Z,R1,webinar,,,
+V5,2026-01-01T00:00:00Z,2026-11-05T12:00:00Z,R1,,,,
+V6,2026-01-01T00:00:00Z,2026-11-02T12:00:00Z,R1,paid_search,,,
+V7,2026-01-01T00:00:00Z,,R1,webinar,,,
+",
+        "",
+        "",
+    )
+    .await;
+    let rules = rules(
+        "UTC",
+        "objectives:
+  - name: volume
+    kind: lead_volume
+    owner: sales
+    schedule: '0 * * * * *'
+    window: month
+    by: channel
+    target: { webinar: 10, events: 4 }
+    warn_below: 0.9
+",
+    );
+    // t = 16 Nov 00:00 UTC: half of November's 30 days have gone, window [1 Nov, t).
+    let e = eval_at(&db, &rules, "2026-11-16T00:00:00Z").await;
+    // webinar: V1 (exactly at the window's start) and V4; not V2 (a microsecond
+    // before it), V3 (exactly at t) or V7 (never an MQL). delivered 2,
+    // expected 10 × 0.5 = 5, pace 2 / 5 = 0.4 < 0.9 → at_risk, attainment 2 / 10.
+    let w = result(&e, "volume", "webinar");
+    assert_eq!(
+        (w.status, w.value, w.target),
+        (Status::AtRisk, Some(2.0), Some(10.0))
+    );
+    assert_close(w.detail("expected"), 5.0);
+    assert_close(w.detail("pace"), 0.4);
+    assert_close(w.detail("attainment"), 0.2);
+    // events is named by the target and has no leads: 0 of expected 2 → at_risk.
+    let ev = result(&e, "volume", "events");
+    assert_eq!((ev.status, ev.value), (Status::AtRisk, Some(0.0)));
+    assert_close(ev.detail("expected"), 2.0);
+    assert_close(ev.detail("pace"), 0.0);
+    // paid_search has no target: reported, never alerts; V5's null channel is `unknown`.
+    let ps = result(&e, "volume", "paid_search");
+    assert_eq!(
+        (ps.status, ps.value, ps.target),
+        (Status::Ok, Some(1.0), None)
+    );
+    assert_eq!(ps.details["expected"], Value::Null);
+    let unknown = result(&e, "volume", "unknown");
+    assert_eq!((unknown.status, unknown.value), (Status::Ok, Some(1.0)));
+    assert_eq!(
+        groups(&e, "volume"),
+        ["events", "paid_search", "unknown", "webinar"]
+    );
+
+    // --at in the past: on 3 Nov 00:00 only V1 and V6 were known. webinar 1 of
+    // expected 10 × 2/30 = 0.667: pace 1.5 → ok.
+    let past = eval_at(&db, &rules, "2026-11-03T00:00:00Z").await;
+    let w = result(&past, "volume", "webinar");
+    assert_eq!((w.status, w.value), (Status::Ok, Some(1.0)));
+    assert_close(w.detail("expected"), 10.0 * 2.0 / 30.0);
+    assert!(past.objective("volume").unwrap().group("unknown").is_none());
+}
+
+async fn lead_volume_months_follow_the_time_zone_and_business_hours(db: TestDb) {
+    load(
+        &db,
+        "\
+Z1,2026-01-01T00:00:00Z,2026-11-01T03:30:00Z,R1,webinar,,,
+Z2,2026-01-01T00:00:00Z,2026-11-01T04:00:00Z,R1,webinar,,,
+Z3,2026-01-01T00:00:00Z,2026-11-16T04:59:59Z,R1,webinar,,,
+",
+        "",
+        "",
+    )
+    .await;
+    let rules = rules(
+        "America/New_York",
+        "calendars:
+  office:
+    hours: { mon-fri: '09:00-17:00' }
+    holidays: [2026-11-26]
+objectives:
+  - name: monthly
+    kind: lead_volume
+    owner: sales
+    schedule: '0 * * * * *'
+    window: month
+    target: 10
+    warn_below: 0.5
+  - name: weekly
+    kind: lead_volume
+    owner: sales
+    schedule: '0 * * * * *'
+    window: week
+    calendar: office
+    target: 8
+    warn_below: 0.5
+",
+    );
+    // t = 16 Nov 05:00 UTC = 00:00 EST. November in New York starts on 1 Nov
+    // 00:00 EDT = 04:00 UTC and ends on 1 Dec 00:00 EST = 05:00 UTC: 721 hours,
+    // of which 361 have gone. Z1 (23:30 on 31 Oct, local) is October's.
+    let e = eval_at(&db, &rules, "2026-11-16T05:00:00Z").await;
+    let m = result(&e, "monthly", "all");
+    assert_eq!(m.value, Some(2.0));
+    assert_close(m.detail("expected"), 10.0 * 361.0 / 721.0);
+    // The week of Wednesday 25 Nov 13:00 EST (18:00 UTC) started Monday 23 Nov.
+    // Open hours so far: Mon 8 + Tue 8 + Wed 4 = 20 of the week's 32 (Thursday
+    // 26 Nov is a holiday): expected 8 × 20 / 32 = 5. No leads: pace 0 → at_risk.
+    let e = eval_at(&db, &rules, "2026-11-25T18:00:00Z").await;
+    let w = result(&e, "weekly", "all");
+    assert_eq!((w.status, w.value), (Status::AtRisk, Some(0.0)));
+    assert_close(w.detail("expected"), 5.0);
+}
+
+// ---------------------------------------------------------------- lead_quality
+
+async fn lead_quality_judges_only_mature_leads(db: TestDb) {
+    load(
+        &db,
+        "\
+Q1,2026-01-01T00:00:00Z,2026-11-02T00:00:00Z,R1,webinar,2026-11-03T00:00:00Z,,
+Q2,2026-01-01T00:00:00Z,2026-11-03T00:00:00Z,R1,webinar,,2026-11-04T00:00:00Z,
+Q3,2026-01-01T00:00:00Z,2026-11-04T00:00:00Z,R1,webinar,2026-11-05T00:00:00Z,2026-11-06T00:00:00Z,
+Q4,2026-01-01T00:00:00Z,2026-11-05T00:00:00Z,R1,webinar,2026-11-25T00:00:00Z,2026-11-06T00:00:00Z,
+Q5,2026-01-01T00:00:00Z,2026-11-06T00:00:00Z,R1,webinar,2026-11-21T00:00:00Z,,
+Q6,2026-01-01T00:00:00Z,2026-11-13T00:00:00Z,R1,webinar,,2026-11-14T00:00:00Z,
+Q7,2026-01-01T00:00:00Z,2026-11-12T23:59:59Z,R1,webinar,,2026-11-14T00:00:00Z,
+",
+        "",
+        "",
+    )
+    .await;
+    let rules = rules(
+        "UTC",
+        "objectives:
+  - name: quality
+    kind: lead_quality
+    owner: sales
+    schedule: '0 * * * * *'
+    window: month
+    mature_after: 7d
+    target: 0.6
+",
+    );
+    // t = 20 Nov: cohort = mql_at in [1 Nov, 13 Nov) = Q1–Q5 and Q7 (Q6 is exactly
+    // at the cohort's end). Accepted: Q1, Q3 (accepted and rejected counts as
+    // accepted). Rejected: Q2, Q7, and Q4 (its acceptance comes after t). Q5 is
+    // accepted only after t: not judged yet. 2 / (2 + 3) = 0.4 < 0.6 → breached.
+    let e = eval_at(&db, &rules, "2026-11-20T00:00:00Z").await;
+    let q = result(&e, "quality", "all");
+    assert_eq!(
+        ratio(q),
+        (Status::Breached, Some(0.4), Some(2.0), Some(5.0))
+    );
+    assert_eq!(q.details["undecided"], 1);
+    assert_eq!(q.details["cohort"], 6);
+    // --at 10 Nov: cohort [1 Nov, 3 Nov) = Q1 alone, accepted on 3 Nov: 1 / 1 → ok.
+    let past = eval_at(&db, &rules, "2026-11-10T00:00:00Z").await;
+    assert_eq!(
+        ratio(result(&past, "quality", "all")),
+        (Status::Ok, Some(1.0), Some(1.0), Some(1.0))
+    );
+    // --at 5 Nov: the cohort would end on 29 Oct, before the month: nothing to judge.
+    let early = eval_at(&db, &rules, "2026-11-05T00:00:00Z").await;
+    let r = result(&early, "quality", "all");
+    assert_eq!((r.status, r.value), (Status::NoData, None));
+}
+
+// ---------------------------------------------------------------- percent_worked
+
+async fn percent_worked_counts_only_human_outbound_attempts_in_time(db: TestDb) {
+    load(
+        &db,
+        "\
+P1,2026-01-01T00:00:00Z,2026-11-19T10:00:00Z,R1,webinar,,,
+P2,2026-01-01T00:00:00Z,2026-11-19T10:00:00Z,R1,webinar,,,
+P3,2026-01-01T00:00:00Z,2026-11-19T10:00:00Z,R1,webinar,,,
+P4,2026-01-01T00:00:00Z,2026-11-20T11:30:00Z,R1,webinar,,,
+P5,2026-01-01T00:00:00Z,2026-11-20T11:00:00Z,R1,webinar,,,
+P6,2026-01-01T00:00:00Z,2026-11-19T08:00:00Z,R2,webinar,,,
+P7,2026-01-01T00:00:00Z,2026-11-13T12:00:00Z,R1,webinar,,,
+P8,2026-01-01T00:00:00Z,2026-11-13T11:59:59Z,R1,webinar,,,
+P9,2026-01-01T00:00:00Z,2026-11-19T09:00:00Z,R2,webinar,,,
+",
+        "\
+T1,P1,2026-11-19T10:30:00Z,call,outbound,no_answer,false
+T2,P2,2026-11-19T09:50:00Z,call,outbound,no_answer,false
+T3,P2,2026-11-19T10:01:00Z,email,outbound,,true
+T4,P2,2026-11-19T10:05:00Z,email,inbound,replied,false
+T5,P2,2026-11-19T11:30:00Z,call,outbound,voicemail,false
+T6,P3,2026-11-19T11:00:00Z,call,outbound,connected,false
+T7,P7,2026-11-13T12:10:00Z,call,outbound,connected,false
+T8,P8,2026-11-13T12:00:00Z,call,outbound,connected,false
+T9,P9,2026-11-20T13:00:00Z,call,outbound,connected,false
+",
+        "",
+    )
+    .await;
+    let rules = rules(
+        "UTC",
+        "objectives:
+  - name: speed
+    kind: percent_worked
+    owner: sales
+    schedule: '0 * * * * *'
+    window: rolling 7d
+    respond_within: 1h
+    target: 0.75
+",
+    );
+    // t = 20 Nov 12:00, window [13 Nov 12:00, t). Deadlines are mql_at + 1h.
+    // P1: attempt after 30 min → worked (1800 s).
+    // P2: a call before mql_at, an automated email and an inbound reply do not
+    //     count; its first attempt is at 11:30, after the 11:00 deadline (5400 s).
+    // P3: attempt exactly at the deadline → worked (3600 s).
+    // P4: deadline 12:30 is after t; P5: deadline 12:00 is t itself → not judged yet.
+    // P6: never attempted. P7: at the window's start, worked (600 s). P8: before it.
+    // P9: its only attempt is after t → never attempted, as known at t.
+    // eligible 6 (P1 P2 P3 P6 P7 P9), worked 3 → 0.5 < 0.75 → breached.
+    // Response times sorted: 600 1800 3600 5400; p50 = rank ⌈0.5·4⌉ = 2 → 1800,
+    // p90 = rank ⌈0.9·4⌉ = 4 → 5400.
+    let e = eval_at(&db, &rules, "2026-11-20T12:00:00Z").await;
+    let r = result(&e, "speed", "all");
+    assert_eq!(
+        ratio(r),
+        (Status::Breached, Some(0.5), Some(3.0), Some(6.0))
+    );
+    assert_eq!(r.detail("p50_seconds"), Some(1800.0));
+    assert_eq!(r.detail("p90_seconds"), Some(5400.0));
+    assert_eq!(r.details["never_attempted"], 2);
+    assert_eq!(ids(r, "late_leads"), ["P6", "P9", "P2"]);
+
+    // --at 19 Nov 12:00: window [12 Nov 12:00, t). Eligible: P1 P2 P3 (deadline
+    // 11:00), P6 (09:00), P7, P8 (handed over at 11:59:59, called a second
+    // later), P9 (10:00). Worked: P1, P3, P7, P8 → 4 / 7. P2's 11:30 attempt is
+    // late; P6 and P9 have none (P9's call is still in the future).
+    let past = eval_at(&db, &rules, "2026-11-19T12:00:00Z").await;
+    let r = result(&past, "speed", "all");
+    assert_eq!(ratio(r).2, Some(4.0));
+    assert_eq!(ratio(r).3, Some(7.0));
+    assert_eq!(r.details["never_attempted"], 2);
+}
+
+async fn percent_worked_runs_the_clock_in_office_hours(db: TestDb) {
+    load(
+        &db,
+        "\
+B1,2026-01-01T00:00:00Z,2026-11-20T23:00:00Z,R1,webinar,,,
+B2,2026-01-01T00:00:00Z,2026-11-25T20:00:00Z,R1,webinar,,,
+B3,2026-01-01T00:00:00Z,2026-10-30T20:00:00Z,R1,webinar,,,
+B4,2026-01-01T00:00:00Z,2026-10-30T20:00:00Z,R1,webinar,,,
+B5,2026-01-01T00:00:00Z,2026-11-01T06:30:00Z,R1,webinar,,,
+",
+        "\
+T1,B1,2026-11-23T17:59:00Z,call,outbound,no_answer,false
+T2,B2,2026-11-27T15:30:00Z,call,outbound,no_answer,false
+T3,B3,2026-11-02T17:00:00Z,call,outbound,no_answer,false
+T4,B4,2026-11-02T17:00:01Z,call,outbound,no_answer,false
+",
+        "",
+    )
+    .await;
+    let rules = rules(
+        "America/New_York",
+        "calendars:
+  office:
+    hours: { mon-fri: '09:00-17:00' }
+    holidays: [2026-11-26]
+objectives:
+  - name: speed
+    kind: percent_worked
+    owner: sales
+    schedule: '0 * * * * *'
+    window: rolling 30d
+    respond_within: 4h
+    calendar: office
+    target: 0.9
+",
+    );
+    // 4 business hours, New York office 09:00–17:00 Monday to Friday.
+    // B1: Friday 20 Nov 18:00 EST. The clock starts Monday 09:00 EST (14:00 UTC):
+    //     deadline 13:00 EST = 18:00 UTC. Called at 17:59 UTC → worked.
+    // B2: Wednesday 25 Nov 15:00 EST: 2 h on Wednesday, Thursday is a holiday,
+    //     2 h on Friday from 09:00 → deadline Fri 11:00 EST = 16:00 UTC. Called
+    //     at 10:30 EST → worked.
+    // B3, B4: Friday 30 Oct 16:00 EDT (20:00 UTC): 1 h on Friday; clocks go back
+    //     on Sunday 1 Nov, so Monday 09:00 is EST (14:00 UTC) + 3 h → 17:00 UTC.
+    //     B3 is called at exactly 17:00 UTC → worked; B4 a second later → late.
+    // B5: arrives at 01:30 EDT in the night clocks go back (Sunday): the clock
+    //     starts Monday 09:00 EST → deadline 18:00 UTC; never called.
+    // t = 28 Nov 00:00 UTC, window [29 Oct, t): eligible 5, worked 3 → 0.6.
+    let e = eval_at(&db, &rules, "2026-11-28T00:00:00Z").await;
+    let r = result(&e, "speed", "all");
+    assert_eq!(
+        ratio(r),
+        (Status::Breached, Some(0.6), Some(3.0), Some(5.0))
+    );
+    let late = r.details["late_leads"].as_array().unwrap();
+    assert_eq!(late[0]["id"], "B4");
+    assert_eq!(late[0]["deadline"], "2026-11-02T17:00:00Z");
+    assert_eq!(late[1]["id"], "B5");
+    assert_eq!(late[1]["deadline"], "2026-11-02T18:00:00Z");
+    // Response times are calendar time: B1 2 d 18 h 59 m, B2 1 d 19 h 30 m,
+    // B3 2 d 21 h (Friday 20:00 to Monday 17:00 UTC), B4 one second more.
+    let b1 = 2.0 * 86_400.0 + 18.0 * 3_600.0 + 59.0 * 60.0;
+    let b2 = 86_400.0 + 19.0 * 3_600.0 + 30.0 * 60.0;
+    let b3 = (utc("2026-11-02T17:00:00Z") - utc("2026-10-30T20:00:00Z")).num_seconds() as f64;
+    let b4 = b3 + 1.0;
+    // Four responses: b2 < b1 < b3 < b4. p50 = rank 2 → b1; p90 = rank 4 → b4.
+    assert!(b2 < b1 && b1 < b3);
+    assert_eq!(r.detail("p50_seconds"), Some(b1));
+    assert_eq!(r.detail("p90_seconds"), Some(b4));
+    // Evaluated on Friday 27 Nov 15:00 UTC (10:00 EST): B2's deadline (16:00 UTC)
+    // has not passed, so it is not judged yet; B1, B3, B4, B5 are.
+    let past = eval_at(&db, &rules, "2026-11-27T15:00:00Z").await;
+    let r = result(&past, "speed", "all");
+    assert_eq!((r.numerator, r.denominator), (Some(2.0), Some(4.0)));
+}
+
+// ---------------------------------------------------------------- contact_attempts
+
+async fn contact_attempts_checks_the_leads_given_up_on(db: TestDb) {
+    load(
+        &db,
+        "\
+C1,2026-01-01T00:00:00Z,2026-11-01T00:00:00Z,R1,webinar,,,2026-11-10T00:00:00Z
+C2,2026-01-01T00:00:00Z,2026-11-01T00:00:00Z,R2,webinar,,,2026-11-10T00:00:00Z
+C3,2026-01-01T00:00:00Z,2026-11-01T00:00:00Z,R1,webinar,,,2026-11-10T00:00:00Z
+C4,2026-01-01T00:00:00Z,2026-11-01T00:00:00Z,R1,webinar,,,2026-11-10T00:00:00Z
+C5,2026-01-01T00:00:00Z,2026-11-01T00:00:00Z,R1,webinar,,,2026-11-10T00:00:00Z
+C6,2026-01-01T00:00:00Z,2026-11-01T00:00:00Z,R1,webinar,,,2026-11-10T00:00:00Z
+C7,2026-01-01T00:00:00Z,,R1,webinar,,,2026-11-10T00:00:00Z
+C8,2026-01-01T00:00:00Z,2026-10-01T00:00:00Z,R1,webinar,,,2026-10-23T00:00:00Z
+C9,2026-01-01T00:00:00Z,2026-11-01T00:00:00Z,R1,webinar,,,2026-11-20T00:00:00Z
+C10,2026-01-01T00:00:00Z,2026-11-01T00:00:00Z,R1,webinar,,,2026-11-10T00:00:00Z
+C11,2026-01-01T00:00:00Z,2026-11-01T00:00:00Z,R1,webinar,,,2026-11-10T00:00:00Z
+",
+        "\
+T01,C1,2026-11-02T00:00:00Z,call,outbound,no_answer,false
+T02,C1,2026-11-03T00:00:00Z,call,outbound,no_answer,false
+T03,C1,2026-11-04T00:00:00Z,email,outbound,,false
+T04,C2,2026-11-02T00:00:00Z,call,outbound,no_answer,false
+T05,C2,2026-11-03T00:00:00Z,call,outbound,voicemail,false
+T06,C2,2026-11-04T00:00:00Z,email,outbound,,true
+T07,C2,2026-11-05T00:00:00Z,email,inbound,,false
+T08,C2,2026-10-31T00:00:00Z,call,outbound,no_answer,false
+T09,C3,2026-11-05T00:00:00Z,email,inbound,connected,false
+T10,C4,2026-11-02T00:00:00Z,call,outbound,no_answer,false
+T11,C4,2026-11-11T00:00:00Z,call,outbound,connected,false
+T12,C8,2026-10-02T00:00:00Z,call,outbound,no_answer,false
+T13,C8,2026-10-03T00:00:00Z,call,outbound,no_answer,false
+T14,C8,2026-10-04T00:00:00Z,call,outbound,no_answer,false
+T15,C10,2026-11-02T00:00:00Z,call,outbound,no_answer,false
+T16,C10,2026-11-03T00:00:00Z,call,outbound,no_answer,false
+T17,C10,2026-11-10T00:00:00Z,call,outbound,no_answer,false
+T18,C11,2026-11-02T00:00:00Z,call,outbound,no_answer,false
+T19,C11,2026-11-03T00:00:00Z,call,outbound,no_answer,false
+T20,C11,2026-11-04T00:00:00Z,call,outbound,no_answer,false
+T21,C11,2026-11-05T00:00:00Z,call,outbound,no_answer,false
+",
+        "\
+D1,C5,2026-11-08T00:00:00Z,2026-11-15T00:00:00Z,500,true
+D2,C6,2026-11-08T00:00:00Z,2026-11-25T00:00:00Z,500,true
+D3,C11,2026-11-08T00:00:00Z,2026-11-12T00:00:00Z,500,false
+",
+    )
+    .await;
+    let rules = rules(
+        "UTC",
+        "objectives:
+  - name: persistence
+    kind: contact_attempts
+    owner: sales
+    schedule: '0 * * * * *'
+    window: rolling 28d
+    min_attempts: 3
+    target: 0.8
+",
+    );
+    // t = 20 Nov, window [23 Oct, 20 Nov) on closed_at.
+    // C1: 3 attempts → compliant.
+    // C2: 2 attempts (the automated email, the inbound one and the call before
+    //     mql_at do not count) → violating.
+    // C3: connected before closing → not abandoned.
+    // C4: 1 attempt; its connected call came after closing → abandoned, violating.
+    // C5: won deal closed before t → not abandoned.
+    // C6: its deal is won only after t → abandoned at t, 0 attempts → violating.
+    // C7: never an MQL. C8: closed exactly at the window's start, 3 attempts →
+    //     compliant. C9: closed exactly at t → outside.
+    // C10: 2 attempts before closing; the one at closed_at itself does not count.
+    // C11: a lost deal does not save it; 4 attempts → compliant.
+    // abandoned 7 (C1 C2 C4 C6 C8 C10 C11), compliant 3 → 3/7 < 0.8 → breached.
+    let e = eval_at(&db, &rules, "2026-11-20T00:00:00Z").await;
+    let r = result(&e, "persistence", "all");
+    assert_eq!(ratio(r).0, Status::Breached);
+    assert_eq!((r.numerator, r.denominator), (Some(3.0), Some(7.0)));
+    assert_close(r.value, 3.0 / 7.0);
+    // Fewest attempts first: C6 (0), C4 (1), C10 (2) and C2 (2) by id.
+    assert_eq!(ids(r, "violating_leads"), ["C6", "C4", "C10", "C2"]);
+    let first = &r.details["violating_leads"][0];
+    assert_eq!(
+        (first["owner"].as_str(), first["attempts"].as_u64()),
+        (Some("R1"), Some(0))
+    );
+    // --at 16 Nov: C6's deal is still open then as now; C5's won deal has closed
+    // (15 Nov) → the same 3 / 7.
+    let past = eval_at(&db, &rules, "2026-11-16T00:00:00Z").await;
+    assert_eq!(result(&past, "persistence", "all").denominator, Some(7.0));
+    // --at 14 Nov: C5's deal was not yet won, so C5 (0 attempts) counts too: 3 / 8.
+    let past = eval_at(&db, &rules, "2026-11-14T00:00:00Z").await;
+    let r = result(&past, "persistence", "all");
+    assert_eq!((r.numerator, r.denominator), (Some(3.0), Some(8.0)));
+}
+
+// ---------------------------------------------------------------- profitability
+
+async fn profitability_finds_the_last_attempt_that_pays(db: TestDb) {
+    load(
+        &db,
+        "\
+W1,2026-01-01T00:00:00Z,2026-10-01T00:00:00Z,R1,webinar,,,
+W2,2026-01-01T00:00:00Z,2026-10-01T00:00:00Z,R1,webinar,,,
+W3,2026-01-01T00:00:00Z,2026-10-01T00:00:00Z,R1,webinar,,,2026-11-15T00:00:00Z
+W4,2026-01-01T00:00:00Z,2026-10-01T00:00:00Z,R1,webinar,,,
+W5,2026-01-01T00:00:00Z,2026-10-01T00:00:00Z,R1,webinar,,,
+W6,2026-01-01T00:00:00Z,2026-10-01T00:00:00Z,R2,webinar,,,2026-11-15T00:00:00Z
+W7,2026-01-01T00:00:00Z,2026-10-01T00:00:00Z,R1,webinar,,,
+E1,2026-01-01T00:00:00Z,2026-10-01T00:00:00Z,R1,events,,,
+U1,2026-01-01T00:00:00Z,2026-10-01T00:00:00Z,R1,,,,
+O1,2026-01-01T00:00:00Z,2026-08-01T00:00:00Z,R1,webinar,,,
+",
+        "\
+T01,W1,2026-10-02T00:00:00Z,call,outbound,connected,false
+T02,W2,2026-10-02T00:00:00Z,call,outbound,no_answer,false
+T03,W2,2026-10-03T00:00:00Z,call,outbound,connected,false
+T04,W3,2026-10-02T00:00:00Z,call,outbound,no_answer,false
+T05,W3,2026-10-03T00:00:00Z,call,outbound,no_answer,false
+T06,W3,2026-10-04T00:00:00Z,call,outbound,no_answer,false
+T07,W5,2026-10-02T00:00:00Z,call,outbound,no_answer,false
+T08,W5,2026-10-03T00:00:00Z,call,outbound,no_answer,false
+T09,W6,2026-10-02T00:00:00Z,call,outbound,no_answer,false
+T10,W6,2026-10-03T00:00:00Z,email,outbound,,true
+T11,W6,2026-10-04T00:00:00Z,email,inbound,,false
+T12,W7,2026-10-02T00:00:00Z,call,outbound,connected,false
+T13,W7,2026-10-05T00:00:00Z,call,outbound,no_answer,false
+T14,W7,2026-10-06T00:00:00Z,call,outbound,no_answer,false
+T15,E1,2026-10-02T00:00:00Z,call,outbound,connected,false
+T16,O1,2026-08-02T00:00:00Z,call,outbound,connected,false
+",
+        "\
+D1,W1,2026-10-03T00:00:00Z,2026-10-20T00:00:00Z,1000,true
+D2,W2,2026-10-04T00:00:00Z,2026-10-20T00:00:00Z,3000,true
+D4,W4,2026-10-02T00:00:00Z,2026-10-20T00:00:00Z,2000,true
+D5,W5,2026-10-04T00:00:00Z,2026-11-25T00:00:00Z,7000,true
+D6,W6,2026-10-05T00:00:00Z,2026-10-20T00:00:00Z,4000,false
+D7a,W7,2026-10-03T00:00:00Z,2026-10-20T00:00:00Z,500,true
+D7b,W7,2026-10-10T00:00:00Z,2026-10-20T00:00:00Z,9999,true
+DE1,E1,2026-10-03T00:00:00Z,2026-10-20T00:00:00Z,100,true
+DO1,O1,2026-08-03T00:00:00Z,2026-08-20T00:00:00Z,100000,true
+",
+    )
+    .await;
+    let rules = rules(
+        "UTC",
+        "objectives:
+  - name: persistence
+    kind: contact_attempts
+    owner: sales
+    schedule: '0 * * * * *'
+    window: rolling 28d
+    min_attempts: 3
+    target: 0.8
+  - name: economics
+    kind: profitability
+    owner: sales
+    schedule: '0 * * * * *'
+    by: channel
+    lookback: 100d
+    cost_per_attempt: 10
+    min_sample: 2
+    checks: persistence
+",
+    );
+    // t = 20 Nov; cohort = mql_at in [12 Aug, 20 Nov): O1 (1 Aug) is out.
+    // webinar, attempts and conversion attempt k (attempts before the deal opened):
+    //   W1 1 attempt, won deal opened after it → converted, k = 1, $1000
+    //   W2 2 attempts, deal opened after the 2nd → k = 2, $3000
+    //   W3 3 attempts, no deal → reach 3
+    //   W4 no attempt, won deal → k = 0: out of the curve, in mql_value, $2000
+    //   W5 2 attempts, deal won only after t → not converted, reach 2
+    //   W6 1 attempt (automated and inbound ones do not count), lost deal → reach 1
+    //   W7 3 attempts, two won deals: the first opened (D7a, $500) after 1 attempt
+    //      → k = 1; D7b is not its conversion deal.
+    // n_1 = 6 (W1 W2 W3 W5 W6 W7), n_2 = 3 (W2 W3 W5), n_3 = 1 (W3).
+    // c_1 = 2 (W1 W7), c_2 = 1 (W2), c_3 = 0.
+    // avg_revenue = (1000 + 3000 + 2000 + 500) / 4 = 1625.
+    // EV_1 = 2/6 × 1625 = 541.67, EV_2 = 1/3 × 1625 = 541.67, EV_3 = 0.
+    // cutoff: k = 3 has n_3 = 1 < min_sample 2; k = 2 has n 3 ≥ 2 and EV ≥ 10 → 2.
+    // mql_value = 4 converted / 7 cohort × 1625 = 928.57.
+    // persistence demands 3 > 2 → breached.
+    // Leakage: abandoned leads closed in the lookback with fewer than 2 attempts:
+    //   W6 (1 attempt, lost deal, closed 15 Nov) → 1; W3 has 3.
+    let e = eval_at(&db, &rules, "2026-11-20T00:00:00Z").await;
+    let w = result(&e, "economics", "webinar");
+    assert_eq!((w.status, w.value), (Status::Breached, Some(2.0)));
+    assert_eq!(w.detail("avg_revenue"), Some(1625.0));
+    assert_close(w.detail("mql_value"), 4.0 / 7.0 * 1625.0);
+    let ev: Vec<f64> = w.details["expected_value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(ev.len(), 3);
+    assert!(close(Some(ev[0]), 1625.0 / 3.0) && close(Some(ev[1]), 1625.0 / 3.0));
+    assert_eq!(ev[2], 0.0);
+    assert_eq!(w.details["leads_reaching"], serde_json::json!([6, 3, 1]));
+    assert_eq!(w.details["conversions_at"], serde_json::json!([2, 1, 0]));
+    assert_eq!(w.details["leakage"], 1);
+    assert_eq!(ids(w, "leakage_leads"), ["W6"]);
+    // events: E1 converted at attempt 1, but n_1 = 1 < min_sample → no cutoff.
+    let ev = result(&e, "economics", "events");
+    assert_eq!((ev.status, ev.value), (Status::NoData, None));
+    assert_eq!(ev.detail("mql_value"), Some(100.0));
+    // A null channel is the group `unknown`: one lead, no attempts → no curve.
+    let u = result(&e, "economics", "unknown");
+    assert_eq!(
+        (u.status, u.detail("mql_value")),
+        (Status::NoData, Some(0.0))
+    );
+    assert_eq!(groups(&e, "economics"), ["events", "unknown", "webinar"]);
+
+    // With the deal of W5 won (at 25 Nov, evaluated on 26 Nov): c_2 = 2, and
+    // avg_revenue = (6500 + 7000) / 5 = 2700; the cutoff stays 2 (n_3 = 1).
+    let later = eval_at(&db, &rules, "2026-11-26T00:00:00Z").await;
+    let w = result(&later, "economics", "webinar");
+    assert_eq!(w.detail("avg_revenue"), Some(2700.0));
+    assert_eq!(w.value, Some(2.0));
+}
+
+// ---------------------------------------------------------------- failures
+
+async fn a_failing_objective_is_an_error_and_the_others_still_evaluate(db: TestDb) {
+    load(
+        &db,
+        "F1,2026-01-01T00:00:00Z,2026-11-02T00:00:00Z,R1,webinar,,,2026-11-03T00:00:00Z\n",
+        "",
+        "",
+    )
+    .await;
+    let rules = rules(
+        "UTC",
+        "objectives:
+  - name: volume
+    kind: lead_volume
+    owner: sales
+    schedule: '0 * * * * *'
+    window: month
+    target: 10
+  - name: persistence
+    kind: contact_attempts
+    owner: sales
+    schedule: '0 * * * * *'
+    window: rolling 28d
+    min_attempts: 3
+    target: 0.8
+",
+    );
+    let drop = "DROP TABLE deals";
+    match &db.store {
+        Store::Sqlite(p) => sqlx::query(drop).execute(p).await.map(drop_it),
+        Store::Postgres(p) => sqlx::query(drop).execute(p).await.map(drop_it),
+        Store::MySql(p) => sqlx::query(drop).execute(p).await.map(drop_it),
+    }
+    .unwrap();
+    let e = eval_at(&db, &rules, "2026-11-20T00:00:00Z").await;
+    assert!(e.has_errors());
+    let p = result(&e, "persistence", "all");
+    assert_eq!(p.status, Status::Error);
+    let cause = p.details["error"].as_str().unwrap();
+    assert!(
+        cause.starts_with(
+            "failed to evaluate objective persistence: database error while reading the deals"
+        ),
+        "{cause}"
+    );
+    assert_eq!(result(&e, "volume", "all").value, Some(1.0));
+
+    // A timeout is an error too, never a healthy reading: a store whose only
+    // connection is held elsewhere cannot answer within 200 ms.
+    let (busy, _held) = one_busy_connection(&db.store).await;
+    let e = evaluate_with_timeout(
+        &rules,
+        &busy,
+        utc("2026-11-20T00:00:00Z"),
+        Duration::from_millis(200),
+    )
+    .await;
+    let v = result(&e, "volume", "all");
+    assert_eq!(v.status, Status::Error);
+    assert!(
+        v.details["error"]
+            .as_str()
+            .unwrap()
+            .contains("did not finish")
+    );
+}
+
+fn drop_it<T>(_: T) {}
+
+/// A store over the same database with a pool of one connection, and that
+/// connection, checked out so that the store's queries wait.
+async fn one_busy_connection(store: &Store) -> (Store, Box<dyn std::any::Any>) {
+    match store {
+        Store::Sqlite(p) => {
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with((*p.connect_options()).clone())
+                .await
+                .unwrap();
+            let held = pool.acquire().await.unwrap();
+            (Store::Sqlite(pool), Box::new(held))
+        }
+        Store::Postgres(p) => {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with((*p.connect_options()).clone())
+                .await
+                .unwrap();
+            let held = pool.acquire().await.unwrap();
+            (Store::Postgres(pool), Box::new(held))
+        }
+        Store::MySql(p) => {
+            let pool = sqlx::mysql::MySqlPoolOptions::new()
+                .max_connections(1)
+                .connect_with((*p.connect_options()).clone())
+                .await
+                .unwrap();
+            let held = pool.acquire().await.unwrap();
+            (Store::MySql(pool), Box::new(held))
+        }
+    }
+}
+
+// ---------------------------------------------------------------- injection
+
+async fn injection_through_rules_and_data_is_inert(db: TestDb) {
+    let evil = "x'); DROP TABLE leads; --";
+    let leads = format!(
+        "I1,2026-01-01T00:00:00Z,2026-11-02T00:00:00Z,R1,\"{evil}\",,,\n\
+         I2',2026-01-01T00:00:00Z,2026-11-03T00:00:00Z,R1,\"a\"\" OR 1=1 --\",,,\n"
+    );
+    load(&db, &leads, "", "").await;
+    // Every free-text field of a rule file carries SQL: descriptions, group names
+    // in the target map, team addresses. None of it may reach the SQL text.
+    let rules = rules(
+        "UTC",
+        r#"objectives:
+  - name: volume
+    description: "'; DROP TABLE leads; --"
+    kind: lead_volume
+    owner: sales
+    schedule: '0 * * * * *'
+    window: month
+    by: channel
+    target: { "x'); DROP TABLE leads; --": 5, "' OR '1'='1": 7, "webinar; DELETE FROM reps": 3 }
+  - name: persistence
+    description: "\"; DELETE FROM touches; --"
+    kind: contact_attempts
+    owner: sales
+    schedule: '0 * * * * *'
+    window: rolling 28d
+    by: owner
+    min_attempts: 3
+    target: { "sales-na'; DROP TABLE reps; --": 0.5 }
+"#,
+    );
+    let before = db.dump().await;
+    let e = eval_at(&db, &rules, "2026-11-20T00:00:00Z").await;
+    assert!(!e.has_errors(), "{e:#?}");
+    // The injected channel is an ordinary group holding its one lead.
+    assert_eq!(result(&e, "volume", evil).value, Some(1.0));
+    assert_eq!(result(&e, "volume", "a\" OR 1=1 --").value, Some(1.0));
+    assert_eq!(result(&e, "volume", "' OR '1'='1").value, Some(0.0));
+    assert_eq!(db.dump().await, before);
+    for table in Table::ALL {
+        db.store.count(table).await.unwrap();
+    }
+    assert_eq!(db.store.count(Table::Leads).await.unwrap(), 2);
+    assert_eq!(db.store.count(Table::Reps).await.unwrap(), 2);
+}
+
+// ---------------------------------------------------------------- SQLite only
+
+/// Each window query is a range scan on its index, never a scan of the history.
+#[tokio::test]
+async fn window_queries_use_the_indexes() {
+    use handoff::store::{
+        Backend, LeadRange, window_deals_sql, window_leads_sql, window_touches_sql,
+    };
+    let db = TestDb::sqlite().await;
+    let handoff::store::Store::Sqlite(pool) = &db.store else {
+        unreachable!()
+    };
+    let plan = |sql: String| async move {
+        let params = sql.matches('?').count();
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
+        for _ in 0..params {
+            q = q.bind("2026-11-20T00:00:00.000000Z");
+        }
+        let rows: Vec<(i64, i64, i64, String)> = q.fetch_all(pool).await.unwrap();
+        rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+    };
+    let leads = plan(window_leads_sql(LeadRange::MqlAt, None)).await;
+    assert!(
+        leads.contains("USING INDEX leads_mql_at (mql_at>? AND mql_at<?)"),
+        "{leads}"
+    );
+    let closed = plan(window_leads_sql(
+        LeadRange::ClosedAt,
+        Some(handoff::rules::GroupBy::Owner),
+    ))
+    .await;
+    assert!(closed.contains("leads_closed_at"), "{closed}");
+    let touches = plan(window_touches_sql(LeadRange::MqlAt)).await;
+    assert!(touches.contains("leads_mql_at"), "{touches}");
+    assert!(
+        touches.contains("touches_lead_occurred (lead_id=? AND occurred_at<?)"),
+        "{touches}"
+    );
+    let deals = plan(window_deals_sql(LeadRange::ClosedAt, Backend::Sqlite)).await;
+    assert!(
+        deals.contains("leads_closed_at") && deals.contains("deals_lead (lead_id=?)"),
+        "{deals}"
+    );
+}
+
+#[test]
+fn eval_never_creates_or_migrates_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("missing.db");
+    let out = handoff()
+        .args(["--database", &format!("sqlite://{}", file.display())])
+        .args(["--rules", concat!(env!("CARGO_MANIFEST_DIR"), "/rules")])
+        .arg("eval")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("handoff migrate"), "{stderr}");
+    assert!(!file.exists());
+
+    // An existing database without the lead tables is left as it was.
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let out = handoff()
+        .args(["--database", &format!("sqlite://{}", empty.display())])
+        .args(["--rules", concat!(env!("CARGO_MANIFEST_DIR"), "/rules")])
+        .arg("eval")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("has no lead tables") && stderr.contains("handoff migrate"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+}
+
+#[test]
+fn eval_of_the_demo_prints_one_json_object_with_every_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let out = handoff()
+        .args(["--database", &db, "demo", "--end", "2026-11-25T15:00:00Z"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = handoff()
+        .args(["--database", &db, "--rules", rules, "eval"])
+        .args(["--at", "2026-11-25T10:00:00-05:00", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    assert_eq!(json["evaluated_at"], "2026-11-25T15:00:00Z");
+    let objectives = json["objectives"].as_array().unwrap();
+    assert_eq!(objectives.len(), 5);
+    let mut statuses = std::collections::BTreeSet::new();
+    for o in objectives {
+        for r in o["results"].as_array().unwrap() {
+            for key in [
+                "group",
+                "status",
+                "value",
+                "target",
+                "numerator",
+                "denominator",
+                "details",
+            ] {
+                assert!(r.get(key).is_some(), "{key} missing in {r}");
+            }
+            statuses.insert(r["status"].as_str().unwrap().to_owned());
+            let details = &r["details"];
+            let keys: &[&str] = match o["kind"].as_str().unwrap() {
+                "lead_volume" => &["expected", "pace", "attainment"],
+                "percent_worked" => &["p50_seconds", "p90_seconds", "never_attempted"],
+                "profitability" => &["cutoff", "mql_value", "avg_revenue", "expected_value"],
+                _ => &[],
+            };
+            for key in keys {
+                assert!(details.get(*key).is_some(), "{key} missing in {details}");
+            }
+        }
+    }
+    for s in ["ok", "at_risk", "breached"] {
+        assert!(statuses.contains(s), "{statuses:?}");
+    }
+
+    // The table names every objective, and eval wrote nothing.
+    let out = handoff()
+        .args([
+            "--database",
+            &db,
+            "--rules",
+            rules,
+            "eval",
+            "--at",
+            "2026-11-25T15:00:00Z",
+        ])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    for name in [
+        "mql-volume",
+        "mql-acceptance",
+        "speed-to-lead",
+        "persistence",
+        "attempt-economics",
+    ] {
+        assert!(table.contains(name), "{table}");
+    }
+}
+
+// ---------------------------------------------------------------- property
+
+mod outside_windows {
+    use super::*;
+    use handoff::model::Lead;
+    use handoff::store::UpsertColumns;
+    use proptest::prelude::*;
+
+    const RULES: &str = "objectives:
+  - name: volume
+    kind: lead_volume
+    owner: sales
+    schedule: '0 * * * * *'
+    window: month
+    by: channel
+    target: { webinar: 10 }
+  - name: quality
+    kind: lead_quality
+    owner: sales
+    schedule: '0 * * * * *'
+    window: quarter
+    target: 0.6
+  - name: speed
+    kind: percent_worked
+    owner: sales
+    schedule: '0 * * * * *'
+    window: rolling 28d
+    respond_within: 1h
+    target: 0.75
+  - name: persistence
+    kind: contact_attempts
+    owner: sales
+    schedule: '0 * * * * *'
+    window: rolling 28d
+    min_attempts: 3
+    target: 0.8
+  - name: economics
+    kind: profitability
+    owner: sales
+    schedule: '0 * * * * *'
+    by: channel
+    lookback: 100d
+    cost_per_attempt: 10
+    min_sample: 1
+    checks: persistence
+";
+
+    /// An instant outside every window of `RULES` at 20 Nov 2026: before the
+    /// earliest window start (12 Aug, profitability's lookback) or at/after t.
+    fn outside() -> impl Strategy<Value = DateTime<Utc>> {
+        prop_oneof![
+            (0i64..200 * 86_400)
+                .prop_map(|s| utc("2026-08-12T00:00:00Z") - chrono::TimeDelta::seconds(s + 1)),
+            (0i64..30 * 86_400)
+                .prop_map(|s| utc("2026-11-20T00:00:00Z") + chrono::TimeDelta::seconds(s)),
+        ]
+    }
+
+    /// An extra lead: mql_at, accepted_at (also rejected_at), closed_at, channel.
+    type Extra = (
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+        u8,
+    );
+
+    fn extra_lead() -> impl Strategy<Value = Extra> {
+        (
+            proptest::option::of(outside()),
+            proptest::option::of(outside()),
+            proptest::option::of(outside()),
+            0u8..4,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+        #[test]
+        fn adding_leads_outside_every_window_changes_nothing(extra in proptest::collection::vec(extra_lead(), 1..20)) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let db = TestDb::sqlite().await;
+                load(&db, BASE_LEADS, BASE_TOUCHES, BASE_DEALS).await;
+                let rules = rules("UTC", RULES);
+                let before = eval_at(&db, &rules, "2026-11-20T00:00:00Z").await;
+                assert!(!before.has_errors());
+                let channels = [None, Some("webinar"), Some("events"), Some("brand-new")];
+                let leads: Vec<Lead> = extra
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (mql, accepted, closed, ch))| Lead {
+                        id: format!("X{i}"),
+                        created_at: utc("2026-01-01T00:00:00Z"),
+                        mql_at: *mql,
+                        owner_id: Some("R1".into()),
+                        channel: channels[*ch as usize].map(Into::into),
+                        campaign: None,
+                        segment: None,
+                        score: None,
+                        accepted_at: *accepted,
+                        rejected_at: *accepted,
+                        closed_at: *closed,
+                        close_reason: None,
+                    })
+                    .collect();
+                let mut tx = db.store.begin().await.unwrap();
+                tx.upsert(&UpsertColumns::all(Table::Leads), &leads).await.unwrap();
+                tx.commit().await.unwrap();
+                let after = eval_at(&db, &rules, "2026-11-20T00:00:00Z").await;
+                assert_eq!(before, after);
+            });
+        }
+    }
+
+    const BASE_LEADS: &str = "\
+A1,2026-01-01T00:00:00Z,2026-11-02T00:00:00Z,R1,webinar,2026-11-03T00:00:00Z,,2026-11-10T00:00:00Z
+A2,2026-01-01T00:00:00Z,2026-10-02T00:00:00Z,R2,events,,2026-10-05T00:00:00Z,2026-11-12T00:00:00Z
+A3,2026-01-01T00:00:00Z,2026-11-18T00:00:00Z,R1,,,,
+A4,2026-01-01T00:00:00Z,2026-09-01T00:00:00Z,R1,webinar,,,
+";
+    const BASE_TOUCHES: &str = "\
+T1,A1,2026-11-02T00:30:00Z,call,outbound,no_answer,false
+T2,A2,2026-10-03T00:00:00Z,call,outbound,no_answer,false
+T3,A3,2026-11-18T02:00:00Z,call,outbound,no_answer,false
+T4,A4,2026-09-02T00:00:00Z,call,outbound,connected,false
+";
+    const BASE_DEALS: &str = "D1,A4,2026-09-03T00:00:00Z,2026-09-20T00:00:00Z,1200,true\n";
+}
