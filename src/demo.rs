@@ -2,7 +2,7 @@
 //!
 //! Acme Analytics sells B2B software from New York. Its leads come from five
 //! channels (and a few of unknown source) with different volumes, quality and
-//! deal sizes. Six weeks before the end of the history, marketing and sales signed
+//! deal sizes. Four months before the end of the history, marketing and sales signed
 //! the SLA; before that, reps behaved as the published studies found most firms
 //! do (slow first responses, about 1.6 attempts per lead, a fifth of leads never
 //! called). After it, most reps respond within the hour and try six times or
@@ -47,7 +47,7 @@ pub const DEFAULT_MONTHS: u32 = 6;
 pub const DEFAULT_SEED: u64 = 42;
 
 /// The SLA was signed this long before the end of the history.
-const SLA_AGE: Duration = Duration::days(42);
+const SLA_AGE: Duration = Duration::days(120);
 /// Webinar volume falls short over this last stretch of the history.
 const WEBINAR_SLUMP: Duration = Duration::days(45);
 /// Leads generated per batch handed to the writer.

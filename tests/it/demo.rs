@@ -122,7 +122,7 @@ fn nothing_happens_at_or_after_the_end() {
 #[test]
 fn follows_published_figures_before_the_sla() {
     let d = generated(&spec(6_000, 42));
-    let sla = utc(END) - Duration::days(42);
+    let sla = utc(END) - Duration::days(120);
     let att = attempts(&d);
     let before: Vec<&Lead> = d
         .leads
@@ -182,7 +182,7 @@ fn converted_leads_are_mostly_reached_by_the_sixth_attempt() {
 fn plants_the_promised_trouble() {
     let d = generated(&spec(6_000, 42));
     let end = utc(END);
-    let sla = end - Duration::days(42);
+    let sla = end - Duration::days(120);
     let att = attempts(&d);
     let lead_by_id: HashMap<&str, &Lead> = d.leads.iter().map(|l| (l.id.as_str(), l)).collect();
 
