@@ -1,6 +1,6 @@
 //! The arithmetic of each kind (DESIGN §4), on the rows of its window.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use super::period::{Period, add_business, business_secs};
 use super::{EvalError, GroupResult, MAX_NAMED_LEADS, Status, num};
 use crate::rules::{Calendar, GroupBy, Objective, RuleSet, Spec, Target};
-use crate::store::{DealRow, LeadRange, LeadRow, Store, TouchRow};
+use crate::store::{LeadRange, LeadRow, Store};
 
 pub(super) async fn run(
     rules: &RuleSet,
@@ -126,27 +126,6 @@ fn ratio(group: String, target: Option<f64>, numerator: u64, denominator: u64) -
     r
 }
 
-/// Touches of each lead, in time order.
-fn by_lead<T, K: Fn(&T) -> &str>(rows: Vec<T>, key: K) -> HashMap<String, Vec<T>> {
-    let mut map: HashMap<String, Vec<T>> = HashMap::new();
-    for row in rows {
-        map.entry(key(&row).to_owned()).or_default().push(row);
-    }
-    map
-}
-
-/// The attempt instants of a lead, in order: outbound, human, at or after `mql_at`.
-fn attempts(touches: Option<&Vec<TouchRow>>, mql_at: DateTime<Utc>) -> Vec<DateTime<Utc>> {
-    let mut out: Vec<DateTime<Utc>> = touches
-        .into_iter()
-        .flatten()
-        .filter(|t| t.outbound && !t.automated && t.occurred_at >= mql_at)
-        .map(|t| t.occurred_at)
-        .collect();
-    out.sort();
-    out
-}
-
 async fn lead_volume(
     o: &Objective,
     store: &Store,
@@ -157,7 +136,7 @@ async fn lead_volume(
 ) -> Result<Vec<GroupResult>, EvalError> {
     let period = Period::containing(o.window, o.timezone, t);
     let leads = store
-        .window_leads(LeadRange::MqlAt, period.start, t, o.by)
+        .window_leads(LeadRange::MqlAt, period.start, t, t, o.by)
         .await?;
     // The elapsed part of the period: all of a rolling window; of a calendar
     // period, the share of its (business) time before t.
@@ -219,7 +198,7 @@ async fn lead_quality(
     let period = Period::containing(o.window, o.timezone, t);
     let cohort_end = t - mature_after;
     let leads = store
-        .window_leads(LeadRange::MqlAt, period.start, cohort_end, o.by)
+        .window_leads(LeadRange::MqlAt, period.start, cohort_end, t, o.by)
         .await?;
     #[derive(Default)]
     struct Acc {
@@ -279,12 +258,8 @@ async fn percent_worked(
 ) -> Result<Vec<GroupResult>, EvalError> {
     let period = Period::containing(o.window, o.timezone, t);
     let leads = store
-        .window_leads(LeadRange::MqlAt, period.start, t, o.by)
+        .window_leads(LeadRange::MqlAt, period.start, t, t, o.by)
         .await?;
-    let touches = store
-        .window_touches(LeadRange::MqlAt, period.start, t, t)
-        .await?;
-    let touches = by_lead(touches, |x| &x.lead_id);
     #[derive(Default)]
     struct Acc {
         eligible: u64,
@@ -306,7 +281,7 @@ async fn percent_worked(
             continue;
         };
         acc.eligible += 1;
-        let first = attempts(touches.get(&lead.id), mql).first().copied();
+        let first = lead.first_attempt;
         match first {
             Some(f) => acc.responses.push(secs(f - mql)),
             None => acc.never += 1,
@@ -371,43 +346,21 @@ async fn abandoned(
     by: Option<GroupBy>,
 ) -> Result<Vec<Abandoned>, EvalError> {
     let leads = store
-        .window_leads(LeadRange::ClosedAt, start, t, by)
+        .window_leads(LeadRange::ClosedAt, start, t, t, by)
         .await?;
-    let touches = by_lead(
-        store
-            .window_touches(LeadRange::ClosedAt, start, t, t)
-            .await?,
-        |x| &x.lead_id,
-    );
-    let deals = by_lead(
-        store.window_deals(LeadRange::ClosedAt, start, t).await?,
-        |x| &x.lead_id,
-    );
     let mut out = Vec::new();
     for lead in leads {
         let (Some(mql), Some(closed)) = (lead.mql_at, lead.closed_at) else {
             continue;
         };
-        if mql >= t {
+        // As known at t: handed over before t, no deal won by t, never
+        // connected before giving up.
+        let won = lead.conversion_created_at.is_some();
+        let connected = lead.first_connected.is_some_and(|c| c < closed);
+        if mql >= t || won || connected {
             continue;
         }
-        let won = deals
-            .get(&lead.id)
-            .into_iter()
-            .flatten()
-            .any(|d| d.won == Some(true) && d.closed_at.is_some_and(|c| c < t));
-        let lead_touches = touches.get(&lead.id);
-        let connected = lead_touches
-            .into_iter()
-            .flatten()
-            .any(|x| x.connected && x.occurred_at < closed);
-        if won || connected {
-            continue;
-        }
-        let attempts = attempts(lead_touches, mql)
-            .iter()
-            .filter(|a| **a < closed)
-            .count() as u32;
+        let attempts = u32::try_from(lead.attempts_before_close).unwrap_or(u32::MAX);
         out.push(Abandoned {
             lead,
             closed_at: closed,
@@ -486,16 +439,6 @@ struct Reach {
     converted: Option<f64>,
 }
 
-/// The conversion deal of a lead: its first won deal (by `created_at`, then id)
-/// closed before `t`.
-fn conversion_deal(deals: Option<&Vec<DealRow>>, t: DateTime<Utc>) -> Option<&DealRow> {
-    deals
-        .into_iter()
-        .flatten()
-        .filter(|d| d.won == Some(true) && d.closed_at.is_some_and(|c| c < t))
-        .min_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)))
-}
-
 async fn profitability(
     o: &Objective,
     store: &Store,
@@ -506,25 +449,21 @@ async fn profitability(
     required: Option<u32>,
 ) -> Result<Vec<GroupResult>, EvalError> {
     let start = t - lookback;
-    let leads = store.window_leads(LeadRange::MqlAt, start, t, o.by).await?;
-    let touches = by_lead(
-        store.window_touches(LeadRange::MqlAt, start, t, t).await?,
-        |x| &x.lead_id,
-    );
-    let deals = by_lead(store.window_deals(LeadRange::MqlAt, start, t).await?, |x| {
-        &x.lead_id
-    });
+    let leads = store
+        .window_leads(LeadRange::MqlAt, start, t, t, o.by)
+        .await?;
     let mut groups: BTreeMap<String, Vec<Reach>> = seeded(o.by, None);
     for lead in &leads {
-        let Some(mql) = lead.mql_at else { continue };
-        let tried = attempts(touches.get(&lead.id), mql);
-        let reach = match conversion_deal(deals.get(&lead.id), t) {
-            Some(d) => Reach {
-                reach: tried.iter().filter(|a| **a < d.created_at).count() as u32,
-                converted: Some(d.amount),
+        if lead.mql_at.is_none() {
+            continue;
+        }
+        let reach = match (lead.conversion_created_at, lead.conversion_amount) {
+            (Some(_), Some(amount)) => Reach {
+                reach: u32::try_from(lead.attempts_before_conversion).unwrap_or(u32::MAX),
+                converted: Some(amount),
             },
-            None => Reach {
-                reach: tried.len() as u32,
+            _ => Reach {
+                reach: u32::try_from(lead.attempts).unwrap_or(u32::MAX),
                 converted: None,
             },
         };

@@ -27,9 +27,7 @@ use sqlx::sqlite::{
 
 use crate::model::Table;
 
-pub use query::{
-    DealRow, LeadRange, LeadRow, TouchRow, window_deals_sql, window_leads_sql, window_touches_sql,
-};
+pub use query::{LeadRange, LeadRow, Param, window_leads_sql};
 pub use write::{Encoded, Tx, UpsertColumns};
 
 /// The `handoff_meta` entry present while the lead data is the demo's alone;

@@ -1,10 +1,13 @@
 //! The evaluator's reads: the leads of one window, with their touches and deals.
 //!
-//! Every query selects leads by a range of one indexed timestamp column
-//! (`leads(mql_at)` or `leads(closed_at)`) and reaches touches and deals through
-//! `touches(lead_id, occurred_at)` and `deals(lead_id)`, so its cost follows the
-//! rows in the window, not the history. The measures' arithmetic happens in Rust
-//! (`crate::eval`) on these rows, so it is the same on every backend.
+//! One query serves every measure: the leads whose `mql_at` (or `closed_at`) lies
+//! in a window, found through the index on that column, each with its touches
+//! and deals summed up in SQL (first attempt, attempt counts, first connected
+//! touch, conversion deal) through `touches(lead_id, occurred_at)` and
+//! `deals(lead_id)`. Its cost follows the rows in the window, not the history,
+//! and it returns one row per lead rather than one per touch. The measures'
+//! arithmetic (deadlines in business time, ratios, percentiles, the attempt
+//! curve) happens in Rust (`crate::eval`) on these rows, the same on every backend.
 //!
 //! SQL text is built only from the fixed fragments below; the group column comes
 //! from an allowlist keyed by [`GroupBy`], and every value is a bound parameter.
@@ -18,6 +21,10 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::{Backend, Store, StoreError, backend_of, redact, sqlite_time};
 use crate::rules::GroupBy;
+
+/// Rows the SQLite worker thread may queue ahead of the reader. The default (50)
+/// makes a window of a million touches cost a thread hand-off every few rows.
+const ROW_BUFFER: usize = 8_192;
 
 /// Which indexed lead timestamp selects a window's leads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,7 +56,10 @@ fn group_sql(by: Option<GroupBy>) -> (&'static str, &'static str) {
     }
 }
 
-/// A lead of a window, as the measures need it.
+/// A lead of a window with the facts of its touches and deals, as known at `t`.
+///
+/// An *attempt* is an outbound, human (not automated) touch at or after `mql_at`
+/// and before `t`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LeadRow {
     pub id: String,
@@ -60,27 +70,32 @@ pub struct LeadRow {
     pub accepted_at: Option<DateTime<Utc>>,
     pub rejected_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// The first attempt.
+    pub first_attempt: Option<DateTime<Utc>>,
+    /// Attempts.
+    pub attempts: i64,
+    /// Attempts before `closed_at` (0 when the lead is not closed).
+    pub attempts_before_close: i64,
+    /// The first touch with outcome `connected` (any direction) before `t`.
+    pub first_connected: Option<DateTime<Utc>>,
+    /// When the conversion deal opened: the earliest `created_at` of the lead's
+    /// deals won and closed before `t`. `None`: the lead has not converted.
+    pub conversion_created_at: Option<DateTime<Utc>>,
+    /// The amount of the conversion deal (the first by `created_at`, then id).
+    pub conversion_amount: Option<f64>,
+    /// Attempts before the conversion deal opened.
+    pub attempts_before_conversion: i64,
 }
 
-/// A touch of a window's lead.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TouchRow {
-    pub lead_id: String,
-    pub occurred_at: DateTime<Utc>,
-    pub outbound: bool,
-    pub automated: bool,
-    pub connected: bool,
-}
-
-/// A deal of a window's lead.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DealRow {
-    pub id: String,
-    pub lead_id: String,
-    pub created_at: DateTime<Utc>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub amount: f64,
-    pub won: Option<bool>,
+/// The instants a window query binds, in placeholder order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Param {
+    /// The evaluation instant.
+    At,
+    /// The window's first instant.
+    Start,
+    /// The window's end (exclusive).
+    End,
 }
 
 /// Turns `?` placeholders into PostgreSQL's `$1, $2, …`.
@@ -113,45 +128,60 @@ macro_rules! fetch {
                 for t in times {
                     q = q.bind(sqlite_time::format(*t));
                 }
+                let started = std::time::Instant::now();
                 let rows = q
                     .fetch_all(p)
                     .await
                     .map_err(StoreError::query(doing.clone()))?;
+                let fetched = started.elapsed();
                 let $g = Sqlite;
-                rows.iter()
+                let out = rows
+                    .iter()
                     .map(|$row| -> Result<_, sqlx::Error> { Ok($map) })
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(StoreError::query(doing))
+                    .map_err(StoreError::query(doing.clone()));
+                tracing::debug!(rows = rows.len(), ?fetched, decoded = ?started.elapsed(), "Done {doing}.");
+                out
             }
             Store::Postgres(p) => {
                 let mut q = sqlx::query(AssertSqlSafe(numbered(&sql)));
                 for t in times {
                     q = q.bind(*t);
                 }
+                let started = std::time::Instant::now();
                 let rows = q
                     .fetch_all(p)
                     .await
                     .map_err(StoreError::query(doing.clone()))?;
+                let fetched = started.elapsed();
                 let $g = Pg;
-                rows.iter()
+                let out = rows
+                    .iter()
                     .map(|$row| -> Result<_, sqlx::Error> { Ok($map) })
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(StoreError::query(doing))
+                    .map_err(StoreError::query(doing.clone()));
+                tracing::debug!(rows = rows.len(), ?fetched, decoded = ?started.elapsed(), "Done {doing}.");
+                out
             }
             Store::MySql(p) => {
                 let mut q = sqlx::query(AssertSqlSafe(sql));
                 for t in times {
                     q = q.bind(t.naive_utc());
                 }
+                let started = std::time::Instant::now();
                 let rows = q
                     .fetch_all(p)
                     .await
                     .map_err(StoreError::query(doing.clone()))?;
+                let fetched = started.elapsed();
                 let $g = My;
-                rows.iter()
+                let out = rows
+                    .iter()
                     .map(|$row| -> Result<_, sqlx::Error> { Ok($map) })
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(StoreError::query(doing))
+                    .map_err(StoreError::query(doing.clone()));
+                tracing::debug!(rows = rows.len(), ?fetched, decoded = ?started.elapsed(), "Done {doing}.");
+                out
             }
         }
     }};
@@ -161,8 +191,8 @@ macro_rules! fetch {
 trait Get<R> {
     fn text(&self, row: &R, i: usize) -> Result<Option<String>, sqlx::Error>;
     fn time(&self, row: &R, i: usize) -> Result<Option<DateTime<Utc>>, sqlx::Error>;
-    fn flag(&self, row: &R, i: usize) -> Result<Option<bool>, sqlx::Error>;
-    fn real(&self, row: &R, i: usize) -> Result<f64, sqlx::Error>;
+    fn count(&self, row: &R, i: usize) -> Result<i64, sqlx::Error>;
+    fn real(&self, row: &R, i: usize) -> Result<Option<f64>, sqlx::Error>;
 }
 
 struct Sqlite;
@@ -189,10 +219,10 @@ impl Get<sqlx::sqlite::SqliteRow> for Sqlite {
         s.map(|s| sqlite_time::parse(&s).ok_or_else(|| bad_time(i, &s)))
             .transpose()
     }
-    fn flag(&self, row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Option<bool>, sqlx::Error> {
-        Ok(row.try_get::<Option<i64>, _>(i)?.map(|v| v != 0))
+    fn count(&self, row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<i64, sqlx::Error> {
+        row.try_get(i)
     }
-    fn real(&self, row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<f64, sqlx::Error> {
+    fn real(&self, row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Option<f64>, sqlx::Error> {
         row.try_get(i)
     }
 }
@@ -208,10 +238,10 @@ impl Get<sqlx::postgres::PgRow> for Pg {
     ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
         row.try_get(i)
     }
-    fn flag(&self, row: &sqlx::postgres::PgRow, i: usize) -> Result<Option<bool>, sqlx::Error> {
+    fn count(&self, row: &sqlx::postgres::PgRow, i: usize) -> Result<i64, sqlx::Error> {
         row.try_get(i)
     }
-    fn real(&self, row: &sqlx::postgres::PgRow, i: usize) -> Result<f64, sqlx::Error> {
+    fn real(&self, row: &sqlx::postgres::PgRow, i: usize) -> Result<Option<f64>, sqlx::Error> {
         row.try_get(i)
     }
 }
@@ -229,10 +259,10 @@ impl Get<sqlx::mysql::MySqlRow> for My {
             .try_get::<Option<NaiveDateTime>, _>(i)?
             .map(|n| n.and_utc()))
     }
-    fn flag(&self, row: &sqlx::mysql::MySqlRow, i: usize) -> Result<Option<bool>, sqlx::Error> {
+    fn count(&self, row: &sqlx::mysql::MySqlRow, i: usize) -> Result<i64, sqlx::Error> {
         row.try_get(i)
     }
-    fn real(&self, row: &sqlx::mysql::MySqlRow, i: usize) -> Result<f64, sqlx::Error> {
+    fn real(&self, row: &sqlx::mysql::MySqlRow, i: usize) -> Result<Option<f64>, sqlx::Error> {
         row.try_get(i)
     }
 }
@@ -244,39 +274,49 @@ fn required<T>(v: Option<T>, i: usize) -> Result<T, sqlx::Error> {
     })
 }
 
-/// The SQL of [`Store::window_leads`], with `?` placeholders (start, end).
-pub fn window_leads_sql(range: LeadRange, by: Option<GroupBy>) -> String {
+/// The SQL of [`Store::window_leads`] on `backend`, with `?` placeholders, and
+/// what each placeholder binds.
+///
+/// Built from fixed fragments only: the range column and the group expression
+/// come from allowlists, every instant is a parameter.
+pub fn window_leads_sql(
+    range: LeadRange,
+    by: Option<GroupBy>,
+    backend: Backend,
+) -> (String, Vec<Param>) {
     let (group, join) = group_sql(by);
-    let col = range.column();
-    format!(
-        "SELECT l.id, {group}, l.owner_id, l.mql_at, l.accepted_at, l.rejected_at, l.closed_at \
-         FROM leads l{join} WHERE {col} >= ? AND {col} < ?"
-    )
-}
-
-/// The SQL of [`Store::window_touches`], with `?` placeholders (start, end, before).
-pub fn window_touches_sql(range: LeadRange) -> String {
-    let col = range.column();
-    format!(
-        "SELECT t.lead_id, t.occurred_at, t.direction, t.outcome, t.automated \
-         FROM leads l JOIN touches t ON t.lead_id = l.id \
-         WHERE {col} >= ? AND {col} < ? AND t.occurred_at < ?"
-    )
-}
-
-/// The SQL of [`Store::window_deals`] on `backend`, with `?` placeholders (start, end).
-pub fn window_deals_sql(range: LeadRange, backend: Backend) -> String {
     let col = range.column();
     let amount = match backend {
         Backend::Sqlite => "d.amount",
         Backend::Postgres => "CAST(d.amount AS DOUBLE PRECISION)",
         Backend::MySql => "CAST(d.amount AS DOUBLE)",
     };
-    format!(
-        "SELECT d.id, d.lead_id, d.created_at, d.closed_at, {amount}, d.won \
-         FROM leads l JOIN deals d ON d.lead_id = l.id \
-         WHERE {col} >= ? AND {col} < ?"
-    )
+    let attempt = "t.direction = 'outbound' AND t.automated = FALSE AND t.occurred_at >= l.mql_at";
+    let won = "d.lead_id = l.id AND d.won = TRUE AND d.closed_at < ?";
+    let conversion = format!("(SELECT MIN(d.created_at) FROM deals d WHERE {won})");
+    let sql = format!(
+        "SELECT l.id, {group}, l.owner_id, l.mql_at, l.accepted_at, l.rejected_at, l.closed_at, \
+         MIN(CASE WHEN {attempt} THEN t.occurred_at END), \
+         COUNT(CASE WHEN {attempt} THEN 1 END), \
+         COUNT(CASE WHEN {attempt} AND t.occurred_at < l.closed_at THEN 1 END), \
+         MIN(CASE WHEN t.outcome = 'connected' THEN t.occurred_at END), \
+         {conversion}, \
+         (SELECT {amount} FROM deals d WHERE {won} ORDER BY d.created_at, d.id LIMIT 1), \
+         COUNT(CASE WHEN {attempt} AND t.occurred_at < {conversion} THEN 1 END) \
+         FROM leads l{join} LEFT JOIN touches t ON t.lead_id = l.id AND t.occurred_at < ? \
+         WHERE {col} >= ? AND {col} < ? \
+         GROUP BY l.id, {group}, l.owner_id, l.mql_at, l.accepted_at, l.rejected_at, l.closed_at"
+    );
+    let params = vec![
+        Param::At,
+        Param::At,
+        Param::At,
+        Param::At,
+        Param::Start,
+        Param::End,
+    ];
+    debug_assert_eq!(sql.matches('?').count(), params.len());
+    (sql, params)
 }
 
 impl Store {
@@ -296,6 +336,7 @@ impl Store {
                         source,
                     })?
                     .create_if_missing(false)
+                    .row_buffer_size(ROW_BUFFER)
                     .busy_timeout(Duration::from_secs(10));
                 let pool = SqlitePoolOptions::new()
                     .max_connections(4)
@@ -333,21 +374,31 @@ impl Store {
     }
 
     /// The leads whose `range` column lies in `[start, end)`, with their group
-    /// value under `by`.
+    /// value under `by` and the facts of their touches and deals before `at`.
     pub async fn window_leads(
         &self,
         range: LeadRange,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
+        at: DateTime<Utc>,
         by: Option<GroupBy>,
     ) -> Result<Vec<LeadRow>, StoreError> {
         if start >= end {
             return Ok(Vec::new());
         }
+        let (sql, params) = window_leads_sql(range, by, self.backend());
+        let times: Vec<DateTime<Utc>> = params
+            .iter()
+            .map(|p| match p {
+                Param::At => at,
+                Param::Start => start,
+                Param::End => end,
+            })
+            .collect();
         fetch!(
             self,
-            window_leads_sql(range, by),
-            &[start, end],
+            sql,
+            &times,
             "reading the leads of the window".to_owned(),
             |row, g| LeadRow {
                 id: required(g.text(row, 0)?, 0)?,
@@ -357,59 +408,13 @@ impl Store {
                 accepted_at: g.time(row, 4)?,
                 rejected_at: g.time(row, 5)?,
                 closed_at: g.time(row, 6)?,
-            }
-        )
-    }
-
-    /// The touches before `before` of the leads whose `range` column lies in
-    /// `[start, end)`.
-    pub async fn window_touches(
-        &self,
-        range: LeadRange,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-        before: DateTime<Utc>,
-    ) -> Result<Vec<TouchRow>, StoreError> {
-        if start >= end {
-            return Ok(Vec::new());
-        }
-        fetch!(
-            self,
-            window_touches_sql(range),
-            &[start, end, before],
-            "reading the touches of the window".to_owned(),
-            |row, g| TouchRow {
-                lead_id: required(g.text(row, 0)?, 0)?,
-                occurred_at: required(g.time(row, 1)?, 1)?,
-                outbound: g.text(row, 2)?.as_deref() == Some("outbound"),
-                connected: g.text(row, 3)?.as_deref() == Some("connected"),
-                automated: g.flag(row, 4)?.unwrap_or(false),
-            }
-        )
-    }
-
-    /// The deals of the leads whose `range` column lies in `[start, end)`.
-    pub async fn window_deals(
-        &self,
-        range: LeadRange,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-    ) -> Result<Vec<DealRow>, StoreError> {
-        if start >= end {
-            return Ok(Vec::new());
-        }
-        fetch!(
-            self,
-            window_deals_sql(range, self.backend()),
-            &[start, end],
-            "reading the deals of the window".to_owned(),
-            |row, g| DealRow {
-                id: required(g.text(row, 0)?, 0)?,
-                lead_id: required(g.text(row, 1)?, 1)?,
-                created_at: required(g.time(row, 2)?, 2)?,
-                closed_at: g.time(row, 3)?,
-                amount: g.real(row, 4)?,
-                won: g.flag(row, 5)?,
+                first_attempt: g.time(row, 7)?,
+                attempts: g.count(row, 8)?,
+                attempts_before_close: g.count(row, 9)?,
+                first_connected: g.time(row, 10)?,
+                conversion_created_at: g.time(row, 11)?,
+                conversion_amount: g.real(row, 12)?,
+                attempts_before_conversion: g.count(row, 13)?,
             }
         )
     }
@@ -429,9 +434,12 @@ mod tests {
 
     #[test]
     fn group_columns_come_from_the_allowlist() {
-        let sql = window_leads_sql(LeadRange::MqlAt, Some(GroupBy::Owner));
+        let (sql, params) =
+            window_leads_sql(LeadRange::MqlAt, Some(GroupBy::Owner), Backend::Postgres);
         assert!(sql.contains("r.team") && sql.contains("LEFT JOIN reps r"));
-        let sql = window_leads_sql(LeadRange::ClosedAt, Some(GroupBy::Segment));
+        assert_eq!(sql.matches('?').count(), params.len());
+        let (sql, _) =
+            window_leads_sql(LeadRange::ClosedAt, Some(GroupBy::Segment), Backend::Sqlite);
         assert!(sql.contains("l.segment") && sql.contains("l.closed_at >= ?"));
     }
 }

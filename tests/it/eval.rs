@@ -678,11 +678,13 @@ async fn a_failing_objective_is_an_error_and_the_others_still_evaluate(db: TestD
     owner: sales
     schedule: '0 * * * * *'
     window: rolling 28d
+    by: owner
     min_attempts: 3
     target: 0.8
 ",
     );
-    let drop = "DROP TABLE deals";
+    // Only `by: owner` reads reps: without the table, persistence fails alone.
+    let drop = "DROP TABLE reps";
     match &db.store {
         Store::Sqlite(p) => sqlx::query(drop).execute(p).await.map(drop_it),
         Store::Postgres(p) => sqlx::query(drop).execute(p).await.map(drop_it),
@@ -696,7 +698,7 @@ async fn a_failing_objective_is_an_error_and_the_others_still_evaluate(db: TestD
     let cause = p.details["error"].as_str().unwrap();
     assert!(
         cause.starts_with(
-            "failed to evaluate objective persistence: database error while reading the deals"
+            "failed to evaluate objective persistence: database error while reading the leads of the window"
         ),
         "{cause}"
     );
@@ -808,46 +810,45 @@ async fn injection_through_rules_and_data_is_inert(db: TestDb) {
 
 // ---------------------------------------------------------------- SQLite only
 
-/// Each window query is a range scan on its index, never a scan of the history.
+/// The window query is a range scan on its index, never a scan of the history:
+/// leads through `leads(mql_at)` or `leads(closed_at)`, touches through
+/// `touches(lead_id, occurred_at)`, deals through `deals(lead_id)`.
 #[tokio::test]
 async fn window_queries_use_the_indexes() {
-    use handoff::store::{
-        Backend, LeadRange, window_deals_sql, window_leads_sql, window_touches_sql,
-    };
+    use handoff::rules::GroupBy;
+    use handoff::store::{Backend, LeadRange, window_leads_sql};
     let db = TestDb::sqlite().await;
-    let handoff::store::Store::Sqlite(pool) = &db.store else {
+    let Store::Sqlite(pool) = &db.store else {
         unreachable!()
     };
-    let plan = |sql: String| async move {
-        let params = sql.matches('?').count();
+    let plan = |range, by| async move {
+        let (sql, params) = window_leads_sql(range, by, Backend::Sqlite);
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
-        for _ in 0..params {
+        for _ in params {
             q = q.bind("2026-11-20T00:00:00.000000Z");
         }
         let rows: Vec<(i64, i64, i64, String)> = q.fetch_all(pool).await.unwrap();
         rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
     };
-    let leads = plan(window_leads_sql(LeadRange::MqlAt, None)).await;
+    let mql = plan(LeadRange::MqlAt, None).await;
     assert!(
-        leads.contains("USING INDEX leads_mql_at (mql_at>? AND mql_at<?)"),
-        "{leads}"
+        mql.contains("USING INDEX leads_mql_at (mql_at>? AND mql_at<?)"),
+        "{mql}"
     );
-    let closed = plan(window_leads_sql(
-        LeadRange::ClosedAt,
-        Some(handoff::rules::GroupBy::Owner),
-    ))
-    .await;
-    assert!(closed.contains("leads_closed_at"), "{closed}");
-    let touches = plan(window_touches_sql(LeadRange::MqlAt)).await;
-    assert!(touches.contains("leads_mql_at"), "{touches}");
     assert!(
-        touches.contains("touches_lead_occurred (lead_id=? AND occurred_at<?)"),
-        "{touches}"
+        mql.contains("touches_lead_occurred (lead_id=? AND occurred_at<?)"),
+        "{mql}"
     );
-    let deals = plan(window_deals_sql(LeadRange::ClosedAt, Backend::Sqlite)).await;
+    assert!(mql.contains("deals_lead (lead_id=?)"), "{mql}");
+    assert!(!mql.contains("SCAN"), "{mql}");
+    let closed = plan(LeadRange::ClosedAt, Some(GroupBy::Owner)).await;
     assert!(
-        deals.contains("leads_closed_at") && deals.contains("deals_lead (lead_id=?)"),
-        "{deals}"
+        closed.contains("USING INDEX leads_closed_at (closed_at>? AND closed_at<?)"),
+        "{closed}"
+    );
+    assert!(
+        !closed.contains("SCAN l") && !closed.contains("SCAN t"),
+        "{closed}"
     );
 }
 
