@@ -136,7 +136,7 @@ async fn lead_volume(
 ) -> Result<Vec<GroupResult>, EvalError> {
     let period = Period::containing(o.window, o.timezone, t);
     let leads = store
-        .window_leads(LeadRange::MqlAt, period.start, t, t, o.by)
+        .window_leads(LeadRange::MqlAt, period.start, t, t, o.by, false)
         .await?;
     // The elapsed part of the period: all of a rolling window; of a calendar
     // period, the share of its (business) time before t.
@@ -198,7 +198,7 @@ async fn lead_quality(
     let period = Period::containing(o.window, o.timezone, t);
     let cohort_end = t - mature_after;
     let leads = store
-        .window_leads(LeadRange::MqlAt, period.start, cohort_end, t, o.by)
+        .window_leads(LeadRange::MqlAt, period.start, cohort_end, t, o.by, false)
         .await?;
     #[derive(Default)]
     struct Acc {
@@ -258,7 +258,7 @@ async fn percent_worked(
 ) -> Result<Vec<GroupResult>, EvalError> {
     let period = Period::containing(o.window, o.timezone, t);
     let leads = store
-        .window_leads(LeadRange::MqlAt, period.start, t, t, o.by)
+        .window_leads(LeadRange::MqlAt, period.start, t, t, o.by, true)
         .await?;
     #[derive(Default)]
     struct Acc {
@@ -346,7 +346,7 @@ async fn abandoned(
     by: Option<GroupBy>,
 ) -> Result<Vec<Abandoned>, EvalError> {
     let leads = store
-        .window_leads(LeadRange::ClosedAt, start, t, t, by)
+        .window_leads(LeadRange::ClosedAt, start, t, t, by, true)
         .await?;
     let mut out = Vec::new();
     for lead in leads {
@@ -450,7 +450,7 @@ async fn profitability(
 ) -> Result<Vec<GroupResult>, EvalError> {
     let start = t - lookback;
     let leads = store
-        .window_leads(LeadRange::MqlAt, start, t, t, o.by)
+        .window_leads(LeadRange::MqlAt, start, t, t, o.by, true)
         .await?;
     let mut groups: BTreeMap<String, Vec<Reach>> = seeded(o.by, None);
     for lead in &leads {

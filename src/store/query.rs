@@ -279,13 +279,24 @@ fn required<T>(v: Option<T>, i: usize) -> Result<T, sqlx::Error> {
 ///
 /// Built from fixed fragments only: the range column and the group expression
 /// come from allowlists, every instant is a parameter.
+///
+/// Without `facts` it reads the leads alone (the facts read as none and zero),
+/// for the measures that need no touches or deals.
 pub fn window_leads_sql(
     range: LeadRange,
     by: Option<GroupBy>,
     backend: Backend,
+    facts: bool,
 ) -> (String, Vec<Param>) {
     let (group, join) = group_sql(by);
     let col = range.column();
+    if !facts {
+        let sql = format!(
+            "SELECT l.id, {group}, l.owner_id, l.mql_at, l.accepted_at, l.rejected_at, l.closed_at \
+             FROM leads l{join} WHERE {col} >= ? AND {col} < ?"
+        );
+        return (sql, vec![Param::Start, Param::End]);
+    }
     let amount = match backend {
         Backend::Sqlite => "d.amount",
         Backend::Postgres => "CAST(d.amount AS DOUBLE PRECISION)",
@@ -374,7 +385,8 @@ impl Store {
     }
 
     /// The leads whose `range` column lies in `[start, end)`, with their group
-    /// value under `by` and the facts of their touches and deals before `at`.
+    /// value under `by` and, with `facts`, the facts of their touches and deals
+    /// before `at`.
     pub async fn window_leads(
         &self,
         range: LeadRange,
@@ -382,11 +394,12 @@ impl Store {
         end: DateTime<Utc>,
         at: DateTime<Utc>,
         by: Option<GroupBy>,
+        facts: bool,
     ) -> Result<Vec<LeadRow>, StoreError> {
         if start >= end {
             return Ok(Vec::new());
         }
-        let (sql, params) = window_leads_sql(range, by, self.backend());
+        let (sql, params) = window_leads_sql(range, by, self.backend(), facts);
         let times: Vec<DateTime<Utc>> = params
             .iter()
             .map(|p| match p {
@@ -408,13 +421,13 @@ impl Store {
                 accepted_at: g.time(row, 4)?,
                 rejected_at: g.time(row, 5)?,
                 closed_at: g.time(row, 6)?,
-                first_attempt: g.time(row, 7)?,
-                attempts: g.count(row, 8)?,
-                attempts_before_close: g.count(row, 9)?,
-                first_connected: g.time(row, 10)?,
-                conversion_created_at: g.time(row, 11)?,
-                conversion_amount: g.real(row, 12)?,
-                attempts_before_conversion: g.count(row, 13)?,
+                first_attempt: if facts { g.time(row, 7)? } else { None },
+                attempts: if facts { g.count(row, 8)? } else { 0 },
+                attempts_before_close: if facts { g.count(row, 9)? } else { 0 },
+                first_connected: if facts { g.time(row, 10)? } else { None },
+                conversion_created_at: if facts { g.time(row, 11)? } else { None },
+                conversion_amount: if facts { g.real(row, 12)? } else { None },
+                attempts_before_conversion: if facts { g.count(row, 13)? } else { 0 },
             }
         )
     }
@@ -434,12 +447,20 @@ mod tests {
 
     #[test]
     fn group_columns_come_from_the_allowlist() {
-        let (sql, params) =
-            window_leads_sql(LeadRange::MqlAt, Some(GroupBy::Owner), Backend::Postgres);
+        let (sql, params) = window_leads_sql(
+            LeadRange::MqlAt,
+            Some(GroupBy::Owner),
+            Backend::Postgres,
+            true,
+        );
         assert!(sql.contains("r.team") && sql.contains("LEFT JOIN reps r"));
         assert_eq!(sql.matches('?').count(), params.len());
-        let (sql, _) =
-            window_leads_sql(LeadRange::ClosedAt, Some(GroupBy::Segment), Backend::Sqlite);
+        let (sql, _) = window_leads_sql(
+            LeadRange::ClosedAt,
+            Some(GroupBy::Segment),
+            Backend::Sqlite,
+            false,
+        );
         assert!(sql.contains("l.segment") && sql.contains("l.closed_at >= ?"));
     }
 }

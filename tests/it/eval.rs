@@ -822,7 +822,7 @@ async fn window_queries_use_the_indexes() {
         unreachable!()
     };
     let plan = |range, by| async move {
-        let (sql, params) = window_leads_sql(range, by, Backend::Sqlite);
+        let (sql, params) = window_leads_sql(range, by, Backend::Sqlite, true);
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
         for _ in params {
             q = q.bind("2026-11-20T00:00:00.000000Z");
