@@ -27,6 +27,19 @@ use crate::store::{Store, StoreError};
 /// How long one objective's queries may take, together, before it is an error.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The same for profitability, whose cohort is months of leads (180 days by
+/// default, ~20 s on a million-lead SQLite store) and which runs weekly.
+pub const PROFITABILITY_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// The time an objective of `kind` may take: [`QUERY_TIMEOUT`], or
+/// [`PROFITABILITY_TIMEOUT`] for profitability.
+pub fn timeout_for(kind: Kind) -> Duration {
+    match kind {
+        Kind::Profitability => PROFITABILITY_TIMEOUT,
+        _ => QUERY_TIMEOUT,
+    }
+}
+
 /// At most this many leads are named in a result's details (violations, late leads).
 pub const MAX_NAMED_LEADS: usize = 20;
 
@@ -207,22 +220,35 @@ pub async fn check_schema(store: &Store) -> Result<(), EvalError> {
     Ok(store.check_lead_tables().await?)
 }
 
-/// Evaluates every objective of `rules` at `at`, each within [`QUERY_TIMEOUT`].
+/// Evaluates every objective of `rules` at `at`, each within its kind's
+/// [`timeout_for`].
 pub async fn evaluate(rules: &RuleSet, store: &Store, at: DateTime<Utc>) -> Evaluation {
-    evaluate_with_timeout(rules, store, at, QUERY_TIMEOUT).await
+    evaluate_within(rules, store, at, |o| timeout_for(o.kind())).await
 }
 
-/// As [`evaluate`], with each objective's queries bounded by `timeout`.
+/// As [`evaluate`], with every objective's queries bounded by `timeout`.
 pub async fn evaluate_with_timeout(
     rules: &RuleSet,
     store: &Store,
     at: DateTime<Utc>,
     timeout: Duration,
 ) -> Evaluation {
+    evaluate_within(rules, store, at, |_| timeout).await
+}
+
+async fn evaluate_within(
+    rules: &RuleSet,
+    store: &Store,
+    at: DateTime<Utc>,
+    timeout_of: impl Fn(&Objective) -> Duration,
+) -> Evaluation {
     let mut objectives = Vec::with_capacity(rules.objectives().len());
     for objective in rules.objectives() {
+        let timeout = timeout_of(objective);
+        let started = std::time::Instant::now();
         let outcome =
             tokio::time::timeout(timeout, evaluate_objective(rules, objective, store, at)).await;
+        tracing::debug!(objective = %objective.name, elapsed = ?started.elapsed(), "Evaluated.");
         let results = match outcome {
             Ok(Ok(results)) => results,
             Ok(Err(e)) => error_result(objective, &e),
