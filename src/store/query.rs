@@ -303,30 +303,38 @@ pub fn window_leads_sql(
         Backend::MySql => "CAST(d.amount AS DOUBLE)",
     };
     let attempt = "t.direction = 'outbound' AND t.automated = FALSE AND t.occurred_at >= l.mql_at";
+    // Correlated subqueries rather than a join: each runs per lead through
+    // touches(lead_id, occurred_at) or deals(lead_id) on every backend, where a
+    // join lets PostgreSQL's planner prefer a scan of the whole touches table.
+    let touches = |what: &str, cond: &str| {
+        format!(
+            "(SELECT {what} FROM touches t WHERE t.lead_id = l.id AND t.occurred_at < ? AND {cond})"
+        )
+    };
     let won = "d.lead_id = l.id AND d.won = TRUE AND d.closed_at < ?";
     let conversion = format!("(SELECT MIN(d.created_at) FROM deals d WHERE {won})");
     let sql = format!(
         "SELECT l.id, {group}, l.owner_id, l.mql_at, l.accepted_at, l.rejected_at, l.closed_at, \
-         MIN(CASE WHEN {attempt} THEN t.occurred_at END), \
-         COUNT(CASE WHEN {attempt} THEN 1 END), \
-         COUNT(CASE WHEN {attempt} AND t.occurred_at < l.closed_at THEN 1 END), \
-         MIN(CASE WHEN t.outcome = 'connected' THEN t.occurred_at END), \
-         {conversion}, \
+         {first_attempt}, {attempts}, {before_close}, {first_connected}, {conversion}, \
          (SELECT {amount} FROM deals d WHERE {won} ORDER BY d.created_at, d.id LIMIT 1), \
-         COUNT(CASE WHEN {attempt} AND t.occurred_at < {conversion} THEN 1 END) \
-         FROM leads l{join} LEFT JOIN touches t ON t.lead_id = l.id AND t.occurred_at < ? \
-         WHERE {col} >= ? AND {col} < ? \
-         GROUP BY l.id, {group}, l.owner_id, l.mql_at, l.accepted_at, l.rejected_at, l.closed_at"
+         CASE WHEN {conversion} IS NULL THEN 0 ELSE {before_conversion} END \
+         FROM leads l{join} WHERE {col} >= ? AND {col} < ?",
+        first_attempt = touches("MIN(t.occurred_at)", attempt),
+        attempts = touches("COUNT(*)", attempt),
+        before_close = touches(
+            "COUNT(*)",
+            &format!("{attempt} AND t.occurred_at < l.closed_at")
+        ),
+        first_connected = touches("MIN(t.occurred_at)", "t.outcome = 'connected'"),
+        before_conversion = touches(
+            "COUNT(*)",
+            &format!("{attempt} AND t.occurred_at < {conversion}")
+        ),
     );
-    let params = vec![
-        Param::At,
-        Param::At,
-        Param::At,
-        Param::At,
-        Param::Start,
-        Param::End,
-    ];
-    debug_assert_eq!(sql.matches('?').count(), params.len());
+    // Every placeholder binds t, but the last two: the window's range.
+    let n = sql.matches('?').count();
+    let mut params = vec![Param::At; n - 2];
+    params.extend([Param::Start, Param::End]);
     (sql, params)
 }
 
