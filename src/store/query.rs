@@ -16,8 +16,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AssertSqlSafe, ConnectOptions as _, Row};
 
 use super::{Backend, Store, StoreError, backend_of, redact, sqlite_time};
 use crate::rules::GroupBy;
@@ -343,32 +345,65 @@ impl Store {
     /// for `handoff eval`, which must change nothing. A SQLite file that does not
     /// exist is an error rather than a new empty database.
     ///
+    /// Sessions on MySQL/MariaDB run in UTC, as with [`Store::connect`].
+    ///
     /// # Errors
     ///
     /// As [`Store::connect`], and a missing SQLite file.
     pub async fn connect_existing(url: &str) -> Result<Store, StoreError> {
+        let bad = |source| StoreError::BadUrl {
+            url: redact(url),
+            source,
+        };
+        let connect = |source| StoreError::Connect {
+            url: redact(url),
+            source,
+        };
+        let timeout = Duration::from_secs(10);
+        // The window queries are long by nature; sqlx's slow-statement warning
+        // would print each one's full text on every run.
         match backend_of(url)? {
             Backend::Sqlite => {
                 let opts = SqliteConnectOptions::from_str(url)
-                    .map_err(|source| StoreError::BadUrl {
-                        url: redact(url),
-                        source,
-                    })?
+                    .map_err(bad)?
                     .create_if_missing(false)
                     .row_buffer_size(ROW_BUFFER)
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(timeout)
+                    .disable_statement_logging();
                 let pool = SqlitePoolOptions::new()
                     .max_connections(4)
-                    .acquire_timeout(Duration::from_secs(10))
+                    .acquire_timeout(timeout)
                     .connect_with(opts)
                     .await
-                    .map_err(|source| StoreError::Connect {
-                        url: redact(url),
-                        source,
-                    })?;
+                    .map_err(connect)?;
                 Ok(Store::Sqlite(pool))
             }
-            _ => Store::connect(url).await,
+            Backend::Postgres => {
+                let opts = PgConnectOptions::from_str(url)
+                    .map_err(bad)?
+                    .disable_statement_logging();
+                let pool = PgPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(timeout)
+                    .connect_with(opts)
+                    .await
+                    .map_err(connect)?;
+                Ok(Store::Postgres(pool))
+            }
+            Backend::MySql => {
+                let opts =
+                    MySqlConnectOptions::from_str(&url.replacen("mariadb://", "mysql://", 1))
+                        .map_err(bad)?
+                        .timezone(Some("+00:00".into()))
+                        .disable_statement_logging();
+                let pool = MySqlPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(timeout)
+                    .connect_with(opts)
+                    .await
+                    .map_err(connect)?;
+                Ok(Store::MySql(pool))
+            }
         }
     }
 
