@@ -16,6 +16,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use futures_util::TryStreamExt as _;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
@@ -130,60 +131,72 @@ macro_rules! fetch {
                 for t in times {
                     q = q.bind(sqlite_time::format(*t));
                 }
+                // Rows are decoded as they stream in: a window of a million
+                // leads never sits in memory as driver rows.
                 let started = std::time::Instant::now();
-                let rows = q
-                    .fetch_all(p)
-                    .await
-                    .map_err(StoreError::query(doing.clone()))?;
-                let fetched = started.elapsed();
                 let $g = Sqlite;
-                let out = rows
-                    .iter()
-                    .map(|$row| -> Result<_, sqlx::Error> { Ok($map) })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(StoreError::query(doing.clone()));
-                tracing::debug!(rows = rows.len(), ?fetched, decoded = ?started.elapsed(), "Done {doing}.");
-                out
+                let mut stream = q.fetch(p);
+                let mut out = Vec::new();
+                while let Some(row) = stream
+                    .try_next()
+                    .await
+                    .map_err(StoreError::query(doing.clone()))?
+                {
+                    let $row = &row;
+                    let item = (|| -> Result<_, sqlx::Error> { Ok($map) })()
+                        .map_err(StoreError::query(doing.clone()))?;
+                    out.push(item);
+                }
+                tracing::debug!(rows = out.len(), elapsed = ?started.elapsed(), "Done {doing}.");
+                Ok(out)
             }
             Store::Postgres(p) => {
                 let mut q = sqlx::query(AssertSqlSafe(numbered(&sql)));
                 for t in times {
                     q = q.bind(*t);
                 }
+                // Rows are decoded as they stream in: a window of a million
+                // leads never sits in memory as driver rows.
                 let started = std::time::Instant::now();
-                let rows = q
-                    .fetch_all(p)
-                    .await
-                    .map_err(StoreError::query(doing.clone()))?;
-                let fetched = started.elapsed();
                 let $g = Pg;
-                let out = rows
-                    .iter()
-                    .map(|$row| -> Result<_, sqlx::Error> { Ok($map) })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(StoreError::query(doing.clone()));
-                tracing::debug!(rows = rows.len(), ?fetched, decoded = ?started.elapsed(), "Done {doing}.");
-                out
+                let mut stream = q.fetch(p);
+                let mut out = Vec::new();
+                while let Some(row) = stream
+                    .try_next()
+                    .await
+                    .map_err(StoreError::query(doing.clone()))?
+                {
+                    let $row = &row;
+                    let item = (|| -> Result<_, sqlx::Error> { Ok($map) })()
+                        .map_err(StoreError::query(doing.clone()))?;
+                    out.push(item);
+                }
+                tracing::debug!(rows = out.len(), elapsed = ?started.elapsed(), "Done {doing}.");
+                Ok(out)
             }
             Store::MySql(p) => {
                 let mut q = sqlx::query(AssertSqlSafe(sql));
                 for t in times {
                     q = q.bind(t.naive_utc());
                 }
+                // Rows are decoded as they stream in: a window of a million
+                // leads never sits in memory as driver rows.
                 let started = std::time::Instant::now();
-                let rows = q
-                    .fetch_all(p)
-                    .await
-                    .map_err(StoreError::query(doing.clone()))?;
-                let fetched = started.elapsed();
                 let $g = My;
-                let out = rows
-                    .iter()
-                    .map(|$row| -> Result<_, sqlx::Error> { Ok($map) })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(StoreError::query(doing.clone()));
-                tracing::debug!(rows = rows.len(), ?fetched, decoded = ?started.elapsed(), "Done {doing}.");
-                out
+                let mut stream = q.fetch(p);
+                let mut out = Vec::new();
+                while let Some(row) = stream
+                    .try_next()
+                    .await
+                    .map_err(StoreError::query(doing.clone()))?
+                {
+                    let $row = &row;
+                    let item = (|| -> Result<_, sqlx::Error> { Ok($map) })()
+                        .map_err(StoreError::query(doing.clone()))?;
+                    out.push(item);
+                }
+                tracing::debug!(rows = out.len(), elapsed = ?started.elapsed(), "Done {doing}.");
+                Ok(out)
             }
         }
     }};
