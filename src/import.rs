@@ -648,7 +648,7 @@ impl Records {
         if !self.reader.read_byte_record(record)? {
             return Ok(None);
         }
-        if let Some(last) = record.iter().last()
+        if let Some(last) = record.iter().next_back()
             && last.last() == Some(&b'\r')
         {
             let kept = last[..last.len() - 1].to_vec();
@@ -662,7 +662,7 @@ impl Records {
             .sum();
         // The reader stands past the record's own line break, except after a last
         // record that has none.
-        let terminated = !(end.byte() == self.len && !self.ends_with_newline);
+        let terminated = end.byte() != self.len || self.ends_with_newline;
         Ok(Some(end.line() - breaks_inside - u64::from(terminated)))
     }
 
