@@ -18,12 +18,12 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::AssertSqlSafe;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{AssertSqlSafe, ConnectOptions as _};
 
 use crate::model::Table;
 
@@ -85,6 +85,15 @@ pub enum Store {
     MySql(MySqlPool),
 }
 
+/// Whether opening a store may create or change the database.
+#[derive(Debug, Clone, Copy)]
+enum Open {
+    /// Create a missing SQLite file and set it up for writing.
+    CreateOrWrite,
+    /// Only open what exists, changing nothing (for `handoff eval`).
+    Existing,
+}
+
 /// How long a connection attempt may take before the store reports the database
 /// unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -92,13 +101,17 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 impl Store {
     /// Connects to `url` (`sqlite://FILE`, `postgres://…`, `mysql://…` or `mariadb://…`).
     ///
-    /// A SQLite file is created when missing and opened in WAL mode with foreign
-    /// keys enforced.
+    /// A SQLite file is created when missing and opened in WAL mode. For a
+    /// connection that must change nothing, see [`Store::connect_existing`].
     ///
     /// # Errors
     ///
     /// An unknown scheme, a malformed URL, or a database that cannot be reached.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Store::open(url, Open::CreateOrWrite).await
+    }
+
+    async fn open(url: &str, mode: Open) -> Result<Store, StoreError> {
         let bad = |source| StoreError::BadUrl {
             url: redact(url),
             source,
@@ -107,27 +120,38 @@ impl Store {
             url: redact(url),
             source,
         };
+        // Long statements (bulk upserts, window queries) are the norm here; sqlx's
+        // statement log would print each one's full text.
         match backend_of(url)? {
             Backend::Sqlite => {
                 let opts = SqliteConnectOptions::from_str(url)
                     .map_err(bad)?
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true)
-                    .pragma("cache_size", "-65536")
-                    .pragma("temp_store", "memory");
+                    .busy_timeout(Duration::from_secs(10));
+                let opts = match mode {
+                    Open::CreateOrWrite => opts
+                        .create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .foreign_keys(true)
+                        .pragma("cache_size", "-65536")
+                        .pragma("temp_store", "memory"),
+                    // Nothing that would write: not even the journal mode.
+                    Open::Existing => opts
+                        .create_if_missing(false)
+                        .row_buffer_size(query::ROW_BUFFER),
+                };
                 let pool = SqlitePoolOptions::new()
                     .max_connections(4)
                     .acquire_timeout(CONNECT_TIMEOUT)
-                    .connect_with(opts)
+                    .connect_with(opts.disable_statement_logging())
                     .await
                     .map_err(connect)?;
                 Ok(Store::Sqlite(pool))
             }
             Backend::Postgres => {
-                let opts = PgConnectOptions::from_str(url).map_err(bad)?;
+                let opts = PgConnectOptions::from_str(url)
+                    .map_err(bad)?
+                    .disable_statement_logging();
                 let pool = PgPoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(CONNECT_TIMEOUT)
@@ -142,7 +166,8 @@ impl Store {
                 // timestamps depends on its configured zone.
                 let opts = MySqlConnectOptions::from_str(&url_mysql)
                     .map_err(bad)?
-                    .timezone(Some("+00:00".into()));
+                    .timezone(Some("+00:00".into()))
+                    .disable_statement_logging();
                 let pool = MySqlPoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(CONNECT_TIMEOUT)

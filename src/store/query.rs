@@ -12,22 +12,16 @@
 //! SQL text is built only from the fixed fragments below; the group column comes
 //! from an allowlist keyed by [`GroupBy`], and every value is a bound parameter.
 
-use std::str::FromStr;
-use std::time::Duration;
-
 use chrono::{DateTime, NaiveDateTime, Utc};
 use futures_util::TryStreamExt as _;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{AssertSqlSafe, ConnectOptions as _, Row};
+use sqlx::{AssertSqlSafe, Row};
 
-use super::{Backend, Store, StoreError, backend_of, redact, sqlite_time};
+use super::{Backend, Store, StoreError, sqlite_time};
 use crate::rules::GroupBy;
 
 /// Rows the SQLite worker thread may queue ahead of the reader. The default (50)
 /// makes a window of a million touches cost a thread hand-off every few rows.
-const ROW_BUFFER: usize = 8_192;
+pub(super) const ROW_BUFFER: usize = 8_192;
 
 /// Which indexed lead timestamp selects a window's leads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -364,60 +358,7 @@ impl Store {
     ///
     /// As [`Store::connect`], and a missing SQLite file.
     pub async fn connect_existing(url: &str) -> Result<Store, StoreError> {
-        let bad = |source| StoreError::BadUrl {
-            url: redact(url),
-            source,
-        };
-        let connect = |source| StoreError::Connect {
-            url: redact(url),
-            source,
-        };
-        let timeout = Duration::from_secs(10);
-        // The window queries are long by nature; sqlx's slow-statement warning
-        // would print each one's full text on every run.
-        match backend_of(url)? {
-            Backend::Sqlite => {
-                let opts = SqliteConnectOptions::from_str(url)
-                    .map_err(bad)?
-                    .create_if_missing(false)
-                    .row_buffer_size(ROW_BUFFER)
-                    .busy_timeout(timeout)
-                    .disable_statement_logging();
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(4)
-                    .acquire_timeout(timeout)
-                    .connect_with(opts)
-                    .await
-                    .map_err(connect)?;
-                Ok(Store::Sqlite(pool))
-            }
-            Backend::Postgres => {
-                let opts = PgConnectOptions::from_str(url)
-                    .map_err(bad)?
-                    .disable_statement_logging();
-                let pool = PgPoolOptions::new()
-                    .max_connections(8)
-                    .acquire_timeout(timeout)
-                    .connect_with(opts)
-                    .await
-                    .map_err(connect)?;
-                Ok(Store::Postgres(pool))
-            }
-            Backend::MySql => {
-                let opts =
-                    MySqlConnectOptions::from_str(&url.replacen("mariadb://", "mysql://", 1))
-                        .map_err(bad)?
-                        .timezone(Some("+00:00".into()))
-                        .disable_statement_logging();
-                let pool = MySqlPoolOptions::new()
-                    .max_connections(8)
-                    .acquire_timeout(timeout)
-                    .connect_with(opts)
-                    .await
-                    .map_err(connect)?;
-                Ok(Store::MySql(pool))
-            }
-        }
+        Store::open(url, super::Open::Existing).await
     }
 
     /// Checks that the four lead tables (or views) exist and can be read, by
