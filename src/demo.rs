@@ -593,18 +593,12 @@ fn lead(
     };
 
     let mut lead = Lead {
-        id: id.clone(),
-        created_at: model::to_store_precision(created),
-        mql_at: None,
         owner_id: owner.map(|o| team[o].0.id.clone()),
         channel: ch.name.map(str::to_owned),
         campaign,
         segment: Some(segment.to_owned()),
         score: Some(score),
-        accepted_at: None,
-        rejected_at: None,
-        closed_at: None,
-        close_reason: None,
+        ..Lead::new(id.clone(), model::to_store_precision(created))
     };
 
     // Does it become an MQL, and when? Form fills hand over within minutes;

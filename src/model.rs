@@ -273,6 +273,26 @@ impl Values for Rep {
     }
 }
 
+impl Lead {
+    /// A lead created at `created_at` with every optional field null.
+    pub fn new(id: impl Into<String>, created_at: DateTime<Utc>) -> Lead {
+        Lead {
+            id: id.into(),
+            created_at,
+            mql_at: None,
+            owner_id: None,
+            channel: None,
+            campaign: None,
+            segment: None,
+            score: None,
+            accepted_at: None,
+            rejected_at: None,
+            closed_at: None,
+            close_reason: None,
+        }
+    }
+}
+
 impl Record for Lead {
     const TABLE: Table = Table::Leads;
     fn id(&self) -> &str {
@@ -419,20 +439,7 @@ mod tests {
         let t = DateTime::parse_from_rfc3339("2026-01-05T10:00:00Z")
             .unwrap()
             .to_utc();
-        let lead = Lead {
-            id: "L1".into(),
-            created_at: t,
-            mql_at: None,
-            owner_id: None,
-            channel: None,
-            campaign: None,
-            segment: None,
-            score: None,
-            accepted_at: None,
-            rejected_at: None,
-            closed_at: None,
-            close_reason: None,
-        };
+        let lead = Lead::new("L1", t);
         let mut n = 0;
         lead.visit(&mut |_| n += 1);
         assert_eq!(n, Table::Leads.columns().len());

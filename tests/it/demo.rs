@@ -335,20 +335,7 @@ async fn demo_replaces_itself_but_not_other_data(db: TestDb) {
     let mut tx = db2.store.begin().await.unwrap();
     tx.upsert(
         &handoff::store::UpsertColumns::new(Table::Leads, vec![1]),
-        &[Lead {
-            id: "X1".into(),
-            created_at: utc("2026-01-01T00:00:00Z"),
-            mql_at: None,
-            owner_id: None,
-            channel: None,
-            campaign: None,
-            segment: None,
-            score: None,
-            accepted_at: None,
-            rejected_at: None,
-            closed_at: None,
-            close_reason: None,
-        }],
+        &[Lead::new("X1", utc("2026-01-01T00:00:00Z"))],
     )
     .await
     .unwrap();

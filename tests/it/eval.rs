@@ -1061,18 +1061,13 @@ mod outside_windows {
                     .iter()
                     .enumerate()
                     .map(|(i, (mql, accepted, closed, ch))| Lead {
-                        id: format!("X{i}"),
-                        created_at: utc("2026-01-01T00:00:00Z"),
                         mql_at: *mql,
                         owner_id: Some("R1".into()),
                         channel: channels[*ch as usize].map(Into::into),
-                        campaign: None,
-                        segment: None,
-                        score: None,
                         accepted_at: *accepted,
                         rejected_at: *accepted,
                         closed_at: *closed,
-                        close_reason: None,
+                        ..Lead::new(format!("X{i}"), utc("2026-01-01T00:00:00Z"))
                     })
                     .collect();
                 let mut tx = db.store.begin().await.unwrap();
