@@ -2,7 +2,10 @@
 //! then the offending line with a caret under the spot, then any hint.
 
 use std::fmt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
 /// One thing wrong with the rule files.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,10 +79,28 @@ impl LoadError {
         self.note = note;
         self
     }
+
+    /// The bytes of `source` the caret underlines: `width` characters from `column`,
+    /// clipped to the line. An empty range (the width is unknown, or the spot is at or
+    /// past the end of the line) still gets a bare caret.
+    fn span(&self, source: &str) -> Range<usize> {
+        let line_len = source.chars().count();
+        let start = (self.column.saturating_sub(1) as usize).min(line_len);
+        let end = start + (self.width as usize).min(line_len - start);
+        let byte = |chars: usize| {
+            source
+                .char_indices()
+                .nth(chars)
+                .map_or(source.len(), |(i, _)| i)
+        };
+        byte(start)..byte(end)
+    }
 }
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The header is ours, not annotate-snippets' (`error: msg` then `--> file:line:col`):
+        // `file:line:col: error: msg` on one line is what editors and grep look for.
         let file = self.file.display();
         if self.line == 0 {
             writeln!(f, "{file}: error: {}", self.message)?;
@@ -90,28 +111,23 @@ impl fmt::Display for LoadError {
                 self.line, self.column, self.message
             )?;
         }
-        let gutter = self.line.to_string().len();
-        let pad = " ".repeat(gutter);
+        // The snippet, caret, help and note: annotate-snippets, in a group without a title.
+        let mut group = Group::with_level(Level::ERROR);
         if let Some(source) = &self.source_line {
-            let line_len = source.chars().count() as u32;
-            let start = self.column.saturating_sub(1);
-            // Underline to the end of the line at most; a bare caret when the width
-            // is unknown or the spot is past the end.
-            let width = self.width.min(line_len.saturating_sub(start)).max(1);
-            writeln!(f, "{pad} |")?;
-            writeln!(f, "{} | {source}", self.line)?;
-            writeln!(
-                f,
-                "{pad} | {}{}",
-                " ".repeat(start as usize),
-                "^".repeat(width as usize)
-            )?;
+            group = group.element(
+                Snippet::source(source.as_str())
+                    .line_start(self.line as usize)
+                    .annotation(AnnotationKind::Primary.span(self.span(source))),
+            );
         }
         if let Some(help) = &self.help {
-            writeln!(f, "{pad} = help: {help}")?;
+            group = group.element(Level::HELP.message(help.as_str()));
         }
         if let Some(note) = &self.note {
-            writeln!(f, "{pad} = note: {note}")?;
+            group = group.element(Level::NOTE.message(note.as_str()));
+        }
+        if !group.is_empty() {
+            writeln!(f, "{}", Renderer::plain().render(&[group]))?;
         }
         Ok(())
     }
@@ -197,7 +213,85 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "rules/acme.yaml:3:5: error: unknown field `respnd_within` — did you mean `respond_within`?\n  \
-             |\n3 |   - respnd_within: 4h\n  |     ^^^^^^^^^^^^^\n  = help: see rules/README.md\n"
+             |\n3 |   - respnd_within: 4h\n  |     ^^^^^^^^^^^^^\n  |\n  = help: see rules/README.md\n"
+        );
+    }
+
+    #[test]
+    fn renders_a_note_after_the_help() {
+        let text = "a: 1\n".repeat(9) + "  owner: sales\n";
+        let e = LoadError::at(
+            Path::new("b.yaml"),
+            &text,
+            10,
+            10,
+            5,
+            "`sales` is defined twice".into(),
+        )
+        .with_help(Some("rename one".into()))
+        .with_note(Some("first defined at a.yaml:4:3".into()));
+        assert_eq!(
+            e.to_string(),
+            "b.yaml:10:10: error: `sales` is defined twice\n   |\n10 |   owner: sales\n   \
+             |          ^^^^^\n   |\n   = help: rename one\n   = note: first defined at a.yaml:4:3\n"
+        );
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        // `é` and `—` are several bytes each; the caret still lands under `wörld`.
+        let e = LoadError::at(
+            Path::new("t.yaml"),
+            "name: é — wörld: x\n",
+            1,
+            11,
+            5,
+            "m".into(),
+        );
+        assert_eq!(
+            e.to_string(),
+            "t.yaml:1:11: error: m\n  |\n1 | name: é — wörld: x\n  |           ^^^^^\n"
+        );
+    }
+
+    #[test]
+    fn the_caret_is_clipped_to_the_line() {
+        let at = |column, width| {
+            LoadError::at(
+                Path::new("t.yaml"),
+                "key: ab\n",
+                1,
+                column,
+                width,
+                "m".into(),
+            )
+            .to_string()
+        };
+        let snippet = |caret: &str| format!("  |\n1 | key: ab\n  | {caret}\n");
+        // Too wide: underlined to the end of the line.
+        assert_eq!(
+            at(6, 10),
+            format!("t.yaml:1:6: error: m\n{}", snippet("     ^^"))
+        );
+        // No width: a bare caret.
+        assert_eq!(at(2, 0), format!("t.yaml:1:2: error: m\n{}", snippet(" ^")));
+        // Just past the end (a missing value), or further: a caret after the last character.
+        assert_eq!(
+            at(8, 1),
+            format!("t.yaml:1:8: error: m\n{}", snippet("       ^"))
+        );
+        assert_eq!(
+            at(30, 3),
+            format!("t.yaml:1:30: error: m\n{}", snippet("       ^"))
+        );
+    }
+
+    #[test]
+    fn control_characters_show_as_spaces() {
+        let e = LoadError::at(Path::new("t.yaml"), "a:\tb\u{7}c\n", 1, 4, 1, "m".into());
+        assert_eq!(
+            e.to_string(),
+            "t.yaml:1:4: error: m\n  |\n1 | a: b c\n  |    ^\n"
         );
     }
 
@@ -207,6 +301,16 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "rules/x.yml: error: rule files end in `.yaml`\n"
+        );
+    }
+
+    #[test]
+    fn file_errors_keep_their_help() {
+        let mut e = LoadError::file(Path::new("rules/x.yml"), "rule files end in `.yaml`");
+        e.help = Some("rename it to rules/x.yaml".into());
+        assert_eq!(
+            e.to_string(),
+            "rules/x.yml: error: rule files end in `.yaml`\n = help: rename it to rules/x.yaml\n"
         );
     }
 }
