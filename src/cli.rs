@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use chrono::SubsecRound as _;
+use chrono::{SubsecRound as _, Timelike as _};
 use clap::{Args, Parser, Subcommand};
 
-use crate::store::Store;
+use crate::store::{Store, StoreError, StoreOptions};
 
 /// The database used when neither `--database` nor `HANDOFF_DATABASE` is given.
 pub const DEFAULT_DATABASE: &str = "sqlite://handoff.db";
@@ -66,12 +66,47 @@ pub struct GlobalArgs {
         default_value = "info"
     )]
     pub log: String,
+
+    /// Database connections for reads (evaluations); more evaluations than this wait.
+    #[arg(
+        long,
+        env = "HANDOFF_DB_CONNECTIONS",
+        global = true,
+        value_name = "N",
+        default_value_t = StoreOptions::default().read_connections
+    )]
+    pub db_connections: u32,
+
+    /// Seconds that connecting to the database, or waiting for a free connection,
+    /// may take before the database counts as unreachable.
+    #[arg(
+        long,
+        env = "HANDOFF_DB_CONNECT_TIMEOUT",
+        global = true,
+        value_name = "SECONDS",
+        default_value_t = StoreOptions::default().connect_timeout.as_secs()
+    )]
+    pub db_connect_timeout: u64,
 }
 
 impl GlobalArgs {
     /// The database URL in force: `--database`, else `HANDOFF_DATABASE`, else the default.
     pub fn database_url(&self) -> &str {
         self.database.as_deref().unwrap_or(DEFAULT_DATABASE)
+    }
+
+    /// How the store uses the database, from the options.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            read_connections: self.db_connections.max(1),
+            connect_timeout: std::time::Duration::from_secs(self.db_connect_timeout.max(1)),
+            ..StoreOptions::default()
+        }
+    }
+
+    /// Opens the database for writing, creating a missing SQLite file.
+    async fn store(&self) -> Result<Store, StoreError> {
+        Store::connect(self.database_url(), &self.store_options()).await
     }
 }
 
@@ -163,6 +198,10 @@ pub struct EvalArgs {
     /// Output: a table for people, or one JSON object for programs.
     #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
     pub format: EvalFormat,
+
+    /// Evaluate only this objective (repeat for several) [default: all of them].
+    #[arg(long, value_name = "NAME")]
+    pub objective: Vec<String>,
 }
 
 /// How `handoff eval` prints its results.
@@ -200,6 +239,23 @@ pub struct DemoArgs {
     pub csv: Option<PathBuf>,
 }
 
+impl DemoArgs {
+    /// The company `handoff demo` was asked for; `--end` defaults to now, to the minute.
+    pub fn spec(&self) -> crate::demo::DemoSpec {
+        let end = match self.end {
+            Some(t) => t.to_utc(),
+            None => chrono::Utc::now().trunc_subsecs(0),
+        };
+        let end = end.with_second(0).unwrap_or(end);
+        crate::demo::DemoSpec {
+            leads: self.leads,
+            months: self.months,
+            seed: self.seed,
+            end,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// Directory holding reps.csv, leads.csv, touches.csv and/or deals.csv.
@@ -210,8 +266,11 @@ pub struct ImportArgs {
 pub fn init_tracing(cli: &Cli) {
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.global.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only for a person at a terminal, never into a log file or journal.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -221,14 +280,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = cli.global;
     match cli.command {
         Command::Migrate => {
-            let url = global.database_url();
-            let store = Store::connect(url).await?;
+            let store = global.store().await?;
             store.migrate().await?;
             println!("schema of {} is up to date", store.describe());
             Ok(ExitCode::SUCCESS)
         }
         Command::Import(args) => {
-            let store = Store::connect(global.database_url()).await?;
+            let store = global.store().await?;
             store.migrate().await?;
             let report =
                 crate::import::import_dir(&store, &args.dir, &crate::progress::Progress::stderr())
@@ -243,6 +301,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for note in &report.ignored {
                 eprintln!("{note}");
             }
+            if report
+                .files
+                .iter()
+                .any(|f| matches!(f.outcome, crate::import::Outcome::Imported { .. }))
+            {
+                store.tidy().await?;
+            }
+            store.close().await;
             Ok(if report.is_success() {
                 ExitCode::SUCCESS
             } else {
@@ -252,10 +318,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => {
             let progress = crate::progress::Progress::stderr();
             let summary = match &args.csv {
-                Some(dir) => {
-                    crate::demo::write_csv(dir, crate::demo::DemoSpec::from_args(&args), &progress)?
+                Some(dir) => crate::demo::write_csv(dir, args.spec(), &progress)?,
+                None => {
+                    let store = global.store().await?;
+                    let summary =
+                        crate::demo::build(&store, args.spec(), args.replace, &progress).await?;
+                    store.close().await;
+                    summary
                 }
-                None => crate::demo::build(global.database_url(), &args, &progress).await?,
             };
             print!("{summary}");
             Ok(ExitCode::SUCCESS)
@@ -294,19 +364,50 @@ async fn eval(global: &GlobalArgs, args: &EvalArgs) -> anyhow::Result<ExitCode> 
             return Ok(ExitCode::FAILURE);
         }
     };
-    let url = global.database_url();
+    // Advice only where it is the fix: a missing file or missing tables, not a
+    // server that is down.
     let hint = "run `handoff migrate` to create the schema, or `handoff demo` for a demo database";
-    let store = Store::connect_existing(url)
-        .await
-        .with_context(|| format!("cannot evaluate: {hint}"))?;
-    crate::eval::check_schema(&store)
-        .await
-        .with_context(|| format!("{} has no lead tables: {hint}", store.describe()))?;
+    let store = match Store::connect_existing(global.database_url(), &global.store_options()).await
+    {
+        Err(e @ StoreError::Missing { .. }) => {
+            return Err(anyhow::Error::new(e).context(format!("cannot evaluate: {hint}")));
+        }
+        other => other.context("cannot evaluate")?,
+    };
+    if let Err(e) = crate::eval::check_schema(&store).await {
+        let missing_tables = matches!(&e, crate::eval::EvalError::Store(s) if s.kind() == crate::store::ErrorKind::Query);
+        let e = anyhow::Error::new(e).context(format!("{} has no lead tables", store.describe()));
+        return Err(if missing_tables {
+            e.context(format!("cannot evaluate: {hint}"))
+        } else {
+            e
+        });
+    }
     let at = args
         .at
         .map_or_else(chrono::Utc::now, |t| t.to_utc())
         .trunc_subsecs(6);
-    let evaluation = crate::eval::evaluate(&rules, &store, at).await;
+    for name in &args.objective {
+        if rules.objective(name).is_none() {
+            let names = rules.objectives().iter().map(|o| o.name.as_str());
+            let hint = match crate::suggest::did_you_mean(name, names) {
+                Some(near) => format!(" — did you mean `{near}`?"),
+                None => String::new(),
+            };
+            anyhow::bail!("no objective `{name}` in the rules{hint}");
+        }
+    }
+    let mut evaluation = crate::eval::Evaluation {
+        evaluated_at: at,
+        objectives: Vec::new(),
+    };
+    for objective in rules.objectives() {
+        if args.objective.is_empty() || args.objective.contains(&objective.name) {
+            let timeout = crate::eval::timeout_for(objective.kind());
+            let result = crate::eval::run_objective(objective, &store, at, timeout).await;
+            evaluation.objectives.push(result);
+        }
+    }
     store.close().await;
     match args.format {
         EvalFormat::Json => println!("{}", serde_json::to_string_pretty(&evaluation.to_json())?),

@@ -21,22 +21,20 @@
 use std::fmt;
 use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration as StdDuration, Instant};
 
 use anyhow::{Context as _, bail};
-use chrono::{
-    DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, TimeZone, Timelike, Utc, Weekday,
-};
-use chrono_tz::America::New_York;
+use chrono::{DateTime, Duration, Months, NaiveDate, NaiveTime, Timelike, Utc};
 use chrono_tz::Tz;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use tokio::sync::mpsc;
 
-use crate::cli::DemoArgs;
 use crate::model::{self, Deal, Lead, Rep, Table, Touch};
 use crate::progress::{Progress, Unit};
+use crate::rules::{Calendar, local_instant};
 use crate::store::{Encoded, Store, UpsertColumns};
 
 /// Leads generated when `--leads` is not given: about 1000 a month for six months.
@@ -66,23 +64,6 @@ pub struct DemoSpec {
 }
 
 impl DemoSpec {
-    /// The spec `handoff demo` was asked for; `--end` defaults to now, to the minute.
-    pub fn from_args(args: &DemoArgs) -> DemoSpec {
-        let end = match args.end {
-            Some(t) => t.to_utc(),
-            None => Utc::now()
-                .with_second(0)
-                .and_then(|t| t.with_nanosecond(0))
-                .unwrap_or_else(Utc::now),
-        };
-        DemoSpec {
-            leads: args.leads,
-            months: args.months,
-            seed: args.seed,
-            end,
-        }
-    }
-
     /// The first instant of the history.
     pub fn start(&self) -> DateTime<Utc> {
         self.end
@@ -95,7 +76,12 @@ impl DemoSpec {
         self.end - SLA_AGE
     }
 
-    fn check(&self) -> anyhow::Result<()> {
+    /// Checks that the spec makes a company at all.
+    ///
+    /// # Errors
+    ///
+    /// No leads, or no months.
+    pub fn check(&self) -> anyhow::Result<()> {
         if self.leads == 0 || self.months == 0 {
             bail!("--leads and --months must be at least 1");
         }
@@ -337,46 +323,91 @@ fn reps(mqls_per_month: f64) -> Vec<(Rep, Habit)> {
         .collect()
 }
 
-/// Sales works Monday to Friday, 09:00–17:00 New York time.
+/// The shipped rule file, built into the binary so that the demo works from any
+/// directory. The demo company works by its `office` calendar.
+const ACME_RULES: &str = include_str!("../rules/acme.yaml");
+
+/// The `office` calendar of the shipped rules (`rules/acme.yaml`): Monday to
+/// Friday, 09:00–17:00 New York time, closed on its holidays. The demo's reps
+/// work exactly when the evaluator's speed-to-lead clock runs. Loaded once; a
+/// shipped file that does not load, or lacks an `office` calendar open every
+/// week, is a bug in the build, which `shipped_office_calendar_loads` catches.
+static OFFICE: LazyLock<Arc<Calendar>> = LazyLock::new(|| {
+    let rules = crate::rules::load_str("rules/acme.yaml", ACME_RULES)
+        .unwrap_or_else(|e| panic!("the shipped rules/acme.yaml does not load:\n{e}"));
+    let Some(office) = rules.calendars().get("office").cloned() else {
+        panic!("the shipped rules/acme.yaml has no `office` calendar");
+    };
+    assert!(
+        office.open_secs_per_week() > 0,
+        "the `office` calendar of rules/acme.yaml is never open"
+    );
+    office
+});
+
+/// The longest wait [`Office::after`] adds: five years of 40-hour weeks. A longer
+/// draw (far out in a lognormal tail) is cut to it: it is long past any history
+/// the demo makes either way, and stays within the reach of
+/// [`Calendar::add_open_secs`].
+const MAX_WAIT_MINUTES: f64 = 5.0 * 52.0 * 40.0 * 60.0;
+
+/// Sales works the hours of the shipped `office` calendar ([`OFFICE`]).
 struct Office;
 
 impl Office {
-    const OPEN: u32 = 9 * 60;
-    const CLOSE: u32 = 17 * 60;
-
-    fn is_workday(d: NaiveDate) -> bool {
-        !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+    /// Whether the office is open at `t`: in its hours, and not on a holiday.
+    fn is_open(t: DateTime<Utc>) -> bool {
+        OFFICE.is_open(t)
     }
 
-    fn at(d: NaiveDate, minute: u32) -> DateTime<Utc> {
-        let time = NaiveTime::from_hms_opt(minute / 60, minute % 60, 0).unwrap_or_default();
-        // 09:00–17:00 never falls in a daylight-saving gap.
-        New_York
-            .from_local_datetime(&d.and_time(time))
-            .earliest()
-            .map(|t| t.to_utc())
-            .unwrap_or_else(|| d.and_time(time).and_utc())
-    }
-
-    /// The instant `minutes` of open office time after `t`.
+    /// The instant `minutes` (whole seconds of them) of open office time after
+    /// `t`; a `t` outside office hours waits for the next opening.
     fn after(t: DateTime<Utc>, minutes: f64) -> DateTime<Utc> {
-        let local = t.with_timezone(&New_York);
+        let secs = (minutes.clamp(0.0, MAX_WAIT_MINUTES) * 60.0) as u64;
+        OFFICE
+            .add_open_secs(t, secs)
+            .expect("the office is open every week, so five years of office time end within ten")
+    }
+
+    /// A random office minute of the latest open day whose first opening is
+    /// before `t`, or `None` when no day in the year before `t` is open.
+    fn minute_before(t: DateTime<Utc>, rng: &mut ChaCha8Rng) -> Option<DateTime<Utc>> {
+        let local = t.with_timezone(&OFFICE.timezone);
         let mut day = local.date_naive();
-        let mut from = f64::from(local.num_seconds_from_midnight()) / 60.0;
-        let mut left = minutes.max(0.0);
-        let (open, close) = (f64::from(Office::OPEN), f64::from(Office::CLOSE));
-        loop {
-            if Office::is_workday(day) && from < close {
-                let start = from.max(open);
-                if left <= close - start {
-                    return Office::at(day, Office::OPEN)
-                        + Duration::milliseconds(((start + left - open) * 60_000.0) as i64);
-                }
-                left -= close - start;
-            }
-            day = day.succ_opt().unwrap_or(day);
-            from = 0.0;
+        if OFFICE
+            .hours_on(day)
+            .first()
+            .is_none_or(|h| local.num_seconds_from_midnight() < h.from)
+        {
+            day = day.pred_opt()?;
         }
+        for _ in 0..366 {
+            if let Some(at) = Office::random_minute(day, rng) {
+                return Some(at);
+            }
+            day = day.pred_opt()?;
+        }
+        None
+    }
+
+    /// A random minute of the open hours of `day`, each minute as likely; `None`
+    /// (drawing nothing) when `day` is closed.
+    fn random_minute(day: NaiveDate, rng: &mut ChaCha8Rng) -> Option<DateTime<Utc>> {
+        let hours = OFFICE.hours_on(day);
+        let total: u32 = hours.iter().map(|h| h.len_secs() / 60).sum();
+        if total == 0 {
+            return None;
+        }
+        let mut minute = rng.random_range(0..total);
+        for h in hours {
+            let len = h.len_secs() / 60;
+            if minute < len {
+                let time = NaiveTime::from_num_seconds_from_midnight_opt(h.from + minute * 60, 0)?;
+                return Some(local_instant(OFFICE.timezone, day.and_time(time)));
+            }
+            minute -= len;
+        }
+        None
     }
 }
 
@@ -518,29 +549,16 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn FnMut(Batch) -> ControlFlow<()>)
 }
 
 /// Most inbound leads arrive, and most nurtured leads turn into MQLs, in office
-/// hours: two in three of the instants drawn for a night or weekend are moved back
-/// to a random office minute of the latest weekday before them, unless that is
-/// before `not_before`.
+/// hours: two in three of the instants drawn while the office is closed (a night,
+/// a weekend, a holiday) are moved back to a random office minute of the latest
+/// open day before them, unless that is before `not_before`.
 fn office_skew(t: DateTime<Utc>, not_before: DateTime<Utc>, rng: &mut ChaCha8Rng) -> DateTime<Utc> {
-    let local = t.with_timezone(&New_York);
-    let minute = local.hour() * 60 + local.minute();
-    let open =
-        Office::is_workday(local.date_naive()) && (Office::OPEN..Office::CLOSE).contains(&minute);
-    if open || !rng.random_bool(0.66) {
+    if Office::is_open(t) || !rng.random_bool(0.66) {
         return t;
     }
-    let mut day = local.date_naive();
-    if minute < Office::OPEN {
-        day = day.pred_opt().unwrap_or(day);
-    }
-    while !Office::is_workday(day) {
-        day = day.pred_opt().unwrap_or(day);
-    }
-    let moved = Office::at(day, rng.random_range(Office::OPEN..Office::CLOSE));
-    if moved < not_before || moved > t {
-        t
-    } else {
-        moved
+    match Office::minute_before(t, rng) {
+        Some(moved) if moved >= not_before && moved <= t => moved,
+        _ => t,
     }
 }
 
@@ -666,11 +684,13 @@ fn lead(
             true,
         );
     }
-    // Now and then an SDR called before the hand-off: not an attempt on the MQL.
-    if rng.random_bool(0.03) && created < mql_at - Duration::minutes(30) {
+    // Now and then an SDR called before the hand-off, in office hours: not an
+    // attempt on the MQL.
+    let sdr_call = mql_at - Duration::minutes(30);
+    if rng.random_bool(0.03) && created < sdr_call && Office::is_open(sdr_call) {
         touch(
             out,
-            mql_at - Duration::minutes(30),
+            sdr_call,
             owner,
             "call",
             "outbound",
@@ -968,27 +988,31 @@ impl fmt::Display for DemoSummary {
     }
 }
 
-/// Builds the demo database at `url`, as `handoff demo` does.
+/// Builds the demo company in `store`, as `handoff demo` does: migrates it,
+/// then replaces its lead data.
 ///
 /// # Errors
 ///
-/// An unreachable database, or one that holds lead data the demo did not make
-/// while `--replace` is not given.
-pub async fn build(url: &str, args: &DemoArgs, progress: &Progress) -> anyhow::Result<DemoSummary> {
-    let spec = DemoSpec::from_args(args);
+/// A database error, or a database that holds lead data the demo did not make
+/// while `replace` is false.
+pub async fn build(
+    store: &Store,
+    spec: DemoSpec,
+    replace: bool,
+    progress: &Progress,
+) -> anyhow::Result<DemoSummary> {
     spec.check()?;
-    let store = Store::connect(url).await?;
     store.migrate().await?;
     let existing = store.count(Table::Leads).await?;
     let ours = store.meta(META_KEY).await?.is_some();
-    if existing > 0 && !ours && !args.replace {
+    if existing > 0 && !ours && !replace {
         bail!(
             "{} already holds {existing} leads that the demo did not make; pass --replace to delete them, or --database to use another database",
             store.describe()
         );
     }
-    let summary = write(&store, spec, progress).await?;
-    store.close().await;
+    let summary = write(store, spec, progress).await?;
+    store.tidy().await?;
     Ok(summary)
 }
 
@@ -1008,19 +1032,19 @@ pub async fn write(
 
     // The generator thread also encodes the statements, so that making the next
     // batch overlaps with the database writing this one.
-    let backend = store.backend();
+    let encoder = store.encoder();
     let (sender, mut receiver) = mpsc::channel::<(u64, Vec<Encoded>)>(4);
     let generator = tokio::task::spawn_blocking(move || {
         let all = UpsertColumns::all;
         generate(&spec, &mut |batch| {
             let encoded = match batch {
-                Batch::Reps(reps) => (0, vec![backend.encode_upsert(&all(Table::Reps), &reps)]),
+                Batch::Reps(reps) => (0, vec![encoder.upsert(&all(Table::Reps), &reps)]),
                 Batch::Rows(c) => (
                     c.leads.len() as u64,
                     vec![
-                        backend.encode_upsert(&all(Table::Leads), &c.leads),
-                        backend.encode_upsert(&all(Table::Touches), &c.touches),
-                        backend.encode_upsert(&all(Table::Deals), &c.deals),
+                        encoder.upsert(&all(Table::Leads), &c.leads),
+                        encoder.upsert(&all(Table::Touches), &c.touches),
+                        encoder.upsert(&all(Table::Deals), &c.deals),
                     ],
                 ),
             };
@@ -1045,16 +1069,15 @@ pub async fn write(
     tx.set_meta(META_KEY, &spec.meta_value()).await?;
     tx.commit().await?;
     bar.finish_and_clear();
-    let look = match store {
-        Store::Sqlite(p) => Some(format!(
+    let look = store.sqlite_file().map(|file| {
+        format!(
             "sqlite3 {} 'SELECT channel, COUNT(*) FROM leads GROUP BY channel'",
-            p.connect_options().get_filename().display()
-        )),
-        _ => None,
-    };
+            file.display()
+        )
+    });
     Ok(DemoSummary {
         spec,
-        database: store.describe(),
+        database: store.describe().to_owned(),
         look,
         stats,
         elapsed: started.elapsed(),
@@ -1133,9 +1156,9 @@ fn write_rows<R: crate::model::Values>(
     Ok(())
 }
 
-/// The time zone the demo company works in.
+/// The time zone the demo company works in: that of its office calendar.
 pub fn timezone() -> Tz {
-    New_York
+    OFFICE.timezone
 }
 
 #[cfg(test)]
@@ -1166,6 +1189,70 @@ mod tests {
             Office::after(utc("2026-03-10T14:00:00Z"), 90.0),
             utc("2026-03-10T15:30:00Z")
         );
+    }
+
+    #[test]
+    fn shipped_office_calendar_loads() {
+        // A shipped rules/acme.yaml that does not load panics here.
+        let office = LazyLock::force(&OFFICE);
+        assert_eq!(office.name, "office");
+        assert_eq!(office.timezone, chrono_tz::America::New_York);
+        assert_eq!(timezone(), chrono_tz::America::New_York);
+        assert_eq!(office.open_secs_per_week(), 5 * 8 * 3600);
+        let thanksgiving = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        assert!(office.is_holiday(thanksgiving));
+    }
+
+    #[test]
+    fn office_time_skips_holidays() {
+        // Wednesday 2026-11-25 19:00 New York (EST, UTC-5), the evening before
+        // Thanksgiving: Thursday 26 and Friday 27 are holidays of the office
+        // calendar, then comes the weekend, so 10 open minutes end on Monday
+        // 2026-11-30 at 09:10.
+        assert_eq!(
+            Office::after(utc("2026-11-26T00:00:00Z"), 10.0),
+            utc("2026-11-30T14:10:00Z")
+        );
+        // Wednesday 16:50 plus 30 open minutes: 10 on Wednesday, 20 on Monday.
+        assert_eq!(
+            Office::after(utc("2026-11-25T21:50:00Z"), 30.0),
+            utc("2026-11-30T14:20:00Z")
+        );
+        // Christmas Eve (Thursday) 16:30 plus 60: Christmas Day (Friday) is closed.
+        assert_eq!(
+            Office::after(utc("2026-12-24T21:30:00Z"), 60.0),
+            utc("2026-12-28T14:30:00Z")
+        );
+        // A holiday at noon is closed; the day before at noon is open.
+        assert!(!Office::is_open(utc("2026-11-26T17:00:00Z")));
+        assert!(Office::is_open(utc("2026-11-25T17:00:00Z")));
+    }
+
+    #[test]
+    fn office_skew_never_moves_onto_a_holiday() {
+        // Closed instants on and after Thanksgiving: Thursday noon, Friday
+        // evening, Saturday night. The latest open day before each is Wednesday
+        // 2026-11-25, and every lead moved lands in its office hours.
+        let wednesday = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        let not_before = utc("2026-11-01T00:00:00Z");
+        let mut moved = 0;
+        for t in [
+            utc("2026-11-26T17:00:00Z"),
+            utc("2026-11-28T01:00:00Z"),
+            utc("2026-11-29T03:00:00Z"),
+        ] {
+            for seed in 0..200 {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                let s = office_skew(t, not_before, &mut rng);
+                if s != t {
+                    moved += 1;
+                    assert!(Office::is_open(s), "{t} moved to {s}");
+                    assert_eq!(s.with_timezone(&timezone()).date_naive(), wednesday);
+                }
+            }
+        }
+        // About two in three are moved.
+        assert!((300..500).contains(&moved), "{moved} of 600 moved");
     }
 
     #[test]

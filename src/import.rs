@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 
 use crate::model::{self, Column, ColumnType, GenericRow, OwnedValue, Table};
 use crate::progress::{Progress, Unit};
-use crate::store::{Backend, Encoded, Store, StoreError, Tx, UpsertColumns};
+use crate::store::{Encoded, Encoder, Store, StoreError, Tx, UpsertColumns};
 use crate::suggest;
 
 /// Rows per batch sent from the parser to the writer.
@@ -281,9 +281,9 @@ pub async fn import_file(
     let bar = progress.bar(len, &file_name(table), Unit::Bytes);
 
     let (tx, mut rx) = mpsc::channel::<Msg>(BATCHES_IN_FLIGHT);
-    let backend = store.backend();
+    let encoder = store.encoder();
     let owned_path = path.to_owned();
-    let parser = tokio::task::spawn_blocking(move || parse_file(table, backend, &owned_path, &tx));
+    let parser = tokio::task::spawn_blocking(move || parse_file(table, &encoder, &owned_path, &tx));
 
     let mut errors = Errors::default();
     let mut fields: Vec<usize> = Vec::new();
@@ -393,7 +393,7 @@ async fn check_references(
 /// Reads, validates and batches one file. Runs on a blocking thread.
 fn parse_file(
     table: Table,
-    backend: Backend,
+    encoder: &Encoder,
     path: &Path,
     out: &mpsc::Sender<Msg>,
 ) -> std::io::Result<()> {
@@ -437,7 +437,7 @@ fn parse_file(
     let mut lines_of_suspects = Vec::new();
     let encode = |lines: &mut Vec<u64>, rows: &mut Vec<GenericRow>, bytes_read| {
         let rows = std::mem::replace(rows, Vec::with_capacity(BATCH_ROWS));
-        let encoded = backend.encode_upsert(&upsert, &rows);
+        let encoded = encoder.upsert(&upsert, &rows);
         Msg::Rows(Batch {
             lines: std::mem::replace(lines, Vec::with_capacity(BATCH_ROWS)),
             rows,

@@ -19,7 +19,7 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(handoff::cli::run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", handoff::error_chain(e.as_ref()));
             std::process::ExitCode::FAILURE
         }
     }

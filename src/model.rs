@@ -20,6 +20,50 @@ pub fn to_store_precision(t: DateTime<Utc>) -> DateTime<Utc> {
     t.trunc_subsecs(6)
 }
 
+/// The lead column results are split by (`by:`). Without it there is one group, `all`.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    /// `leads.channel`, the original source (`webinar`, `paid_search`, …).
+    Channel,
+    /// `leads.campaign`.
+    Campaign,
+    /// `leads.segment` (`smb`, `mid`, `ent`, …).
+    Segment,
+    /// The `team` of the lead's owner (`reps.team`).
+    Owner,
+}
+
+impl GroupBy {
+    /// The name used in rule files (`channel`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Channel => "channel",
+            GroupBy::Campaign => "campaign",
+            GroupBy::Segment => "segment",
+            GroupBy::Owner => "owner",
+        }
+    }
+}
+
+impl fmt::Display for GroupBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One of the four canonical tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Table {

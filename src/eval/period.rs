@@ -1,14 +1,17 @@
-//! Windows and business time: the calendar arithmetic of DESIGN §4.
+//! Windows: the calendar periods of DESIGN §4.
 //!
 //! Calendar periods are found in the rule's time zone and turned into UTC
 //! instants at their local midnights, so a day with a daylight-saving change is
-//! 23 or 25 hours long, as the wall clock says. Business time walks the
-//! calendar's open spans day by day, each span converted to UTC the same way.
+//! 23 or 25 hours long, as the wall clock says. Business time (open hours and
+//! holidays) is the calendar's own arithmetic: [`crate::rules::Calendar`].
 
-use chrono::{DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-use crate::rules::{Calendar, Window};
+use crate::rules::Window;
+/// The instant a local wall-clock time names in a time zone; it lives with the
+/// calendars, whose open spans are converted the same way.
+pub use crate::rules::local_instant;
 
 /// The half-open span `[start, end)` of a window at `t`.
 ///
@@ -55,98 +58,8 @@ impl Period {
     }
 }
 
-/// The instant a local wall-clock time names in `tz`. An ambiguous time (the
-/// repeated hour when clocks go back) is its earlier instant; a time that does
-/// not exist (the skipped hour when clocks go forward) is shifted forward by the
-/// gap, as a wall clock would show it (02:30 → 03:30).
-pub fn local_instant(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
-    match tz.from_local_datetime(&local) {
-        LocalResult::Single(t) => t.to_utc(),
-        LocalResult::Ambiguous(a, _) => a.to_utc(),
-        LocalResult::None => {
-            // Gaps are at most a few hours; step back until the time exists and
-            // carry the offset from before the gap forward.
-            for h in 1..=4 {
-                let before = local - chrono::TimeDelta::hours(h);
-                if let Some(b) = tz.from_local_datetime(&before).earliest() {
-                    return b.to_utc() + chrono::TimeDelta::hours(h);
-                }
-            }
-            local.and_utc()
-        }
-    }
-}
-
 fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
     local_instant(tz, date.and_time(chrono::NaiveTime::MIN))
-}
-
-/// The open spans of `date` in `cal`, as UTC instants.
-fn open_spans(
-    cal: &Calendar,
-    date: NaiveDate,
-) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
-    cal.hours_on(date).iter().map(move |h| {
-        let at = |secs: u32| {
-            let day = date + Days::new(u64::from(secs / 86_400));
-            let time = chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs % 86_400, 0)
-                .unwrap_or(chrono::NaiveTime::MIN);
-            local_instant(cal.timezone, day.and_time(time))
-        };
-        (at(h.from), at(h.until))
-    })
-}
-
-/// How far ahead business-time arithmetic looks for open hours before giving up
-/// (a calendar open on no day at all, or a run of holidays).
-const HORIZON_DAYS: u64 = 3_700;
-
-/// The instant `secs` seconds of open time after `from`: the clock runs only in
-/// `cal`'s open hours, not on holidays, and a start outside open hours waits for
-/// the next opening. `None` when the calendar has no open hours in reach.
-pub fn add_business(cal: &Calendar, from: DateTime<Utc>, secs: u64) -> Option<DateTime<Utc>> {
-    let mut left = chrono::TimeDelta::seconds(i64::try_from(secs).ok()?);
-    // A span of the previous local day cannot reach past midnight, so the walk
-    // starts on the local date of `from`.
-    let mut date = from.with_timezone(&cal.timezone).date_naive();
-    for _ in 0..HORIZON_DAYS {
-        for (open, close) in open_spans(cal, date) {
-            if close <= from {
-                continue;
-            }
-            let begin = open.max(from);
-            let avail = close - begin;
-            if left <= avail {
-                return Some(begin + left);
-            }
-            left -= avail;
-        }
-        date = date.succ_opt()?;
-    }
-    None
-}
-
-/// Open seconds of `cal` in `[from, to)`.
-pub fn business_secs(cal: &Calendar, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
-    if to <= from {
-        return 0;
-    }
-    let mut total = 0;
-    let mut date = from.with_timezone(&cal.timezone).date_naive();
-    let last = to.with_timezone(&cal.timezone).date_naive();
-    while date <= last {
-        for (open, close) in open_spans(cal, date) {
-            let (a, b) = (open.max(from), close.min(to));
-            if b > a {
-                total += (b - a).num_seconds();
-            }
-        }
-        match date.succ_opt() {
-            Some(d) => date = d,
-            None => break,
-        }
-    }
-    total
 }
 
 #[cfg(test)]

@@ -4,8 +4,7 @@ use std::fmt::Write as _;
 
 use chrono::SecondsFormat;
 
-use super::{Evaluation, GroupResult, Status};
-use crate::rules::Kind;
+use super::result::{Details, Evaluation, GroupResult};
 
 /// A duration in seconds, the way a person says it (`45s`, `12m`, `3h 05m`, `2d 4h`).
 fn human_secs(s: f64) -> String {
@@ -42,65 +41,56 @@ fn money(x: f64) -> String {
     format!("${digits}{grouped}.{:02}", (cents % 100).abs())
 }
 
-fn value_and_target(kind: Kind, r: &GroupResult) -> (String, String) {
+fn value_and_target(r: &GroupResult) -> (String, String) {
     let dash = || "—".to_owned();
-    match kind {
-        Kind::LeadVolume => (
+    let none = || "none".to_owned();
+    match &r.details {
+        Details::LeadVolume(_) => (
             r.value.map_or_else(dash, whole),
-            r.target.map_or_else(|| "none".to_owned(), whole),
+            r.target.map_or_else(none, whole),
         ),
-        Kind::Profitability => (
-            r.value
-                .map_or_else(dash, |k| format!("cutoff {}", whole(k))),
-            r.detail("required_attempts")
-                .map_or_else(dash, |k| format!("SLA asks {}", whole(k))),
+        Details::Profitability(p) => (
+            p.cutoff.map_or_else(dash, |k| format!("cutoff {k}")),
+            p.required_attempts
+                .map_or_else(dash, |k| format!("SLA asks {k}")),
         ),
-        _ => {
+        Details::Failed(_) => (dash(), r.target.map_or_else(none, pct)),
+        Details::LeadQuality(_) | Details::PercentWorked(_) | Details::ContactAttempts(_) => {
             let value = match (r.value, r.numerator, r.denominator) {
                 (Some(v), Some(n), Some(d)) => format!("{} ({}/{})", pct(v), whole(n), whole(d)),
                 _ => dash(),
             };
-            (value, r.target.map_or_else(|| "none".to_owned(), pct))
+            (value, r.target.map_or_else(none, pct))
         }
     }
 }
 
-fn details(kind: Kind, r: &GroupResult) -> String {
-    if r.status == Status::Error {
-        return r
-            .details
-            .get("error")
-            .and_then(|e| e.as_str())
-            .unwrap_or("evaluation failed")
-            .to_owned();
-    }
-    let d = |k: &str| r.detail(k);
+fn details(r: &GroupResult) -> String {
     let mut parts: Vec<String> = Vec::new();
-    match kind {
-        Kind::LeadVolume => {
-            if let Some(e) = d("expected") {
+    match &r.details {
+        Details::Failed(f) => return f.message.clone(),
+        Details::LeadVolume(d) => {
+            if let Some(e) = d.expected {
                 parts.push(format!("expected by now {e:.1}"));
             }
-            if let Some(p) = d("pace") {
+            if let Some(p) = d.pace {
                 parts.push(format!("pace {}", pct(p)));
             }
-            if let Some(a) = d("attainment") {
+            if let Some(a) = d.attainment {
                 parts.push(format!("attainment {}", pct(a)));
             }
             if r.target.is_none() {
                 parts.push("no target: never alerts".to_owned());
             }
         }
-        Kind::LeadQuality => {
+        Details::LeadQuality(d) => {
             parts.push(format!(
                 "{} accepted, {} rejected, {} not yet judged",
-                whole(d("accepted").unwrap_or(0.0)),
-                whole(d("rejected").unwrap_or(0.0)),
-                whole(d("undecided").unwrap_or(0.0)),
+                d.accepted, d.rejected, d.undecided,
             ));
         }
-        Kind::PercentWorked => {
-            if let (Some(p50), Some(p90)) = (d("p50_seconds"), d("p90_seconds")) {
+        Details::PercentWorked(d) => {
+            if let (Some(p50), Some(p90)) = (d.p50_seconds, d.p90_seconds) {
                 parts.push(format!(
                     "first attempt p50 {}, p90 {}",
                     human_secs(p50),
@@ -109,35 +99,25 @@ fn details(kind: Kind, r: &GroupResult) -> String {
             }
             parts.push(format!(
                 "{} late, {} never attempted",
-                whole(d("late").unwrap_or(0.0)),
-                whole(d("never_attempted").unwrap_or(0.0))
+                d.late, d.never_attempted
             ));
         }
-        Kind::ContactAttempts => {
+        Details::ContactAttempts(d) => {
             parts.push(format!(
                 "{} of {} given up with fewer than {} attempts",
-                whole(d("violations").unwrap_or(0.0)),
-                whole(d("abandoned").unwrap_or(0.0)),
-                whole(d("min_attempts").unwrap_or(0.0)),
+                d.violations, d.abandoned, d.min_attempts,
             ));
         }
-        Kind::Profitability => {
-            if let Some(v) = d("mql_value") {
+        Details::Profitability(d) => {
+            if let Some(v) = d.mql_value {
                 parts.push(format!("MQL worth {}", money(v)));
             }
-            if let Some(a) = d("avg_revenue") {
+            if let Some(a) = d.avg_revenue {
                 parts.push(format!("avg deal {}", money(a)));
             }
-            parts.push(format!(
-                "{} converted of {}",
-                whole(d("converted").unwrap_or(0.0)),
-                whole(d("cohort").unwrap_or(0.0))
-            ));
-            if d("cutoff").is_some() {
-                parts.push(format!(
-                    "{} given up below the cutoff",
-                    whole(d("leakage").unwrap_or(0.0))
-                ));
+            parts.push(format!("{} converted of {}", d.converted, d.cohort));
+            if d.cutoff.is_some() {
+                parts.push(format!("{} given up below the cutoff", d.leakage));
             }
         }
     }
@@ -150,14 +130,14 @@ pub(super) fn render(e: &Evaluation) -> String {
     let mut rows: Vec<[String; 6]> = Vec::new();
     for o in &e.objectives {
         for r in &o.results {
-            let (value, target) = value_and_target(o.kind, r);
+            let (value, target) = value_and_target(r);
             rows.push([
                 o.name.clone(),
                 r.group.clone(),
                 r.status.as_str().to_uppercase(),
                 value,
                 target,
-                details(o.kind, r),
+                details(r),
             ]);
         }
     }

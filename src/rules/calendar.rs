@@ -1,10 +1,14 @@
 //! Business-hours calendars: open hours per weekday and holidays, as rule files
-//! define them. The business-time arithmetic that uses them lives with the
-//! evaluator; this module only parses and holds them.
+//! define them, and the business-time arithmetic on them (DESIGN §4): a clock
+//! that runs only in open hours. The open spans of each day are read in the
+//! calendar's own time zone and turned into UTC instants with [`local_instant`],
+//! so they follow daylight-saving changes as the wall clock does.
 
 use std::collections::BTreeSet;
 
-use chrono::{NaiveDate, NaiveTime, Weekday};
+use chrono::{
+    DateTime, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday,
+};
 use chrono_tz::Tz;
 
 use super::problem::Problem;
@@ -82,6 +86,110 @@ impl Calendar {
             .flatten()
             .map(|h| u64::from(h.len_secs()))
             .sum()
+    }
+
+    /// Whether the clock runs at `t`: `t` lies in an open span `[opens, closes)`
+    /// of its local date, which is not a holiday.
+    pub fn is_open(&self, t: DateTime<Utc>) -> bool {
+        // A span of the previous local day cannot reach past midnight.
+        let date = t.with_timezone(&self.timezone).date_naive();
+        self.open_spans(date)
+            .any(|(open, close)| open <= t && t < close)
+    }
+
+    /// The instant `secs` seconds of open time after `from`: the clock runs only
+    /// in open hours, not on holidays, and a start outside open hours waits for
+    /// the next opening (so `add_open_secs(from, 0)` is `from` when open, else
+    /// the next opening). `secs` that use up a span exactly end at its closing
+    /// instant; a start at a closing instant waits for the next opening. `None`
+    /// when there are no open hours within about ten years of `from`, or when
+    /// `secs` does not fit an `i64`.
+    pub fn add_open_secs(&self, from: DateTime<Utc>, secs: u64) -> Option<DateTime<Utc>> {
+        let mut left = chrono::TimeDelta::seconds(i64::try_from(secs).ok()?);
+        // A span of the previous local day cannot reach past midnight, so the walk
+        // starts on the local date of `from`.
+        let mut date = from.with_timezone(&self.timezone).date_naive();
+        for _ in 0..HORIZON_DAYS {
+            for (open, close) in self.open_spans(date) {
+                if close <= from {
+                    continue;
+                }
+                let begin = open.max(from);
+                let avail = close - begin;
+                if left <= avail {
+                    return Some(begin + left);
+                }
+                left -= avail;
+            }
+            date = date.succ_opt()?;
+        }
+        None
+    }
+
+    /// Open seconds in `[from, to)`, holidays excluded; 0 when `to <= from`.
+    /// Whole seconds: the sub-second part of each open stretch is dropped.
+    pub fn open_secs_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+        if to <= from {
+            return 0;
+        }
+        let mut total = 0;
+        let mut date = from.with_timezone(&self.timezone).date_naive();
+        let last = to.with_timezone(&self.timezone).date_naive();
+        while date <= last {
+            for (open, close) in self.open_spans(date) {
+                let (a, b) = (open.max(from), close.min(to));
+                if b > a {
+                    total += (b - a).num_seconds();
+                }
+            }
+            match date.succ_opt() {
+                Some(d) => date = d,
+                None => break,
+            }
+        }
+        total
+    }
+
+    /// The open spans of `date` (none on a holiday), as UTC instants.
+    fn open_spans(
+        &self,
+        date: NaiveDate,
+    ) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
+        self.hours_on(date).iter().map(move |h| {
+            let at = |secs: u32| {
+                let day = date + Days::new(u64::from(secs / 86_400));
+                let time = NaiveTime::from_num_seconds_from_midnight_opt(secs % 86_400, 0)
+                    .unwrap_or(NaiveTime::MIN);
+                local_instant(self.timezone, day.and_time(time))
+            };
+            (at(h.from), at(h.until))
+        })
+    }
+}
+
+/// How far ahead business-time arithmetic looks for open hours before giving up
+/// (a calendar open on no day at all, or a run of holidays).
+const HORIZON_DAYS: u64 = 3_700;
+
+/// The instant a local wall-clock time names in `tz`. An ambiguous time (the
+/// repeated hour when clocks go back) is its earlier instant; a time that does
+/// not exist (the skipped hour when clocks go forward) is shifted forward by the
+/// gap, as a wall clock would show it (02:30 → 03:30).
+pub fn local_instant(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => t.to_utc(),
+        LocalResult::Ambiguous(a, _) => a.to_utc(),
+        LocalResult::None => {
+            // Gaps are at most a few hours; step back until the time exists and
+            // carry the offset from before the gap forward.
+            for h in 1..=4 {
+                let before = local - chrono::TimeDelta::hours(h);
+                if let Some(b) = tz.from_local_datetime(&before).earliest() {
+                    return b.to_utc() + chrono::TimeDelta::hours(h);
+                }
+            }
+            local.and_utc()
+        }
     }
 }
 
@@ -267,6 +375,160 @@ mod tests {
             "`9` is not a time of day"
         );
         assert_eq!(parse_hours("09:00-25:00").unwrap_err().part, Some((6, 5)));
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    /// `hours` on each of the weekdays `days` (0 = Monday), in New York, with
+    /// the holidays `holidays`.
+    fn new_york(days: &[usize], hours: &str, holidays: &[&str]) -> Calendar {
+        let mut week: [Vec<OpenHours>; 7] = Default::default();
+        for &d in days {
+            week[d] = parse_hours(hours).unwrap();
+        }
+        let holidays = holidays.iter().map(|d| parse_date(d).unwrap()).collect();
+        new(
+            "office".to_owned(),
+            chrono_tz::America::New_York,
+            week,
+            holidays,
+        )
+    }
+
+    fn office() -> Calendar {
+        new_york(&[0, 1, 2, 3, 4], "09:00-17:00", &["2026-11-26"])
+    }
+
+    #[test]
+    fn open_time_runs_only_in_open_hours() {
+        let cal = office();
+        // Within open hours it is plain addition (Tuesday 2026-11-24, EST = UTC-5).
+        assert_eq!(
+            cal.add_open_secs(utc("2026-11-24T15:00:00Z"), 5_400),
+            Some(utc("2026-11-24T16:30:00Z"))
+        );
+        // A start at night waits for the next opening: 03:00 + 0 is 09:00, + 1 h is 10:00.
+        assert_eq!(
+            cal.add_open_secs(utc("2026-11-24T08:00:00Z"), 0),
+            Some(utc("2026-11-24T14:00:00Z"))
+        );
+        assert_eq!(
+            cal.add_open_secs(utc("2026-11-24T08:00:00Z"), 3_600),
+            Some(utc("2026-11-24T15:00:00Z"))
+        );
+        // Using up a span exactly ends at its closing; a start at the closing
+        // waits for the next opening.
+        assert_eq!(
+            cal.add_open_secs(utc("2026-11-24T21:00:00Z"), 3_600),
+            Some(utc("2026-11-24T22:00:00Z"))
+        );
+        assert_eq!(
+            cal.add_open_secs(utc("2026-11-24T22:00:00Z"), 0),
+            Some(utc("2026-11-25T14:00:00Z"))
+        );
+        // Wednesday 16:00 + 2 h: 1 h on Wednesday; Thursday 26 Nov is a holiday,
+        // so the other hour is Friday 09:00-10:00.
+        assert_eq!(
+            cal.add_open_secs(utc("2026-11-25T21:00:00Z"), 7_200),
+            Some(utc("2026-11-27T15:00:00Z"))
+        );
+        // Friday 16:30 + 1 h: 30 min on Friday, 30 on Monday, across a weekend when
+        // the clocks change. Spring forward (8 Mar 2026): Monday is EDT, UTC-4.
+        assert_eq!(
+            cal.add_open_secs(utc("2026-03-06T21:30:00Z"), 3_600),
+            Some(utc("2026-03-09T13:30:00Z"))
+        );
+        // Fall back (1 Nov 2026): Friday is EDT, Monday EST.
+        assert_eq!(
+            cal.add_open_secs(utc("2026-10-30T20:30:00Z"), 3_600),
+            Some(utc("2026-11-02T14:30:00Z"))
+        );
+        // Sub-second parts of the start are kept.
+        let t = utc("2026-11-24T15:00:00.250Z");
+        assert_eq!(
+            cal.add_open_secs(t, 60),
+            Some(t + chrono::TimeDelta::seconds(60))
+        );
+    }
+
+    #[test]
+    fn open_time_needs_open_hours_in_reach() {
+        let never = new_york(&[], "09:00-17:00", &[]);
+        assert_eq!(never.add_open_secs(utc("2026-11-24T15:00:00Z"), 0), None);
+        assert_eq!(
+            never.open_secs_between(utc("2026-11-24T00:00:00Z"), utc("2026-12-24T00:00:00Z")),
+            0
+        );
+        assert!(!never.is_open(utc("2026-11-24T15:00:00Z")));
+        // Seconds beyond an i64 give no instant.
+        assert_eq!(
+            office().add_open_secs(utc("2026-11-24T15:00:00Z"), u64::MAX),
+            None
+        );
+    }
+
+    #[test]
+    fn open_secs_between_counts_open_hours_only() {
+        let cal = office();
+        // The week of 23 Nov 2026, local midnight to local midnight: four open
+        // days of 8 hours (Thursday is a holiday).
+        assert_eq!(
+            cal.open_secs_between(utc("2026-11-23T05:00:00Z"), utc("2026-11-30T05:00:00Z")),
+            4 * 8 * 3_600
+        );
+        // Part of a span, and an empty or reversed range.
+        assert_eq!(
+            cal.open_secs_between(utc("2026-11-24T13:00:00Z"), utc("2026-11-24T15:30:00Z")),
+            5_400
+        );
+        let t = utc("2026-11-24T15:00:00Z");
+        assert_eq!(cal.open_secs_between(t, t), 0);
+        assert_eq!(cal.open_secs_between(t, utc("2026-11-24T14:00:00Z")), 0);
+        // Whole seconds: 1.5 s of open time count as 1.
+        assert_eq!(
+            cal.open_secs_between(utc("2026-11-24T15:00:00.500Z"), utc("2026-11-24T15:00:02Z")),
+            1
+        );
+        // A week across the spring-forward change still has 5 × 8 open hours.
+        assert_eq!(
+            cal.open_secs_between(utc("2026-03-02T05:00:00Z"), utc("2026-03-09T04:00:00Z")),
+            5 * 8 * 3_600
+        );
+        // But a calendar open all day has 23 hours on 8 March 2026 and 25 on 1 Nov.
+        let always = new_york(&[0, 1, 2, 3, 4, 5, 6], "00:00-24:00", &[]);
+        assert_eq!(
+            always.open_secs_between(utc("2026-03-08T05:00:00Z"), utc("2026-03-09T04:00:00Z")),
+            23 * 3_600
+        );
+        assert_eq!(
+            always.open_secs_between(utc("2026-11-01T04:00:00Z"), utc("2026-11-02T05:00:00Z")),
+            25 * 3_600
+        );
+        // Its clock runs straight through the skipped hour.
+        assert_eq!(
+            always.add_open_secs(utc("2026-03-08T06:30:00Z"), 3_600),
+            Some(utc("2026-03-08T07:30:00Z"))
+        );
+    }
+
+    #[test]
+    fn is_open_agrees_with_the_clock() {
+        let cal = new_york(
+            &[0, 1, 2, 3, 4],
+            "09:00-12:00, 13:00-17:00",
+            &["2026-11-26"],
+        );
+        let start = utc("2026-11-22T00:00:00Z");
+        for quarter in 0..(8 * 24 * 4) {
+            let t = start + chrono::TimeDelta::minutes(15 * quarter);
+            assert_eq!(cal.is_open(t), cal.add_open_secs(t, 0) == Some(t), "at {t}");
+        }
+        assert!(cal.is_open(utc("2026-11-25T14:00:00Z"))); // Wednesday 09:00
+        assert!(!cal.is_open(utc("2026-11-25T17:30:00Z"))); // lunch
+        assert!(!cal.is_open(utc("2026-11-25T22:00:00Z"))); // 17:00, closed
+        assert!(!cal.is_open(utc("2026-11-26T15:00:00Z"))); // Thanksgiving
     }
 
     #[test]

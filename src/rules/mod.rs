@@ -34,10 +34,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use calendar::{Calendar, OpenHours};
+/// Where results are split: a column of the lead schema, so it lives with the schema.
+pub use crate::model::GroupBy;
+pub use calendar::{Calendar, OpenHours, local_instant};
 pub use diagnostic::{LoadError, LoadErrors};
 pub use model::{
-    Alert, Duration, ErrorPolicy, GroupBy, Kind, NoDataPolicy, Objective, Origin, Recipient, Spec,
+    Alert, Checks, Duration, ErrorPolicy, Kind, NoDataPolicy, Objective, Origin, Recipient, Spec,
     Target, Team, Window,
 };
 pub use schedule::Schedule;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::calendar::Calendar;
 use super::schedule::Schedule;
+use crate::model::GroupBy;
 
 /// What an objective measures (DESIGN §4).
 #[derive(
@@ -55,40 +56,6 @@ impl Kind {
 }
 
 impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The lead column results are split by (`by:`). Without it there is one group, `all`.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum GroupBy {
-    /// `leads.channel`, the original source (`webinar`, `paid_search`, …).
-    Channel,
-    /// `leads.campaign`.
-    Campaign,
-    /// `leads.segment` (`smb`, `mid`, `ent`, …).
-    Segment,
-    /// The `team` of the lead's owner (`reps.team`).
-    Owner,
-}
-
-impl GroupBy {
-    /// The name used in rule files (`channel`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GroupBy::Channel => "channel",
-            GroupBy::Campaign => "campaign",
-            GroupBy::Segment => "segment",
-            GroupBy::Owner => "owner",
-        }
-    }
-}
-
-impl fmt::Display for GroupBy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -285,9 +252,20 @@ pub enum Spec {
         cost_per_attempt: f64,
         /// Leads needed at an attempt number before it can be the cutoff.
         min_sample: u64,
-        /// The contact_attempts objective whose `min_attempts` must not exceed the cutoff.
-        checks: Option<String>,
+        /// The contact_attempts objective whose `min_attempts` must not exceed the
+        /// cutoff, resolved when the rules load.
+        checks: Option<Checks>,
     },
+}
+
+/// The contact_attempts objective a profitability objective checks, and the
+/// attempts it demands, as the rule set holds them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checks {
+    /// Its name.
+    pub objective: String,
+    /// Its `min_attempts`.
+    pub min_attempts: u32,
 }
 
 impl Spec {

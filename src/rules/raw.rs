@@ -17,8 +17,9 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::model::{ErrorPolicy, GroupBy, Kind, NoDataPolicy};
+use super::model::{ErrorPolicy, Kind, NoDataPolicy};
 use super::yaml::{Isolated, Sp};
+use crate::model::GroupBy;
 
 /// A handoff rule file: the SLA between marketing and sales, or part of it.
 #[derive(Debug, Deserialize, JsonSchema)]

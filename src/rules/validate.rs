@@ -14,7 +14,7 @@ use chrono_tz::Tz;
 use super::calendar::{self, Calendar, OpenHours};
 use super::diagnostic::LoadError;
 use super::model::{
-    Alert, Duration, GroupBy, Kind, Objective, Origin, Recipient, Spec, Target, Team, Window,
+    Alert, Checks, Duration, Kind, Objective, Origin, Recipient, Spec, Target, Team, Window,
 };
 use super::problem::Problem;
 use super::raw::{
@@ -23,6 +23,7 @@ use super::raw::{
 };
 use super::yaml::{self, Isolated, Loc, Node, Sp, Value};
 use super::{RuleSet, schedule, suggest, values};
+use crate::model::GroupBy;
 
 /// A rule file's path (as given) and contents.
 pub(crate) struct SourceFile {
@@ -769,7 +770,12 @@ impl Checker<'_> {
                         lookback,
                         cost_per_attempt,
                         min_sample,
-                        checks: checks.as_ref().map(|(n, _)| n.clone()),
+                        // Resolved to the checked objective in `build`, once
+                        // every objective is known.
+                        checks: checks.as_ref().map(|(n, _)| Checks {
+                            objective: n.clone(),
+                            min_attempts: 0,
+                        }),
                     })
                 }
             });
@@ -1180,7 +1186,7 @@ impl Checker<'_> {
             .into_iter()
             .filter_map(|d| Some((d.name, d.value?)))
             .collect();
-        let objectives = self
+        let mut objectives: Vec<Objective> = self
             .objectives
             .into_iter()
             .filter_map(|d| {
@@ -1194,6 +1200,23 @@ impl Checker<'_> {
                 Some(o)
             })
             .collect();
+        // `checks` names a contact_attempts objective (checked above); the
+        // evaluator gets the attempts it demands, not a name to look up.
+        let demanded: BTreeMap<String, u32> = objectives
+            .iter()
+            .filter_map(|o| match o.spec {
+                Spec::ContactAttempts { min_attempts, .. } => Some((o.name.clone(), min_attempts)),
+                _ => None,
+            })
+            .collect();
+        for o in &mut objectives {
+            if let Spec::Profitability { checks, .. } = &mut o.spec {
+                *checks = checks.take().and_then(|c| {
+                    let min_attempts = *demanded.get(&c.objective)?;
+                    Some(Checks { min_attempts, ..c })
+                });
+            }
+        }
         RuleSet {
             objectives,
             teams,

@@ -1,34 +1,42 @@
 //! The SQL store: the canonical lead tables (DESIGN §2) on SQLite, PostgreSQL or
 //! MySQL/MariaDB.
 //!
-//! This is the only module that speaks SQL. Each backend gets its own pool type
-//! rather than sqlx's `Any` driver, which can bind neither chrono types nor
-//! translate placeholders; the per-backend differences (timestamp encoding,
-//! upsert syntax, placeholder limits) live in the private `backend` module.
+//! This is the only module that speaks SQL, and [`Store`] is its only door. The
+//! backend is chosen once, when a URL is opened; every operation behind the door
+//! is written once, generically over the `Dialect` trait, which holds what really
+//! differs between the backends (how a timestamp is bound and read, the upsert
+//! clause, how amounts turn into exact cents, how the server is told to stop a
+//! statement). sqlx's `QueryBuilder` numbers the placeholders for each backend.
+//!
+//! A store holds two pools: one for reads, whose every use runs in a read-only
+//! transaction under a statement limit enforced by the database itself, and a
+//! smaller one for writes, so that a long evaluation never starves the writes
+//! that record its result.
 //!
 //! Every statement binds its values; table and column names come only from the
-//! fixed lists in [`crate::model`].
+//! fixed lists in [`crate::model`] and the allowlists beside the queries.
 
-mod backend;
-mod query;
+mod db;
+mod dialect;
+mod read;
 pub mod sqlite_time;
+mod state;
 mod write;
 
 use std::fmt;
-use std::str::FromStr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
-
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{AssertSqlSafe, ConnectOptions as _};
 
 use crate::model::Table;
 
-pub use query::{LeadRange, LeadRow, Param, window_leads_sql};
-pub use write::{Encoded, Tx, UpsertColumns};
+pub use read::{
+    Abandoned, AbandonedCount, AbandonedLead, FirstAttempt, JudgedCounts, MqlCount, Reach, Reader,
+    question_sql,
+};
+pub use write::{Encoded, Encoder, RowSet, Tx, UpsertColumns};
+
+use db::Ops;
 
 /// The `handoff_meta` entry present while the lead data is the demo's alone;
 /// `handoff import` removes it.
@@ -52,51 +60,134 @@ impl fmt::Display for Backend {
     }
 }
 
+/// How a store uses its database: pool sizes, time limits, SQLite tuning.
+///
+/// The defaults suit `handoff eval` and a daemon beside a modest database; each
+/// has a command-line option and an environment variable (see `handoff --help`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Connections for reads (evaluations). Evaluations beyond this wait.
+    pub read_connections: u32,
+    /// Connections for writes (imports, the daemon's own state). Kept apart from
+    /// reads so that a long evaluation never holds up a write. SQLite takes one
+    /// writer at a time whatever this says.
+    pub write_connections: u32,
+    /// How long connecting, or waiting for a free connection, may take.
+    pub connect_timeout: Duration,
+    /// The longest a read statement may run unless its caller sets its own limit.
+    pub statement_timeout: Duration,
+    /// SQLite's page cache per connection, in MiB.
+    pub sqlite_cache_mib: u32,
+    /// How much of a SQLite file each connection maps into memory, in MiB
+    /// (0: read through system calls).
+    pub sqlite_mmap_mib: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            read_connections: 4,
+            write_connections: 2,
+            connect_timeout: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(30),
+            sqlite_cache_mib: 64,
+            sqlite_mmap_mib: 256,
+        }
+    }
+}
+
+/// What kind of failure a [`StoreError`] is: a bounded set, for metrics labels
+/// and for deciding what to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The URL or the options are wrong; retrying will not help.
+    Config,
+    /// The database cannot be reached, or the connection broke.
+    Unreachable,
+    /// A statement ran past its time limit and was stopped.
+    Timeout,
+    /// The database refused a statement (a missing table, a failed constraint).
+    Query,
+    /// A value read back does not have the type or form the schema promises.
+    Data,
+}
+
 /// Errors from the store.
+///
+/// Each variant says what the store was doing; the database's own words are the
+/// [`source`](std::error::Error::source), so `{:#}` prints each once.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("unsupported database URL `{0}`: expected sqlite://FILE, postgres://… or mysql://…")]
     UnsupportedUrl(String),
-    #[error("invalid database URL `{url}`: {source}")]
-    BadUrl { url: String, source: sqlx::Error },
-    #[error("failed to connect to {url}: {source}")]
-    Connect { url: String, source: sqlx::Error },
-    #[error("failed to migrate {url}: {source}")]
-    Migrate {
+    #[error("invalid database URL `{url}`")]
+    BadUrl {
         url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("no SQLite database at {}", .path.display())]
+    Missing { path: PathBuf },
+    #[error("cannot connect to {what}")]
+    Connect {
+        what: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot connect to {what}: no answer within {}s", .after.as_secs())]
+    ConnectTimeout { what: String, after: Duration },
+    #[error("failed to migrate {what}")]
+    Migrate {
+        what: String,
+        #[source]
         source: sqlx::migrate::MigrateError,
     },
-    #[error("database error while {doing}: {source}")]
-    Query { doing: String, source: sqlx::Error },
+    #[error("database error while {doing}")]
+    Query {
+        doing: String,
+        kind: ErrorKind,
+        #[source]
+        source: sqlx::Error,
+    },
 }
 
 impl StoreError {
-    pub(crate) fn query(doing: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StoreError {
-        let doing = doing.into();
-        move |source| StoreError::Query { doing, source }
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StoreError::UnsupportedUrl(_) | StoreError::BadUrl { .. } => ErrorKind::Config,
+            StoreError::Missing { .. }
+            | StoreError::Connect { .. }
+            | StoreError::ConnectTimeout { .. } => ErrorKind::Unreachable,
+            StoreError::Migrate { .. } => ErrorKind::Query,
+            StoreError::Query { kind, .. } => *kind,
+        }
     }
 }
 
-/// A connection pool to one database.
-#[derive(Debug, Clone)]
-pub enum Store {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-    MySql(MySqlPool),
+/// A connection to one database: the door to every table handoff reads or writes.
+///
+/// Cheap to clone; clones share the pools. Which backend is behind it is decided
+/// when it is opened and never asked again outside this module.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<dyn Ops>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Store").field(&self.db.describe()).finish()
+    }
 }
 
 /// Whether opening a store may create or change the database.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Open {
     /// Create a missing SQLite file and set it up for writing.
     CreateOrWrite,
     /// Only open what exists, changing nothing (for `handoff eval`).
     Existing,
 }
-
-/// How long a connection attempt may take before the store reports the database
-/// unreachable.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Store {
     /// Connects to `url` (`sqlite://FILE`, `postgres://…`, `mysql://…` or `mariadb://…`).
@@ -106,114 +197,46 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// An unknown scheme, a malformed URL, or a database that cannot be reached.
-    pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        Store::open(url, Open::CreateOrWrite).await
+    /// An unknown scheme, a malformed URL, or a database that cannot be reached:
+    /// a refused connection fails at once, with the server's reason.
+    pub async fn connect(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        Store::open(url, options, Open::CreateOrWrite).await
     }
 
-    async fn open(url: &str, mode: Open) -> Result<Store, StoreError> {
-        let bad = |source| StoreError::BadUrl {
-            url: redact(url),
-            source,
+    /// Connects to an existing database without creating or changing anything:
+    /// for `handoff eval`. A SQLite file that does not exist is
+    /// [`StoreError::Missing`] rather than a new empty database.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::connect`], and a missing SQLite file.
+    pub async fn connect_existing(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        Store::open(url, options, Open::Existing).await
+    }
+
+    async fn open(url: &str, options: &StoreOptions, mode: Open) -> Result<Store, StoreError> {
+        // The one place that asks which backend a URL names.
+        let db: Arc<dyn Ops> = match backend_of(url)? {
+            Backend::Sqlite => Arc::new(db::open_sqlite(url, options, mode).await?),
+            Backend::Postgres => Arc::new(db::open_postgres(url, options).await?),
+            Backend::MySql => Arc::new(db::open_mysql(url, options).await?),
         };
-        let connect = |source| StoreError::Connect {
-            url: redact(url),
-            source,
-        };
-        // Long statements (bulk upserts, window queries) are the norm here; sqlx's
-        // statement log would print each one's full text.
-        match backend_of(url)? {
-            Backend::Sqlite => {
-                let opts = SqliteConnectOptions::from_str(url)
-                    .map_err(bad)?
-                    .busy_timeout(Duration::from_secs(10));
-                let opts = match mode {
-                    Open::CreateOrWrite => opts
-                        .create_if_missing(true)
-                        .journal_mode(SqliteJournalMode::Wal)
-                        .synchronous(SqliteSynchronous::Normal)
-                        .foreign_keys(true)
-                        .pragma("cache_size", "-65536")
-                        .pragma("temp_store", "memory"),
-                    // Nothing that would write: not even the journal mode.
-                    Open::Existing => opts
-                        .create_if_missing(false)
-                        .row_buffer_size(query::ROW_BUFFER),
-                };
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(4)
-                    .acquire_timeout(CONNECT_TIMEOUT)
-                    .connect_with(opts.disable_statement_logging())
-                    .await
-                    .map_err(connect)?;
-                Ok(Store::Sqlite(pool))
-            }
-            Backend::Postgres => {
-                let opts = PgConnectOptions::from_str(url)
-                    .map_err(bad)?
-                    .disable_statement_logging();
-                let pool = PgPoolOptions::new()
-                    .max_connections(8)
-                    .acquire_timeout(CONNECT_TIMEOUT)
-                    .connect_with(opts)
-                    .await
-                    .map_err(connect)?;
-                Ok(Store::Postgres(pool))
-            }
-            Backend::MySql => {
-                let url_mysql = url.replacen("mariadb://", "mysql://", 1);
-                // Sessions run in UTC so that nothing the server does with
-                // timestamps depends on its configured zone.
-                let opts = MySqlConnectOptions::from_str(&url_mysql)
-                    .map_err(bad)?
-                    .timezone(Some("+00:00".into()))
-                    .disable_statement_logging();
-                let pool = MySqlPoolOptions::new()
-                    .max_connections(8)
-                    .acquire_timeout(CONNECT_TIMEOUT)
-                    .connect_with(opts)
-                    .await
-                    .map_err(connect)?;
-                Ok(Store::MySql(pool))
-            }
-        }
+        Ok(Store { db })
     }
 
     /// Which kind of database this is.
     pub fn backend(&self) -> Backend {
-        match self {
-            Store::Sqlite(_) => Backend::Sqlite,
-            Store::Postgres(_) => Backend::Postgres,
-            Store::MySql(_) => Backend::MySql,
-        }
+        self.db.backend()
     }
 
     /// A short description for messages: the backend and database name, no secrets.
-    pub fn describe(&self) -> String {
-        match self {
-            Store::Sqlite(p) => {
-                let file = p.connect_options().get_filename().display().to_string();
-                format!("SQLite database {file}")
-            }
-            Store::Postgres(p) => {
-                let o = p.connect_options();
-                format!(
-                    "PostgreSQL database {} on {}:{}",
-                    o.get_database().unwrap_or("(default)"),
-                    o.get_host(),
-                    o.get_port()
-                )
-            }
-            Store::MySql(p) => {
-                let o = p.connect_options();
-                format!(
-                    "MySQL/MariaDB database {} on {}:{}",
-                    o.get_database().unwrap_or("(default)"),
-                    o.get_host(),
-                    o.get_port()
-                )
-            }
-        }
+    pub fn describe(&self) -> &str {
+        self.db.describe()
+    }
+
+    /// The file behind a SQLite store, for commands a person can run on it.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        self.db.sqlite_file()
     }
 
     /// Creates the schema, or upgrades it to the one this build knows.
@@ -223,54 +246,84 @@ impl Store {
     /// A migration that fails, or a database whose applied migrations differ from
     /// this build's (edited after they were applied).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let res = match self {
-            Store::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await,
-            Store::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await,
-            Store::MySql(p) => sqlx::migrate!("migrations/mysql").run(p).await,
-        };
-        res.map_err(|source| StoreError::Migrate {
-            url: self.describe(),
-            source,
-        })
+        self.db.migrate().await
     }
 
-    /// Starts a transaction for writing canonical rows.
+    /// Starts a transaction for writing.
+    ///
+    /// # Errors
+    ///
+    /// No write connection could be had.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Tx::begin(self).await
+        Ok(Tx::new(self.db.begin().await?))
+    }
+
+    /// Encodes upserts for this store without a connection, so that bulk loaders
+    /// can encode on another thread while the database writes.
+    pub fn encoder(&self) -> Encoder {
+        Encoder::new(Arc::clone(&self.db))
+    }
+
+    /// Opens a consistent, read-only view of the data in which every statement
+    /// is stopped by the database once `limit` has passed.
+    ///
+    /// # Errors
+    ///
+    /// No read connection could be had within the connect timeout.
+    pub async fn reader(&self, limit: Duration) -> Result<Reader, StoreError> {
+        Ok(Reader::new(self.db.read(limit).await?))
     }
 
     /// Counts the rows of a canonical table.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
     pub async fn count(&self, table: Table) -> Result<i64, StoreError> {
-        let sql = format!("SELECT COUNT(*) FROM {}", table.name());
-        let doing = format!("counting {table}");
-        match self {
-            Store::Sqlite(p) => sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(p).await,
-            Store::Postgres(p) => sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(p).await,
-            Store::MySql(p) => sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(p).await,
-        }
-        .map_err(StoreError::query(doing))
+        let mut r = self.reader(self.db.statement_timeout()).await?;
+        let n = r.count(table).await?;
+        r.finish().await?;
+        Ok(n)
     }
 
     /// Reads one value of the store's own metadata (`handoff_meta`).
+    ///
+    /// # Errors
+    ///
+    /// A database error.
     pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        const SQL_Q: &str = "SELECT value FROM handoff_meta WHERE name = ?";
-        const SQL_PG: &str = "SELECT value FROM handoff_meta WHERE name = $1";
-        let doing = format!("reading metadata {key}");
-        match self {
-            Store::Sqlite(p) => sqlx::query_scalar(SQL_Q).bind(key).fetch_optional(p).await,
-            Store::Postgres(p) => sqlx::query_scalar(SQL_PG).bind(key).fetch_optional(p).await,
-            Store::MySql(p) => sqlx::query_scalar(SQL_Q).bind(key).fetch_optional(p).await,
-        }
-        .map_err(StoreError::query(doing))
+        let mut r = self.reader(self.db.statement_timeout()).await?;
+        let v = r.meta(key).await?;
+        r.finish().await?;
+        Ok(v)
     }
 
-    /// Closes every connection of the pool.
+    /// Checks that the four lead tables (or views) exist and can be read, by
+    /// reading no rows from each.
+    ///
+    /// # Errors
+    ///
+    /// The first table that cannot be read.
+    pub async fn check_lead_tables(&self) -> Result<(), StoreError> {
+        let mut r = self.reader(self.db.statement_timeout()).await?;
+        r.check_lead_tables().await?;
+        r.finish().await
+    }
+
+    /// Refreshes the planner's statistics after a bulk load, so that the
+    /// evaluator's plans fit the data, and (SQLite) folds the write-ahead log
+    /// into the database file, so that the file alone is a whole copy.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn tidy(&self) -> Result<(), StoreError> {
+        self.db.tidy().await
+    }
+
+    /// Closes every connection.
     pub async fn close(&self) {
-        match self {
-            Store::Sqlite(p) => p.close().await,
-            Store::Postgres(p) => p.close().await,
-            Store::MySql(p) => p.close().await,
-        }
+        self.db.close().await;
     }
 }
 

@@ -90,3 +90,25 @@ fn unknown_database_scheme_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// Advice goes only where it is the fix: a server that is down is not cured by
+/// `handoff migrate`.
+#[test]
+fn eval_against_a_server_that_is_down_says_so_without_wrong_advice() {
+    let out = handoff()
+        .args(["--database", "postgres://postgres@127.0.0.1:1/crm"])
+        .args(["--rules", concat!(env!("CARGO_MANIFEST_DIR"), "/rules")])
+        .arg("eval")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with(
+            "error: cannot evaluate: cannot connect to PostgreSQL database crm on 127.0.0.1:1: "
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.to_lowercase().contains("refused"), "{stderr}");
+    assert!(!stderr.contains("migrate"), "{stderr}");
+}

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use handoff::cli::DemoArgs;
 use handoff::demo::{Batch, DemoSpec, generate};
 use handoff::model::{Lead, Table, Touch};
 use handoff::progress::Progress;
@@ -284,6 +283,67 @@ fn plants_the_promised_trouble() {
     assert_eq!(events_late.count(), 0);
 }
 
+#[test]
+fn reps_work_office_hours_and_never_on_holidays() {
+    // The office calendar of the shipped rules, as `handoff eval` reads it.
+    let rules =
+        handoff::rules::load_str("acme.yaml", include_str!("../../rules/acme.yaml")).unwrap();
+    let office = &rules.calendars()["office"];
+    // Two months to the end of 2026: Thanksgiving (26 Nov), the day after
+    // (27 Nov) and Christmas Day (25 Dec) are holidays.
+    let spec = DemoSpec {
+        leads: 3_000,
+        months: 2,
+        seed: 11,
+        end: utc("2026-12-31T00:00:00Z"),
+    };
+    let d = generated(&spec);
+    let mut human = 0;
+    for t in &d.touches {
+        if t.direction != "outbound" || t.automated {
+            continue;
+        }
+        human += 1;
+        assert!(t.rep_id.is_some(), "{t:?}");
+        let day = t.occurred_at.with_timezone(&office.timezone).date_naive();
+        assert!(
+            !office.is_holiday(day),
+            "{} by {:?} on the holiday {day}",
+            t.id,
+            t.rep_id
+        );
+        assert!(
+            office.is_open(t.occurred_at),
+            "{} at {}",
+            t.id,
+            t.occurred_at
+        );
+    }
+    assert!(human > 3_000, "{human} human attempts");
+
+    // Not vacuous: MQLs that arrived between Wednesday 25 Nov 17:00 and Monday
+    // 30 Nov 09:00 (New York) were worked, from Monday on.
+    let (closed, reopened) = (utc("2026-11-25T22:00:00Z"), utc("2026-11-30T14:00:00Z"));
+    let waiting: Vec<&str> = d
+        .leads
+        .iter()
+        .filter(|l| l.mql_at.is_some_and(|m| m >= closed && m < reopened))
+        .map(|l| l.id.as_str())
+        .collect();
+    let att = attempts(&d);
+    let worked: Vec<&Vec<&Touch>> = waiting.iter().filter_map(|id| att.get(id)).collect();
+    assert!(
+        worked.len() >= 10,
+        "{} of {} worked",
+        worked.len(),
+        waiting.len()
+    );
+    assert!(
+        worked.iter().all(|ts| ts[0].occurred_at >= reopened),
+        "an MQL of the Thanksgiving weekend was attempted before Monday"
+    );
+}
+
 async fn demo_lands_whole_in_the_database(db: TestDb) {
     let s = spec(1_200, 9);
     let summary = handoff::demo::write(&db.store, s, &Progress::hidden())
@@ -305,19 +365,17 @@ async fn demo_lands_whole_in_the_database(db: TestDb) {
 }
 
 async fn demo_replaces_itself_but_not_other_data(db: TestDb) {
-    let args = |replace| DemoArgs {
+    let spec = DemoSpec {
         leads: 300,
         months: 2,
         seed: 3,
-        end: Some(utc(END).fixed_offset()),
-        replace,
-        csv: None,
+        end: utc(END),
     };
-    handoff::demo::build(&db.url, &args(false), &Progress::hidden())
+    handoff::demo::build(&db.store, spec, false, &Progress::hidden())
         .await
         .unwrap();
     // A second run over its own data needs no --replace.
-    handoff::demo::build(&db.url, &args(false), &Progress::hidden())
+    handoff::demo::build(&db.store, spec, false, &Progress::hidden())
         .await
         .unwrap();
     assert_eq!(db.store.count(Table::Leads).await.unwrap(), 300);
@@ -340,7 +398,7 @@ async fn demo_replaces_itself_but_not_other_data(db: TestDb) {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    let err = handoff::demo::build(&db2.url, &args(false), &Progress::hidden())
+    let err = handoff::demo::build(&db2.store, spec, false, &Progress::hidden())
         .await
         .unwrap_err()
         .to_string();
@@ -349,7 +407,7 @@ async fn demo_replaces_itself_but_not_other_data(db: TestDb) {
         "{err}"
     );
     assert_eq!(db2.store.count(Table::Leads).await.unwrap(), 1);
-    handoff::demo::build(&db2.url, &args(true), &Progress::hidden())
+    handoff::demo::build(&db2.store, spec, true, &Progress::hidden())
         .await
         .unwrap();
     assert_eq!(db2.store.count(Table::Leads).await.unwrap(), 300);

@@ -8,12 +8,14 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use handoff::eval::{Evaluation, GroupResult, Status, evaluate, evaluate_with_timeout};
+use handoff::eval::{
+    Evaluation, FailureReason, GroupResult, Status, evaluate, evaluate_with_timeout, run_objective,
+};
 use handoff::import::import_dir;
 use handoff::model::Table;
 use handoff::progress::Progress;
 use handoff::rules::{RuleSet, load_str};
-use handoff::store::Store;
+use handoff::store::StoreOptions;
 use serde_json::Value;
 
 use crate::helpers::{TestDb, backend_tests, csv_dir, handoff, utc};
@@ -27,6 +29,7 @@ backend_tests!(
     contact_attempts_checks_the_leads_given_up_on,
     profitability_finds_the_last_attempt_that_pays,
     a_failing_objective_is_an_error_and_the_others_still_evaluate,
+    the_database_stops_a_statement_past_its_limit,
     injection_through_rules_and_data_is_inert,
 );
 
@@ -95,8 +98,13 @@ fn ratio(r: &GroupResult) -> (Status, Option<f64>, Option<f64>, Option<f64>) {
     (r.status, r.value, r.numerator, r.denominator)
 }
 
+/// A number of the details, by its JSON key.
+fn detail(r: &GroupResult, key: &str) -> Option<f64> {
+    r.details_json().get(key).and_then(Value::as_f64)
+}
+
 fn ids(r: &GroupResult, key: &str) -> Vec<String> {
-    r.details[key]
+    r.details_json()[key]
         .as_array()
         .unwrap()
         .iter()
@@ -145,21 +153,21 @@ V7,2026-01-01T00:00:00Z,,R1,webinar,,,
         (w.status, w.value, w.target),
         (Status::AtRisk, Some(2.0), Some(10.0))
     );
-    assert_close(w.detail("expected"), 5.0);
-    assert_close(w.detail("pace"), 0.4);
-    assert_close(w.detail("attainment"), 0.2);
+    assert_close(detail(w, "expected"), 5.0);
+    assert_close(detail(w, "pace"), 0.4);
+    assert_close(detail(w, "attainment"), 0.2);
     // events is named by the target and has no leads: 0 of expected 2 → at_risk.
     let ev = result(&e, "volume", "events");
     assert_eq!((ev.status, ev.value), (Status::AtRisk, Some(0.0)));
-    assert_close(ev.detail("expected"), 2.0);
-    assert_close(ev.detail("pace"), 0.0);
+    assert_close(detail(ev, "expected"), 2.0);
+    assert_close(detail(ev, "pace"), 0.0);
     // paid_search has no target: reported, never alerts; V5's null channel is `unknown`.
     let ps = result(&e, "volume", "paid_search");
     assert_eq!(
         (ps.status, ps.value, ps.target),
         (Status::Ok, Some(1.0), None)
     );
-    assert_eq!(ps.details["expected"], Value::Null);
+    assert_eq!(ps.details_json()["expected"], Value::Null);
     let unknown = result(&e, "volume", "unknown");
     assert_eq!((unknown.status, unknown.value), (Status::Ok, Some(1.0)));
     assert_eq!(
@@ -172,7 +180,7 @@ V7,2026-01-01T00:00:00Z,,R1,webinar,,,
     let past = eval_at(&db, &rules, "2026-11-03T00:00:00Z").await;
     let w = result(&past, "volume", "webinar");
     assert_eq!((w.status, w.value), (Status::Ok, Some(1.0)));
-    assert_close(w.detail("expected"), 10.0 * 2.0 / 30.0);
+    assert_close(detail(w, "expected"), 10.0 * 2.0 / 30.0);
     assert!(past.objective("volume").unwrap().group("unknown").is_none());
 }
 
@@ -218,14 +226,14 @@ objectives:
     let e = eval_at(&db, &rules, "2026-11-16T05:00:00Z").await;
     let m = result(&e, "monthly", "all");
     assert_eq!(m.value, Some(2.0));
-    assert_close(m.detail("expected"), 10.0 * 361.0 / 721.0);
+    assert_close(detail(m, "expected"), 10.0 * 361.0 / 721.0);
     // The week of Wednesday 25 Nov 13:00 EST (18:00 UTC) started Monday 23 Nov.
     // Open hours so far: Mon 8 + Tue 8 + Wed 4 = 20 of the week's 32 (Thursday
     // 26 Nov is a holiday): expected 8 × 20 / 32 = 5. No leads: pace 0 → at_risk.
     let e = eval_at(&db, &rules, "2026-11-25T18:00:00Z").await;
     let w = result(&e, "weekly", "all");
     assert_eq!((w.status, w.value), (Status::AtRisk, Some(0.0)));
-    assert_close(w.detail("expected"), 5.0);
+    assert_close(detail(w, "expected"), 5.0);
 }
 
 // ---------------------------------------------------------------- lead_quality
@@ -268,8 +276,8 @@ Q7,2026-01-01T00:00:00Z,2026-11-12T23:59:59Z,R1,webinar,,2026-11-14T00:00:00Z,
         ratio(q),
         (Status::Breached, Some(0.4), Some(2.0), Some(5.0))
     );
-    assert_eq!(q.details["undecided"], 1);
-    assert_eq!(q.details["cohort"], 6);
+    assert_eq!(q.details_json()["undecided"], 1);
+    assert_eq!(q.details_json()["cohort"], 6);
     // --at 10 Nov: cohort [1 Nov, 3 Nov) = Q1 alone, accepted on 3 Nov: 1 / 1 → ok.
     let past = eval_at(&db, &rules, "2026-11-10T00:00:00Z").await;
     assert_eq!(
@@ -341,9 +349,9 @@ T9,P9,2026-11-20T13:00:00Z,call,outbound,connected,false
         ratio(r),
         (Status::Breached, Some(0.5), Some(3.0), Some(6.0))
     );
-    assert_eq!(r.detail("p50_seconds"), Some(1800.0));
-    assert_eq!(r.detail("p90_seconds"), Some(5400.0));
-    assert_eq!(r.details["never_attempted"], 2);
+    assert_eq!(detail(r, "p50_seconds"), Some(1800.0));
+    assert_eq!(detail(r, "p90_seconds"), Some(5400.0));
+    assert_eq!(r.details_json()["never_attempted"], 2);
     assert_eq!(ids(r, "late_leads"), ["P6", "P9", "P2"]);
 
     // --at 19 Nov 12:00: window [12 Nov 12:00, t). Eligible: P1 P2 P3 (deadline
@@ -354,7 +362,7 @@ T9,P9,2026-11-20T13:00:00Z,call,outbound,connected,false
     let r = result(&past, "speed", "all");
     assert_eq!(ratio(r).2, Some(4.0));
     assert_eq!(ratio(r).3, Some(7.0));
-    assert_eq!(r.details["never_attempted"], 2);
+    assert_eq!(r.details_json()["never_attempted"], 2);
 }
 
 async fn percent_worked_runs_the_clock_in_office_hours(db: TestDb) {
@@ -411,7 +419,8 @@ objectives:
         ratio(r),
         (Status::Breached, Some(0.6), Some(3.0), Some(5.0))
     );
-    let late = r.details["late_leads"].as_array().unwrap();
+    let details = r.details_json();
+    let late = details["late_leads"].as_array().unwrap();
     assert_eq!(late[0]["id"], "B4");
     assert_eq!(late[0]["deadline"], "2026-11-02T17:00:00Z");
     assert_eq!(late[1]["id"], "B5");
@@ -424,8 +433,8 @@ objectives:
     let b4 = b3 + 1.0;
     // Four responses: b2 < b1 < b3 < b4. p50 = rank 2 → b1; p90 = rank 4 → b4.
     assert!(b2 < b1 && b1 < b3);
-    assert_eq!(r.detail("p50_seconds"), Some(b1));
-    assert_eq!(r.detail("p90_seconds"), Some(b4));
+    assert_eq!(detail(r, "p50_seconds"), Some(b1));
+    assert_eq!(detail(r, "p90_seconds"), Some(b4));
     // Evaluated on Friday 27 Nov 15:00 UTC (10:00 EST): B2's deadline (16:00 UTC)
     // has not passed, so it is not judged yet; B1, B3, B4, B5 are.
     let past = eval_at(&db, &rules, "2026-11-27T15:00:00Z").await;
@@ -513,7 +522,8 @@ D3,C11,2026-11-08T00:00:00Z,2026-11-12T00:00:00Z,500,false
     assert_close(r.value, 3.0 / 7.0);
     // Fewest attempts first: C6 (0), C4 (1), C10 (2) and C2 (2) by id.
     assert_eq!(ids(r, "violating_leads"), ["C6", "C4", "C10", "C2"]);
-    let first = &r.details["violating_leads"][0];
+    let details = r.details_json();
+    let first = &details["violating_leads"][0];
     assert_eq!(
         (first["owner"].as_str(), first["attempts"].as_u64()),
         (Some("R1"), Some(0))
@@ -619,9 +629,9 @@ DO1,O1,2026-08-03T00:00:00Z,2026-08-20T00:00:00Z,100000,true
     let e = eval_at(&db, &rules, "2026-11-20T00:00:00Z").await;
     let w = result(&e, "economics", "webinar");
     assert_eq!((w.status, w.value), (Status::Breached, Some(2.0)));
-    assert_eq!(w.detail("avg_revenue"), Some(1625.0));
-    assert_close(w.detail("mql_value"), 4.0 / 7.0 * 1625.0);
-    let ev: Vec<f64> = w.details["expected_value"]
+    assert_eq!(detail(w, "avg_revenue"), Some(1625.0));
+    assert_close(detail(w, "mql_value"), 4.0 / 7.0 * 1625.0);
+    let ev: Vec<f64> = w.details_json()["expected_value"]
         .as_array()
         .unwrap()
         .iter()
@@ -630,18 +640,24 @@ DO1,O1,2026-08-03T00:00:00Z,2026-08-20T00:00:00Z,100000,true
     assert_eq!(ev.len(), 3);
     assert!(close(Some(ev[0]), 1625.0 / 3.0) && close(Some(ev[1]), 1625.0 / 3.0));
     assert_eq!(ev[2], 0.0);
-    assert_eq!(w.details["leads_reaching"], serde_json::json!([6, 3, 1]));
-    assert_eq!(w.details["conversions_at"], serde_json::json!([2, 1, 0]));
-    assert_eq!(w.details["leakage"], 1);
+    assert_eq!(
+        w.details_json()["leads_reaching"],
+        serde_json::json!([6, 3, 1])
+    );
+    assert_eq!(
+        w.details_json()["conversions_at"],
+        serde_json::json!([2, 1, 0])
+    );
+    assert_eq!(w.details_json()["leakage"], 1);
     assert_eq!(ids(w, "leakage_leads"), ["W6"]);
     // events: E1 converted at attempt 1, but n_1 = 1 < min_sample → no cutoff.
     let ev = result(&e, "economics", "events");
     assert_eq!((ev.status, ev.value), (Status::NoData, None));
-    assert_eq!(ev.detail("mql_value"), Some(100.0));
+    assert_eq!(detail(ev, "mql_value"), Some(100.0));
     // A null channel is the group `unknown`: one lead, no attempts → no curve.
     let u = result(&e, "economics", "unknown");
     assert_eq!(
-        (u.status, u.detail("mql_value")),
+        (u.status, detail(u, "mql_value")),
         (Status::NoData, Some(0.0))
     );
     assert_eq!(groups(&e, "economics"), ["events", "unknown", "webinar"]);
@@ -650,7 +666,7 @@ DO1,O1,2026-08-03T00:00:00Z,2026-08-20T00:00:00Z,100000,true
     // avg_revenue = (6500 + 7000) / 5 = 2700; the cutoff stays 2 (n_3 = 1).
     let later = eval_at(&db, &rules, "2026-11-26T00:00:00Z").await;
     let w = result(&later, "economics", "webinar");
-    assert_eq!(w.detail("avg_revenue"), Some(2700.0));
+    assert_eq!(detail(w, "avg_revenue"), Some(2700.0));
     assert_eq!(w.value, Some(2.0));
 }
 
@@ -684,29 +700,37 @@ async fn a_failing_objective_is_an_error_and_the_others_still_evaluate(db: TestD
 ",
     );
     // Only `by: owner` reads reps: without the table, persistence fails alone.
-    let drop = "DROP TABLE reps";
-    match &db.store {
-        Store::Sqlite(p) => sqlx::query(drop).execute(p).await.map(drop_it),
-        Store::Postgres(p) => sqlx::query(drop).execute(p).await.map(drop_it),
-        Store::MySql(p) => sqlx::query(drop).execute(p).await.map(drop_it),
-    }
-    .unwrap();
+    db.exec("DROP TABLE reps").await;
     let e = eval_at(&db, &rules, "2026-11-20T00:00:00Z").await;
     assert!(e.has_errors());
     let p = result(&e, "persistence", "all");
     assert_eq!(p.status, Status::Error);
-    let cause = p.details["error"].as_str().unwrap();
+    let failure = p.failure().unwrap();
+    assert_eq!(failure.reason, FailureReason::QueryFailed);
     assert!(
-        cause.starts_with(
-            "failed to evaluate objective persistence: database error while reading the leads of the window"
+        failure.message.starts_with(
+            "failed to evaluate objective persistence: database error while reading the leads given up on in the window: "
         ),
-        "{cause}"
+        "{failure:?}"
     );
+    // Each cause is said once.
+    let tail = failure.message.rsplit(": ").next().unwrap();
+    assert_eq!(failure.message.matches(tail).count(), 1, "{failure:?}");
+    // In JSON: the message under `error`, the bounded reason beside it.
+    assert_eq!(p.details_json()["reason"], "query_failed");
+    assert_eq!(p.details_json()["error"], failure.message.as_str());
     assert_eq!(result(&e, "volume", "all").value, Some(1.0));
 
-    // A timeout is an error too, never a healthy reading: a store whose only
-    // connection is held elsewhere cannot answer within 200 ms.
-    let (busy, _held) = one_busy_connection(&db.store).await;
+    // A timeout is an error too, never a healthy reading: with its only read
+    // connection held by another reader, the store cannot answer within 200 ms.
+    let busy = db
+        .store_with(&StoreOptions {
+            read_connections: 1,
+            connect_timeout: Duration::from_secs(30),
+            ..StoreOptions::default()
+        })
+        .await;
+    let held = busy.reader(Duration::from_secs(60)).await.unwrap();
     let e = evaluate_with_timeout(
         &rules,
         &busy,
@@ -716,48 +740,75 @@ async fn a_failing_objective_is_an_error_and_the_others_still_evaluate(db: TestD
     .await;
     let v = result(&e, "volume", "all");
     assert_eq!(v.status, Status::Error);
+    let failure = v.failure().unwrap();
+    assert_eq!(failure.reason, FailureReason::Timeout);
     assert!(
-        v.details["error"]
-            .as_str()
-            .unwrap()
-            .contains("did not finish")
+        failure.message.contains("did not finish within 0.2s"),
+        "{failure:?}"
     );
+    held.finish().await.unwrap();
 }
 
-fn drop_it<T>(_: T) {}
-
-/// A store over the same database with a pool of one connection, and that
-/// connection, checked out so that the store's queries wait.
-async fn one_busy_connection(store: &Store) -> (Store, Box<dyn std::any::Any>) {
-    match store {
-        Store::Sqlite(p) => {
-            let pool = sqlx::sqlite::SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with((*p.connect_options()).clone())
-                .await
-                .unwrap();
-            let held = pool.acquire().await.unwrap();
-            (Store::Sqlite(pool), Box::new(held))
-        }
-        Store::Postgres(p) => {
-            let pool = sqlx::postgres::PgPoolOptions::new()
-                .max_connections(1)
-                .connect_with((*p.connect_options()).clone())
-                .await
-                .unwrap();
-            let held = pool.acquire().await.unwrap();
-            (Store::Postgres(pool), Box::new(held))
-        }
-        Store::MySql(p) => {
-            let pool = sqlx::mysql::MySqlPoolOptions::new()
-                .max_connections(1)
-                .connect_with((*p.connect_options()).clone())
-                .await
-                .unwrap();
-            let held = pool.acquire().await.unwrap();
-            (Store::MySql(pool), Box::new(held))
-        }
+/// A statement past its limit is stopped by the database itself, not merely
+/// abandoned by the caller: the error comes from the server (or SQLite's
+/// engine) well before the caller would give up, and nothing is left running.
+async fn the_database_stops_a_statement_past_its_limit(db: TestDb) {
+    let spec = handoff::demo::DemoSpec {
+        leads: 6_000,
+        months: 6,
+        seed: 5,
+        end: utc("2026-11-20T00:00:00Z"),
+    };
+    handoff::demo::write(&db.store, spec, &Progress::hidden())
+        .await
+        .unwrap();
+    let rules = rules(
+        "UTC",
+        "objectives:
+  - name: speed
+    kind: percent_worked
+    owner: sales
+    schedule: '0 * * * * *'
+    window: rolling 180d
+    respond_within: 1h
+    target: 0.9
+",
+    );
+    let objective = rules.objective("speed").unwrap();
+    let at = utc("2026-11-20T00:00:00Z");
+    // Unhurried, it evaluates.
+    let ok = run_objective(objective, &db.store, at, Duration::from_secs(60)).await;
+    assert_ne!(ok.results[0].status, Status::Error, "{ok:?}");
+    assert!(ok.results[0].failure().is_none());
+    // With 1 ms, the database stops it: the caller would have waited 1 s more.
+    let started = std::time::Instant::now();
+    let cut = run_objective(objective, &db.store, at, Duration::from_millis(1)).await;
+    let failure = cut.results[0]
+        .failure()
+        .unwrap_or_else(|| panic!("{cut:?}"));
+    assert_eq!(failure.reason, FailureReason::Timeout, "{failure:?}");
+    assert!(
+        !failure.message.contains("did not finish"),
+        "the caller's clock, not the database, stopped it: {failure:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    if db.backend() == "postgres" {
+        // Nothing of ours still runs on the server.
+        let running: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%FROM leads l%' AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(db.raw_postgres())
+        .await
+        .unwrap();
+        assert_eq!(running, 0);
     }
+    // The store is still good afterwards: its connections were not poisoned.
+    let again = run_objective(objective, &db.store, at, Duration::from_secs(60)).await;
+    assert_eq!(again, ok);
 }
 
 // ---------------------------------------------------------------- injection
@@ -810,46 +861,75 @@ async fn injection_through_rules_and_data_is_inert(db: TestDb) {
 
 // ---------------------------------------------------------------- SQLite only
 
-/// The window query is a range scan on its index, never a scan of the history:
-/// leads through `leads(mql_at)` or `leads(closed_at)`, touches through
-/// `touches(lead_id, occurred_at)`, deals through `deals(lead_id)`.
+/// Every question is a range scan on its window's index, never a scan of the
+/// history: leads through `leads(mql_at)` or `leads(closed_at)`, touches through
+/// `touches(lead_id, occurred_at)`, deals through `deals(lead_id)`. What is
+/// scanned is only the window's own rows (the `WITH` tables).
 #[tokio::test]
 async fn window_queries_use_the_indexes() {
     use handoff::rules::GroupBy;
-    use handoff::store::{Backend, LeadRange, window_leads_sql};
+    use handoff::store::{Backend, question_sql};
     let db = TestDb::sqlite().await;
-    let Store::Sqlite(pool) = &db.store else {
-        unreachable!()
-    };
-    let plan = |range, by| async move {
-        let (sql, params) = window_leads_sql(range, by, Backend::Sqlite, true);
+    let pool = db.raw_sqlite();
+    let plan = |question: &'static str, by| async move {
+        let sql = question_sql(question, by, Backend::Sqlite);
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
-        for _ in params {
+        for _ in 0..sql.matches('?').count() {
             q = q.bind("2026-11-20T00:00:00.000000Z");
         }
         let rows: Vec<(i64, i64, i64, String)> = q.fetch_all(pool).await.unwrap();
         rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
     };
-    let mql = plan(LeadRange::MqlAt, None).await;
-    assert!(
-        mql.contains("USING INDEX leads_mql_at (mql_at>? AND mql_at<?)"),
-        "{mql}"
-    );
-    assert!(
-        mql.contains("touches_lead_occurred (lead_id=? AND occurred_at<?)"),
-        "{mql}"
-    );
-    assert!(mql.contains("deals_lead (lead_id=?)"), "{mql}");
-    assert!(!mql.contains("SCAN"), "{mql}");
-    let closed = plan(LeadRange::ClosedAt, Some(GroupBy::Owner)).await;
-    assert!(
-        closed.contains("USING INDEX leads_closed_at (closed_at>? AND closed_at<?)"),
-        "{closed}"
-    );
-    assert!(
-        !closed.contains("SCAN l") && !closed.contains("SCAN t"),
-        "{closed}"
-    );
+    let cases = [
+        ("mqls", "leads_mql_at (mql_at>? AND mql_at<?)", false, false),
+        (
+            "judged",
+            "leads_mql_at (mql_at>? AND mql_at<?)",
+            false,
+            false,
+        ),
+        (
+            "first_attempts",
+            "leads_mql_at (mql_at>? AND mql_at<?)",
+            true,
+            false,
+        ),
+        (
+            "abandoned",
+            "leads_closed_at (closed_at>? AND closed_at<?)",
+            true,
+            true,
+        ),
+        ("reach", "leads_mql_at (mql_at>? AND mql_at<?)", true, true),
+    ];
+    for (question, leads, touches, deals) in cases {
+        for by in [None, Some(GroupBy::Owner)] {
+            let plan = plan(question, by).await;
+            assert!(
+                plan.contains(&format!("INDEX {leads}")),
+                "{question}: {plan}"
+            );
+            if touches {
+                assert!(
+                    plan.contains("touches_lead_occurred (lead_id=?"),
+                    "{question}: {plan}"
+                );
+            }
+            if deals {
+                assert!(
+                    plan.contains("deals_lead (lead_id=?)"),
+                    "{question}: {plan}"
+                );
+            }
+            for table in ["l", "t", "d", "leads", "touches", "deals"] {
+                assert!(
+                    !plan.lines().any(|l| l.trim() == format!("SCAN {table}")
+                        || l.trim().starts_with(&format!("SCAN {table} "))),
+                    "{question} scans {table}: {plan}"
+                );
+            }
+        }
+    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use handoff::model::{DIRECTIONS, Deal, Lead, Rep, TOUCH_KINDS, Touch};
-use handoff::store::{Store, sqlite_time};
+use handoff::store::{Store, StoreOptions, sqlite_time};
 use sqlx::Row;
 
 /// Runs each listed `async fn name(db: TestDb)` once per enabled backend, as
@@ -41,10 +41,22 @@ macro_rules! backend_tests {
 pub(crate) use backend_tests;
 
 /// A database of its own for one test, migrated.
+///
+/// Besides the store under test it holds a pool of its own, opened from the URL
+/// with plain sqlx, so that tests read and change the database without going
+/// through the code they test.
 pub struct TestDb {
     pub store: Store,
     pub url: String,
+    raw: Raw,
     _dir: Option<tempfile::TempDir>,
+}
+
+/// The test's own connection pool.
+enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+    MySql(sqlx::MySqlPool),
 }
 
 fn unique_name() -> String {
@@ -104,12 +116,79 @@ impl TestDb {
     }
 
     async fn open(url: String, dir: Option<tempfile::TempDir>) -> TestDb {
-        let store = Store::connect(&url).await.unwrap();
+        TestDb::open_with(url, dir, &StoreOptions::default()).await
+    }
+
+    /// The same database through a store with other options.
+    pub async fn store_with(&self, options: &StoreOptions) -> Store {
+        Store::connect(&self.url, options).await.unwrap()
+    }
+
+    async fn open_with(
+        url: String,
+        dir: Option<tempfile::TempDir>,
+        options: &StoreOptions,
+    ) -> TestDb {
+        let store = Store::connect(&url, options).await.unwrap();
         store.migrate().await.unwrap();
+        let raw = if url.starts_with("sqlite") {
+            Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.unwrap())
+        } else if url.starts_with("postgres") {
+            Raw::Postgres(sqlx::PgPool::connect(&url).await.unwrap())
+        } else {
+            Raw::MySql(sqlx::MySqlPool::connect(&url).await.unwrap())
+        };
         TestDb {
             store,
             url,
+            raw,
             _dir: dir,
+        }
+    }
+
+    /// Runs one statement on the test's own connection.
+    pub async fn exec(&self, sql: &str) {
+        let q = || sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()));
+        match &self.raw {
+            Raw::Sqlite(p) => q().execute(p).await.map(drop),
+            Raw::Postgres(p) => q().execute(p).await.map(drop),
+            Raw::MySql(p) => q().execute(p).await.map(drop),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// The test's own SQLite pool (panics on another backend).
+    pub fn raw_sqlite(&self) -> &sqlx::SqlitePool {
+        match &self.raw {
+            Raw::Sqlite(p) => p,
+            _ => panic!("not a SQLite test"),
+        }
+    }
+
+    /// The test's own PostgreSQL pool (panics on another backend).
+    #[allow(dead_code)]
+    pub fn raw_postgres(&self) -> &sqlx::PgPool {
+        match &self.raw {
+            Raw::Postgres(p) => p,
+            _ => panic!("not a PostgreSQL test"),
+        }
+    }
+
+    /// The test's own MySQL/MariaDB pool (panics on another backend).
+    #[allow(dead_code)]
+    pub fn raw_mysql(&self) -> &sqlx::MySqlPool {
+        match &self.raw {
+            Raw::MySql(p) => p,
+            _ => panic!("not a MySQL/MariaDB test"),
+        }
+    }
+
+    /// Which backend the test runs on: `sqlite`, `postgres` or `mysql`.
+    pub fn backend(&self) -> &'static str {
+        match &self.raw {
+            Raw::Sqlite(_) => "sqlite",
+            Raw::Postgres(_) => "postgres",
+            Raw::MySql(_) => "mysql",
         }
     }
 
@@ -124,22 +203,22 @@ impl TestDb {
     }
 
     async fn rows(&self, sqlite: &str, postgres: &str, mysql: &str) -> Vec<Vec<Cell>> {
-        match &self.store {
-            Store::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe(sqlite))
+        match &self.raw {
+            Raw::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe(sqlite))
                 .fetch_all(p)
                 .await
                 .unwrap()
                 .iter()
                 .map(cells_sqlite)
                 .collect(),
-            Store::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(postgres))
+            Raw::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(postgres))
                 .fetch_all(p)
                 .await
                 .unwrap()
                 .iter()
                 .map(cells_pg)
                 .collect(),
-            Store::MySql(p) => sqlx::query(sqlx::AssertSqlSafe(mysql))
+            Raw::MySql(p) => sqlx::query(sqlx::AssertSqlSafe(mysql))
                 .fetch_all(p)
                 .await
                 .unwrap()

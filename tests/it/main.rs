@@ -10,5 +10,6 @@ mod cli;
 mod demo;
 mod eval;
 mod import;
+mod reads;
 mod rules;
 mod store;

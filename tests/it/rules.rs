@@ -606,7 +606,12 @@ fn the_shipped_sla_loads_and_uses_every_kind() {
     };
     assert_eq!((*cost_per_attempt, *min_sample), (4.5, 30));
     assert_eq!(econ.window, Window::Rolling(*lookback));
-    assert_eq!(set.objective(checks).unwrap().kind(), Kind::ContactAttempts);
+    assert_eq!(
+        set.objective(&checks.objective).unwrap().kind(),
+        Kind::ContactAttempts
+    );
+    // Resolved at load: the persistence objective demands six attempts.
+    assert_eq!(checks.min_attempts, 6);
 }
 
 #[test]

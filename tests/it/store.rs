@@ -1,7 +1,9 @@
 //! The canonical schema and the store's writes, on every backend.
 
 use handoff::model::{Deal, Lead, Rep, Table, Touch};
-use handoff::store::UpsertColumns;
+use std::time::{Duration, Instant};
+
+use handoff::store::{ErrorKind, Store, StoreOptions, UpsertColumns};
 
 use crate::helpers::{TestDb, backend_tests, utc};
 
@@ -12,6 +14,8 @@ backend_tests!(
     partial_upsert_keeps_other_columns,
     rollback_leaves_nothing,
     metadata_round_trips,
+    writes_do_not_wait_for_reads,
+    text_that_frames_bulk_data_round_trips,
 );
 
 fn rep(id: &str) -> Rep {
@@ -198,9 +202,7 @@ async fn metadata_round_trips(db: TestDb) {
 #[tokio::test]
 async fn postgres_crm_views_survive_migrate() {
     let db = TestDb::postgres().await;
-    let handoff::store::Store::Postgres(pool) = &db.store else {
-        unreachable!()
-    };
+    let pool = db.raw_postgres();
     // A fresh database holds handoff's tables already; start from the CRM's state.
     for table in ["touches", "deals", "leads", "reps"] {
         sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
@@ -267,9 +269,7 @@ async fn postgres_crm_views_survive_migrate() {
 #[tokio::test]
 async fn mysql_views_survive_migrate() {
     let db = TestDb::mysql().await;
-    let handoff::store::Store::MySql(pool) = &db.store else {
-        unreachable!()
-    };
+    let pool = db.raw_mysql();
     for table in ["touches", "deals", "leads", "reps"] {
         sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
             .execute(pool)
@@ -294,4 +294,90 @@ async fn mysql_views_survive_migrate() {
     assert_eq!(db.store.count(Table::Reps).await.unwrap(), 1);
     // The other canonical tables were created as usual.
     assert_eq!(db.store.count(Table::Leads).await.unwrap(), 0);
+}
+
+/// Reads and writes have pools of their own: with every read connection taken
+/// by a long evaluation, a write still goes through at once.
+async fn writes_do_not_wait_for_reads(db: TestDb) {
+    let store = db
+        .store_with(&StoreOptions {
+            read_connections: 1,
+            connect_timeout: Duration::from_secs(2),
+            ..StoreOptions::default()
+        })
+        .await;
+    let reading = store.reader(Duration::from_secs(60)).await.unwrap();
+    let started = Instant::now();
+    let mut tx = store.begin().await.unwrap();
+    tx.set_meta("probe", "written").await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    reading.finish().await.unwrap();
+    assert_eq!(
+        store.meta("probe").await.unwrap().as_deref(),
+        Some("written")
+    );
+}
+
+/// A server that refuses the connection is reported at once, with the
+/// system's reason, each cause said once: no waiting out a timeout.
+#[tokio::test]
+async fn a_refused_connection_fails_at_once_with_its_cause() {
+    // Nothing listens on port 1 of the loopback address.
+    let cases = [
+        (
+            "postgres://postgres@127.0.0.1:1/crm",
+            "cannot connect to PostgreSQL database crm on 127.0.0.1:1: ",
+        ),
+        (
+            "mysql://root@127.0.0.1:1/crm",
+            "cannot connect to MySQL/MariaDB database crm on 127.0.0.1:1: ",
+        ),
+    ];
+    for (url, head) in cases {
+        let started = Instant::now();
+        let err = Store::connect(url, &StoreOptions::default())
+            .await
+            .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{url}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(err.kind(), ErrorKind::Unreachable, "{url}");
+        let text = handoff::error_chain(&err);
+        assert!(text.starts_with(head), "{text}");
+        assert!(text.to_lowercase().contains("refused"), "{text}");
+        let tail = text.rsplit(": ").next().unwrap();
+        assert_eq!(text.matches(tail).count(), 1, "{text}");
+    }
+}
+
+/// Bulk writes (COPY on PostgreSQL) carry tabs, line breaks, backslashes and
+/// the text `\N` as they are, and null as null.
+async fn text_that_frames_bulk_data_round_trips(db: TestDb) {
+    let awkward = [
+        "tab\there",
+        "line\nbreak",
+        "back\\slash",
+        "\\N",
+        "cr\rlf",
+        "",
+    ];
+    let reps: Vec<Rep> = awkward
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Rep {
+            id: format!("R{i}"),
+            name: (*name).to_owned(),
+            email: None,
+            team: Some((*name).to_owned()),
+        })
+        .collect();
+    let mut tx = db.store.begin().await.unwrap();
+    tx.upsert(&UpsertColumns::all(Table::Reps), &reps)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(db.reps().await, reps);
 }

@@ -1,0 +1,438 @@
+//! What an evaluation finds: typed results that serialize to the JSON of
+//! DESIGN §7.
+//!
+//! Numbers follow one rule in JSON: a whole number is written without a
+//! fraction, and an absent or non-finite one is `null`. Keys come out in
+//! alphabetical order, as `eval --format json` has always printed them.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+use crate::rules::Kind;
+
+/// The state of one objective for one group (DESIGN §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Status {
+    /// The promise is kept.
+    Ok,
+    /// On course to miss it (lead volume behind pace).
+    AtRisk,
+    /// Broken.
+    Breached,
+    /// Nothing to measure yet (a zero denominator, no cutoff).
+    NoData,
+    /// The evaluation failed.
+    Error,
+}
+
+impl Status {
+    /// Every status, in order of the metric's label values.
+    pub const ALL: [Status; 5] = [
+        Status::Ok,
+        Status::AtRisk,
+        Status::Breached,
+        Status::NoData,
+        Status::Error,
+    ];
+
+    /// The name used in JSON and metric labels (`at_risk`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::AtRisk => "at_risk",
+            Status::Breached => "breached",
+            Status::NoData => "no_data",
+            Status::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Status {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Why an evaluation failed: a small fixed set, fit for a metric label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FailureReason {
+    /// The queries ran past the objective's time limit.
+    Timeout,
+    /// The database could not be reached, or the connection broke.
+    DatabaseUnreachable,
+    /// The database refused a query (a missing table or column, say).
+    QueryFailed,
+    /// A value read back was not of the form the schema promises.
+    BadData,
+    /// The database URL or options are wrong.
+    Configuration,
+}
+
+impl FailureReason {
+    /// Every reason.
+    pub const ALL: [FailureReason; 5] = [
+        FailureReason::Timeout,
+        FailureReason::DatabaseUnreachable,
+        FailureReason::QueryFailed,
+        FailureReason::BadData,
+        FailureReason::Configuration,
+    ];
+
+    /// The label value (`database_unreachable`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::Timeout => "timeout",
+            FailureReason::DatabaseUnreachable => "database_unreachable",
+            FailureReason::QueryFailed => "query_failed",
+            FailureReason::BadData => "bad_data",
+            FailureReason::Configuration => "configuration",
+        }
+    }
+}
+
+impl Serialize for FailureReason {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// An evaluation that failed: why, in a word, and what happened, in a sentence.
+/// In JSON: `{"error": message, "reason": reason}`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Failure {
+    pub reason: FailureReason,
+    #[serde(rename = "error")]
+    pub message: String,
+}
+
+/// `x` as JSON: a whole number without a fraction, absent or non-finite as null.
+pub(crate) fn num(x: Option<f64>) -> Value {
+    match x {
+        Some(x) if x.is_finite() => {
+            if x.fract() == 0.0 && x.abs() < 9.0e15 {
+                Value::from(x as i64)
+            } else {
+                Value::from(x)
+            }
+        }
+        _ => Value::Null,
+    }
+}
+
+fn ser_num<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    num(*x).serialize(s)
+}
+
+fn ser_f64<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+    num(Some(*x)).serialize(s)
+}
+
+fn ser_nums<S: Serializer>(xs: &[f64], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(xs.iter().map(|x| num(Some(*x))))
+}
+
+/// An instant as RFC 3339 UTC, with a fraction only when it has one.
+pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+fn ser_time<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*t))
+}
+
+/// lead_volume's figures.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VolumeDetails {
+    /// delivered / target.
+    #[serde(serialize_with = "ser_num")]
+    pub attainment: Option<f64>,
+    pub delivered: u64,
+    /// The elapsed part of the period, 0–1 (business time with a calendar).
+    #[serde(serialize_with = "ser_num")]
+    pub elapsed: Option<f64>,
+    /// target × elapsed.
+    #[serde(serialize_with = "ser_num")]
+    pub expected: Option<f64>,
+    /// delivered / expected.
+    #[serde(serialize_with = "ser_num")]
+    pub pace: Option<f64>,
+    #[serde(serialize_with = "ser_time")]
+    pub period_end: DateTime<Utc>,
+    #[serde(serialize_with = "ser_time")]
+    pub window_start: DateTime<Utc>,
+}
+
+/// lead_quality's figures.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QualityDetails {
+    pub accepted: u64,
+    pub cohort: u64,
+    /// Leads handed over after this are not judged yet (`mature_after`).
+    #[serde(serialize_with = "ser_time")]
+    pub cohort_end: DateTime<Utc>,
+    pub rejected: u64,
+    /// Cohort leads neither accepted nor rejected yet.
+    pub undecided: u64,
+    #[serde(serialize_with = "ser_time")]
+    pub window_start: DateTime<Utc>,
+}
+
+/// A lead not worked within the promise.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LateLead {
+    #[serde(serialize_with = "ser_time")]
+    pub deadline: DateTime<Utc>,
+    /// Seconds from hand-off to the first attempt; null: never attempted.
+    #[serde(serialize_with = "ser_num")]
+    pub first_attempt_seconds: Option<f64>,
+    pub id: String,
+    #[serde(serialize_with = "ser_time")]
+    pub mql_at: DateTime<Utc>,
+    pub owner: Option<String>,
+}
+
+/// percent_worked's figures.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WorkedDetails {
+    /// Leads whose deadline has passed.
+    pub eligible: u64,
+    /// Eligible leads not worked in time (including those never attempted).
+    pub late: u64,
+    /// The first late leads by hand-off time, then id.
+    pub late_leads: Vec<LateLead>,
+    pub never_attempted: u64,
+    #[serde(serialize_with = "ser_num")]
+    pub p50_seconds: Option<f64>,
+    #[serde(serialize_with = "ser_num")]
+    pub p90_seconds: Option<f64>,
+    #[serde(serialize_with = "ser_time")]
+    pub window_start: DateTime<Utc>,
+    pub worked: u64,
+}
+
+/// A lead given up on, named in the details.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NamedLead {
+    pub attempts: u32,
+    #[serde(serialize_with = "ser_time")]
+    pub closed_at: DateTime<Utc>,
+    pub id: String,
+    pub owner: Option<String>,
+}
+
+/// contact_attempts' figures.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AttemptsDetails {
+    pub abandoned: u64,
+    pub compliant: u64,
+    pub min_attempts: u32,
+    /// The first violating leads by attempts, then id: the fewest attempts first.
+    pub violating_leads: Vec<NamedLead>,
+    pub violations: u64,
+    #[serde(serialize_with = "ser_time")]
+    pub window_start: DateTime<Utc>,
+}
+
+/// profitability's figures.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProfitabilityDetails {
+    /// Mean amount of the conversion deals.
+    #[serde(serialize_with = "ser_num")]
+    pub avg_revenue: Option<f64>,
+    pub cohort: u64,
+    /// c_k for k = 1, 2, …
+    pub conversions_at: Vec<u64>,
+    pub converted: u64,
+    #[serde(serialize_with = "ser_f64")]
+    pub cost_per_attempt: f64,
+    pub cutoff: Option<u32>,
+    /// EV_k for k = 1, 2, …
+    #[serde(serialize_with = "ser_nums")]
+    pub expected_value: Vec<f64>,
+    /// n_k for k = 1, 2, …
+    pub leads_reaching: Vec<u64>,
+    /// Abandoned leads with fewer attempts than the cutoff.
+    pub leakage: u64,
+    pub leakage_leads: Vec<NamedLead>,
+    pub min_sample: u64,
+    #[serde(serialize_with = "ser_num")]
+    pub mql_value: Option<f64>,
+    /// The `min_attempts` of the objective this one `checks`.
+    pub required_attempts: Option<u32>,
+    #[serde(serialize_with = "ser_time")]
+    pub window_start: DateTime<Utc>,
+}
+
+/// The kind-specific figures of one result (DESIGN §7 `details`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Details {
+    LeadVolume(VolumeDetails),
+    LeadQuality(QualityDetails),
+    PercentWorked(WorkedDetails),
+    ContactAttempts(AttemptsDetails),
+    Profitability(Box<ProfitabilityDetails>),
+    Failed(Failure),
+}
+
+/// One objective's figures for one group.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupResult {
+    /// The value of the `by` column, `unknown` for null, or `all` without `by`.
+    pub group: String,
+    pub status: Status,
+    /// The measured value: a count (lead_volume), a ratio, or the cutoff.
+    #[serde(serialize_with = "ser_num")]
+    pub value: Option<f64>,
+    /// The target, when the group has one.
+    #[serde(serialize_with = "ser_num")]
+    pub target: Option<f64>,
+    /// For ratios: what was counted over what it was counted among.
+    #[serde(serialize_with = "ser_num")]
+    pub numerator: Option<f64>,
+    #[serde(serialize_with = "ser_num")]
+    pub denominator: Option<f64>,
+    pub details: Details,
+}
+
+impl GroupResult {
+    /// The result of an objective that could not be evaluated: group `all`,
+    /// status `error`.
+    pub fn failed(failure: Failure) -> GroupResult {
+        GroupResult {
+            group: "all".to_owned(),
+            status: Status::Error,
+            value: None,
+            target: None,
+            numerator: None,
+            denominator: None,
+            details: Details::Failed(failure),
+        }
+    }
+
+    /// The failure, when the evaluation failed.
+    pub fn failure(&self) -> Option<&Failure> {
+        match &self.details {
+            Details::Failed(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The details as the JSON object `eval --format json` prints.
+    pub fn details_json(&self) -> Value {
+        serde_json::to_value(&self.details).unwrap_or(Value::Null)
+    }
+}
+
+/// One objective's results, one per group.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ObjectiveResult {
+    pub name: String,
+    #[serde(serialize_with = "ser_kind")]
+    pub kind: Kind,
+    pub results: Vec<GroupResult>,
+}
+
+fn ser_kind<S: Serializer>(k: &Kind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(k.as_str())
+}
+
+impl ObjectiveResult {
+    /// The result of `group`, if there is one.
+    pub fn group(&self, group: &str) -> Option<&GroupResult> {
+        self.results.iter().find(|r| r.group == group)
+    }
+}
+
+/// Every objective of a rule set, evaluated at one instant.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Evaluation {
+    #[serde(serialize_with = "ser_time")]
+    pub evaluated_at: DateTime<Utc>,
+    pub objectives: Vec<ObjectiveResult>,
+}
+
+impl Evaluation {
+    /// The results of the objective called `name`.
+    pub fn objective(&self, name: &str) -> Option<&ObjectiveResult> {
+        self.objectives.iter().find(|o| o.name == name)
+    }
+
+    /// Whether any objective failed to evaluate.
+    pub fn has_errors(&self) -> bool {
+        self.objectives
+            .iter()
+            .flat_map(|o| &o.results)
+            .any(|r| r.status == Status::Error)
+    }
+
+    /// The JSON object of DESIGN §7: `{"evaluated_at", "objectives": [...]}`,
+    /// every object's keys in alphabetical order.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The table a person reads: objective, group, status, value against target,
+    /// and the key details.
+    pub fn to_table(&self) -> String {
+        super::table::render(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    #[test]
+    fn numbers_are_whole_when_they_can_be_and_null_when_absent() {
+        assert_eq!(num(Some(3.0)).to_string(), "3");
+        assert_eq!(num(Some(0.25)).to_string(), "0.25");
+        assert_eq!(num(Some(f64::NAN)), Value::Null);
+        assert_eq!(num(None), Value::Null);
+    }
+
+    #[test]
+    fn a_failure_reads_as_error_and_reason() {
+        let r = GroupResult::failed(Failure {
+            reason: FailureReason::DatabaseUnreachable,
+            message: "failed to evaluate objective x: cannot connect".into(),
+        });
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            r#"{"group":"all","status":"error","value":null,"target":null,"numerator":null,"denominator":null,"details":{"reason":"database_unreachable","error":"failed to evaluate objective x: cannot connect"}}"#
+        );
+        // Through the JSON value eval prints, keys are sorted.
+        assert_eq!(
+            r.details_json().to_string(),
+            r#"{"error":"failed to evaluate objective x: cannot connect","reason":"database_unreachable"}"#
+        );
+    }
+
+    #[test]
+    fn details_keep_their_key_names_and_number_forms() {
+        let d = Details::LeadVolume(VolumeDetails {
+            attainment: Some(0.5),
+            delivered: 5,
+            elapsed: Some(1.0),
+            expected: Some(10.0),
+            pace: None,
+            period_end: utc("2026-12-01T05:00:00Z"),
+            window_start: utc("2026-11-01T04:00:00.5Z"),
+        });
+        assert_eq!(
+            serde_json::to_value(&d).unwrap().to_string(),
+            r#"{"attainment":0.5,"delivered":5,"elapsed":1,"expected":10,"pace":null,"period_end":"2026-12-01T05:00:00Z","window_start":"2026-11-01T04:00:00.500Z"}"#
+        );
+    }
+}

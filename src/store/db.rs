@@ -1,0 +1,583 @@
+//! The store's operations, written once for every backend.
+//!
+//! `Db<DB>` holds the two pools of one database. It implements the object-safe
+//! traits `Ops`, `ReadOps` (one read-only transaction) and `TxOps` (one write
+//! transaction) generically over [`Dialect`]; [`super::Store`] holds it as
+//! `Arc<dyn Ops>`, so that the backend is chosen when a URL is opened and
+//! nowhere else. Only opening differs per backend (`open_sqlite`,
+//! `open_postgres`, `open_mysql`): each takes its own connect options.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures_util::TryStreamExt as _;
+use futures_util::future::BoxFuture;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::pool::PoolOptions;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions as _, Connection as _, Database, Pool, QueryBuilder, Transaction};
+
+use super::dialect::{Dialect, Server, Typed};
+use super::read::{Cell, Question, decode_row};
+use super::state;
+use super::write::{Encoded, RowSet, UpsertColumns, encode_upsert};
+use super::{Backend, ErrorKind, Open, StoreError, StoreOptions, redact};
+use crate::model::Table;
+
+/// What a store does, whatever the backend.
+pub(crate) trait Ops: Send + Sync {
+    fn backend(&self) -> Backend;
+    fn describe(&self) -> &str;
+    fn sqlite_file(&self) -> Option<PathBuf>;
+    fn statement_timeout(&self) -> Duration;
+    fn migrate(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn begin(&self) -> BoxFuture<'_, Result<Box<dyn TxOps>, StoreError>>;
+    fn read(&self, limit: Duration) -> BoxFuture<'_, Result<Box<dyn ReadOps>, StoreError>>;
+    fn encode(&self, columns: &UpsertColumns, rows: &dyn RowSet) -> Encoded;
+    fn tidy(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn close(&self) -> BoxFuture<'_, ()>;
+}
+
+/// One read-only transaction.
+pub(crate) trait ReadOps: Send {
+    fn count(&mut self, table: Table) -> BoxFuture<'_, Result<i64, StoreError>>;
+    fn meta<'a>(&'a mut self, key: &'a str) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
+    fn check_lead_tables(&mut self) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn ask<'a>(
+        &'a mut self,
+        question: Question,
+        each: &'a mut (dyn FnMut(Vec<Cell>) + Send),
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn finish(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>>;
+}
+
+/// One write transaction.
+pub(crate) trait TxOps: Send {
+    fn encode(&self, columns: &UpsertColumns, rows: &dyn RowSet) -> Encoded;
+    fn execute(&mut self, encoded: Encoded) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn existing_ids<'a>(
+        &'a mut self,
+        table: Table,
+        ids: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<HashSet<String>, StoreError>>;
+    fn delete_lead_data(&mut self) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn set_meta<'a>(
+        &'a mut self,
+        name: &'a str,
+        value: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn delete_meta<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>>;
+    fn rollback(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>>;
+}
+
+/// The pools of one database.
+pub(crate) struct Db<DB: Database> {
+    reads: Pool<DB>,
+    writes: Pool<DB>,
+    server: Server,
+    options: StoreOptions,
+    describe: String,
+    sqlite_file: Option<PathBuf>,
+}
+
+/// What kind of failure a sqlx error is.
+fn kind_of<DB: Dialect>(e: &sqlx::Error) -> ErrorKind {
+    match e {
+        sqlx::Error::Database(db) if DB::is_timeout(db.as_ref()) => ErrorKind::Timeout,
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            // PostgreSQL: the server is shutting down or the connection was
+            // terminated (admin_shutdown, crash_shutdown, cannot_connect_now),
+            // or any connection exception (class 08).
+            Some("57P01" | "57P02" | "57P03") => ErrorKind::Unreachable,
+            Some(code) if code.starts_with("08") && DB::BACKEND == Backend::Postgres => {
+                ErrorKind::Unreachable
+            }
+            _ => ErrorKind::Query,
+        },
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => ErrorKind::Unreachable,
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::TypeNotFound { .. } => ErrorKind::Data,
+        sqlx::Error::Configuration(_) => ErrorKind::Config,
+        _ => ErrorKind::Query,
+    }
+}
+
+/// Maps a sqlx error to a [`StoreError`] that says what the store was doing.
+pub(super) fn failed<DB: Dialect>(
+    doing: impl Into<String>,
+) -> impl FnOnce(sqlx::Error) -> StoreError {
+    let doing = doing.into();
+    move |source| StoreError::Query {
+        doing,
+        kind: kind_of::<DB>(&source),
+        source,
+    }
+}
+
+impl<DB: Dialect> Db<DB> {
+    fn new(
+        reads: Pool<DB>,
+        writes: Pool<DB>,
+        server: Server,
+        options: &StoreOptions,
+        describe: String,
+        sqlite_file: Option<PathBuf>,
+    ) -> Db<DB> {
+        Db {
+            reads,
+            writes,
+            server,
+            options: options.clone(),
+            describe,
+            sqlite_file,
+        }
+    }
+
+    fn pool_options(connections: u32, options: &StoreOptions) -> PoolOptions<DB> {
+        PoolOptions::<DB>::new()
+            .max_connections(connections.max(1))
+            .acquire_timeout(options.connect_timeout)
+    }
+}
+
+/// Connects once, without the pool's retries, so that a refused or unknown
+/// server is reported at once with its own reason.
+async fn first_connection<C: sqlx::ConnectOptions>(
+    opts: &C,
+    what: &str,
+    within: Duration,
+) -> Result<C::Connection, StoreError>
+where
+    C::Connection: Sized,
+{
+    match tokio::time::timeout(within, opts.connect()).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(source)) => Err(StoreError::Connect {
+            what: what.to_owned(),
+            source,
+        }),
+        Err(_) => Err(StoreError::ConnectTimeout {
+            what: what.to_owned(),
+            after: within,
+        }),
+    }
+}
+
+/// Opens a SQLite file. Both pools share the tuning: a page cache and a memory
+/// map per connection sized by the options, temporary tables in memory.
+pub(crate) async fn open_sqlite(
+    url: &str,
+    options: &StoreOptions,
+    mode: Open,
+) -> Result<Db<sqlx::Sqlite>, StoreError> {
+    let bad = |source| StoreError::BadUrl {
+        url: redact(url),
+        source,
+    };
+    let base = SqliteConnectOptions::from_str(url)
+        .map_err(bad)?
+        .busy_timeout(options.connect_timeout)
+        .pragma(
+            "cache_size",
+            format!("-{}", u64::from(options.sqlite_cache_mib) * 1024),
+        )
+        .pragma(
+            "mmap_size",
+            (u64::from(options.sqlite_mmap_mib) * 1024 * 1024).to_string(),
+        )
+        .pragma("temp_store", "memory")
+        // Long statements (bulk upserts, window queries) are the norm here;
+        // sqlx's statement log would print each one's full text.
+        .disable_statement_logging();
+    let file = base.get_filename().to_owned();
+    let describe = format!("SQLite database {}", file.display());
+    let opts = match mode {
+        Open::CreateOrWrite => base
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal),
+        // Nothing that would write: not even the journal mode.
+        Open::Existing => {
+            if !file.exists() {
+                return Err(StoreError::Missing { path: file });
+            }
+            base.create_if_missing(false)
+        }
+    };
+    let connect = |source| StoreError::Connect {
+        what: describe.clone(),
+        source,
+    };
+    // The writer connects first: it creates the file and turns on WAL.
+    let writes = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(options.connect_timeout);
+    let writes = match mode {
+        Open::CreateOrWrite => writes.connect_with(opts.clone()).await.map_err(connect)?,
+        Open::Existing => writes.connect_lazy_with(opts.clone()),
+    };
+    let reads = Db::<sqlx::Sqlite>::pool_options(options.read_connections, options)
+        .connect_with(opts.row_buffer_size(ROW_BUFFER))
+        .await
+        .map_err(connect)?;
+    Ok(Db::new(
+        reads,
+        writes,
+        Server::default(),
+        options,
+        describe,
+        Some(file),
+    ))
+}
+
+/// Rows the SQLite worker thread may queue ahead of the reader. The default (50)
+/// makes a window of a million touches cost a thread hand-off every few rows.
+const ROW_BUFFER: usize = 8_192;
+
+/// Opens a PostgreSQL database.
+pub(crate) async fn open_postgres(
+    url: &str,
+    options: &StoreOptions,
+) -> Result<Db<sqlx::Postgres>, StoreError> {
+    let opts = PgConnectOptions::from_str(url)
+        .map_err(|source| StoreError::BadUrl {
+            url: redact(url),
+            source,
+        })?
+        .disable_statement_logging();
+    let describe = format!(
+        "PostgreSQL database {} on {}:{}",
+        opts.get_database().unwrap_or("(default)"),
+        opts.get_host(),
+        opts.get_port()
+    );
+    let first = first_connection(&opts, &describe, options.connect_timeout).await?;
+    // Closed in the background: the pools make their own connections.
+    tokio::spawn(first.close());
+    let pool = |n, opts: PgConnectOptions| {
+        Db::<sqlx::Postgres>::pool_options(n, options).connect_lazy_with(opts)
+    };
+    // The evaluator's statements run once each: compiling them with JIT costs
+    // more (over a second on a million leads) than it saves.
+    let reads = opts.clone().options([("jit", "off")]);
+    Ok(Db::new(
+        pool(options.read_connections, reads),
+        pool(options.write_connections, opts),
+        Server::default(),
+        options,
+        describe,
+        None,
+    ))
+}
+
+/// Opens a MySQL or MariaDB database. Sessions run in UTC so that nothing the
+/// server does with timestamps depends on its configured zone.
+pub(crate) async fn open_mysql(
+    url: &str,
+    options: &StoreOptions,
+) -> Result<Db<sqlx::MySql>, StoreError> {
+    let opts = MySqlConnectOptions::from_str(&url.replacen("mariadb://", "mysql://", 1))
+        .map_err(|source| StoreError::BadUrl {
+            url: redact(url),
+            source,
+        })?
+        .timezone(Some("+00:00".into()))
+        .disable_statement_logging();
+    let describe = format!(
+        "MySQL/MariaDB database {} on {}:{}",
+        opts.get_database().unwrap_or("(default)"),
+        opts.get_host(),
+        opts.get_port()
+    );
+    let mut first = first_connection(&opts, &describe, options.connect_timeout).await?;
+    let version: String = sqlx::query_scalar("SELECT VERSION()")
+        .fetch_one(&mut first)
+        .await
+        .map_err(failed::<sqlx::MySql>("asking the server's version"))?;
+    tokio::spawn(first.close());
+    let server = Server {
+        mariadb: version.contains("MariaDB"),
+    };
+    let pool = |n| MySqlPoolOptions::new().max_connections(u32::max(n, 1));
+    let pool = |n| {
+        pool(n)
+            .acquire_timeout(options.connect_timeout)
+            .connect_lazy_with(opts.clone())
+    };
+    Ok(Db::new(
+        pool(options.read_connections),
+        pool(options.write_connections),
+        server,
+        options,
+        describe,
+        None,
+    ))
+}
+
+/// Reads every row of a built statement, handing each to `each`.
+pub(super) async fn stream_rows<DB: Dialect>(
+    conn: &mut DB::Connection,
+    qb: &mut QueryBuilder<DB>,
+    doing: &str,
+    mut each: impl FnMut(&DB::Row) -> Result<(), sqlx::Error> + Send,
+) -> Result<u64, StoreError> {
+    let mut rows = DB::fetch(conn, qb);
+    let mut n = 0;
+    while let Some(row) = rows.try_next().await.map_err(failed::<DB>(doing))? {
+        each(&row).map_err(failed::<DB>(doing))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+impl<DB: Dialect> Ops for Db<DB> {
+    fn backend(&self) -> Backend {
+        DB::BACKEND
+    }
+
+    fn describe(&self) -> &str {
+        &self.describe
+    }
+
+    fn sqlite_file(&self) -> Option<PathBuf> {
+        self.sqlite_file.clone()
+    }
+
+    fn statement_timeout(&self) -> Duration {
+        self.options.statement_timeout
+    }
+
+    fn migrate(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            DB::migrate(&self.writes)
+                .await
+                .map_err(|source| StoreError::Migrate {
+                    what: self.describe.clone(),
+                    source,
+                })
+        })
+    }
+
+    fn begin(&self) -> BoxFuture<'_, Result<Box<dyn TxOps>, StoreError>> {
+        Box::pin(async move {
+            let tx = self
+                .writes
+                .begin_with(DB::BEGIN_WRITE)
+                .await
+                .map_err(failed::<DB>("starting a write transaction"))?;
+            Ok(Box::new(DbTx { tx }) as Box<dyn TxOps>)
+        })
+    }
+
+    fn read(&self, limit: Duration) -> BoxFuture<'_, Result<Box<dyn ReadOps>, StoreError>> {
+        Box::pin(async move {
+            let doing = "starting a read";
+            let mut tx = self
+                .reads
+                .begin_with(DB::BEGIN_READ)
+                .await
+                .map_err(failed::<DB>(doing))?;
+            DB::limit_statements(&mut *tx, limit, self.server)
+                .await
+                .map_err(failed::<DB>(doing))?;
+            Ok(Box::new(DbRead { tx }) as Box<dyn ReadOps>)
+        })
+    }
+
+    fn encode(&self, columns: &UpsertColumns, rows: &dyn RowSet) -> Encoded {
+        encode_upsert::<DB>(columns, rows)
+    }
+
+    fn tidy(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let doing = "refreshing statistics";
+            let mut conn = self.writes.acquire().await.map_err(failed::<DB>(doing))?;
+            for sql in DB::TIDY {
+                let mut qb = QueryBuilder::<DB>::new(*sql);
+                DB::execute(&mut conn, &mut qb)
+                    .await
+                    .map_err(failed::<DB>(doing))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            self.reads.close().await;
+            self.writes.close().await;
+        })
+    }
+}
+
+struct DbRead<DB: Database> {
+    tx: Transaction<'static, DB>,
+}
+
+impl<DB: Dialect> ReadOps for DbRead<DB> {
+    fn count(&mut self, table: Table) -> BoxFuture<'_, Result<i64, StoreError>> {
+        Box::pin(async move {
+            let mut qb = QueryBuilder::<DB>::new(format!("SELECT COUNT(*) FROM {}", table.name()));
+            let mut n = 0;
+            stream_rows(
+                &mut *self.tx,
+                &mut qb,
+                &format!("counting {table}"),
+                |row| {
+                    n = <DB as Typed<i64>>::get(row, 0)?;
+                    Ok(())
+                },
+            )
+            .await?;
+            Ok(n)
+        })
+    }
+
+    fn meta<'a>(&'a mut self, key: &'a str) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
+        Box::pin(state::meta::<DB>(&mut self.tx, key))
+    }
+
+    fn check_lead_tables(&mut self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            for table in Table::ALL {
+                let mut qb =
+                    QueryBuilder::<DB>::new(format!("SELECT 1 FROM {} WHERE 1 = 0", table.name()));
+                stream_rows(
+                    &mut *self.tx,
+                    &mut qb,
+                    &format!("reading table {table}"),
+                    |_| Ok(()),
+                )
+                .await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn ask<'a>(
+        &'a mut self,
+        question: Question,
+        each: &'a mut (dyn FnMut(Vec<Cell>) + Send),
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let started = std::time::Instant::now();
+            let mut qb = QueryBuilder::<DB>::new("");
+            question.build(&mut qb);
+            let columns = question.columns();
+            // Rows are decoded as they stream in and handed on at once.
+            let rows = stream_rows(&mut *self.tx, &mut qb, question.doing(), |row| {
+                each(decode_row::<DB>(row, columns)?);
+                Ok(())
+            })
+            .await?;
+            tracing::debug!(rows, elapsed = ?started.elapsed(), "Done {}.", question.doing());
+            Ok(())
+        })
+    }
+
+    fn finish(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>> {
+        Box::pin(async move {
+            // Nothing was written; rolling back ends the snapshot the same way.
+            self.tx
+                .rollback()
+                .await
+                .map_err(failed::<DB>("ending a read"))
+        })
+    }
+}
+
+struct DbTx<DB: Database> {
+    tx: Transaction<'static, DB>,
+}
+
+impl<DB: Dialect> TxOps for DbTx<DB> {
+    fn encode(&self, columns: &UpsertColumns, rows: &dyn RowSet) -> Encoded {
+        encode_upsert::<DB>(columns, rows)
+    }
+
+    fn execute(&mut self, encoded: Encoded) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let doing = format!("writing {}", encoded.table);
+            DB::write_rows(&mut self.tx, encoded.rows)
+                .await
+                .map_err(failed::<DB>(doing))
+        })
+    }
+
+    fn existing_ids<'a>(
+        &'a mut self,
+        table: Table,
+        ids: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<HashSet<String>, StoreError>> {
+        Box::pin(async move {
+            let doing = format!("looking up ids in {table}");
+            let mut found = HashSet::with_capacity(ids.len());
+            for chunk in ids.chunks(super::dialect::ROWS_PER_STATEMENT) {
+                let mut qb = QueryBuilder::<DB>::new(format!(
+                    "SELECT id FROM {} WHERE id IN (",
+                    table.name()
+                ));
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    <DB as Typed<String>>::bind_sep(&mut sep, (*id).to_owned());
+                }
+                qb.push(")");
+                stream_rows(&mut *self.tx, &mut qb, &doing, |row| {
+                    found.insert(<DB as Typed<String>>::get(row, 0)?);
+                    Ok(())
+                })
+                .await?;
+            }
+            Ok(found)
+        })
+    }
+
+    fn delete_lead_data(&mut self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            for table in Table::ALL.iter().rev() {
+                let mut qb = QueryBuilder::<DB>::new(format!("DELETE FROM {}", table.name()));
+                DB::execute(&mut *self.tx, &mut qb)
+                    .await
+                    .map_err(failed::<DB>(format!("deleting {table}")))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn set_meta<'a>(
+        &'a mut self,
+        name: &'a str,
+        value: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(state::set_meta::<DB>(&mut self.tx, name, value))
+    }
+
+    fn delete_meta<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(state::delete_meta::<DB>(&mut self.tx, name))
+    }
+
+    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>> {
+        Box::pin(async move { self.tx.commit().await.map_err(failed::<DB>("committing")) })
+    }
+
+    fn rollback(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.tx
+                .rollback()
+                .await
+                .map_err(failed::<DB>("rolling back"))
+        })
+    }
+}

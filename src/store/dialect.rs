@@ -1,0 +1,639 @@
+//! What really differs between SQLite, PostgreSQL and MySQL/MariaDB, in one trait,
+//! and the sqlx plumbing every backend shares, written once.
+//!
+//! Everything else in the store is generic over [`Dialect`]: a statement is built
+//! once with sqlx's `QueryBuilder`, which numbers placeholders the way each
+//! backend wants (`?` or `$1`), and runs on whichever pool the store holds.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::query_builder::Separated;
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, MySql, Pool, Postgres,
+    QueryBuilder, Row as _, Sqlite, Type,
+};
+
+use std::any::Any;
+use std::fmt::Write as _;
+
+use super::write::{RowSet, UpsertColumns};
+use super::{Backend, sqlite_time};
+use crate::model::Value;
+
+/// One Rust type that binds and decodes on a backend. The blanket impl holds
+/// sqlx's bounds, so that generic code needs only `DB: Dialect`.
+pub(crate) trait Typed<T>: Database {
+    /// Binds `value` as the next parameter.
+    fn bind(qb: &mut QueryBuilder<Self>, value: T);
+    /// Binds `value` as the next element of a separated list (a `VALUES` tuple).
+    fn bind_sep(sep: &mut Separated<'_, Self, &'static str>, value: T);
+    /// Decodes column `i` of `row`.
+    fn get(row: &Self::Row, i: usize) -> Result<T, sqlx::Error>;
+}
+
+impl<DB, T> Typed<T> for DB
+where
+    DB: Database,
+    T: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    fn bind(qb: &mut QueryBuilder<Self>, value: T) {
+        qb.push_bind(value);
+    }
+
+    fn bind_sep(sep: &mut Separated<'_, Self, &'static str>, value: T) {
+        sep.push_bind(value);
+    }
+
+    fn get(row: &Self::Row, i: usize) -> Result<T, sqlx::Error> {
+        row.try_get(i)
+    }
+}
+
+/// Running built statements on a connection, for every backend alike.
+pub(crate) trait Run: Database {
+    /// Executes a statement, discarding any rows.
+    fn execute<'c>(
+        conn: &'c mut Self::Connection,
+        qb: &'c mut QueryBuilder<Self>,
+    ) -> BoxFuture<'c, Result<Self::QueryResult, sqlx::Error>>;
+
+    /// Executes a statement and streams its rows.
+    fn fetch<'c>(
+        conn: &'c mut Self::Connection,
+        qb: &'c mut QueryBuilder<Self>,
+    ) -> BoxStream<'c, Result<Self::Row, sqlx::Error>>;
+}
+
+impl<DB> Run for DB
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+{
+    fn execute<'c>(
+        conn: &'c mut Self::Connection,
+        qb: &'c mut QueryBuilder<Self>,
+    ) -> BoxFuture<'c, Result<Self::QueryResult, sqlx::Error>> {
+        Box::pin(qb.build().execute(conn))
+    }
+
+    fn fetch<'c>(
+        conn: &'c mut Self::Connection,
+        qb: &'c mut QueryBuilder<Self>,
+    ) -> BoxStream<'c, Result<Self::Row, sqlx::Error>> {
+        qb.build().fetch(conn)
+    }
+}
+
+/// The differences between the backends, and nothing else.
+pub(crate) trait Dialect:
+    Database
+    + Run
+    + Typed<String>
+    + Typed<Option<String>>
+    + Typed<i64>
+    + Typed<Option<i64>>
+    + Typed<f64>
+    + Typed<Option<f64>>
+    + Typed<bool>
+    + Typed<Option<bool>>
+{
+    /// Which backend this is, for messages.
+    const BACKEND: Backend;
+
+    /// The most bind parameters one statement may carry.
+    const MAX_PARAMS: usize;
+
+    /// The statement that opens a write transaction.
+    const BEGIN_WRITE: &'static str;
+
+    /// The statement that opens a read-only transaction: one consistent view of
+    /// the data for every query of one objective.
+    const BEGIN_READ: &'static str;
+
+    /// Applies this backend's schema migrations.
+    fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<(), MigrateError>>;
+
+    /// Binds a timestamp the way this backend stores it.
+    fn bind_time(qb: &mut QueryBuilder<Self>, t: Option<DateTime<Utc>>);
+
+    /// Binds a timestamp as the next element of a separated list.
+    fn bind_time_sep(sep: &mut Separated<'_, Self, &'static str>, t: Option<DateTime<Utc>>);
+
+    /// Decodes a timestamp column.
+    fn get_time(row: &Self::Row, i: usize) -> Result<Option<DateTime<Utc>>, sqlx::Error>;
+
+    /// An SQL expression for `expr`, an amount column, as exact integer cents.
+    fn cents(expr: &str) -> String;
+
+    /// An SQL expression for `expr`, an integer expression, as a signed 64-bit
+    /// integer (PostgreSQL sums integers as `numeric`, MySQL as `DECIMAL`).
+    fn int(expr: &str) -> String;
+
+    /// Appends the clause that turns `INSERT … VALUES …` into an upsert on the
+    /// primary key `key`, updating the given columns.
+    fn push_upsert(qb: &mut QueryBuilder<Self>, key: &str, update: &[&str]);
+
+    /// Statements that refresh the planner's statistics of the lead tables and
+    /// leave the database compact, run after bulk loads.
+    const TIDY: &'static [&'static str];
+
+    /// Whether a database error says a statement was stopped by the limit of
+    /// [`Dialect::limit_statements`].
+    fn is_timeout(e: &dyn sqlx::error::DatabaseError) -> bool;
+
+    /// Bounds every statement on `conn` from now on by `limit`, enforced by the
+    /// server (or, on SQLite, by the engine itself), so that a statement the
+    /// caller gave up on does not run on.
+    fn limit_statements<'c>(
+        conn: &'c mut Self::Connection,
+        limit: Duration,
+        server: Server,
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>>;
+
+    /// Encodes an upsert of canonical rows, without a connection. By default,
+    /// multi-row `INSERT … ON CONFLICT` statements.
+    fn encode_rows(columns: &UpsertColumns, rows: &dyn RowSet) -> Box<dyn Any + Send> {
+        Box::new(insert_statements::<Self>(columns, rows))
+    }
+
+    /// Writes what [`Dialect::encode_rows`] made.
+    fn write_rows<'c>(
+        conn: &'c mut Self::Connection,
+        encoded: Box<dyn Any + Send>,
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+        Box::pin(async move {
+            let statements = downcast::<Vec<QueryBuilder<Self>>>(encoded)?;
+            for mut qb in statements {
+                Self::execute(&mut *conn, &mut qb).await?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Binds one column value of a canonical row as the next element of a
+    /// `VALUES (…)` tuple.
+    fn bind_value(sep: &mut Separated<'_, Self, &'static str>, value: Value<'_>) {
+        match value {
+            Value::Text(s) => Self::bind_sep(sep, s.map(str::to_owned)),
+            Value::Timestamp(t) => Self::bind_time_sep(sep, t),
+            Value::Real(x) => Self::bind_sep(sep, x),
+            // Cents are bound as an integer and divided in SQL, so every backend
+            // turns the same exact integer into its own number type (an exact
+            // DECIMAL division on PostgreSQL and MySQL).
+            Value::Amount(c) => {
+                Self::bind_sep(sep, c);
+                sep.push_unseparated(" / 100.0");
+            }
+            Value::Bool(b) => Self::bind_sep(sep, b),
+        }
+    }
+}
+
+/// Rows per `INSERT` statement: enough to amortise the round trip, few enough
+/// that the statement stays small and within every backend's parameter limit.
+pub(crate) const ROWS_PER_STATEMENT: usize = 2000;
+
+/// Multi-row `INSERT … VALUES … ON CONFLICT` statements for `rows`.
+fn insert_statements<DB: Dialect>(
+    columns: &UpsertColumns,
+    rows: &dyn RowSet,
+) -> Vec<QueryBuilder<DB>> {
+    let names = columns.names();
+    let per_statement = (DB::MAX_PARAMS / names.len()).min(ROWS_PER_STATEMENT);
+    let head = format!(
+        "INSERT INTO {} ({}) ",
+        columns.table().name(),
+        names.join(", ")
+    );
+    let mut statements = Vec::new();
+    let mut from = 0;
+    while from < rows.len() {
+        let to = (from + per_statement).min(rows.len());
+        let mut qb = QueryBuilder::<DB>::new(head.as_str());
+        qb.push_values(from..to, |mut sep, row| {
+            columns.visit(rows, row, &mut |value| DB::bind_value(&mut sep, value));
+        });
+        DB::push_upsert(&mut qb, "id", &names[1..]);
+        statements.push(qb);
+        from = to;
+    }
+    statements
+}
+
+/// The encoded rows as the type their backend made, or an error if another
+/// backend made them.
+fn downcast<T: 'static>(encoded: Box<dyn Any + Send>) -> Result<T, sqlx::Error> {
+    encoded
+        .downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| sqlx::Error::Protocol("rows encoded for another backend".into()))
+}
+
+/// What the store learnt about the server when it connected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Server {
+    /// A MariaDB server, whose statement limit is `max_statement_time` (seconds),
+    /// where MySQL's is `max_execution_time` (milliseconds).
+    pub mariadb: bool,
+}
+
+/// `ON CONFLICT (key) DO UPDATE`, shared by SQLite and PostgreSQL.
+fn on_conflict<DB: Database>(qb: &mut QueryBuilder<DB>, key: &str, update: &[&str]) {
+    if update.is_empty() {
+        qb.push(format_args!(" ON CONFLICT ({key}) DO NOTHING"));
+        return;
+    }
+    qb.push(format_args!(" ON CONFLICT ({key}) DO UPDATE SET "));
+    for (i, c) in update.iter().enumerate() {
+        if i > 0 {
+            qb.push(", ");
+        }
+        qb.push(format_args!("{c} = excluded.{c}"));
+    }
+}
+
+fn bad_time(i: usize, s: &str) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: i.to_string(),
+        source: format!("`{s}` is not a timestamp").into(),
+    }
+}
+
+/// Milliseconds for a server setting, at least 1 (0 would mean "no limit").
+fn millis(limit: Duration) -> u128 {
+    limit.as_millis().max(1)
+}
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("migrations/mysql");
+
+impl Dialect for Sqlite {
+    const BACKEND: Backend = Backend::Sqlite;
+    // SQLITE_MAX_VARIABLE_NUMBER of the bundled SQLite.
+    const MAX_PARAMS: usize = 32_766;
+    // IMMEDIATE takes the write lock up front: a transaction that reads first and
+    // writes later could otherwise fail on a snapshot another writer moved past,
+    // which the busy timeout does not retry.
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    // A deferred transaction: its snapshot is taken at the first read and kept.
+    const BEGIN_READ: &'static str = "BEGIN";
+    // A sampled ANALYZE (fast on millions of rows), then the write-ahead log
+    // folded into the database file, so that the file alone is whole.
+    const TIDY: &'static [&'static str] = &[
+        "PRAGMA analysis_limit = 1000",
+        "ANALYZE",
+        "PRAGMA wal_checkpoint(TRUNCATE)",
+    ];
+
+    fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<(), MigrateError>> {
+        Box::pin(SQLITE_MIGRATIONS.run(pool))
+    }
+
+    fn bind_time(qb: &mut QueryBuilder<Self>, t: Option<DateTime<Utc>>) {
+        qb.push_bind(t.map(sqlite_time::format));
+    }
+
+    fn bind_time_sep(sep: &mut Separated<'_, Self, &'static str>, t: Option<DateTime<Utc>>) {
+        sep.push_bind(t.map(sqlite_time::format));
+    }
+
+    fn get_time(row: &Self::Row, i: usize) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        let s: Option<String> = row.try_get(i)?;
+        s.map(|s| sqlite_time::parse(&s).ok_or_else(|| bad_time(i, &s)))
+            .transpose()
+    }
+
+    fn cents(expr: &str) -> String {
+        format!("CAST(ROUND({expr} * 100) AS INTEGER)")
+    }
+
+    fn int(expr: &str) -> String {
+        format!("CAST({expr} AS INTEGER)")
+    }
+
+    fn push_upsert(qb: &mut QueryBuilder<Self>, key: &str, update: &[&str]) {
+        on_conflict(qb, key, update);
+    }
+
+    fn is_timeout(e: &dyn sqlx::error::DatabaseError) -> bool {
+        // SQLITE_INTERRUPT, raised when the progress handler says stop.
+        e.code().as_deref() == Some("9")
+    }
+
+    fn limit_statements<'c>(
+        conn: &'c mut Self::Connection,
+        limit: Duration,
+        _server: Server,
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+        Box::pin(async move {
+            // SQLite has no server to cancel a statement: the engine calls this
+            // handler every few thousand instructions and interrupts the statement
+            // (SQLITE_INTERRUPT) once the deadline has passed.
+            let deadline = std::time::Instant::now() + limit;
+            conn.lock_handle()
+                .await?
+                .set_progress_handler(10_000, move || std::time::Instant::now() < deadline);
+            Ok(())
+        })
+    }
+}
+
+/// Canonical rows of one table as COPY text data, with what the merge needs.
+struct CopyBatch {
+    table: &'static str,
+    names: Vec<&'static str>,
+    data: Vec<u8>,
+}
+
+/// Appends one value in COPY's text format: `\N` for null, and the characters
+/// that frame rows and columns escaped.
+fn copy_field(out: &mut Vec<u8>, value: Value<'_>) {
+    let mut text = String::new();
+    let s: Option<&str> = match value {
+        Value::Text(s) => s,
+        Value::Timestamp(t) => t.map(|t| {
+            text = t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            text.as_str()
+        }),
+        Value::Real(x) => x.map(|x| {
+            let _ = write!(text, "{x}");
+            text.as_str()
+        }),
+        Value::Amount(c) => {
+            let sign = if c < 0 { "-" } else { "" };
+            let c = c.unsigned_abs();
+            let _ = write!(text, "{sign}{}.{:02}", c / 100, c % 100);
+            Some(text.as_str())
+        }
+        Value::Bool(b) => b.map(|b| if b { "t" } else { "f" }),
+    };
+    let Some(s) = s else {
+        out.extend_from_slice(b"\\N");
+        return;
+    };
+    for b in s.bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            _ => out.push(b),
+        }
+    }
+}
+
+impl Dialect for Postgres {
+    const BACKEND: Backend = Backend::Postgres;
+    const MAX_PARAMS: usize = 65_535;
+    const BEGIN_WRITE: &'static str = "BEGIN";
+    const BEGIN_READ: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+    const TIDY: &'static [&'static str] = &["ANALYZE reps, leads, touches, deals"];
+
+    fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<(), MigrateError>> {
+        Box::pin(POSTGRES_MIGRATIONS.run(pool))
+    }
+
+    // Bulk writes go through COPY into a temporary table, then one
+    // INSERT … SELECT … ON CONFLICT: several times faster than INSERT statements.
+    fn encode_rows(columns: &UpsertColumns, rows: &dyn RowSet) -> Box<dyn Any + Send> {
+        let mut data = Vec::with_capacity(rows.len() * 64);
+        for row in 0..rows.len() {
+            let mut first = true;
+            columns.visit(rows, row, &mut |value| {
+                if !std::mem::take(&mut first) {
+                    data.push(b'\t');
+                }
+                copy_field(&mut data, value);
+            });
+            data.push(b'\n');
+        }
+        Box::new(CopyBatch {
+            table: columns.table().name(),
+            names: columns.names(),
+            data,
+        })
+    }
+
+    fn write_rows<'c>(
+        conn: &'c mut Self::Connection,
+        encoded: Box<dyn Any + Send>,
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+        Box::pin(async move {
+            let batch = downcast::<CopyBatch>(encoded)?;
+            if batch.data.is_empty() {
+                return Ok(());
+            }
+            let (table, cols) = (batch.table, batch.names.join(", "));
+            let stage = format!("handoff_stage_{table}");
+            let setup = format!(
+                "CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DROP; TRUNCATE {stage}"
+            );
+            sqlx::raw_sql(sqlx::AssertSqlSafe(setup))
+                .execute(&mut *conn)
+                .await?;
+            let mut copy = conn
+                .copy_in_raw(&format!("COPY {stage} ({cols}) FROM STDIN"))
+                .await?;
+            copy.send(batch.data).await?;
+            copy.finish().await?;
+            let mut qb = QueryBuilder::<Self>::new(format!(
+                "INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage}"
+            ));
+            Self::push_upsert(&mut qb, "id", &batch.names[1..]);
+            Self::execute(&mut *conn, &mut qb).await?;
+            Ok(())
+        })
+    }
+
+    fn bind_time(qb: &mut QueryBuilder<Self>, t: Option<DateTime<Utc>>) {
+        qb.push_bind(t);
+    }
+
+    fn bind_time_sep(sep: &mut Separated<'_, Self, &'static str>, t: Option<DateTime<Utc>>) {
+        sep.push_bind(t);
+    }
+
+    fn get_time(row: &Self::Row, i: usize) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        row.try_get(i)
+    }
+
+    fn cents(expr: &str) -> String {
+        format!("CAST(ROUND({expr} * 100) AS BIGINT)")
+    }
+
+    fn int(expr: &str) -> String {
+        format!("CAST({expr} AS BIGINT)")
+    }
+
+    fn push_upsert(qb: &mut QueryBuilder<Self>, key: &str, update: &[&str]) {
+        on_conflict(qb, key, update);
+    }
+
+    fn is_timeout(e: &dyn sqlx::error::DatabaseError) -> bool {
+        // query_canceled: statement_timeout, or a cancel request.
+        e.code().as_deref() == Some("57014")
+    }
+
+    fn limit_statements<'c>(
+        conn: &'c mut Self::Connection,
+        limit: Duration,
+        _server: Server,
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+        Box::pin(async move {
+            // The server cancels a statement that runs longer (SQLSTATE 57014).
+            let sql = format!("SET statement_timeout = {}", millis(limit));
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+}
+
+impl Dialect for MySql {
+    const BACKEND: Backend = Backend::MySql;
+    const MAX_PARAMS: usize = 65_535;
+    const BEGIN_WRITE: &'static str = "BEGIN";
+    const BEGIN_READ: &'static str = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
+    const TIDY: &'static [&'static str] = &["ANALYZE TABLE reps, leads, touches, deals"];
+
+    fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<(), MigrateError>> {
+        Box::pin(MYSQL_MIGRATIONS.run(pool))
+    }
+
+    // DATETIME(6) holds the UTC wall clock; binding the naive value keeps the
+    // server from applying any zone conversion.
+    fn bind_time(qb: &mut QueryBuilder<Self>, t: Option<DateTime<Utc>>) {
+        qb.push_bind(t.map(|t| t.naive_utc()));
+    }
+
+    fn bind_time_sep(sep: &mut Separated<'_, Self, &'static str>, t: Option<DateTime<Utc>>) {
+        sep.push_bind(t.map(|t| t.naive_utc()));
+    }
+
+    fn get_time(row: &Self::Row, i: usize) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        Ok(row
+            .try_get::<Option<NaiveDateTime>, _>(i)?
+            .map(|n| n.and_utc()))
+    }
+
+    fn cents(expr: &str) -> String {
+        format!("CAST(ROUND({expr} * 100) AS SIGNED)")
+    }
+
+    fn int(expr: &str) -> String {
+        format!("CAST({expr} AS SIGNED)")
+    }
+
+    fn push_upsert(qb: &mut QueryBuilder<Self>, key: &str, update: &[&str]) {
+        qb.push(" ON DUPLICATE KEY UPDATE ");
+        if update.is_empty() {
+            qb.push(format_args!("{key} = {key}"));
+            return;
+        }
+        for (i, c) in update.iter().enumerate() {
+            if i > 0 {
+                qb.push(", ");
+            }
+            qb.push(format_args!("{c} = VALUES({c})"));
+        }
+    }
+
+    fn is_timeout(e: &dyn sqlx::error::DatabaseError) -> bool {
+        // MariaDB's ER_STATEMENT_TIMEOUT, MySQL's ER_QUERY_TIMEOUT, and a query
+        // interrupted (ER_QUERY_INTERRUPTED).
+        e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .is_some_and(|e| matches!(e.number(), 1969 | 3024 | 1317))
+    }
+
+    fn limit_statements<'c>(
+        conn: &'c mut Self::Connection,
+        limit: Duration,
+        server: Server,
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+        Box::pin(async move {
+            // MariaDB aborts a statement past max_statement_time (error 1969);
+            // MySQL a SELECT past max_execution_time (error 3024).
+            let sql = if server.mariadb {
+                format!(
+                    "SET SESSION max_statement_time = {:.3}",
+                    millis(limit) as f64 / 1000.0
+                )
+            } else {
+                format!("SET SESSION max_execution_time = {}", millis(limit))
+            };
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_follow_the_backend() {
+        let mut pg = QueryBuilder::<Postgres>::new("SELECT 1 WHERE a = ");
+        <Postgres as Typed<i64>>::bind(&mut pg, 1);
+        pg.push(" AND b < ");
+        Postgres::bind_time(&mut pg, None);
+        assert_eq!(pg.sql().as_str(), "SELECT 1 WHERE a = $1 AND b < $2");
+        let mut my = QueryBuilder::<MySql>::new("SELECT 1 WHERE a = ");
+        <MySql as Typed<i64>>::bind(&mut my, 1);
+        assert_eq!(my.sql().as_str(), "SELECT 1 WHERE a = ?");
+    }
+
+    #[test]
+    fn copy_text_escapes_what_frames_rows_and_columns() {
+        let field = |v| {
+            let mut out = Vec::new();
+            copy_field(&mut out, v);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(field(Value::Text(None)), "\\N");
+        assert_eq!(
+            field(Value::Text(Some("a\\b\tc\nd\re"))),
+            "a\\\\b\\tc\\nd\\re"
+        );
+        assert_eq!(field(Value::Text(Some("\\N"))), "\\\\N");
+        assert_eq!(field(Value::Amount(-5)), "-0.05");
+        assert_eq!(field(Value::Amount(123_456)), "1234.56");
+        assert_eq!(field(Value::Bool(Some(false))), "f");
+        let t = DateTime::parse_from_rfc3339("2026-03-02T14:35:00.123456Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            field(Value::Timestamp(Some(t))),
+            "2026-03-02T14:35:00.123456Z"
+        );
+        assert_eq!(field(Value::Real(Some(0.1))), "0.1");
+    }
+
+    #[test]
+    fn upserts_follow_the_backend() {
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO t (id, a) VALUES (1, 2)");
+        Sqlite::push_upsert(&mut q, "id", &["a"]);
+        assert!(
+            q.sql()
+                .as_str()
+                .ends_with("ON CONFLICT (id) DO UPDATE SET a = excluded.a")
+        );
+        let mut q = QueryBuilder::<MySql>::new("INSERT INTO t (id) VALUES (1)");
+        MySql::push_upsert(&mut q, "id", &[]);
+        assert!(
+            q.sql()
+                .as_str()
+                .ends_with("ON DUPLICATE KEY UPDATE id = id")
+        );
+    }
+}
