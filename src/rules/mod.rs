@@ -25,7 +25,7 @@ mod problem;
 mod raw;
 mod schedule;
 mod schema;
-mod suggest;
+mod hints;
 mod validate;
 mod values;
 mod yaml;

@@ -77,7 +77,7 @@ pub(crate) fn parse(text: &str) -> Result<Schedule, Problem> {
                 Some(near) => p.help(format!("did you mean `{near}`?")),
                 None => p.help(format!(
                     "the shorthands are {}",
-                    super::suggest::list(SHORTHANDS)
+                    super::hints::list(SHORTHANDS)
                 )),
             };
             return Err(p);

@@ -22,7 +22,7 @@ use super::raw::{
     RawTarget, RawTeam, Text,
 };
 use super::yaml::{self, Isolated, Loc, Node, Sp, Value};
-use super::{RuleSet, schedule, suggest, values};
+use super::{RuleSet, hints, schedule, values};
 use crate::model::GroupBy;
 
 /// A rule file's path (as given) and contents.
@@ -260,7 +260,7 @@ impl Checker<'_> {
                 &tree,
                 "version",
                 "missing field `version`".to_owned(),
-                suggest::example_for("version")
+                hints::example_for("version")
                     .unwrap_or_default()
                     .to_owned(),
             ),
@@ -355,7 +355,7 @@ impl Checker<'_> {
                         self.error_help(
                             list.loc,
                             "a team needs at least one address",
-                            suggest::example_for("email").unwrap_or_default(),
+                            hints::example_for("email").unwrap_or_default(),
                         );
                     }
                 }
@@ -368,7 +368,7 @@ impl Checker<'_> {
                         &map,
                         "email",
                         format!("team `{}` has no `email`", name.value),
-                        suggest::example_for("email").unwrap_or_default().to_owned(),
+                        hints::example_for("email").unwrap_or_default().to_owned(),
                     );
                 }
             }
@@ -410,7 +410,7 @@ impl Checker<'_> {
                         self.error_help(
                             hours.loc,
                             "a calendar needs open hours",
-                            suggest::example_for("hours").unwrap_or_default(),
+                            hints::example_for("hours").unwrap_or_default(),
                         );
                     }
                 }
@@ -423,7 +423,7 @@ impl Checker<'_> {
                         &map,
                         "hours",
                         format!("calendar `{}` has no `hours`", name.value),
-                        suggest::example_for("hours").unwrap_or_default().to_owned(),
+                        hints::example_for("hours").unwrap_or_default().to_owned(),
                     );
                 }
             }
@@ -528,7 +528,7 @@ impl Checker<'_> {
                 node,
                 "name",
                 "objective has no `name`".to_owned(),
-                suggest::example_for("name").unwrap_or_default().to_owned(),
+                hints::example_for("name").unwrap_or_default().to_owned(),
             ),
         }
         let called = name
@@ -543,7 +543,7 @@ impl Checker<'_> {
                 node,
                 "kind",
                 format!("{called} has no `kind`"),
-                suggest::example_for("kind").unwrap_or_default().to_owned(),
+                hints::example_for("kind").unwrap_or_default().to_owned(),
             ),
         }
         // With the kind unknown, check every field that is there.
@@ -968,7 +968,7 @@ impl Checker<'_> {
                             &map,
                             field,
                             format!("missing field `{field}`"),
-                            suggest::example_for(field).unwrap_or_default().to_owned(),
+                            hints::example_for(field).unwrap_or_default().to_owned(),
                         ),
                     }
                 }
@@ -1243,7 +1243,7 @@ fn unknown_reference(
         _ if known.is_empty() => {
             format!("no {word}s are defined; define them under `{word}s:` in any rule file")
         }
-        _ => format!("the {word}s are {}", suggest::list(&listed)),
+        _ => format!("the {word}s are {}", hints::list(&listed)),
     };
     if field == "notify" {
         help.push_str("; `notify` also takes email addresses");
@@ -1302,7 +1302,7 @@ fn required_help(field: &str) -> String {
             "e.g. `cost_per_attempt: 4.50` or `{ hourly_cost: 45, attempts_per_hour: 10 }`"
                 .to_owned()
         }
-        other => suggest::example_for(other).unwrap_or_default().to_owned(),
+        other => hints::example_for(other).unwrap_or_default().to_owned(),
     }
 }
 

@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 
 use super::model::{Duration, Window};
 use super::problem::Problem;
-use super::suggest;
+use super::hints;
 
 /// The longest duration accepted: ten years, far beyond any sensible window.
 const MAX_SECS: u64 = 3650 * 86_400;
@@ -88,7 +88,7 @@ pub(crate) fn duration_with_units(text: &str, units: &str) -> Result<Duration, P
         if !units.contains(unit) {
             return Err(Problem::new(format!("`{unit}` is too fine a unit here"))
                 .at_slice(text, unit)
-                .help(format!("use one of {}", suggest::list(&units_list(units)))));
+                .help(format!("use one of {}", hints::list(&units_list(units)))));
         }
         let n: u64 = number.parse().unwrap_or(u64::MAX);
         secs = n

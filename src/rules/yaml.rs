@@ -24,7 +24,7 @@ use serde::de::{
 };
 use serde::{Deserialize, forward_to_deserialize_any};
 
-use super::suggest;
+use super::hints;
 
 /// Where a node starts in its file: 1-based line and column (in characters), and
 /// how many characters its scalar spans (0 for mappings and sequences).
@@ -305,7 +305,7 @@ impl de::Error for DeError {
                 None => format!("unknown value `{variant}`"),
             },
         );
-        e.help = Some(format!("expected one of {}", suggest::list(expected)));
+        e.help = Some(format!("expected one of {}", hints::list(expected)));
         e
     }
 
@@ -320,16 +320,16 @@ impl de::Error for DeError {
         }
         let mut e = Self::custom(format_args!("unknown field `{field}`"));
         e.kind = ErrorKind::UnknownField { meant: None };
-        e.help = Some(match suggest::belongs_under(field, expected) {
+        e.help = Some(match hints::belongs_under(field, expected) {
             Some(parent) => format!("`{field}` belongs under `{parent}:`"),
-            None => format!("the fields allowed here are {}", suggest::list(expected)),
+            None => format!("the fields allowed here are {}", hints::list(expected)),
         });
         e
     }
 
     fn missing_field(field: &'static str) -> Self {
         let mut e = Self::custom(format_args!("missing field `{field}`"));
-        e.help = suggest::example_for(field).map(str::to_owned);
+        e.help = hints::example_for(field).map(str::to_owned);
         e.kind = ErrorKind::MissingField;
         e
     }

@@ -1,4 +1,5 @@
-//! Near-miss suggestions and the small teaching texts that go with errors.
+//! The small teaching texts that go with rule-file errors: field lists,
+//! examples, lists for messages. (Near-miss spelling lives in `crate::suggest`.)
 
 /// `a`, `b` and `c`, for a message.
 pub(crate) fn list(items: &[&str]) -> String {
