@@ -87,6 +87,29 @@ pub struct GlobalArgs {
         default_value_t = StoreOptions::default().connect_timeout.as_secs()
     )]
     pub db_connect_timeout: u64,
+
+    /// SQLite: page cache per connection, in MiB. More keeps more of a large
+    /// database in memory between evaluations; peak memory grows with it.
+    #[arg(
+        long,
+        env = "HANDOFF_SQLITE_CACHE_MIB",
+        global = true,
+        value_name = "MIB",
+        default_value_t = StoreOptions::default().sqlite_cache_mib
+    )]
+    pub sqlite_cache_mib: u32,
+
+    /// SQLite: how much of the database file each connection maps into memory,
+    /// in MiB (0: read through system calls). Mapped pages count as the
+    /// process's resident memory.
+    #[arg(
+        long,
+        env = "HANDOFF_SQLITE_MMAP_MIB",
+        global = true,
+        value_name = "MIB",
+        default_value_t = StoreOptions::default().sqlite_mmap_mib
+    )]
+    pub sqlite_mmap_mib: u32,
 }
 
 impl GlobalArgs {
@@ -100,6 +123,8 @@ impl GlobalArgs {
         StoreOptions {
             read_connections: self.db_connections.max(1),
             connect_timeout: std::time::Duration::from_secs(self.db_connect_timeout.max(1)),
+            sqlite_cache_mib: self.sqlite_cache_mib,
+            sqlite_mmap_mib: self.sqlite_mmap_mib,
             ..StoreOptions::default()
         }
     }
@@ -375,7 +400,7 @@ async fn eval(global: &GlobalArgs, args: &EvalArgs) -> anyhow::Result<ExitCode> 
         other => other.context("cannot evaluate")?,
     };
     if let Err(e) = crate::eval::check_schema(&store).await {
-        let missing_tables = matches!(&e, crate::eval::EvalError::Store(s) if s.kind() == crate::store::ErrorKind::Query);
+        let missing_tables = matches!(&e, crate::eval::EvalError::Store(s) if s.kind() == crate::store::ErrorKind::Schema);
         let e = anyhow::Error::new(e).context(format!("{} has no lead tables", store.describe()));
         return Err(if missing_tables {
             e.context(format!("cannot evaluate: {hint}"))

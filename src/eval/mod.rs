@@ -80,7 +80,7 @@ impl EvalError {
             EvalError::Store(e) => match e.kind() {
                 ErrorKind::Timeout => FailureReason::Timeout,
                 ErrorKind::Unreachable => FailureReason::DatabaseUnreachable,
-                ErrorKind::Query => FailureReason::QueryFailed,
+                ErrorKind::Query | ErrorKind::Schema => FailureReason::QueryFailed,
                 ErrorKind::Data => FailureReason::BadData,
                 ErrorKind::Config => FailureReason::Configuration,
             },

@@ -107,9 +107,9 @@ impl Serialize for FailureReason {
 /// In JSON: `{"error": message, "reason": reason}`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Failure {
-    pub reason: FailureReason,
     #[serde(rename = "error")]
     pub message: String,
+    pub reason: FailureReason,
 }
 
 /// `x` as JSON: a whole number without a fraction, absent or non-finite as null.
@@ -283,23 +283,27 @@ pub enum Details {
 }
 
 /// One objective's figures for one group.
+///
+/// Fields are in alphabetical order, as the JSON prints them, so that
+/// serializing a result directly gives the same text as
+/// [`Evaluation::to_json`].
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GroupResult {
-    /// The value of the `by` column, `unknown` for null, or `all` without `by`.
-    pub group: String,
-    pub status: Status,
-    /// The measured value: a count (lead_volume), a ratio, or the cutoff.
-    #[serde(serialize_with = "ser_num")]
-    pub value: Option<f64>,
-    /// The target, when the group has one.
-    #[serde(serialize_with = "ser_num")]
-    pub target: Option<f64>,
-    /// For ratios: what was counted over what it was counted among.
-    #[serde(serialize_with = "ser_num")]
-    pub numerator: Option<f64>,
     #[serde(serialize_with = "ser_num")]
     pub denominator: Option<f64>,
     pub details: Details,
+    /// The value of the `by` column, `unknown` for null, or `all` without `by`.
+    pub group: String,
+    /// For ratios: what was counted over what it was counted among.
+    #[serde(serialize_with = "ser_num")]
+    pub numerator: Option<f64>,
+    pub status: Status,
+    /// The target, when the group has one.
+    #[serde(serialize_with = "ser_num")]
+    pub target: Option<f64>,
+    /// The measured value: a count (lead_volume), a ratio, or the cutoff.
+    #[serde(serialize_with = "ser_num")]
+    pub value: Option<f64>,
 }
 
 impl GroupResult {
@@ -334,9 +338,9 @@ impl GroupResult {
 /// One objective's results, one per group.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ObjectiveResult {
-    pub name: String,
     #[serde(serialize_with = "ser_kind")]
     pub kind: Kind,
+    pub name: String,
     pub results: Vec<GroupResult>,
 }
 
@@ -345,6 +349,13 @@ fn ser_kind<S: Serializer>(k: &Kind, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl ObjectiveResult {
+    /// Why the objective could not be evaluated, if it could not: then its one
+    /// result (group `all`) has status `error`, and every group it had before
+    /// is unknown rather than healthy.
+    pub fn failure(&self) -> Option<&Failure> {
+        self.results.iter().find_map(GroupResult::failure)
+    }
+
     /// The result of `group`, if there is one.
     pub fn group(&self, group: &str) -> Option<&GroupResult> {
         self.results.iter().find(|r| r.group == group)
@@ -408,14 +419,20 @@ mod tests {
             reason: FailureReason::DatabaseUnreachable,
             message: "failed to evaluate objective x: cannot connect".into(),
         });
+        let text = r#"{"denominator":null,"details":{"error":"failed to evaluate objective x: cannot connect","reason":"database_unreachable"},"group":"all","numerator":null,"status":"error","target":null,"value":null}"#;
+        assert_eq!(serde_json::to_string(&r).unwrap(), text);
+        // Directly or through the JSON value eval prints: the same text.
+        let e = Evaluation {
+            evaluated_at: utc("2026-11-25T15:00:00Z"),
+            objectives: vec![ObjectiveResult {
+                kind: Kind::LeadVolume,
+                name: "v".into(),
+                results: vec![r],
+            }],
+        };
         assert_eq!(
-            serde_json::to_string(&r).unwrap(),
-            r#"{"group":"all","status":"error","value":null,"target":null,"numerator":null,"denominator":null,"details":{"reason":"database_unreachable","error":"failed to evaluate objective x: cannot connect"}}"#
-        );
-        // Through the JSON value eval prints, keys are sorted.
-        assert_eq!(
-            r.details_json().to_string(),
-            r#"{"error":"failed to evaluate objective x: cannot connect","reason":"database_unreachable"}"#
+            serde_json::to_string(&e).unwrap(),
+            e.to_json().to_string()
         );
     }
 

@@ -88,16 +88,9 @@ pub(crate) struct Db<DB: Database> {
 fn kind_of<DB: Dialect>(e: &sqlx::Error) -> ErrorKind {
     match e {
         sqlx::Error::Database(db) if DB::is_timeout(db.as_ref()) => ErrorKind::Timeout,
-        sqlx::Error::Database(db) => match db.code().as_deref() {
-            // PostgreSQL: the server is shutting down or the connection was
-            // terminated (admin_shutdown, crash_shutdown, cannot_connect_now),
-            // or any connection exception (class 08).
-            Some("57P01" | "57P02" | "57P03") => ErrorKind::Unreachable,
-            Some(code) if code.starts_with("08") && DB::BACKEND == Backend::Postgres => {
-                ErrorKind::Unreachable
-            }
-            _ => ErrorKind::Query,
-        },
+        sqlx::Error::Database(db) if DB::is_unreachable(db.as_ref()) => ErrorKind::Unreachable,
+        sqlx::Error::Database(db) if DB::is_missing_table(db.as_ref()) => ErrorKind::Schema,
+        sqlx::Error::Database(_) => ErrorKind::Query,
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::Protocol(_)
@@ -109,7 +102,7 @@ fn kind_of<DB: Dialect>(e: &sqlx::Error) -> ErrorKind {
         | sqlx::Error::ColumnNotFound(_)
         | sqlx::Error::ColumnIndexOutOfBounds { .. }
         | sqlx::Error::TypeNotFound { .. } => ErrorKind::Data,
-        sqlx::Error::Configuration(_) => ErrorKind::Config,
+        sqlx::Error::Configuration(_) | sqlx::Error::InvalidArgument(_) => ErrorKind::Config,
         _ => ErrorKind::Query,
     }
 }
@@ -142,6 +135,29 @@ impl<DB: Dialect> Db<DB> {
             options: options.clone(),
             describe,
             sqlite_file,
+        }
+    }
+
+    /// The error of a pool that could not give a connection. A pool that timed
+    /// out retrying a refused or failing connection says only that it timed
+    /// out; one direct attempt recovers the database's or the system's reason.
+    async fn cause_of(&self, pool: &Pool<DB>, e: sqlx::Error, doing: &str) -> StoreError {
+        if !matches!(e, sqlx::Error::PoolTimedOut) {
+            return failed::<DB>(doing)(e);
+        }
+        let opts = pool.connect_options();
+        match first_connection(opts.as_ref(), &self.describe, self.options.connect_timeout).await
+        {
+            Ok(conn) => {
+                // The database answers: the pool was busy, not the server down.
+                tokio::spawn(sqlx::Connection::close(conn));
+                StoreError::Query {
+                    doing: format!("{doing} (every connection was busy)"),
+                    kind: ErrorKind::Timeout,
+                    source: e,
+                }
+            }
+            Err(cause) => cause,
         }
     }
 
@@ -220,13 +236,19 @@ pub(crate) async fn open_sqlite(
         what: describe.clone(),
         source,
     };
-    // The writer connects first: it creates the file and turns on WAL.
+    // The writer connects first: it creates the file and turns on WAL. Bulk
+    // loads touch every page of three indexes: the writer's cache is never
+    // smaller than 64 MiB.
+    let write_opts = opts.clone().pragma(
+        "cache_size",
+        format!("-{}", u64::from(options.sqlite_cache_mib.max(64)) * 1024),
+    );
     let writes = SqlitePoolOptions::new()
         .max_connections(1)
         .acquire_timeout(options.connect_timeout);
     let writes = match mode {
-        Open::CreateOrWrite => writes.connect_with(opts.clone()).await.map_err(connect)?,
-        Open::Existing => writes.connect_lazy_with(opts.clone()),
+        Open::CreateOrWrite => writes.connect_with(write_opts).await.map_err(connect)?,
+        Open::Existing => writes.connect_lazy_with(write_opts),
     };
     let reads = Db::<sqlx::Sqlite>::pool_options(options.read_connections, options)
         .connect_with(opts.row_buffer_size(ROW_BUFFER))
@@ -372,11 +394,14 @@ impl<DB: Dialect> Ops for Db<DB> {
 
     fn begin(&self) -> BoxFuture<'_, Result<Box<dyn TxOps>, StoreError>> {
         Box::pin(async move {
-            let tx = self
-                .writes
-                .begin_with(DB::BEGIN_WRITE)
-                .await
-                .map_err(failed::<DB>("starting a write transaction"))?;
+            let tx = match self.writes.begin_with(DB::BEGIN_WRITE).await {
+                Ok(tx) => tx,
+                Err(e) => {
+                    return Err(self
+                        .cause_of(&self.writes, e, "starting a write transaction")
+                        .await);
+                }
+            };
             Ok(Box::new(DbTx { tx }) as Box<dyn TxOps>)
         })
     }
@@ -384,15 +409,16 @@ impl<DB: Dialect> Ops for Db<DB> {
     fn read(&self, limit: Duration) -> BoxFuture<'_, Result<Box<dyn ReadOps>, StoreError>> {
         Box::pin(async move {
             let doing = "starting a read";
-            let mut tx = self
-                .reads
-                .begin_with(DB::BEGIN_READ)
-                .await
-                .map_err(failed::<DB>(doing))?;
-            DB::limit_statements(&mut *tx, limit, self.server)
-                .await
-                .map_err(failed::<DB>(doing))?;
-            Ok(Box::new(DbRead { tx }) as Box<dyn ReadOps>)
+            let deadline = std::time::Instant::now() + limit;
+            let tx = match self.reads.begin_with(DB::BEGIN_READ).await {
+                Ok(tx) => tx,
+                Err(e) => return Err(self.cause_of(&self.reads, e, doing).await),
+            };
+            Ok(Box::new(DbRead {
+                tx,
+                deadline,
+                server: self.server,
+            }) as Box<dyn ReadOps>)
         })
     }
 
@@ -424,11 +450,34 @@ impl<DB: Dialect> Ops for Db<DB> {
 
 struct DbRead<DB: Database> {
     tx: Transaction<'static, DB>,
+    /// When the whole read must be done: each statement gets what is left.
+    deadline: std::time::Instant,
+    server: Server,
+}
+
+impl<DB: Dialect> DbRead<DB> {
+    /// Tells the database how long the next statement may run: whatever is
+    /// left of the read's time, so that a read of several statements stops at
+    /// its deadline on the server too.
+    async fn limit(&mut self, doing: &str) -> Result<(), StoreError> {
+        let left = self
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(StoreError::Deadline {
+                doing: doing.to_owned(),
+            });
+        }
+        DB::limit_statements(&mut self.tx, left, self.server)
+            .await
+            .map_err(failed::<DB>(doing))
+    }
 }
 
 impl<DB: Dialect> ReadOps for DbRead<DB> {
     fn count(&mut self, table: Table) -> BoxFuture<'_, Result<i64, StoreError>> {
         Box::pin(async move {
+            self.limit("counting").await?;
             let mut qb = QueryBuilder::<DB>::new(format!("SELECT COUNT(*) FROM {}", table.name()));
             let mut n = 0;
             stream_rows(
@@ -446,11 +495,15 @@ impl<DB: Dialect> ReadOps for DbRead<DB> {
     }
 
     fn meta<'a>(&'a mut self, key: &'a str) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
-        Box::pin(state::meta::<DB>(&mut self.tx, key))
+        Box::pin(async move {
+            self.limit("reading metadata").await?;
+            state::meta::<DB>(&mut self.tx, key).await
+        })
     }
 
     fn check_lead_tables(&mut self) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
+            self.limit("reading the lead tables").await?;
             for table in Table::ALL {
                 let mut qb =
                     QueryBuilder::<DB>::new(format!("SELECT 1 FROM {} WHERE 1 = 0", table.name()));
@@ -472,6 +525,7 @@ impl<DB: Dialect> ReadOps for DbRead<DB> {
         each: &'a mut (dyn FnMut(Vec<Cell>) + Send),
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
+            self.limit(question.doing()).await?;
             let started = std::time::Instant::now();
             let mut qb = QueryBuilder::<DB>::new("");
             question.build(&mut qb);

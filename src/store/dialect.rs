@@ -131,6 +131,10 @@ pub(crate) trait Dialect:
     /// An SQL expression for `expr`, an amount column, as exact integer cents.
     fn cents(expr: &str) -> String;
 
+    /// `expr`, a text expression, to be ordered by its bytes whatever the
+    /// column's collation, so that every backend ranks ids alike.
+    fn bytewise(expr: &str) -> String;
+
     /// An SQL expression for `expr`, an integer expression, as a signed 64-bit
     /// integer (PostgreSQL sums integers as `numeric`, MySQL as `DECIMAL`).
     fn int(expr: &str) -> String;
@@ -146,6 +150,12 @@ pub(crate) trait Dialect:
     /// Whether a database error says a statement was stopped by the limit of
     /// [`Dialect::limit_statements`].
     fn is_timeout(e: &dyn sqlx::error::DatabaseError) -> bool;
+
+    /// Whether a database error says the connection or the server went away.
+    fn is_unreachable(e: &dyn sqlx::error::DatabaseError) -> bool;
+
+    /// Whether a database error says a table the schema promises is missing.
+    fn is_missing_table(e: &dyn sqlx::error::DatabaseError) -> bool;
 
     /// Bounds every statement on `conn` from now on by `limit`, enforced by the
     /// server (or, on SQLite, by the engine itself), so that a statement the
@@ -232,7 +242,7 @@ fn downcast<T: 'static>(encoded: Box<dyn Any + Send>) -> Result<T, sqlx::Error> 
     encoded
         .downcast::<T>()
         .map(|b| *b)
-        .map_err(|_| sqlx::Error::Protocol("rows encoded for another backend".into()))
+        .map_err(|_| sqlx::Error::Configuration("rows encoded for another backend".into()))
 }
 
 /// What the store learnt about the server when it connected.
@@ -318,6 +328,11 @@ impl Dialect for Sqlite {
         format!("CAST({expr} AS INTEGER)")
     }
 
+    // SQLite's default collation compares bytes.
+    fn bytewise(expr: &str) -> String {
+        expr.to_owned()
+    }
+
     fn push_upsert(qb: &mut QueryBuilder<Self>, key: &str, update: &[&str]) {
         on_conflict(qb, key, update);
     }
@@ -325,6 +340,17 @@ impl Dialect for Sqlite {
     fn is_timeout(e: &dyn sqlx::error::DatabaseError) -> bool {
         // SQLITE_INTERRUPT, raised when the progress handler says stop.
         e.code().as_deref() == Some("9")
+    }
+
+    fn is_unreachable(e: &dyn sqlx::error::DatabaseError) -> bool {
+        // The primary result code (the low byte of the extended one): BUSY,
+        // LOCKED, IOERR, CANTOPEN, NOTADB — the file cannot be got at.
+        let code = e.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
+        matches!(code & 0xff, 5 | 6 | 10 | 14 | 26)
+    }
+
+    fn is_missing_table(e: &dyn sqlx::error::DatabaseError) -> bool {
+        e.message().starts_with("no such table")
     }
 
     fn limit_statements<'c>(
@@ -472,6 +498,10 @@ impl Dialect for Postgres {
         format!("CAST({expr} AS BIGINT)")
     }
 
+    fn bytewise(expr: &str) -> String {
+        format!("{expr} COLLATE \"C\"")
+    }
+
     fn push_upsert(qb: &mut QueryBuilder<Self>, key: &str, update: &[&str]) {
         on_conflict(qb, key, update);
     }
@@ -479,6 +509,18 @@ impl Dialect for Postgres {
     fn is_timeout(e: &dyn sqlx::error::DatabaseError) -> bool {
         // query_canceled: statement_timeout, or a cancel request.
         e.code().as_deref() == Some("57014")
+    }
+
+    fn is_unreachable(e: &dyn sqlx::error::DatabaseError) -> bool {
+        // Connection exceptions (class 08); the server shutting down or the
+        // session terminated (57P01–57P03).
+        e.code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03"))
+    }
+
+    fn is_missing_table(e: &dyn sqlx::error::DatabaseError) -> bool {
+        // undefined_table
+        e.code().as_deref() == Some("42P01")
     }
 
     fn limit_statements<'c>(
@@ -532,6 +574,10 @@ impl Dialect for MySql {
         format!("CAST({expr} AS SIGNED)")
     }
 
+    fn bytewise(expr: &str) -> String {
+        format!("CAST({expr} AS BINARY)")
+    }
+
     fn push_upsert(qb: &mut QueryBuilder<Self>, key: &str, update: &[&str]) {
         qb.push(" ON DUPLICATE KEY UPDATE ");
         if update.is_empty() {
@@ -551,6 +597,21 @@ impl Dialect for MySql {
         // interrupted (ER_QUERY_INTERRUPTED).
         e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
             .is_some_and(|e| matches!(e.number(), 1969 | 3024 | 1317))
+    }
+
+    fn is_unreachable(e: &dyn sqlx::error::DatabaseError) -> bool {
+        // Connection errors (SQLSTATE 08…), too many connections (1040),
+        // shutdown in progress (1053), connection killed (1927), disconnected
+        // by the server (4031).
+        e.code().is_some_and(|c| c.starts_with("08"))
+            || e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                .is_some_and(|e| matches!(e.number(), 1040 | 1053 | 1927 | 4031))
+    }
+
+    fn is_missing_table(e: &dyn sqlx::error::DatabaseError) -> bool {
+        // ER_NO_SUCH_TABLE
+        e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .is_some_and(|e| e.number() == 1146)
     }
 
     fn limit_statements<'c>(

@@ -74,7 +74,9 @@ pub struct StoreOptions {
     pub write_connections: u32,
     /// How long connecting, or waiting for a free connection, may take.
     pub connect_timeout: Duration,
-    /// The longest a read statement may run unless its caller sets its own limit.
+    /// The time limit of the store's own short reads (counts, metadata, the
+    /// schema check). An evaluation has its objective's limit instead
+    /// (`eval::timeout_for`).
     pub statement_timeout: Duration,
     /// SQLite's page cache per connection, in MiB.
     pub sqlite_cache_mib: u32,
@@ -90,8 +92,10 @@ impl Default for StoreOptions {
             write_connections: 2,
             connect_timeout: Duration::from_secs(10),
             statement_timeout: Duration::from_secs(30),
-            sqlite_cache_mib: 64,
-            sqlite_mmap_mib: 256,
+            // Small enough that an evaluation of a million leads stays within
+            // 64 MiB resident; see docs/BENCHMARKS.md for what more buys.
+            sqlite_cache_mib: 8,
+            sqlite_mmap_mib: 0,
         }
     }
 }
@@ -106,7 +110,10 @@ pub enum ErrorKind {
     Unreachable,
     /// A statement ran past its time limit and was stopped.
     Timeout,
-    /// The database refused a statement (a missing table, a failed constraint).
+    /// A table the schema promises is missing: the database was never
+    /// migrated, or a view over CRM tables lacks one.
+    Schema,
+    /// The database refused a statement (a failed constraint, a permission).
     Query,
     /// A value read back does not have the type or form the schema promises.
     Data,
@@ -142,6 +149,8 @@ pub enum StoreError {
         #[source]
         source: sqlx::migrate::MigrateError,
     },
+    #[error("time limit reached before {doing}")]
+    Deadline { doing: String },
     #[error("database error while {doing}")]
     Query {
         doing: String,
@@ -160,6 +169,7 @@ impl StoreError {
             | StoreError::Connect { .. }
             | StoreError::ConnectTimeout { .. } => ErrorKind::Unreachable,
             StoreError::Migrate { .. } => ErrorKind::Query,
+            StoreError::Deadline { .. } => ErrorKind::Timeout,
             StoreError::Query { kind, .. } => *kind,
         }
     }

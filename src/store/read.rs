@@ -135,7 +135,7 @@ impl Question {
             Question::Mqls { .. } => &[Text, Int],
             Question::Judged { .. } => &[Text, Int, Int, Int],
             Question::FirstAttempts { .. } => &[Text, Text, Text, Time, Time],
-            Question::Abandoned { .. } => &[Int, Text, Int, Int, Text, Text, Time],
+            Question::Abandoned { .. } => &[Text, Int, Int, Int, Int, Text, Text, Time],
             Question::Reach { .. } => &[Text, Int, Int, Int, Int],
         }
     }
@@ -227,16 +227,22 @@ impl Question {
                      AND t.occurred_at < l.closed_at AND t.outcome = 'connected' AND t.occurred_at < ",
                 );
                 time(qb, at);
-                // Ranked within the group by (attempts, id): the fewest first.
-                // One row per (group, attempts) with its count (kind 0), then
-                // the first leads of each group (kind 1).
+                // One pass over the window's leads, sorted once by (group,
+                // attempts, id): each lead's rank in its group (the fewest
+                // attempts first) and in its (group, attempts) bucket, and the
+                // bucket's size. Returned: the first lead of every bucket, which
+                // carries the bucket's count, and the first `named` of each group.
                 qb.push(format_args!(
-                    ")), r AS (SELECT a.*, ROW_NUMBER() OVER (PARTITION BY g ORDER BY attempts, id) AS rn FROM a) \
-                     SELECT {zero}, g, attempts, COUNT(*), MIN(id), MIN(owner_id), MIN(closed_at) FROM r GROUP BY g, attempts \
-                     UNION ALL SELECT {one}, g, attempts, {rn}, id, owner_id, closed_at FROM r WHERE rn <= ",
-                    zero = DB::int("0"),
-                    one = DB::int("1"),
+                    ")), r AS (SELECT a.*, \
+                     ROW_NUMBER() OVER (PARTITION BY g ORDER BY attempts, {id}) AS rn, \
+                     ROW_NUMBER() OVER (PARTITION BY g, attempts ORDER BY {id}) AS rk, \
+                     COUNT(*) OVER (PARTITION BY g, attempts) AS n FROM a) \
+                     SELECT g, attempts, {n}, {rn}, {rk}, id, owner_id, closed_at FROM r \
+                     WHERE rk = 1 OR rn <= ",
+                    n = DB::int("n"),
                     rn = DB::int("rn"),
+                    rk = DB::int("rk"),
+                    id = DB::bytewise("id"),
                 ));
                 <DB as Typed<i64>>::bind(qb, i64::from(named));
             }
@@ -259,7 +265,10 @@ impl Question {
                     DB::cents("d.amount")
                 ));
                 won(qb);
-                qb.push(" ORDER BY d.created_at, d.id LIMIT 1) AS cents");
+                qb.push(format_args!(
+                    " ORDER BY d.created_at, {} LIMIT 1) AS cents",
+                    DB::bytewise("d.id")
+                ));
                 leads_in(qb, LeadRange::MqlAt, &window);
                 // Reach: attempts before the conversion deal opened, or all
                 // attempts before `at` for a lead that did not convert.
@@ -581,20 +590,23 @@ impl Reader {
             Question::Abandoned { window, at, named },
             window,
             &mut |mut row| {
-                let group = row[1].text();
-                let tries = attempts(row[2].int());
-                if row[0].int() == 0 {
+                let group = row[0].text();
+                let tries = attempts(row[1].int());
+                if row[4].int() == 1 {
                     out.counts.push(AbandonedCount {
-                        group,
+                        group: group.clone(),
                         attempts: tries,
-                        leads: count(&row[3]),
+                        leads: count(&row[2]),
                     });
-                } else if let (Some(id), Some(closed_at)) = (row[4].text(), row[6].time()) {
+                }
+                if row[3].int() <= i64::from(named)
+                    && let (Some(id), Some(closed_at)) = (row[5].text(), row[7].time())
+                {
                     out.first.push(AbandonedLead {
                         group,
                         attempts: tries,
                         id,
-                        owner: row[5].text(),
+                        owner: row[6].text(),
                         closed_at,
                     });
                 }

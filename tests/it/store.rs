@@ -16,6 +16,7 @@ backend_tests!(
     metadata_round_trips,
     writes_do_not_wait_for_reads,
     text_that_frames_bulk_data_round_trips,
+    a_read_stops_at_its_deadline,
 );
 
 fn rep(id: &str) -> Rep {
@@ -306,7 +307,9 @@ async fn writes_do_not_wait_for_reads(db: TestDb) {
             ..StoreOptions::default()
         })
         .await;
-    let reading = store.reader(Duration::from_secs(60)).await.unwrap();
+    let mut reading = store.reader(Duration::from_secs(60)).await.unwrap();
+    // A read has started: on SQLite the snapshot and its lock are taken.
+    assert_eq!(reading.count(Table::Leads).await.unwrap(), 0);
     let started = Instant::now();
     let mut tx = store.begin().await.unwrap();
     tx.set_meta("probe", "written").await.unwrap();
@@ -380,4 +383,18 @@ async fn text_that_frames_bulk_data_round_trips(db: TestDb) {
         .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(db.reps().await, reps);
+}
+
+/// A read's time limit covers all its statements: once it has passed, the next
+/// statement is not even sent, and the failure says it was the time.
+async fn a_read_stops_at_its_deadline(db: TestDb) {
+    let mut reading = db.store.reader(Duration::from_millis(300)).await.unwrap();
+    assert_eq!(reading.count(Table::Reps).await.unwrap(), 0);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let err = reading.count(Table::Reps).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert_eq!(err.to_string(), "time limit reached before counting");
+    drop(reading);
+    // The store is whole afterwards.
+    assert_eq!(db.store.count(Table::Reps).await.unwrap(), 0);
 }
