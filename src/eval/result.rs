@@ -430,10 +430,7 @@ mod tests {
                 results: vec![r],
             }],
         };
-        assert_eq!(
-            serde_json::to_string(&e).unwrap(),
-            e.to_json().to_string()
-        );
+        assert_eq!(serde_json::to_string(&e).unwrap(), e.to_json().to_string());
     }
 
     #[test]

@@ -20,12 +20,12 @@
 
 mod calendar;
 mod diagnostic;
+mod hints;
 mod model;
 mod problem;
 mod raw;
 mod schedule;
 mod schema;
-mod hints;
 mod validate;
 mod values;
 mod yaml;

@@ -260,9 +260,7 @@ impl Checker<'_> {
                 &tree,
                 "version",
                 "missing field `version`".to_owned(),
-                hints::example_for("version")
-                    .unwrap_or_default()
-                    .to_owned(),
+                hints::example_for("version").unwrap_or_default().to_owned(),
             ),
         }
 

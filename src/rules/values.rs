@@ -5,9 +5,9 @@ use std::str::FromStr;
 
 use chrono_tz::Tz;
 
+use super::hints;
 use super::model::{Duration, Window};
 use super::problem::Problem;
-use super::hints;
 
 /// The longest duration accepted: ten years, far beyond any sensible window.
 const MAX_SECS: u64 = 3650 * 86_400;

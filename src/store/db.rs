@@ -146,8 +146,7 @@ impl<DB: Dialect> Db<DB> {
             return failed::<DB>(doing)(e);
         }
         let opts = pool.connect_options();
-        match first_connection(opts.as_ref(), &self.describe, self.options.connect_timeout).await
-        {
+        match first_connection(opts.as_ref(), &self.describe, self.options.connect_timeout).await {
             Ok(conn) => {
                 // The database answers: the pool was busy, not the server down.
                 tokio::spawn(sqlx::Connection::close(conn));
