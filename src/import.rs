@@ -24,7 +24,7 @@ use crate::store::{Encoded, Encoder, Store, StoreError, Tx, UpsertColumns};
 use crate::suggest;
 
 /// Rows per batch sent from the parser to the writer.
-const BATCH_ROWS: usize = 2_000;
+const BATCH_ROWS: usize = 10_000;
 /// Batches the parser may run ahead of the writer.
 const BATCHES_IN_FLIGHT: usize = 4;
 /// Problems kept per file for the report; the rest are only counted.

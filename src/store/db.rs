@@ -577,16 +577,10 @@ impl<DB: Dialect> TxOps for DbTx<DB> {
         Box::pin(async move {
             let doing = format!("looking up ids in {table}");
             let mut found = HashSet::with_capacity(ids.len());
-            for chunk in ids.chunks(super::dialect::ROWS_PER_STATEMENT) {
-                let mut qb = QueryBuilder::<DB>::new(format!(
-                    "SELECT id FROM {} WHERE id IN (",
-                    table.name()
-                ));
-                let mut sep = qb.separated(", ");
-                for id in chunk {
-                    <DB as Typed<String>>::bind_sep(&mut sep, (*id).to_owned());
-                }
-                qb.push(")");
+            for chunk in ids.chunks(DB::IDS_PER_STATEMENT) {
+                let mut qb =
+                    QueryBuilder::<DB>::new(format!("SELECT id FROM {} WHERE ", table.name()));
+                DB::push_id_in(&mut qb, "id", chunk);
                 stream_rows(&mut *self.tx, &mut qb, &doing, |row| {
                     found.insert(<DB as Typed<String>>::get(row, 0)?);
                     Ok(())

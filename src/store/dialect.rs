@@ -186,6 +186,20 @@ pub(crate) trait Dialect:
         })
     }
 
+    /// Appends `column IN (…)` for at most [`ROWS_PER_STATEMENT`] ids, or the
+    /// backend's better form of it.
+    fn push_id_in(qb: &mut QueryBuilder<Self>, column: &str, ids: &[&str]) {
+        qb.push(format_args!("{column} IN ("));
+        let mut sep = qb.separated(", ");
+        for id in ids {
+            Self::bind_sep(&mut sep, (*id).to_owned());
+        }
+        qb.push(")");
+    }
+
+    /// How many ids [`Dialect::push_id_in`] takes at once.
+    const IDS_PER_STATEMENT: usize = ROWS_PER_STATEMENT;
+
     /// Binds one column value of a canonical row as the next element of a
     /// `VALUES (…)` tuple.
     fn bind_value(sep: &mut Separated<'_, Self, &'static str>, value: Value<'_>) {
@@ -384,8 +398,10 @@ fn copy_field(out: &mut Vec<u8>, value: Value<'_>) {
     let mut text = String::new();
     let s: Option<&str> = match value {
         Value::Text(s) => s,
+        // The same fixed-width RFC 3339 the SQLite store keeps, written by
+        // hand: chrono's general formatter costs more than the rest of a row.
         Value::Timestamp(t) => t.map(|t| {
-            text = t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            text = sqlite_time::format(t);
             text.as_str()
         }),
         Value::Real(x) => x.map(|x| {
@@ -476,6 +492,19 @@ impl Dialect for Postgres {
             Self::execute(&mut *conn, &mut qb).await?;
             Ok(())
         })
+    }
+
+    // One array parameter instead of thousands: cheaper to send, parse and plan.
+    const IDS_PER_STATEMENT: usize = 100_000;
+
+    fn push_id_in(qb: &mut QueryBuilder<Self>, column: &str, ids: &[&str]) {
+        qb.push(format_args!("{column} = ANY("));
+        qb.push_bind(
+            ids.iter()
+                .map(|id| (*id).to_owned())
+                .collect::<Vec<String>>(),
+        );
+        qb.push(")");
     }
 
     fn bind_time(qb: &mut QueryBuilder<Self>, t: Option<DateTime<Utc>>) {

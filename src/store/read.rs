@@ -52,6 +52,14 @@ fn group_sql(by: Option<GroupBy>) -> (&'static str, &'static str) {
     }
 }
 
+/// `GROUP BY g` when results are split; without `by` the whole window is one
+/// group, and grouping by a constant would only cost a sort.
+fn group_by<DB: Dialect>(qb: &mut QueryBuilder<DB>, by: Option<GroupBy>) {
+    if by.is_some() {
+        qb.push(" GROUP BY g");
+    }
+}
+
 /// One question a measure asks of the leads of a window, answered by one
 /// statement that aggregates in the database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,7 +181,7 @@ impl Question {
                 let (g, _) = group_sql(window.by);
                 qb.push(format_args!("SELECT {g} AS g, COUNT(*)"));
                 leads_in(qb, LeadRange::MqlAt, &window);
-                qb.push(" GROUP BY g");
+                group_by(qb, window.by);
             }
             Question::Judged { window, at } => {
                 let (g, _) = group_sql(window.by);
@@ -189,7 +197,7 @@ impl Question {
                 time(qb, at);
                 qb.push(" THEN 1 END)");
                 leads_in(qb, LeadRange::MqlAt, &window);
-                qb.push(" GROUP BY g");
+                group_by(qb, window.by);
             }
             Question::FirstAttempts { window, at } => {
                 let (g, _) = group_sql(window.by);
@@ -495,10 +503,13 @@ impl Reader {
         let window = Window { by, start, end };
         let mut out = Vec::new();
         self.ask(Question::Mqls { window }, window, &mut |mut row| {
-            out.push(MqlCount {
-                group: row[0].text(),
-                leads: count(&row[1]),
-            });
+            // Without `by`, an empty window still answers one row of zeros.
+            if count(&row[1]) > 0 {
+                out.push(MqlCount {
+                    group: row[0].text(),
+                    leads: count(&row[1]),
+                });
+            }
         })
         .await?;
         out.sort_by(|a, b| a.group.cmp(&b.group));
@@ -521,12 +532,14 @@ impl Reader {
         let window = Window { by, start, end };
         let mut out = Vec::new();
         self.ask(Question::Judged { window, at }, window, &mut |mut row| {
-            out.push(JudgedCounts {
-                group: row[0].text(),
-                cohort: count(&row[1]),
-                accepted: count(&row[2]),
-                rejected: count(&row[3]),
-            });
+            if count(&row[1]) > 0 {
+                out.push(JudgedCounts {
+                    group: row[0].text(),
+                    cohort: count(&row[1]),
+                    accepted: count(&row[2]),
+                    rejected: count(&row[3]),
+                });
+            }
         })
         .await?;
         out.sort_by(|a, b| a.group.cmp(&b.group));
