@@ -129,7 +129,9 @@ pub(crate) trait Dialect:
     fn get_time(row: &Self::Row, i: usize) -> Result<Option<DateTime<Utc>>, sqlx::Error>;
 
     /// An SQL expression for `expr`, an amount column, as exact integer cents.
-    fn cents(expr: &str) -> String;
+    fn cents(expr: &str) -> String {
+        Self::int(&format!("ROUND({expr} * 100)"))
+    }
 
     /// `expr`, a text expression, to be ordered by its bytes whatever the
     /// column's collation, so that every backend ranks ids alike.
@@ -334,10 +336,6 @@ impl Dialect for Sqlite {
             .transpose()
     }
 
-    fn cents(expr: &str) -> String {
-        format!("CAST(ROUND({expr} * 100) AS INTEGER)")
-    }
-
     fn int(expr: &str) -> String {
         format!("CAST({expr} AS INTEGER)")
     }
@@ -389,6 +387,8 @@ impl Dialect for Sqlite {
 struct CopyBatch {
     table: &'static str,
     names: Vec<&'static str>,
+    /// The rows' ids, to learn whether any already exists.
+    ids: Vec<String>,
     data: Vec<u8>,
 }
 
@@ -446,10 +446,16 @@ impl Dialect for Postgres {
     // INSERT … SELECT … ON CONFLICT: several times faster than INSERT statements.
     fn encode_rows(columns: &UpsertColumns, rows: &dyn RowSet) -> Box<dyn Any + Send> {
         let mut data = Vec::with_capacity(rows.len() * 64);
+        let mut ids = Vec::with_capacity(rows.len());
         for row in 0..rows.len() {
             let mut first = true;
             columns.visit(rows, row, &mut |value| {
-                if !std::mem::take(&mut first) {
+                if std::mem::take(&mut first) {
+                    // `id` comes first.
+                    if let Value::Text(Some(id)) = value {
+                        ids.push(id.to_owned());
+                    }
+                } else {
                     data.push(b'\t');
                 }
                 copy_field(&mut data, value);
@@ -459,6 +465,7 @@ impl Dialect for Postgres {
         Box::new(CopyBatch {
             table: columns.table().name(),
             names: columns.names(),
+            ids,
             data,
         })
     }
@@ -473,6 +480,21 @@ impl Dialect for Postgres {
                 return Ok(());
             }
             let (table, cols) = (batch.table, batch.names.join(", "));
+            // Rows that are all new go straight into the table, as a bulk load
+            // does; only a batch that updates rows goes through the merge.
+            let mut probe =
+                QueryBuilder::<Self>::new(format!("SELECT COUNT(*) FROM {table} WHERE id = ANY("));
+            probe.push_bind(batch.ids);
+            probe.push(")");
+            let existing: i64 = probe.build_query_scalar().fetch_one(&mut *conn).await?;
+            if existing == 0 {
+                let mut copy = conn
+                    .copy_in_raw(&format!("COPY {table} ({cols}) FROM STDIN"))
+                    .await?;
+                copy.send(batch.data).await?;
+                copy.finish().await?;
+                return Ok(());
+            }
             let stage = format!("handoff_stage_{table}");
             let setup = format!(
                 "CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DROP; TRUNCATE {stage}"
@@ -517,10 +539,6 @@ impl Dialect for Postgres {
 
     fn get_time(row: &Self::Row, i: usize) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
         row.try_get(i)
-    }
-
-    fn cents(expr: &str) -> String {
-        format!("CAST(ROUND({expr} * 100) AS BIGINT)")
     }
 
     fn int(expr: &str) -> String {
@@ -593,10 +611,6 @@ impl Dialect for MySql {
         Ok(row
             .try_get::<Option<NaiveDateTime>, _>(i)?
             .map(|n| n.and_utc()))
-    }
-
-    fn cents(expr: &str) -> String {
-        format!("CAST(ROUND({expr} * 100) AS SIGNED)")
     }
 
     fn int(expr: &str) -> String {
