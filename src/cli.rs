@@ -137,6 +137,23 @@ impl GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon: evaluate each objective on its schedule, keep the results
+    /// history and alert state, and serve /metrics, the API and a status page.
+    ///
+    /// On start it restores saved alert state, then evaluates every objective once
+    /// so that /metrics is full within seconds; after that each objective runs on
+    /// its cron `schedule` in its rule file's time zone. Results, closed periods and
+    /// alert transitions are kept in `handoff_*` tables of the same database.
+    ///
+    /// HTTP on --listen (loopback by default): GET / (status page), /metrics,
+    /// /-/healthy, /-/ready, /api/v1/objectives, /api/v1/objectives/NAME/history,
+    /// /api/v1/alerts; POST /-/reload with `Authorization: Bearer TOKEN`.
+    ///
+    /// Reloads the rules on SIGHUP, on a change under --rules and on POST /-/reload;
+    /// invalid rules are reported and the running ones kept. Stops on SIGINT or
+    /// SIGTERM, letting running evaluations finish (see --shutdown-grace).
+    Run(RunArgs),
+
     /// Build a demo database: a synthetic company with planted SLA trouble.
     ///
     /// About six months of leads across five channels, reps with different habits
@@ -236,8 +253,82 @@ pub enum EvalFormat {
     Json,
 }
 
+/// How the daemon runs (`run`, and `demo` after it builds the database).
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Address of the HTTP server (status page, /metrics, API).
+    #[arg(long, env = "HANDOFF_LISTEN", value_name = "ADDR", default_value = crate::daemon::DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
+
+    /// Bearer token that write endpoints (POST /-/reload) require. Without it they
+    /// answer 403. Prefer the environment variable: command lines are visible to
+    /// other users of the machine.
+    #[arg(
+        long,
+        env = "HANDOFF_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+
+    /// Days of results history and alert events to keep; older rows are pruned.
+    /// The final figures of closed periods are kept.
+    #[arg(
+        long,
+        env = "HANDOFF_RETENTION_DAYS",
+        value_name = "DAYS",
+        default_value_t = 400
+    )]
+    pub retention_days: u32,
+
+    /// How many evaluations may query the database at the same time.
+    #[arg(
+        long,
+        env = "HANDOFF_CONCURRENCY",
+        value_name = "N",
+        default_value_t = 2
+    )]
+    pub concurrency: usize,
+
+    /// Seconds that running evaluations get to finish on SIGTERM.
+    #[arg(
+        long,
+        env = "HANDOFF_SHUTDOWN_GRACE",
+        value_name = "SECONDS",
+        default_value_t = 30
+    )]
+    pub shutdown_grace: u64,
+}
+
+impl DaemonArgs {
+    /// The daemon's options.
+    pub fn options(&self) -> crate::daemon::Options {
+        crate::daemon::Options {
+            listen: self.listen,
+            admin_token: self.admin_token.clone().filter(|t| !t.is_empty()),
+            retention: chrono::TimeDelta::days(i64::from(self.retention_days.max(1))),
+            concurrency: self.concurrency.max(1),
+            shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace),
+            ..crate::daemon::Options::default()
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
+    /// Build the database and exit, without running the daemon on it.
+    #[arg(long)]
+    pub build_only: bool,
+
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+
     /// How many leads to generate in all.
     #[arg(long, env = "HANDOFF_DEMO_LEADS", default_value_t = crate::demo::DEFAULT_LEADS)]
     pub leads: u64,
@@ -353,8 +444,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             print!("{summary}");
-            Ok(ExitCode::SUCCESS)
+            if args.build_only || args.csv.is_some() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            run_daemon(&global, &args.daemon).await
         }
+        Command::Run(args) => run_daemon(&global, &args.daemon).await,
         Command::Check(args) => {
             let path = args.path.as_deref().unwrap_or(&global.rules);
             match crate::rules::load_dir(path) {
@@ -376,6 +471,48 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `handoff run`: load the rules, reach the database (retrying while it is
+/// away), bring the schema up to date, and serve until SIGINT or SIGTERM.
+async fn run_daemon(global: &GlobalArgs, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
+    let rules = match crate::rules::load_dir(&global.rules) {
+        Ok(rules) => rules,
+        Err(errors) => {
+            eprint!("{errors}");
+            eprintln!("rules are not valid: {}", errors.summary());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    tracing::info!(rules = %global.rules.display(), "{}", rules.summary());
+    let mut backoff = std::time::Duration::from_secs(1);
+    let store = loop {
+        let attempt = async {
+            let store = global.store().await?;
+            store.migrate().await?;
+            Ok::<_, StoreError>(store)
+        };
+        let failed = tokio::select! {
+            r = attempt => match r {
+                Ok(store) => break store,
+                Err(e) => e,
+            },
+            _ = tokio::signal::ctrl_c() => return Ok(ExitCode::FAILURE),
+        };
+        if matches!(failed.kind(), crate::store::ErrorKind::Config) {
+            return Err(anyhow::Error::new(failed).context("cannot start"));
+        }
+        tracing::error!(
+            error = %crate::error_chain(&failed),
+            retry_in = ?backoff,
+            "Cannot reach the database; retrying."
+        );
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(std::time::Duration::from_secs(60));
+    };
+    let options = args.options();
+    crate::daemon::serve(store, rules, global.rules.clone(), options).await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `handoff eval`: load the rules, connect without creating or migrating

@@ -38,6 +38,7 @@
 //!   precision, on every backend.
 
 pub mod cli;
+pub mod daemon;
 pub mod demo;
 pub mod eval;
 pub mod import;

@@ -22,7 +22,7 @@ use sqlx::{ConnectOptions as _, Connection as _, Database, Pool, QueryBuilder, T
 
 use super::dialect::{Dialect, Server, Typed};
 use super::read::{Cell, Question, decode_row};
-use super::state;
+use super::state::{self, Journal, StateItem, StateRead};
 use super::write::{Encoded, RowSet, UpsertColumns, encode_upsert};
 use super::{Backend, ErrorKind, Open, StoreError, StoreOptions, redact};
 use crate::model::Table;
@@ -51,6 +51,11 @@ pub(crate) trait ReadOps: Send {
         question: Question,
         each: &'a mut (dyn FnMut(Vec<Cell>) + Send),
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn state<'a>(
+        &'a mut self,
+        what: &'a StateRead,
+        each: &'a mut (dyn FnMut(StateItem) + Send),
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
     fn finish(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>>;
 }
 
@@ -70,6 +75,7 @@ pub(crate) trait TxOps: Send {
         value: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
     fn delete_meta<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn record<'a>(&'a mut self, journal: &'a Journal) -> BoxFuture<'a, Result<(), StoreError>>;
     fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>>;
     fn rollback(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>>;
 }
@@ -518,6 +524,17 @@ impl<DB: Dialect> ReadOps for DbRead<DB> {
         })
     }
 
+    fn state<'a>(
+        &'a mut self,
+        what: &'a StateRead,
+        each: &'a mut (dyn FnMut(StateItem) + Send),
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.limit(what.doing()).await?;
+            state::read::<DB>(&mut self.tx, what, each).await
+        })
+    }
+
     fn ask<'a>(
         &'a mut self,
         question: Question,
@@ -601,6 +618,10 @@ impl<DB: Dialect> TxOps for DbTx<DB> {
             }
             Ok(())
         })
+    }
+
+    fn record<'a>(&'a mut self, journal: &'a Journal) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(state::record::<DB>(&mut self.tx, journal))
     }
 
     fn set_meta<'a>(

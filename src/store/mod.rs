@@ -34,7 +34,10 @@ pub use read::{
     Abandoned, AbandonedCount, AbandonedLead, FirstAttempt, JudgedCounts, MqlCount, Reach, Reader,
     question_sql,
 };
+pub use state::{AlertEvent, AlertRow, Journal, PeriodRow, ResultRow};
 pub use write::{Encoded, Encoder, RowSet, Tx, UpsertColumns};
+
+use state::{StateItem, StateRead};
 
 use db::Ops;
 
@@ -117,6 +120,21 @@ pub enum ErrorKind {
     Query,
     /// A value read back does not have the type or form the schema promises.
     Data,
+}
+
+impl ErrorKind {
+    /// The kind as a metric label: `config`, `unreachable`, `timeout`,
+    /// `schema`, `query`, `data`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Config => "config",
+            ErrorKind::Unreachable => "unreachable",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Schema => "schema",
+            ErrorKind::Query => "query",
+            ErrorKind::Data => "data",
+        }
+    }
 }
 
 /// Errors from the store.
@@ -317,6 +335,136 @@ impl Store {
     pub async fn check_lead_tables(&self) -> Result<(), StoreError> {
         let mut r = self.reader(self.db.statement_timeout()).await?;
         r.check_lead_tables().await?;
+        r.finish().await
+    }
+
+    /// Writes one step of the daemon's record (results, closed periods, alert
+    /// state and events, pruning) in one transaction: all of it or nothing.
+    ///
+    /// # Errors
+    ///
+    /// A database error; nothing was written.
+    pub async fn record(&self, journal: &Journal) -> Result<(), StoreError> {
+        if journal.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db.begin().await?;
+        match tx.record(journal).await {
+            Ok(()) => tx.commit().await,
+            Err(e) => {
+                // The error that matters is the write's; a failed rollback
+                // changes nothing the caller can act on.
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Every saved alert series.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn alert_rows(&self) -> Result<Vec<AlertRow>, StoreError> {
+        let mut rows = Vec::new();
+        self.read_state(&StateRead::Alerts, &mut |item| {
+            if let StateItem::Alert(a) = item {
+                rows.push(a);
+            }
+        })
+        .await?;
+        Ok(rows)
+    }
+
+    /// Results with `from <= evaluated_at < to`, of one objective or of all, in
+    /// time order, at most `limit`, each handed to `each` as it streams in.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn results(
+        &self,
+        objective: Option<&str>,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+        each: &mut (dyn FnMut(ResultRow) + Send),
+    ) -> Result<(), StoreError> {
+        let what = StateRead::Results {
+            objective: objective.map(str::to_owned),
+            from,
+            to,
+            limit,
+        };
+        self.read_state(&what, &mut |item| {
+            if let StateItem::Result(r) = item {
+                each(r);
+            }
+        })
+        .await
+    }
+
+    /// The closed periods of `objective` that ended in `[from, to)`.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn periods(
+        &self,
+        objective: &str,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<PeriodRow>, StoreError> {
+        let what = StateRead::Periods {
+            objective: objective.to_owned(),
+            from,
+            to,
+        };
+        let mut rows = Vec::new();
+        self.read_state(&what, &mut |item| {
+            if let StateItem::Period(p) = item {
+                rows.push(p);
+            }
+        })
+        .await?;
+        Ok(rows)
+    }
+
+    /// The alert transitions of `objective` in `[from, to)`, at most `limit`.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn alert_events(
+        &self,
+        objective: &str,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<AlertEvent>, StoreError> {
+        let what = StateRead::Events {
+            objective: objective.to_owned(),
+            from,
+            to,
+            limit,
+        };
+        let mut rows = Vec::new();
+        self.read_state(&what, &mut |item| {
+            if let StateItem::Event(e) = item {
+                rows.push(e);
+            }
+        })
+        .await?;
+        Ok(rows)
+    }
+
+    async fn read_state(
+        &self,
+        what: &StateRead,
+        each: &mut (dyn FnMut(StateItem) + Send),
+    ) -> Result<(), StoreError> {
+        let mut r = self.db.read(self.db.statement_timeout()).await?;
+        r.state(what, each).await?;
         r.finish().await
     }
 

@@ -7,6 +7,8 @@
 //! each statement a function generic over [`Dialect`], run on the connection of
 //! a read or write transaction.
 
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 use sqlx::QueryBuilder;
 
 use super::StoreError;
@@ -57,5 +59,485 @@ pub(super) async fn delete_meta<DB: Dialect>(
     DB::execute(conn, &mut qb)
         .await
         .map_err(failed::<DB>(format!("removing metadata {name}")))?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// The daemon's record: results history, closed periods, alert state and events.
+
+/// One evaluation result of one group, as the results history keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ResultRow {
+    /// The objective's name.
+    pub objective: String,
+    /// The group (`all` without `by`).
+    pub group: String,
+    /// The instant the result describes (DESIGN §4 `t`).
+    pub evaluated_at: DateTime<Utc>,
+    /// `ok`, `at_risk`, `breached`, `no_data` or `error`.
+    pub status: String,
+    pub value: Option<f64>,
+    pub target: Option<f64>,
+    pub numerator: Option<f64>,
+    pub denominator: Option<f64>,
+    /// The result's `details`, as a JSON object.
+    pub details: String,
+}
+
+/// The final figures of one group for one calendar period that has closed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PeriodRow {
+    pub objective: String,
+    pub group: String,
+    /// First instant of the period.
+    pub period_start: DateTime<Utc>,
+    /// The instant the period closed; the figures were evaluated at it.
+    pub period_end: DateTime<Utc>,
+    pub status: String,
+    pub value: Option<f64>,
+    pub target: Option<f64>,
+    pub numerator: Option<f64>,
+    pub denominator: Option<f64>,
+    /// The result's `details`, as a JSON object.
+    pub details: String,
+    /// When the daemon recorded it.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The persisted state of one alert series (objective, group).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertRow {
+    pub objective: String,
+    pub group: String,
+    /// `inactive`, `pending` or `firing`.
+    pub state: String,
+    /// `warning` or `critical`, while pending or firing.
+    pub severity: Option<String>,
+    /// When the current problem began (the start of pending).
+    pub active_since: Option<DateTime<Utc>>,
+    /// When the alert fired.
+    pub fired_at: Option<DateTime<Utc>>,
+    /// While firing: when the problem cleared, held by `keep_firing_for`.
+    pub clear_since: Option<DateTime<Utc>>,
+    /// The first of the current run of failed evaluations.
+    pub error_since: Option<DateTime<Utc>>,
+    /// The status of the last evaluation.
+    pub status: String,
+    /// The value of the last evaluation.
+    pub value: Option<f64>,
+    /// One line saying what was measured against what was promised.
+    pub summary: String,
+    /// A fingerprint of the objective's definition the state belongs to.
+    pub definition: String,
+    /// When the series was last evaluated.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One alert transition, as the alert history keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AlertEvent {
+    pub objective: String,
+    pub group: String,
+    pub at: DateTime<Utc>,
+    pub from_state: String,
+    pub to_state: String,
+    pub severity: Option<String>,
+    pub status: String,
+    pub value: Option<f64>,
+    pub summary: String,
+}
+
+/// Everything one step of the daemon writes, in one transaction.
+#[derive(Clone, Debug, Default)]
+pub struct Journal {
+    /// New rows of results history.
+    pub results: Vec<ResultRow>,
+    /// Closed periods (an existing row for the same period is replaced).
+    pub periods: Vec<PeriodRow>,
+    /// Alert series to save (replacing their previous state).
+    pub alerts: Vec<AlertRow>,
+    /// Alert series to forget: (objective, group).
+    pub forget: Vec<(String, String)>,
+    /// Alert transitions.
+    pub events: Vec<AlertEvent>,
+    /// Remove results and alert events from before this instant.
+    pub prune_before: Option<DateTime<Utc>>,
+}
+
+impl Journal {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.results.is_empty()
+            && self.periods.is_empty()
+            && self.alerts.is_empty()
+            && self.forget.is_empty()
+            && self.events.is_empty()
+            && self.prune_before.is_none()
+    }
+}
+
+/// A read of the daemon's record.
+#[derive(Clone, Debug)]
+pub(crate) enum StateRead {
+    /// Every saved alert series.
+    Alerts,
+    /// Results with `from <= evaluated_at < to`, of one objective or all, in
+    /// time order, at most `limit`.
+    Results {
+        objective: Option<String>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    },
+    /// Closed periods of one objective ending in `[from, to)`.
+    Periods {
+        objective: String,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
+    /// Alert events of one objective in `[from, to)`, at most `limit`.
+    Events {
+        objective: String,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    },
+}
+
+/// One row of a [`StateRead`].
+#[derive(Clone, Debug)]
+pub(crate) enum StateItem {
+    Alert(AlertRow),
+    Result(ResultRow),
+    Period(PeriodRow),
+    Event(AlertEvent),
+}
+
+impl StateRead {
+    pub(crate) fn doing(&self) -> &'static str {
+        match self {
+            StateRead::Alerts => "reading alert state",
+            StateRead::Results { .. } => "reading results history",
+            StateRead::Periods { .. } => "reading closed periods",
+            StateRead::Events { .. } => "reading alert history",
+        }
+    }
+}
+
+const RESULT_COLUMNS: &str =
+    "objective, grp, evaluated_at, status, value, target, numerator, denominator, details";
+const PERIOD_COLUMNS: &str = "objective, grp, period_start, period_end, status, value, target, \
+                              numerator, denominator, details, recorded_at";
+const ALERT_COLUMNS: &str = "objective, grp, state, severity, active_since, fired_at, \
+                             clear_since, error_since, status, value, summary, definition, \
+                             updated_at";
+const EVENT_COLUMNS: &str =
+    "objective, grp, at, from_state, to_state, severity, status, value, summary";
+
+/// Runs a read of the daemon's record, handing each row to `each`.
+pub(super) async fn read<DB: Dialect>(
+    conn: &mut DB::Connection,
+    what: &StateRead,
+    each: &mut (dyn FnMut(StateItem) + Send),
+) -> Result<(), StoreError> {
+    let doing = what.doing();
+    let mut qb = QueryBuilder::<DB>::new("SELECT ");
+    match what {
+        StateRead::Alerts => {
+            qb.push(ALERT_COLUMNS);
+            qb.push(" FROM handoff_alerts");
+        }
+        StateRead::Results {
+            objective,
+            from,
+            to,
+            limit,
+        } => {
+            qb.push(RESULT_COLUMNS);
+            qb.push(" FROM handoff_results WHERE evaluated_at >= ");
+            DB::bind_time(&mut qb, Some(*from));
+            qb.push(" AND evaluated_at < ");
+            DB::bind_time(&mut qb, Some(*to));
+            if let Some(o) = objective {
+                qb.push(" AND objective = ");
+                <DB as Typed<String>>::bind(&mut qb, o.clone());
+            }
+            qb.push(format_args!(
+                " ORDER BY evaluated_at, objective, {} LIMIT {limit}",
+                DB::bytewise("grp")
+            ));
+        }
+        StateRead::Periods {
+            objective,
+            from,
+            to,
+        } => {
+            qb.push(PERIOD_COLUMNS);
+            qb.push(" FROM handoff_periods WHERE objective = ");
+            <DB as Typed<String>>::bind(&mut qb, objective.clone());
+            qb.push(" AND period_end >= ");
+            DB::bind_time(&mut qb, Some(*from));
+            qb.push(" AND period_end < ");
+            DB::bind_time(&mut qb, Some(*to));
+            qb.push(format_args!(
+                " ORDER BY period_start, {}",
+                DB::bytewise("grp")
+            ));
+        }
+        StateRead::Events {
+            objective,
+            from,
+            to,
+            limit,
+        } => {
+            qb.push(EVENT_COLUMNS);
+            qb.push(" FROM handoff_alert_events WHERE objective = ");
+            <DB as Typed<String>>::bind(&mut qb, objective.clone());
+            qb.push(" AND at >= ");
+            DB::bind_time(&mut qb, Some(*from));
+            qb.push(" AND at < ");
+            DB::bind_time(&mut qb, Some(*to));
+            qb.push(format_args!(
+                " ORDER BY at, {}, to_state LIMIT {limit}",
+                DB::bytewise("grp")
+            ));
+        }
+    }
+    stream_rows(conn, &mut qb, doing, |row| {
+        let text = |i| <DB as Typed<String>>::get(row, i);
+        let opt_text = |i| <DB as Typed<Option<String>>>::get(row, i);
+        let num = |i| <DB as Typed<Option<f64>>>::get(row, i);
+        let time = |i| {
+            DB::get_time(row, i)?.ok_or_else(|| sqlx::Error::ColumnDecode {
+                index: i.to_string(),
+                source: "a required timestamp is null".into(),
+            })
+        };
+        let item = match what {
+            StateRead::Alerts => StateItem::Alert(AlertRow {
+                objective: text(0)?,
+                group: text(1)?,
+                state: text(2)?,
+                severity: opt_text(3)?,
+                active_since: DB::get_time(row, 4)?,
+                fired_at: DB::get_time(row, 5)?,
+                clear_since: DB::get_time(row, 6)?,
+                error_since: DB::get_time(row, 7)?,
+                status: text(8)?,
+                value: num(9)?,
+                summary: text(10)?,
+                definition: text(11)?,
+                updated_at: time(12)?,
+            }),
+            StateRead::Results { .. } => StateItem::Result(ResultRow {
+                objective: text(0)?,
+                group: text(1)?,
+                evaluated_at: time(2)?,
+                status: text(3)?,
+                value: num(4)?,
+                target: num(5)?,
+                numerator: num(6)?,
+                denominator: num(7)?,
+                details: text(8)?,
+            }),
+            StateRead::Periods { .. } => StateItem::Period(PeriodRow {
+                objective: text(0)?,
+                group: text(1)?,
+                period_start: time(2)?,
+                period_end: time(3)?,
+                status: text(4)?,
+                value: num(5)?,
+                target: num(6)?,
+                numerator: num(7)?,
+                denominator: num(8)?,
+                details: text(9)?,
+                recorded_at: time(10)?,
+            }),
+            StateRead::Events { .. } => StateItem::Event(AlertEvent {
+                objective: text(0)?,
+                group: text(1)?,
+                at: time(2)?,
+                from_state: text(3)?,
+                to_state: text(4)?,
+                severity: opt_text(5)?,
+                status: text(6)?,
+                value: num(7)?,
+                summary: text(8)?,
+            }),
+        };
+        each(item);
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+/// Writes a journal on the connection of a write transaction.
+pub(super) async fn record<DB: Dialect>(
+    conn: &mut DB::Connection,
+    journal: &Journal,
+) -> Result<(), StoreError> {
+    insert::<DB, _>(
+        conn,
+        "handoff_results",
+        RESULT_COLUMNS,
+        "objective, evaluated_at, grp",
+        &[
+            "status",
+            "value",
+            "target",
+            "numerator",
+            "denominator",
+            "details",
+        ],
+        &journal.results,
+        |sep, r| {
+            <DB as Typed<String>>::bind_sep(sep, r.objective.clone());
+            <DB as Typed<String>>::bind_sep(sep, r.group.clone());
+            DB::bind_time_sep(sep, Some(r.evaluated_at));
+            <DB as Typed<String>>::bind_sep(sep, r.status.clone());
+            for x in [r.value, r.target, r.numerator, r.denominator] {
+                <DB as Typed<Option<f64>>>::bind_sep(sep, x);
+            }
+            <DB as Typed<String>>::bind_sep(sep, r.details.clone());
+        },
+        "recording results",
+    )
+    .await?;
+    insert::<DB, _>(
+        conn,
+        "handoff_periods",
+        PERIOD_COLUMNS,
+        "objective, period_start, grp",
+        &[
+            "period_end",
+            "status",
+            "value",
+            "target",
+            "numerator",
+            "denominator",
+            "details",
+            "recorded_at",
+        ],
+        &journal.periods,
+        |sep, p| {
+            <DB as Typed<String>>::bind_sep(sep, p.objective.clone());
+            <DB as Typed<String>>::bind_sep(sep, p.group.clone());
+            DB::bind_time_sep(sep, Some(p.period_start));
+            DB::bind_time_sep(sep, Some(p.period_end));
+            <DB as Typed<String>>::bind_sep(sep, p.status.clone());
+            for x in [p.value, p.target, p.numerator, p.denominator] {
+                <DB as Typed<Option<f64>>>::bind_sep(sep, x);
+            }
+            <DB as Typed<String>>::bind_sep(sep, p.details.clone());
+            DB::bind_time_sep(sep, Some(p.recorded_at));
+        },
+        "recording closed periods",
+    )
+    .await?;
+    insert::<DB, _>(
+        conn,
+        "handoff_alerts",
+        ALERT_COLUMNS,
+        "objective, grp",
+        &[
+            "state",
+            "severity",
+            "active_since",
+            "fired_at",
+            "clear_since",
+            "error_since",
+            "status",
+            "value",
+            "summary",
+            "definition",
+            "updated_at",
+        ],
+        &journal.alerts,
+        |sep, a| {
+            <DB as Typed<String>>::bind_sep(sep, a.objective.clone());
+            <DB as Typed<String>>::bind_sep(sep, a.group.clone());
+            <DB as Typed<String>>::bind_sep(sep, a.state.clone());
+            <DB as Typed<Option<String>>>::bind_sep(sep, a.severity.clone());
+            for t in [a.active_since, a.fired_at, a.clear_since, a.error_since] {
+                DB::bind_time_sep(sep, t);
+            }
+            <DB as Typed<String>>::bind_sep(sep, a.status.clone());
+            <DB as Typed<Option<f64>>>::bind_sep(sep, a.value);
+            <DB as Typed<String>>::bind_sep(sep, a.summary.clone());
+            <DB as Typed<String>>::bind_sep(sep, a.definition.clone());
+            DB::bind_time_sep(sep, Some(a.updated_at));
+        },
+        "saving alert state",
+    )
+    .await?;
+    for (objective, group) in &journal.forget {
+        let mut qb = QueryBuilder::<DB>::new("DELETE FROM handoff_alerts WHERE objective = ");
+        <DB as Typed<String>>::bind(&mut qb, objective.clone());
+        qb.push(" AND grp = ");
+        <DB as Typed<String>>::bind(&mut qb, group.clone());
+        DB::execute(conn, &mut qb)
+            .await
+            .map_err(failed::<DB>("forgetting alert state"))?;
+    }
+    insert::<DB, _>(
+        conn,
+        "handoff_alert_events",
+        EVENT_COLUMNS,
+        "objective, at, grp, to_state",
+        &["from_state", "severity", "status", "value", "summary"],
+        &journal.events,
+        |sep, e| {
+            <DB as Typed<String>>::bind_sep(sep, e.objective.clone());
+            <DB as Typed<String>>::bind_sep(sep, e.group.clone());
+            DB::bind_time_sep(sep, Some(e.at));
+            <DB as Typed<String>>::bind_sep(sep, e.from_state.clone());
+            <DB as Typed<String>>::bind_sep(sep, e.to_state.clone());
+            <DB as Typed<Option<String>>>::bind_sep(sep, e.severity.clone());
+            <DB as Typed<String>>::bind_sep(sep, e.status.clone());
+            <DB as Typed<Option<f64>>>::bind_sep(sep, e.value);
+            <DB as Typed<String>>::bind_sep(sep, e.summary.clone());
+        },
+        "recording alert events",
+    )
+    .await?;
+    if let Some(before) = journal.prune_before {
+        for (table, column) in [
+            ("handoff_results", "evaluated_at"),
+            ("handoff_alert_events", "at"),
+        ] {
+            let mut qb = QueryBuilder::<DB>::new(format!("DELETE FROM {table} WHERE {column} < "));
+            DB::bind_time(&mut qb, Some(before));
+            DB::execute(conn, &mut qb)
+                .await
+                .map_err(failed::<DB>("pruning history"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Upserts `rows` into `table` in multi-row statements within the backend's
+/// parameter limit.
+#[allow(clippy::too_many_arguments)]
+async fn insert<DB: Dialect, R>(
+    conn: &mut DB::Connection,
+    table: &str,
+    columns: &str,
+    key: &str,
+    update: &[&str],
+    rows: &[R],
+    bind: impl Fn(&mut sqlx::query_builder::Separated<'_, DB, &'static str>, &R),
+    doing: &str,
+) -> Result<(), StoreError> {
+    let width = columns.split(',').count();
+    let per_statement = (DB::MAX_PARAMS / width).clamp(1, 500);
+    for chunk in rows.chunks(per_statement) {
+        let mut qb = QueryBuilder::<DB>::new(format!("INSERT INTO {table} ({columns}) "));
+        qb.push_values(chunk, |mut sep, r| bind(&mut sep, r));
+        DB::push_upsert(&mut qb, key, update);
+        DB::execute(conn, &mut qb)
+            .await
+            .map_err(failed::<DB>(doing))?;
+    }
     Ok(())
 }

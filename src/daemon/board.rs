@@ -1,0 +1,635 @@
+//! The board: what the daemon knows right now, in memory. The latest result of
+//! every objective, every alert series, the chart points of the last 90 days and
+//! the record not yet written. HTTP reads it; evaluations update it; nothing
+//! here touches the database.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+
+use super::alerts::{Change, Observation, Series, Severity, State, Timing, Transition};
+use crate::eval::{Failure, GroupResult, ObjectiveResult, Status};
+use crate::rules::{Kind, Objective};
+use crate::store::{AlertEvent, AlertRow, Journal, PeriodRow, ResultRow};
+
+/// How far back the status page draws.
+pub const CHART_DAYS: i64 = 90;
+
+/// The alert row key of the "evaluation failing" alert (objective "", group
+/// "database"): one per data source.
+pub const SOURCE_GROUP: &str = "database";
+
+/// Results not yet written are kept up to this many rows while the database is
+/// away; older ones are dropped (alert state is always kept whole).
+pub const MAX_UNWRITTEN_RESULTS: usize = 50_000;
+
+/// One objective on the board.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// The objective as loaded.
+    pub objective: Objective,
+    /// Fingerprint of its definition: state is kept across reloads only while it
+    /// stays the same.
+    pub definition: String,
+    /// The latest successful result.
+    pub last: Option<ObjectiveResult>,
+    /// When the latest evaluation (good or failed) ran, and how long it took.
+    pub evaluated_at: Option<DateTime<Utc>>,
+    pub duration: Option<f64>,
+    /// The failure of the latest evaluation, if it failed.
+    pub failure: Option<Failure>,
+    /// When the next run starts.
+    pub next_run: Option<DateTime<Utc>>,
+    /// Alert series by group.
+    pub series: BTreeMap<String, Series>,
+    /// The status, value and one-line summary of each group's last evaluation.
+    pub latest: BTreeMap<String, Latest>,
+    /// Daily chart points by group: the last value of each UTC day.
+    pub chart: BTreeMap<String, Vec<(DateTime<Utc>, f64)>>,
+    /// The start of the calendar period of the latest evaluation (calendar
+    /// windows only): when it moves on, the period closed.
+    pub period: Option<DateTime<Utc>>,
+}
+
+/// A group's last evaluation, as alerts and the page show it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Latest {
+    pub status: Status,
+    pub value: Option<f64>,
+    pub summary: String,
+}
+
+impl Entry {
+    /// A fresh entry, not evaluated yet.
+    pub fn new(objective: Objective, definition: String) -> Entry {
+        Entry {
+            objective,
+            definition,
+            last: None,
+            evaluated_at: None,
+            duration: None,
+            failure: None,
+            next_run: None,
+            series: BTreeMap::new(),
+            latest: BTreeMap::new(),
+            chart: BTreeMap::new(),
+            period: None,
+        }
+    }
+
+    /// Adds a chart point, keeping the last value of each UTC day.
+    pub fn chart_point(&mut self, group: &str, at: DateTime<Utc>, value: f64, now: DateTime<Utc>) {
+        if !value.is_finite() {
+            return;
+        }
+        let points = self.chart.entry(group.to_owned()).or_default();
+        let day = |t: DateTime<Utc>| -> NaiveDate { t.date_naive() };
+        match points.last_mut() {
+            Some(last) if day(last.0) == day(at) && last.0 <= at => *last = (at, value),
+            Some(last) if last.0 > at => return,
+            _ => points.push((at, value)),
+        }
+        let oldest = now - TimeDelta::days(CHART_DAYS);
+        let stale = points.iter().take_while(|(t, _)| *t < oldest).count();
+        points.drain(..stale);
+    }
+
+    /// The groups known for this objective: of its latest result, else of its
+    /// alert series.
+    fn known_groups(&self) -> Vec<String> {
+        let mut groups: Vec<String> = self.latest.keys().cloned().collect();
+        for g in self.series.keys() {
+            if !groups.contains(g) {
+                groups.push(g.clone());
+            }
+        }
+        groups
+    }
+}
+
+/// The whole board.
+#[derive(Debug, Default)]
+pub struct Board {
+    /// Objectives by name.
+    pub entries: BTreeMap<String, Entry>,
+    /// Rule order, for display.
+    pub order: Vec<String>,
+    /// The "evaluation failing" alert of the database.
+    pub source: Series,
+    /// Rule set state.
+    pub rules_loaded_at: Option<DateTime<Utc>>,
+    pub rules_summary: String,
+    pub reload_error: Option<String>,
+    /// The record not yet written.
+    pub unwritten: Journal,
+    /// Bumped on every change, so that caches of what is derived from the
+    /// board (the /metrics body) know to refresh.
+    pub generation: u64,
+}
+
+/// One evaluation to put on the board.
+pub struct Outcome<'a> {
+    pub definition: &'a str,
+    pub at: DateTime<Utc>,
+    pub duration: f64,
+    pub result: ObjectiveResult,
+    /// The final figures of a period that closed, evaluated at its end.
+    pub closed: Option<(DateTime<Utc>, ObjectiveResult)>,
+    /// The start of the calendar period containing `at`.
+    pub period: Option<DateTime<Utc>>,
+}
+
+/// An alert transition, for the log.
+#[derive(Clone, Debug)]
+pub struct Logged {
+    pub objective: String,
+    pub group: String,
+    pub transition: Transition,
+    pub summary: String,
+}
+
+impl Board {
+    /// Applies one evaluation: latest results, alert steps, chart, and the rows
+    /// to record. Returns the transitions made, or `None` when the objective's
+    /// definition changed while it ran (the result is dropped).
+    pub fn apply(&mut self, name: &str, outcome: Outcome<'_>) -> Option<Vec<Logged>> {
+        let entry = self.entries.get_mut(name)?;
+        if entry.definition != outcome.definition {
+            return None;
+        }
+        let at = outcome.at;
+        let objective = entry.objective.clone();
+        let timing = Timing::of(&objective.alert);
+        let mut logged = Vec::new();
+        let mut journal = Journal::default();
+
+        entry.evaluated_at = Some(at);
+        entry.duration = Some(outcome.duration);
+        if let Some(p) = outcome.period {
+            entry.period = Some(p);
+        }
+        let failure = outcome.result.failure().cloned();
+        for r in &outcome.result.results {
+            journal.results.push(result_row(name, at, r));
+        }
+        if let Some((end, closed)) = &outcome.closed {
+            for r in &closed.results {
+                journal
+                    .periods
+                    .push(period_row(name, &objective, *end, at, r));
+            }
+        }
+        match &failure {
+            Some(f) => {
+                entry.failure = Some(f.clone());
+                for group in entry.known_groups() {
+                    let latest = entry.latest.entry(group.clone()).or_insert(Latest {
+                        status: Status::Error,
+                        value: None,
+                        summary: String::new(),
+                    });
+                    latest.status = Status::Error;
+                    latest.value = None;
+                    latest.summary = format!("error: {}", f.reason.as_str());
+                    let series = entry.series.entry(group.clone()).or_default();
+                    series.step(Observation::Error, at, timing);
+                }
+            }
+            None => {
+                entry.failure = None;
+                entry.latest.clear();
+                for r in &outcome.result.results {
+                    let summary = summarize(&objective, r);
+                    entry.latest.insert(
+                        r.group.clone(),
+                        Latest {
+                            status: r.status,
+                            value: r.value,
+                            summary: summary.clone(),
+                        },
+                    );
+                    let series = entry.series.entry(r.group.clone()).or_default();
+                    let obs = Observation::of(r.status, &objective.alert);
+                    if let Some(t) = series.step(obs, at, timing) {
+                        journal
+                            .events
+                            .push(event_row(name, &r.group, at, &t, r, &summary));
+                        logged.push(Logged {
+                            objective: name.to_owned(),
+                            group: r.group.clone(),
+                            transition: t,
+                            summary,
+                        });
+                    }
+                    if let Some(v) = r.value {
+                        entry.chart_point(&r.group, at, v, at);
+                    }
+                }
+                // Groups that no longer appear (no leads in the window) are
+                // healthy by absence: their alerts resolve.
+                let gone: Vec<String> = entry
+                    .series
+                    .keys()
+                    .filter(|g| !entry.latest.contains_key(*g))
+                    .cloned()
+                    .collect();
+                for g in gone {
+                    if let Some(mut s) = entry.series.remove(&g) {
+                        if let Some(t) = s.step(Observation::Healthy, at, Timing::default()) {
+                            let summary = format!("{g}: no longer measured");
+                            journal.events.push(AlertEvent {
+                                objective: name.to_owned(),
+                                group: g.clone(),
+                                at,
+                                from_state: t.from.as_str().to_owned(),
+                                to_state: t.to.as_str().to_owned(),
+                                severity: Some(t.severity.as_str().to_owned()),
+                                status: Status::NoData.as_str().to_owned(),
+                                value: None,
+                                summary: summary.clone(),
+                            });
+                            logged.push(Logged {
+                                objective: name.to_owned(),
+                                group: g.clone(),
+                                transition: t,
+                                summary,
+                            });
+                        }
+                        journal.forget.push((name.to_owned(), g));
+                    }
+                }
+                entry.last = Some(outcome.result);
+            }
+        }
+        let entry = &self.entries[name];
+        for (group, s) in &entry.series {
+            journal.alerts.push(alert_row(name, group, s, entry, at));
+        }
+        logged.extend(self.step_source(at, &mut journal));
+        self.merge_unwritten(journal);
+        self.generation += 1;
+        Some(logged)
+    }
+
+    /// Steps the "evaluation failing" alert: a problem while any objective
+    /// whose `on_error` is `alert` has its latest evaluation failing, held for
+    /// the shortest `for` among them.
+    fn step_source(&mut self, at: DateTime<Utc>, journal: &mut Journal) -> Option<Logged> {
+        let failing: Vec<&Entry> = self
+            .entries
+            .values()
+            .filter(|e| e.failure.is_some() && Timing::counts_errors(&e.objective.alert))
+            .collect();
+        let (obs, timing) = match failing
+            .iter()
+            .map(|e| Timing::of(&e.objective.alert))
+            .min_by_key(|t| t.pending_for)
+        {
+            Some(t) => (
+                Observation::Problem(Severity::Critical),
+                Timing {
+                    pending_for: t.pending_for,
+                    keep_firing_for: TimeDelta::zero(),
+                },
+            ),
+            None => (Observation::Healthy, Timing::default()),
+        };
+        let summary = source_summary(&failing);
+        let before = self.source.clone();
+        let t = self.source.step(obs, at, timing);
+        if self.source != before || t.is_some() {
+            journal.alerts.push(AlertRow {
+                objective: String::new(),
+                group: SOURCE_GROUP.to_owned(),
+                state: self.source.state.as_str().to_owned(),
+                severity: self.source.severity.map(|s| s.as_str().to_owned()),
+                active_since: self.source.active_since,
+                fired_at: self.source.fired_at,
+                clear_since: self.source.clear_since,
+                error_since: self.source.error_since,
+                status: if failing.is_empty() { "ok" } else { "error" }.to_owned(),
+                value: Some(failing.len() as f64),
+                summary: summary.clone(),
+                definition: String::new(),
+                updated_at: at,
+            });
+        }
+        let t = t?;
+        journal.events.push(AlertEvent {
+            objective: String::new(),
+            group: SOURCE_GROUP.to_owned(),
+            at,
+            from_state: t.from.as_str().to_owned(),
+            to_state: t.to.as_str().to_owned(),
+            severity: Some(t.severity.as_str().to_owned()),
+            status: if failing.is_empty() { "ok" } else { "error" }.to_owned(),
+            value: Some(failing.len() as f64),
+            summary: summary.clone(),
+        });
+        Some(Logged {
+            objective: String::new(),
+            group: SOURCE_GROUP.to_owned(),
+            transition: t,
+            summary,
+        })
+    }
+
+    /// Adds rows to the record not yet written, bounded.
+    pub fn merge_unwritten(&mut self, journal: Journal) {
+        let u = &mut self.unwritten;
+        u.results.extend(journal.results);
+        if u.results.len() > MAX_UNWRITTEN_RESULTS {
+            let drop = u.results.len() - MAX_UNWRITTEN_RESULTS;
+            tracing::warn!(
+                rows = drop,
+                "The database has been away long enough that the oldest unwritten results are dropped; alert state is kept."
+            );
+            u.results.drain(..drop);
+        }
+        u.periods.extend(journal.periods);
+        // The latest state of a series replaces any earlier unwritten one.
+        for a in journal.alerts {
+            u.alerts
+                .retain(|b| (&b.objective, &b.group) != (&a.objective, &a.group));
+            u.forget.retain(|(o, g)| (o, g) != (&a.objective, &a.group));
+            u.alerts.push(a);
+        }
+        for f in journal.forget {
+            u.alerts
+                .retain(|b| (&b.objective, &b.group) != (&f.0, &f.1));
+            if !u.forget.contains(&f) {
+                u.forget.push(f);
+            }
+        }
+        u.events.extend(journal.events);
+        if journal.prune_before.is_some() {
+            u.prune_before = journal.prune_before;
+        }
+    }
+
+    /// The firing and pending alerts: (objective, group, series, summary).
+    pub fn active_alerts(&self) -> Vec<(&Entry, &str, &Series)> {
+        let mut out = Vec::new();
+        for name in &self.order {
+            let Some(e) = self.entries.get(name) else {
+                continue;
+            };
+            for (g, s) in &e.series {
+                if s.is_active() {
+                    out.push((e, g.as_str(), s));
+                }
+            }
+        }
+        out
+    }
+
+    /// Objectives whose latest evaluation failed, counted towards the
+    /// "evaluation failing" alert.
+    pub fn failing(&self) -> Vec<&Entry> {
+        self.entries
+            .values()
+            .filter(|e| e.failure.is_some() && Timing::counts_errors(&e.objective.alert))
+            .collect()
+    }
+
+    /// Restores saved alert state: series of objectives whose definition is
+    /// unchanged come back as they were; the rest are forgotten.
+    pub fn restore(&mut self, rows: Vec<AlertRow>) {
+        let mut forget = Vec::new();
+        for row in rows {
+            let series = series_of(&row);
+            if row.objective.is_empty() && row.group == SOURCE_GROUP {
+                self.source = series;
+                continue;
+            }
+            match self.entries.get_mut(&row.objective) {
+                Some(e) if e.definition == row.definition => {
+                    if let Some(p) = period_of(&e.objective, row.updated_at) {
+                        e.period = Some(e.period.map_or(p, |q: DateTime<Utc>| q.max(p)));
+                    }
+                    e.latest.insert(
+                        row.group.clone(),
+                        Latest {
+                            status: status_of(&row.status),
+                            value: row.value,
+                            summary: row.summary.clone(),
+                        },
+                    );
+                    e.evaluated_at = Some(
+                        e.evaluated_at
+                            .map_or(row.updated_at, |t| t.max(row.updated_at)),
+                    );
+                    e.series.insert(row.group, series);
+                }
+                _ => forget.push((row.objective, row.group)),
+            }
+        }
+        self.merge_unwritten(Journal {
+            forget,
+            ..Journal::default()
+        });
+        self.generation += 1;
+    }
+}
+
+/// The start of the calendar period containing `t`, for calendar windows.
+pub fn period_of(objective: &Objective, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    objective.window.is_calendar_period().then(|| {
+        crate::eval::period::Period::containing(objective.window, objective.timezone, t).start
+    })
+}
+
+fn status_of(s: &str) -> Status {
+    Status::ALL
+        .into_iter()
+        .find(|x| x.as_str() == s)
+        .unwrap_or(Status::Error)
+}
+
+fn series_of(row: &AlertRow) -> Series {
+    Series {
+        state: State::parse(&row.state).unwrap_or_default(),
+        severity: row.severity.as_deref().and_then(Severity::parse),
+        active_since: row.active_since,
+        fired_at: row.fired_at,
+        clear_since: row.clear_since,
+        error_since: row.error_since,
+    }
+}
+
+fn alert_row(name: &str, group: &str, s: &Series, entry: &Entry, at: DateTime<Utc>) -> AlertRow {
+    let latest = entry.latest.get(group);
+    AlertRow {
+        objective: name.to_owned(),
+        group: group.to_owned(),
+        state: s.state.as_str().to_owned(),
+        severity: s.severity.map(|x| x.as_str().to_owned()),
+        active_since: s.active_since,
+        fired_at: s.fired_at,
+        clear_since: s.clear_since,
+        error_since: s.error_since,
+        status: latest
+            .map_or(Status::Error, |l| l.status)
+            .as_str()
+            .to_owned(),
+        value: latest.and_then(|l| l.value),
+        summary: latest.map(|l| l.summary.clone()).unwrap_or_default(),
+        definition: entry.definition.clone(),
+        updated_at: at,
+    }
+}
+
+fn result_row(name: &str, at: DateTime<Utc>, r: &GroupResult) -> ResultRow {
+    ResultRow {
+        objective: name.to_owned(),
+        group: r.group.clone(),
+        evaluated_at: at,
+        status: r.status.as_str().to_owned(),
+        value: r.value,
+        target: r.target,
+        numerator: r.numerator,
+        denominator: r.denominator,
+        details: r.details_json().to_string(),
+    }
+}
+
+fn period_row(
+    name: &str,
+    objective: &Objective,
+    end: DateTime<Utc>,
+    recorded: DateTime<Utc>,
+    r: &GroupResult,
+) -> PeriodRow {
+    // `end` is the first instant of the next period; the period measured is
+    // the one just before it.
+    let start = crate::eval::period::Period::containing(
+        objective.window,
+        objective.timezone,
+        end - TimeDelta::microseconds(1),
+    )
+    .start;
+    PeriodRow {
+        objective: name.to_owned(),
+        group: r.group.clone(),
+        period_start: start,
+        period_end: end,
+        status: r.status.as_str().to_owned(),
+        value: r.value,
+        target: r.target,
+        numerator: r.numerator,
+        denominator: r.denominator,
+        details: r.details_json().to_string(),
+        recorded_at: recorded,
+    }
+}
+
+fn event_row(
+    name: &str,
+    group: &str,
+    at: DateTime<Utc>,
+    t: &Transition,
+    r: &GroupResult,
+    summary: &str,
+) -> AlertEvent {
+    AlertEvent {
+        objective: name.to_owned(),
+        group: group.to_owned(),
+        at,
+        from_state: t.from.as_str().to_owned(),
+        to_state: t.to.as_str().to_owned(),
+        severity: Some(t.severity.as_str().to_owned()),
+        status: r.status.as_str().to_owned(),
+        value: r.value,
+        summary: summary.to_owned(),
+    }
+}
+
+fn source_summary(failing: &[&Entry]) -> String {
+    if failing.is_empty() {
+        return "every evaluation succeeds".to_owned();
+    }
+    let names: Vec<String> = failing
+        .iter()
+        .map(|e| {
+            let reason = e.failure.as_ref().map_or("error", |f| f.reason.as_str());
+            format!("{} ({reason})", e.objective.name)
+        })
+        .collect();
+    format!("evaluations failing: {}", names.join(", "))
+}
+
+/// Whether a kind's value is a ratio (shown as a percentage).
+pub fn is_ratio(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::LeadQuality | Kind::PercentWorked | Kind::ContactAttempts
+    )
+}
+
+/// A value as people read it: ratios as percentages, counts as integers.
+pub fn format_value(kind: Kind, v: Option<f64>) -> String {
+    match v {
+        None => "—".to_owned(),
+        Some(v) if is_ratio(kind) => format!("{:.1}%", v * 100.0),
+        Some(v) if v.fract() == 0.0 => format!("{v:.0}"),
+        Some(v) => format!("{v:.1}"),
+    }
+}
+
+/// One line saying what was measured against what was promised:
+/// `breached: 81.0% worked within 4h, target 95.0%`.
+pub fn summarize(objective: &Objective, r: &GroupResult) -> String {
+    let kind = objective.kind();
+    let value = format_value(kind, r.value);
+    let target = r.target.map(|t| format_value(kind, Some(t)));
+    let what = match kind {
+        Kind::LeadVolume => format!("{value} MQLs delivered"),
+        Kind::LeadQuality => format!("{value} of decided MQLs accepted"),
+        Kind::PercentWorked => match &objective.spec {
+            crate::rules::Spec::PercentWorked { respond_within, .. } => {
+                format!("{value} worked within {respond_within}")
+            }
+            _ => format!("{value} worked in time"),
+        },
+        Kind::ContactAttempts => format!("{value} of abandoned leads tried enough"),
+        Kind::Profitability => format!("attempts pay up to attempt {value}"),
+    };
+    let mut line = format!("{}: {what}", r.status.as_str());
+    if let Some(t) = target {
+        line.push_str(&format!(", target {t}"));
+    }
+    if r.group != "all" {
+        line = format!("{} — {line}", r.group);
+    }
+    line
+}
+
+/// Marks a transition in the log.
+pub fn log_transition(l: &Logged) {
+    let Transition { from, to, severity } = l.transition;
+    let objective = if l.objective.is_empty() {
+        "(database)"
+    } else {
+        l.objective.as_str()
+    };
+    match to {
+        Change::Firing | Change::Escalated => tracing::warn!(
+            objective,
+            group = %l.group,
+            from = from.as_str(),
+            to = to.as_str(),
+            severity = severity.as_str(),
+            summary = %l.summary,
+            "Alert {}.", to.as_str()
+        ),
+        _ => tracing::info!(
+            objective,
+            group = %l.group,
+            from = from.as_str(),
+            to = to.as_str(),
+            severity = severity.as_str(),
+            summary = %l.summary,
+            "Alert {}.", to.as_str()
+        ),
+    }
+}

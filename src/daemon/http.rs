@@ -1,0 +1,254 @@
+//! The HTTP endpoints of DESIGN §8.
+//!
+//! Reads (`/metrics`, the API, the page) are served from the board in memory;
+//! only the history endpoint reads the database, and only the `handoff_` tables.
+//! Write endpoints need the admin token: with none configured they answer 403,
+//! with a wrong or missing one 401. The token is compared in constant time and
+//! never logged.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Daemon;
+use super::{metrics, view};
+
+type Shared = State<Arc<Daemon>>;
+
+/// The router of every endpoint.
+pub fn router(daemon: Arc<Daemon>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/metrics", get(scrape))
+        .route("/-/healthy", get(healthy))
+        .route("/-/ready", get(ready))
+        .route("/-/reload", post(reload))
+        .route("/api/v1/objectives", get(objectives))
+        .route("/api/v1/objectives/{name}/history", get(history))
+        .route("/api/v1/alerts", get(alerts))
+        .fallback(not_found)
+        .with_state(daemon)
+}
+
+async fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "no such endpoint; see / for the status page",
+    )
+}
+
+fn error(code: StatusCode, message: &str) -> Response {
+    (code, axum::Json(json!({ "error": message }))).into_response()
+}
+
+async fn scrape(State(d): Shared) -> Response {
+    let body = d.metrics.body(&d.board);
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        body.as_str().to_owned(),
+    )
+        .into_response()
+}
+
+async fn healthy() -> &'static str {
+    "handoff is healthy\n"
+}
+
+async fn ready(State(d): Shared) -> Response {
+    let loaded = d.board().rules_loaded_at.is_some();
+    if !loaded {
+        return (StatusCode::SERVICE_UNAVAILABLE, "rules not loaded\n").into_response();
+    }
+    if !d.database_ok() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response();
+    }
+    "handoff is ready\n".into_response()
+}
+
+/// Compares the bearer token with the configured one in constant time.
+fn authorized(d: &Daemon, headers: &HeaderMap) -> Result<(), Box<Response>> {
+    let Some(expected) = d.options.admin_token.as_deref() else {
+        return Err(Box::new(error(
+            StatusCode::FORBIDDEN,
+            "write endpoints are disabled: start handoff with --admin-token to enable them",
+        )));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(Box::new(error(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong admin token (Authorization: Bearer TOKEN)",
+        )))
+    }
+}
+
+/// Equality whose time depends only on the lengths, not on where the bytes
+/// differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0xff);
+        diff |= usize::from(x ^ y);
+    }
+    diff == 0
+}
+
+async fn reload(State(d): Shared, headers: HeaderMap) -> Response {
+    if let Err(r) = authorized(&d, &headers) {
+        return *r;
+    }
+    match d.reload("POST /-/reload").await {
+        Ok(summary) => axum::Json(json!({ "status": "ok", "message": summary })).into_response(),
+        Err(errors) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({
+                "status": "error",
+                "message": "the rules are not valid; the running rules are kept",
+                "errors": errors,
+            })),
+        )
+            .into_response(),
+    }
+}
+
+async fn objectives(State(d): Shared) -> Response {
+    axum::Json(view::objectives_json(&d)).into_response()
+}
+
+async fn alerts(State(d): Shared) -> Response {
+    axum::Json(view::alerts_json(&d)).into_response()
+}
+
+async fn index(State(d): Shared) -> Response {
+    let view = view::page(&d);
+    Html(super::page::render(&view)).into_response()
+}
+
+/// `?from=&to=&limit=` of the history endpoint.
+#[derive(Debug, Deserialize)]
+struct Range {
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The most results one history request returns.
+const MAX_HISTORY: u32 = 10_000;
+
+fn instant(name: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, Box<Response>> {
+    match text {
+        None | Some("") => Ok(None),
+        Some(t) => DateTime::parse_from_rfc3339(t)
+            .map(|t| Some(t.to_utc()))
+            .map_err(|e| {
+                Box::new(error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("`{name}` must be an RFC 3339 time like 2026-11-01T00:00:00Z: {e}"),
+                ))
+            }),
+    }
+}
+
+async fn history(
+    State(d): Shared,
+    Path(name): Path<String>,
+    Query(range): Query<Range>,
+) -> Response {
+    if d.rules().objective(&name).is_none() {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("no objective `{name}` in the rules"),
+        );
+    }
+    let (from, to) = match (
+        instant("from", range.from.as_deref()),
+        instant("to", range.to.as_deref()),
+    ) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(r), _) | (_, Err(r)) => return *r,
+    };
+    let to = to.unwrap_or_else(|| d.now() + TimeDelta::seconds(1));
+    let from = from.unwrap_or(to - TimeDelta::days(7));
+    if from >= to {
+        return error(StatusCode::BAD_REQUEST, "`from` must be before `to`");
+    }
+    let limit = range.limit.unwrap_or(MAX_HISTORY).clamp(1, MAX_HISTORY);
+    let store = d.store();
+    let mut results = Vec::new();
+    // One more than asked tells whether the answer was cut short.
+    let read = store
+        .results(Some(&name), from, to, limit + 1, &mut |r| results.push(r))
+        .await;
+    if let Err(e) = read {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("cannot read the history: {}", e.kind().as_str()),
+        );
+    }
+    let truncated = results.len() > limit as usize;
+    results.truncate(limit as usize);
+    let periods = store.periods(&name, from, to).await;
+    let events = store.alert_events(&name, from, to, MAX_HISTORY).await;
+    let (periods, events) = match (periods, events) {
+        (Ok(p), Ok(e)) => (p, e),
+        (Err(e), _) | (_, Err(e)) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("cannot read the history: {}", e.kind().as_str()),
+            );
+        }
+    };
+    let results: Vec<_> = results.iter().map(with_details).collect();
+    let periods: Vec<_> = periods
+        .iter()
+        .map(|p| {
+            let mut v = serde_json::to_value(p).unwrap_or_default();
+            v["details"] = serde_json::from_str(&p.details).unwrap_or_default();
+            v
+        })
+        .collect();
+    axum::Json(json!({
+        "objective": name,
+        "from": from.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        "to": to.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        "truncated": truncated,
+        "results": results,
+        "periods": periods,
+        "alerts": events,
+    }))
+    .into_response()
+}
+
+fn with_details(r: &crate::store::ResultRow) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).unwrap_or_default();
+    v["details"] = serde_json::from_str(&r.details).unwrap_or_default();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn token_comparison() {
+        assert!(constant_time_eq(b"s3cret", b"s3cret"));
+        assert!(!constant_time_eq(b"s3cret", b"s3creT"));
+        assert!(!constant_time_eq(b"s3cret", b"s3cre"));
+        assert!(!constant_time_eq(b"", b"x"));
+        assert!(constant_time_eq(b"", b""));
+    }
+}

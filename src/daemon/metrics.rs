@@ -1,0 +1,426 @@
+//! `/metrics` (DESIGN §6): the board and the daemon's health in Prometheus' text
+//! format, through the `prometheus` crate.
+//!
+//! Health counters and the evaluation histogram live in one registry for the
+//! daemon's life. The per-objective gauges are drawn from the board each time it
+//! changes, into a fresh registry, so that an objective or group that goes away
+//! leaves no stale series behind. The encoded body is cached until the next
+//! change: a scrape is a clone of a shared string and never touches the database.
+
+use std::sync::{Arc, Mutex};
+
+use prometheus::{
+    Encoder as _, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use super::board::{Board, SOURCE_GROUP};
+use crate::eval::{Details, FailureReason, Status};
+
+/// The content type of the text format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The daemon's own counters and the cached body.
+pub struct Metrics {
+    health: Registry,
+    pub evaluations: IntCounterVec,
+    pub failures: IntCounterVec,
+    pub skipped: IntCounterVec,
+    pub duration: HistogramVec,
+    pub last_evaluation: prometheus::GaugeVec,
+    pub reload_ok: IntGauge,
+    pub reload_time: Gauge,
+    pub history_failures: IntCounterVec,
+    pub history_unwritten: IntGauge,
+    cache: Mutex<Option<(u64, Arc<String>)>>,
+    /// Bumped whenever a health metric changes.
+    ticks: std::sync::atomic::AtomicU64,
+}
+
+const OBJECTIVE: &[&str] = &["objective", "kind", "group"];
+
+impl Metrics {
+    /// Registers the health metrics.
+    ///
+    /// # Panics
+    ///
+    /// Never in practice: the names and labels are fixed and valid.
+    pub fn new() -> Metrics {
+        let health = Registry::new();
+        let evaluations = IntCounterVec::new(
+            Opts::new(
+                "handoff_evaluations_total",
+                "Evaluations run, by objective.",
+            ),
+            &["objective"],
+        )
+        .expect("valid metric");
+        let failures = IntCounterVec::new(
+            Opts::new(
+                "handoff_evaluation_failures_total",
+                "Evaluations that failed, by objective and bounded reason.",
+            ),
+            &["objective", "reason"],
+        )
+        .expect("valid metric");
+        let skipped = IntCounterVec::new(
+            Opts::new(
+                "handoff_evaluations_skipped_total",
+                "Scheduled runs skipped because the previous run of the objective was still going.",
+            ),
+            &["objective"],
+        )
+        .expect("valid metric");
+        let duration = HistogramVec::new(
+            HistogramOpts::new(
+                "handoff_evaluation_duration_seconds",
+                "How long evaluations take, by objective.",
+            )
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 180.0,
+            ]),
+            &["objective"],
+        )
+        .expect("valid metric");
+        let last_evaluation = prometheus::GaugeVec::new(
+            Opts::new(
+                "handoff_last_evaluation_timestamp_seconds",
+                "When each objective was last evaluated (Unix time).",
+            ),
+            &["objective"],
+        )
+        .expect("valid metric");
+        let reload_ok = IntGauge::new(
+            "handoff_rules_last_reload_successful",
+            "1 if the last load of the rule files succeeded, 0 if it failed and the previous rules are kept.",
+        )
+        .expect("valid metric");
+        let reload_time = Gauge::new(
+            "handoff_rules_last_reload_success_timestamp_seconds",
+            "When the rule files were last loaded successfully (Unix time).",
+        )
+        .expect("valid metric");
+        let history_failures = IntCounterVec::new(
+            Opts::new(
+                "handoff_history_write_failures_total",
+                "Failed writes of results history and alert state; the rows are kept and written later.",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
+        let history_unwritten = IntGauge::new(
+            "handoff_history_unwritten_rows",
+            "Rows of results history and alert state waiting to be written.",
+        )
+        .expect("valid metric");
+        let build = IntGaugeVec::new(
+            Opts::new(
+                "handoff_build_info",
+                "The running handoff's version; always 1.",
+            ),
+            &["version"],
+        )
+        .expect("valid metric");
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        for c in [
+            Box::new(evaluations.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(failures.clone()),
+            Box::new(skipped.clone()),
+            Box::new(duration.clone()),
+            Box::new(last_evaluation.clone()),
+            Box::new(reload_ok.clone()),
+            Box::new(reload_time.clone()),
+            Box::new(history_failures.clone()),
+            Box::new(history_unwritten.clone()),
+            Box::new(build),
+        ] {
+            health.register(c).expect("unique metric");
+        }
+        Metrics {
+            health,
+            evaluations,
+            failures,
+            skipped,
+            duration,
+            last_evaluation,
+            reload_ok,
+            reload_time,
+            history_failures,
+            history_unwritten,
+            cache: Mutex::new(None),
+            ticks: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Says that a health metric changed, so that the next scrape re-encodes.
+    pub fn touch(&self) {
+        self.ticks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Counts a failed evaluation with its bounded reason.
+    pub fn failed(&self, objective: &str, reason: FailureReason) {
+        self.failures
+            .with_label_values(&[objective, reason.as_str()])
+            .inc();
+    }
+
+    /// Starts every objective's failure counters at 0 for every reason, so that
+    /// `rate()` and `increase()` see the first failure.
+    pub fn declare(&self, objective: &str) {
+        self.evaluations.with_label_values(&[objective]);
+        self.skipped.with_label_values(&[objective]);
+        for reason in FailureReason::ALL {
+            self.failures
+                .with_label_values(&[objective, reason.as_str()]);
+        }
+    }
+
+    /// Forgets the series of an objective that was removed from the rules.
+    pub fn forget(&self, objective: &str) {
+        let _ = self.evaluations.remove_label_values(&[objective]);
+        let _ = self.skipped.remove_label_values(&[objective]);
+        let _ = self.last_evaluation.remove_label_values(&[objective]);
+        let _ = self.duration.remove_label_values(&[objective]);
+        for reason in FailureReason::ALL {
+            let _ = self
+                .failures
+                .remove_label_values(&[objective, reason.as_str()]);
+        }
+        self.touch();
+    }
+
+    /// The body of a scrape: cached until the board or a health metric changes.
+    /// `board` is consulted only when the cache is stale.
+    pub fn body(&self, board: &Mutex<Board>) -> Arc<String> {
+        let ticks = self.ticks.load(std::sync::atomic::Ordering::Relaxed);
+        let board = board.lock().unwrap_or_else(|e| e.into_inner());
+        let key = board.generation.wrapping_mul(1_000_003).wrapping_add(ticks);
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((k, body)) = &*cache
+            && *k == key
+        {
+            return body.clone();
+        }
+        let body = Arc::new(self.encode(&board));
+        *cache = Some((key, body.clone()));
+        body
+    }
+
+    fn encode(&self, board: &Board) -> String {
+        self.history_unwritten.set(
+            (board.unwritten.results.len()
+                + board.unwritten.alerts.len()
+                + board.unwritten.events.len()
+                + board.unwritten.periods.len()) as i64,
+        );
+        let mut families = self.health.gather();
+        families.extend(objective_families(board));
+        families.sort_by(|a, b| a.name().cmp(b.name()));
+        let mut out = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&families, &mut out) {
+            tracing::error!(error = %e, "Could not encode metrics.");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+fn gauge(name: &str, help: &str, labels: &[&str]) -> GaugeVec {
+    GaugeVec::new(Opts::new(name, help), labels).expect("valid metric")
+}
+
+/// The per-objective families, drawn from the board.
+fn objective_families(board: &Board) -> Vec<prometheus::proto::MetricFamily> {
+    let value = gauge(
+        "handoff_objective_value",
+        "The objective's value: a ratio 0–1, a count of MQLs, or an attempt number.",
+        OBJECTIVE,
+    );
+    let target = gauge(
+        "handoff_objective_target",
+        "The objective's target.",
+        OBJECTIVE,
+    );
+    let numerator = gauge(
+        "handoff_objective_numerator",
+        "The numerator of a ratio objective.",
+        OBJECTIVE,
+    );
+    let denominator = gauge(
+        "handoff_objective_denominator",
+        "The denominator of a ratio objective.",
+        OBJECTIVE,
+    );
+    let status = gauge(
+        "handoff_objective_status",
+        "1 on the objective's current status (ok, at_risk, breached, no_data, error), 0 on the others.",
+        &["objective", "kind", "group", "status"],
+    );
+    let expected = gauge(
+        "handoff_lead_volume_expected",
+        "MQLs expected by now in the period, from the target and the elapsed part of the period.",
+        OBJECTIVE,
+    );
+    let pace = gauge(
+        "handoff_lead_volume_pace",
+        "Delivered MQLs over the expected number by now.",
+        OBJECTIVE,
+    );
+    let response = gauge(
+        "handoff_response_seconds",
+        "Time from MQL to first attempt, nearest-rank quantiles over worked and late leads.",
+        &["objective", "kind", "group", "quantile"],
+    );
+    let cutoff = gauge(
+        "handoff_attempt_cutoff",
+        "The last attempt number whose expected value still covers its cost.",
+        OBJECTIVE,
+    );
+    let mql_value = gauge(
+        "handoff_mql_value",
+        "Expected revenue of one MQL of the cohort.",
+        OBJECTIVE,
+    );
+    let ev = gauge(
+        "handoff_attempt_expected_value",
+        "Expected revenue of making attempt k (conversion rate at k times average revenue).",
+        &["objective", "kind", "group", "attempt"],
+    );
+    let alerts = gauge(
+        "handoff_alerts",
+        "Pending and firing alerts, like Prometheus' ALERTS.",
+        &[
+            "alertname",
+            "objective",
+            "kind",
+            "group",
+            "severity",
+            "alertstate",
+        ],
+    );
+
+    for name in &board.order {
+        let Some(e) = board.entries.get(name) else {
+            continue;
+        };
+        let kind = e.objective.kind().as_str();
+        if let Some(f) = &e.failure {
+            // Nothing measured: only the status says so; stale values would
+            // read as current.
+            let groups: Vec<&String> = if e.latest.is_empty() {
+                Vec::new()
+            } else {
+                e.latest.keys().collect()
+            };
+            let all = "all".to_owned();
+            let groups = if groups.is_empty() {
+                vec![&all]
+            } else {
+                groups
+            };
+            for g in groups {
+                for s in Status::ALL {
+                    status
+                        .with_label_values(&[name, kind, g, s.as_str()])
+                        .set(if s == Status::Error { 1.0 } else { 0.0 });
+                }
+            }
+            let _ = f;
+        } else if let Some(last) = &e.last {
+            for r in &last.results {
+                let labels = [name.as_str(), kind, r.group.as_str()];
+                for (vec, v) in [
+                    (&value, r.value),
+                    (&target, r.target),
+                    (&numerator, r.numerator),
+                    (&denominator, r.denominator),
+                ] {
+                    if let Some(v) = v {
+                        vec.with_label_values(&labels).set(v);
+                    }
+                }
+                for s in Status::ALL {
+                    status
+                        .with_label_values(&[name, kind, &r.group, s.as_str()])
+                        .set(if s == r.status { 1.0 } else { 0.0 });
+                }
+                match &r.details {
+                    Details::LeadVolume(d) => {
+                        if let Some(x) = d.expected {
+                            expected.with_label_values(&labels).set(x);
+                        }
+                        if let Some(x) = d.pace {
+                            pace.with_label_values(&labels).set(x);
+                        }
+                    }
+                    Details::PercentWorked(d) => {
+                        for (q, x) in [("0.5", d.p50_seconds), ("0.9", d.p90_seconds)] {
+                            if let Some(x) = x {
+                                response
+                                    .with_label_values(&[name, kind, &r.group, q])
+                                    .set(x);
+                            }
+                        }
+                    }
+                    Details::Profitability(d) => {
+                        if let Some(x) = d.cutoff {
+                            cutoff.with_label_values(&labels).set(f64::from(x));
+                        }
+                        if let Some(x) = d.mql_value {
+                            mql_value.with_label_values(&labels).set(x);
+                        }
+                        for (k, x) in d.expected_value.iter().enumerate() {
+                            ev.with_label_values(&[name, kind, &r.group, &(k + 1).to_string()])
+                                .set(*x);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (g, s) in &e.series {
+            if s.is_active() {
+                let severity = s.severity.map_or("warning", |x| x.as_str());
+                alerts
+                    .with_label_values(&["objective", name, kind, g, severity, s.state.as_str()])
+                    .set(1.0);
+            }
+        }
+    }
+    if board.source.is_active() {
+        alerts
+            .with_label_values(&[
+                "evaluation_failing",
+                "",
+                "",
+                SOURCE_GROUP,
+                "critical",
+                board.source.state.as_str(),
+            ])
+            .set(1.0);
+    }
+    let mut out = Vec::new();
+    for v in [
+        value,
+        target,
+        numerator,
+        denominator,
+        status,
+        expected,
+        pace,
+        response,
+        cutoff,
+        mql_value,
+        ev,
+        alerts,
+    ] {
+        out.extend(prometheus::core::Collector::collect(&v));
+    }
+    out
+}

@@ -1,0 +1,757 @@
+//! `handoff run`: the daemon (DESIGN §5, §6, §8).
+//!
+//! ```text
+//!            ┌──────────── one task per objective ─────────────┐
+//! rules/ ──► │ schedule (cron + stable jitter) ─► run_objective │ ──► board ──► /metrics, /api, /
+//!  reload    │   bounded by a semaphore, with its timeout      │       │
+//!  (SIGHUP,  └─────────────────────────────────────────────────┘       └─► store.record (history,
+//!   a file change, POST /-/reload)                                          alert state, events)
+//! ```
+//!
+//! Each objective runs on its own schedule; a run that would overlap the
+//! previous one of the same objective is skipped and counted. Every result goes
+//! on the board (memory, which HTTP reads) and into the record (the `handoff_`
+//! tables, written in one transaction per run). A database that goes away makes
+//! `error` results, never a crash: failed objectives retry with capped backoff,
+//! rows not yet written wait in memory, and alert state is never resolved by an
+//! error. On start, saved alert state comes back, then every objective runs once.
+
+mod alerts;
+mod board;
+mod http;
+mod metrics;
+pub mod page;
+mod schedule;
+mod view;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::eval::{FailureReason, run_objective, timeout_for};
+use crate::rules::{Objective, RuleSet};
+use crate::store::{Journal, Store};
+
+pub use alerts::{Change, Observation, Series, Severity, State, Timing, Transition};
+pub use board::{Board, Entry};
+pub use schedule::{Clock, Plan};
+
+use board::{Outcome, log_transition, period_of};
+
+/// The default listen address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9477";
+
+/// How the daemon runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Where HTTP listens.
+    pub listen: SocketAddr,
+    /// The bearer token of write endpoints; none: they answer 403.
+    pub admin_token: Option<String>,
+    /// How long results history and alert events are kept.
+    pub retention: TimeDelta,
+    /// How many evaluations may query the database at once.
+    pub concurrency: usize,
+    /// How long in-flight evaluations may take to finish on shutdown.
+    pub shutdown_grace: Duration,
+    /// How often the rules directory is checked for changes.
+    pub watch_interval: Duration,
+    /// The wall clock (tests use tokio's).
+    pub clock: Clock,
+    /// Evaluate every objective once on start.
+    pub run_on_start: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            listen: DEFAULT_LISTEN.parse().expect("valid address"),
+            admin_token: None,
+            retention: TimeDelta::days(400),
+            concurrency: 2,
+            shutdown_grace: Duration::from_secs(30),
+            watch_interval: Duration::from_secs(2),
+            clock: Clock::System,
+            run_on_start: true,
+        }
+    }
+}
+
+/// The first retry of a failed objective comes this soon, doubling up to
+/// [`MAX_BACKOFF`] (but never later than its schedule).
+const FIRST_BACKOFF: Duration = Duration::from_secs(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// How often history older than the retention is pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(6 * 3600);
+
+/// The running daemon, shared by its tasks and HTTP handlers.
+pub struct Daemon {
+    store: Store,
+    rules_dir: PathBuf,
+    options: Options,
+    rules: RwLock<Arc<RuleSet>>,
+    board: Mutex<Board>,
+    metrics: metrics::Metrics,
+    permits: Semaphore,
+    /// The running task of each objective: its definition and its stop switch.
+    tasks: Mutex<HashMap<String, (String, CancellationToken)>>,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+    /// Writes of the record, one at a time and in order.
+    writer: tokio::sync::Mutex<()>,
+    /// Whether the last contact with the database succeeded.
+    database_ok: std::sync::atomic::AtomicBool,
+    /// Serialises reloads.
+    reloading: tokio::sync::Mutex<()>,
+}
+
+/// A fingerprint of what an objective measures and when it alerts: alert state
+/// survives a reload only while this stays the same. Where it is written
+/// (file, line) and its description do not count.
+pub fn definition(objective: &Objective) -> String {
+    let mut o = objective.clone();
+    o.description = None;
+    o.origin = crate::rules::Origin {
+        file: PathBuf::new(),
+        line: 0,
+    };
+    format!(
+        "{:016x}",
+        xxhash_rust::xxh3::xxh3_64(format!("{o:?}").as_bytes())
+    )
+}
+
+impl Daemon {
+    /// A daemon over `store` with the rule set loaded from `rules_dir`.
+    pub fn new(store: Store, rules: RuleSet, rules_dir: PathBuf, options: Options) -> Arc<Daemon> {
+        let metrics = metrics::Metrics::new();
+        let now = options.clock.now();
+        metrics.reload_ok.set(1);
+        metrics.reload_time.set(now.timestamp() as f64);
+        let mut board = Board {
+            rules_loaded_at: Some(now),
+            rules_summary: rules.summary(),
+            ..Board::default()
+        };
+        for o in rules.objectives() {
+            metrics.declare(&o.name);
+            board.order.push(o.name.clone());
+            board
+                .entries
+                .insert(o.name.clone(), Entry::new(o.clone(), definition(o)));
+        }
+        Arc::new(Daemon {
+            store,
+            rules_dir,
+            permits: Semaphore::new(options.concurrency.max(1)),
+            options,
+            rules: RwLock::new(Arc::new(rules)),
+            board: Mutex::new(board),
+            metrics,
+            tasks: Mutex::new(HashMap::new()),
+            tracker: TaskTracker::new(),
+            shutdown: CancellationToken::new(),
+            writer: tokio::sync::Mutex::new(()),
+            database_ok: std::sync::atomic::AtomicBool::new(true),
+            reloading: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The rule set in force.
+    pub fn rules(&self) -> Arc<RuleSet> {
+        self.rules.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Locks the board.
+    pub fn board(&self) -> std::sync::MutexGuard<'_, Board> {
+        self.board.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The current wall time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.options.clock.now()
+    }
+
+    /// Whether the last contact with the database succeeded.
+    pub fn database_ok(&self) -> bool {
+        self.database_ok.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Asks every task to stop.
+    pub fn stop(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// Whether stop was asked.
+    pub fn stopping(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Brings back saved alert state and the chart points of the last 90 days.
+    ///
+    /// # Errors
+    ///
+    /// The database could not be read.
+    pub async fn restore(&self) -> Result<(), crate::store::StoreError> {
+        let rows = self.store.alert_rows().await?;
+        let n = rows.len();
+        self.board().restore(rows);
+        let now = self.now();
+        let from = now - TimeDelta::days(board::CHART_DAYS);
+        let mut points = Vec::new();
+        self.store
+            .results(None, from, now, u32::MAX, &mut |r| {
+                if let Some(v) = r.value {
+                    points.push((r.objective, r.group, r.evaluated_at, v));
+                }
+            })
+            .await?;
+        let mut board = self.board();
+        for (o, g, t, v) in points {
+            if let Some(e) = board.entries.get_mut(&o) {
+                e.chart_point(&g, t, v, now);
+            }
+        }
+        board.generation += 1;
+        tracing::info!(alert_series = n, "Restored alert state and chart history.");
+        Ok(())
+    }
+
+    /// Starts the task of every objective, and the housekeeping tasks.
+    pub fn start(self: &Arc<Self>) {
+        let rules = self.rules();
+        for o in rules.objectives() {
+            self.spawn_objective(o.clone());
+        }
+        let d = self.clone();
+        self.tracker.spawn(async move { d.housekeeping().await });
+        let d = self.clone();
+        self.tracker.spawn(async move { d.watch_rules().await });
+    }
+
+    fn spawn_objective(self: &Arc<Self>, objective: Objective) {
+        let def = definition(&objective);
+        let token = self.shutdown.child_token();
+        {
+            let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((_, old)) =
+                tasks.insert(objective.name.clone(), (def.clone(), token.clone()))
+            {
+                old.cancel();
+            }
+        }
+        let d = self.clone();
+        self.tracker
+            .spawn(async move { d.objective_loop(objective, def, token).await });
+    }
+
+    /// One objective's life: run on start, then on every scheduled run, with
+    /// capped backoff after a failure.
+    async fn objective_loop(
+        self: Arc<Self>,
+        objective: Objective,
+        def: String,
+        token: CancellationToken,
+    ) {
+        let plan = Plan::new(
+            &objective.name,
+            objective.schedule.clone(),
+            objective.timezone,
+        );
+        let clock = self.options.clock;
+        let mut backoff = FIRST_BACKOFF;
+        let mut retry_at: Option<DateTime<Utc>> = None;
+        let mut after = clock.now();
+        if self.options.run_on_start {
+            retry_at = Some(after);
+        }
+        loop {
+            let scheduled = plan.next_run(after);
+            // A retry after a failure comes before the schedule if it is sooner.
+            let (start, is_retry) = match (scheduled, retry_at) {
+                (Some(s), Some(r)) if r < s.start => (r, true),
+                (Some(s), _) => (s.start, false),
+                (None, Some(r)) => (r, true),
+                (None, None) => {
+                    tracing::warn!(objective = %objective.name, "The schedule never fires again.");
+                    return;
+                }
+            };
+            if let Some(e) = self.board().entries.get_mut(&objective.name) {
+                e.next_run = Some(start);
+            }
+            tokio::select! {
+                () = token.cancelled() => return,
+                () = clock.sleep_until(start) => {}
+            }
+            let ok = self.run(&objective, &def, &token).await;
+            let ended = clock.now();
+            retry_at = if ok {
+                backoff = FIRST_BACKOFF;
+                None
+            } else {
+                let r = ended + TimeDelta::from_std(backoff).unwrap_or(TimeDelta::MAX);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                Some(r)
+            };
+            // Scheduled runs whose start passed while this run went on overlap
+            // it: they are skipped and counted, not queued.
+            let mut skipped = 0;
+            if let Some(s) = scheduled {
+                if !is_retry {
+                    (skipped, after) = plan.skipped_during(s.fire, ended);
+                } else if s.start <= ended {
+                    let (more, from) = plan.skipped_during(s.fire, ended);
+                    (skipped, after) = (more + 1, from);
+                }
+            }
+            if skipped > 0 {
+                self.metrics
+                    .skipped
+                    .with_label_values(&[&objective.name])
+                    .inc_by(skipped);
+                self.metrics.touch();
+                tracing::warn!(
+                    objective = %objective.name,
+                    skipped,
+                    "A run outlasted the schedule's interval; the runs it overlapped were skipped."
+                );
+            }
+        }
+    }
+
+    /// Runs one objective now and puts the outcome on the board and into the
+    /// record. Returns whether the evaluation succeeded.
+    pub async fn run(&self, objective: &Objective, def: &str, token: &CancellationToken) -> bool {
+        let Ok(_permit) = self.permits.acquire().await else {
+            return false;
+        };
+        if token.is_cancelled() {
+            return true;
+        }
+        let at = self.now().trunc_subsecs(6);
+        let timeout = timeout_for(objective.kind());
+        let started = std::time::Instant::now();
+        let result = run_objective(objective, &self.store, at, timeout).await;
+        let failure = result.failure().cloned();
+        // A calendar period that moved on since the last evaluation closed:
+        // its final figures are the evaluation at its end.
+        let period = period_of(objective, at);
+        let previous = self
+            .board()
+            .entries
+            .get(&objective.name)
+            .and_then(|e| e.period);
+        let mut closed = None;
+        if failure.is_none()
+            && let (Some(prev), Some(cur)) = (previous, period)
+            && prev < cur
+        {
+            let end =
+                crate::eval::period::Period::containing(objective.window, objective.timezone, prev)
+                    .end;
+            let r = run_objective(objective, &self.store, end, timeout).await;
+            if r.failure().is_none() {
+                tracing::info!(objective = %objective.name, period_end = %end, "A period closed; its final figures are recorded.");
+                closed = Some((end, r));
+            }
+        }
+        let duration = started.elapsed().as_secs_f64();
+        let name = objective.name.as_str();
+        self.metrics.evaluations.with_label_values(&[name]).inc();
+        self.metrics
+            .duration
+            .with_label_values(&[name])
+            .observe(duration);
+        self.metrics
+            .last_evaluation
+            .with_label_values(&[name])
+            .set(at.timestamp() as f64);
+        if let Some(f) = &failure {
+            self.metrics.failed(name, f.reason);
+        }
+        self.note_database(failure.as_ref().map(|f| f.reason));
+        self.metrics.touch();
+        let outcome = Outcome {
+            definition: def,
+            at,
+            duration,
+            result,
+            closed,
+            // A failed run keeps the period it knew, so the close is not lost.
+            period: if failure.is_none() { period } else { None },
+        };
+        let logged = self.board().apply(name, outcome);
+        for l in logged.iter().flatten() {
+            log_transition(l);
+        }
+        self.flush().await;
+        failure.is_none()
+    }
+
+    fn note_database(&self, reason: Option<FailureReason>) {
+        let ok = !matches!(reason, Some(FailureReason::DatabaseUnreachable));
+        let was = self
+            .database_ok
+            .swap(ok, std::sync::atomic::Ordering::Relaxed);
+        if was != ok {
+            if ok {
+                tracing::info!("The database is reachable again.");
+            } else {
+                tracing::error!("The database is unreachable; evaluations fail until it returns.");
+            }
+        }
+    }
+
+    /// Writes the record not yet written. On failure the rows stay in memory
+    /// (bounded) and go with the next write.
+    pub async fn flush(&self) {
+        let _turn = self.writer.lock().await;
+        let journal = std::mem::take(&mut self.board().unwritten);
+        if journal.is_empty() {
+            return;
+        }
+        match self.store.record(&journal).await {
+            Ok(()) => {
+                self.metrics.touch();
+            }
+            Err(e) => {
+                tracing::warn!(
+                    error = %crate::error_chain(&e),
+                    rows = journal.results.len() + journal.alerts.len() + journal.events.len(),
+                    "Could not write results history and alert state; kept in memory for the next try."
+                );
+                self.metrics
+                    .history_failures
+                    .with_label_values(&[e.kind().as_str()])
+                    .inc();
+                let mut board = self.board();
+                let newer = std::mem::take(&mut board.unwritten);
+                board.unwritten = journal;
+                board.merge_unwritten(newer);
+                board.generation += 1;
+            }
+        }
+    }
+
+    /// Prunes old history now and then.
+    async fn housekeeping(self: Arc<Self>) {
+        loop {
+            let before = self.now() - self.options.retention;
+            self.board().merge_unwritten(Journal {
+                prune_before: Some(before),
+                ..Journal::default()
+            });
+            self.flush().await;
+            tokio::select! {
+                () = self.shutdown.cancelled() => return,
+                () = tokio::time::sleep(PRUNE_EVERY) => {}
+            }
+        }
+    }
+
+    /// Reloads the rules when a file under the rules directory changes.
+    async fn watch_rules(self: Arc<Self>) {
+        let mut seen = fingerprint(&self.rules_dir);
+        loop {
+            tokio::select! {
+                () = self.shutdown.cancelled() => return,
+                () = tokio::time::sleep(self.options.watch_interval) => {}
+            }
+            let now = fingerprint(&self.rules_dir);
+            if now == seen {
+                continue;
+            }
+            // Let an editor or a deploy finish writing: wait until the
+            // directory holds still for one interval.
+            tokio::time::sleep(self.options.watch_interval / 2).await;
+            let settled = fingerprint(&self.rules_dir);
+            if settled != now {
+                continue;
+            }
+            seen = settled;
+            let _ = self.reload("a rule file changed").await;
+        }
+    }
+
+    /// Loads the rules again. A rule set that fails validation keeps the running
+    /// one. Objectives whose definition did not change keep their alert state and
+    /// schedule; changed ones start afresh; removed ones stop.
+    ///
+    /// # Errors
+    ///
+    /// The located errors of the rule files, as text.
+    pub async fn reload(self: &Arc<Self>, why: &str) -> Result<String, String> {
+        let _one = self.reloading.lock().await;
+        let loaded = {
+            let dir = self.rules_dir.clone();
+            tokio::task::spawn_blocking(move || crate::rules::load_dir(&dir))
+                .await
+                .map_err(|e| e.to_string())?
+        };
+        let rules = match loaded {
+            Ok(r) => r,
+            Err(errors) => {
+                for e in errors.errors() {
+                    tracing::error!(error = %e, "Invalid rule file.");
+                }
+                let message = format!("{errors}rules are not valid: {}", errors.summary());
+                tracing::error!(why, "Reload failed; the running rules are kept.");
+                self.metrics.reload_ok.set(0);
+                self.metrics.touch();
+                let mut board = self.board();
+                board.reload_error = Some(message.clone());
+                board.generation += 1;
+                return Err(message);
+            }
+        };
+        let now = self.now();
+        let mut start = Vec::new();
+        let mut stop = Vec::new();
+        let mut kept = 0usize;
+        {
+            let mut board = self.board();
+            let mut forget = Vec::new();
+            let mut entries = std::collections::BTreeMap::new();
+            for o in rules.objectives() {
+                let def = definition(o);
+                match board.entries.remove(&o.name) {
+                    Some(mut e) if e.definition == def => {
+                        e.objective = o.clone();
+                        entries.insert(o.name.clone(), e);
+                        kept += 1;
+                    }
+                    old => {
+                        if let Some(old) = old {
+                            forget.extend(old.series.keys().map(|g| (o.name.clone(), g.clone())));
+                            let mut fresh = Entry::new(o.clone(), def);
+                            fresh.chart = old.chart;
+                            entries.insert(o.name.clone(), fresh);
+                        } else {
+                            entries.insert(o.name.clone(), Entry::new(o.clone(), def));
+                        }
+                        self.metrics.declare(&o.name);
+                        start.push(o.clone());
+                    }
+                }
+            }
+            for (name, old) in std::mem::take(&mut board.entries) {
+                forget.extend(old.series.keys().map(|g| (name.clone(), g.clone())));
+                stop.push(name);
+            }
+            board.entries = entries;
+            board.order = rules.objectives().iter().map(|o| o.name.clone()).collect();
+            board.rules_loaded_at = Some(now);
+            board.rules_summary = rules.summary();
+            board.reload_error = None;
+            board.merge_unwritten(Journal {
+                forget,
+                ..Journal::default()
+            });
+            board.generation += 1;
+        }
+        {
+            let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+            for name in &stop {
+                if let Some((_, token)) = tasks.remove(name) {
+                    token.cancel();
+                }
+                self.metrics.forget(name);
+            }
+        }
+        *self.rules.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(rules);
+        for o in start.iter().cloned() {
+            self.spawn_objective(o);
+        }
+        self.metrics.reload_ok.set(1);
+        self.metrics.reload_time.set(now.timestamp() as f64);
+        self.metrics.touch();
+        self.flush().await;
+        let summary = format!(
+            "rules reloaded: {kept} unchanged, {} new or changed, {} removed",
+            start.len(),
+            stop.len()
+        );
+        tracing::info!(
+            why,
+            unchanged = kept,
+            changed = start.len(),
+            removed = stop.len(),
+            "Rules reloaded."
+        );
+        Ok(summary)
+    }
+
+    /// Stops: no new runs, in-flight runs get the grace period, the record is
+    /// flushed.
+    pub async fn shutdown(&self) {
+        self.shutdown.cancel();
+        self.tracker.close();
+        if tokio::time::timeout(self.options.shutdown_grace, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                grace = ?self.options.shutdown_grace,
+                "Evaluations still running after the grace period are abandoned."
+            );
+        }
+        self.flush().await;
+        let left = self.board().unwritten.clone();
+        if !left.is_empty() {
+            tracing::error!(
+                rows = left.results.len() + left.alerts.len() + left.events.len(),
+                "Stopping with history that could not be written."
+            );
+        }
+        self.store.close().await;
+    }
+}
+
+/// What the rules directory holds: every file's path, size and modification
+/// time, to notice a change.
+fn fingerprint(dir: &std::path::Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(read) = std::fs::read_dir(&d) else {
+            if let Ok(m) = std::fs::metadata(&d) {
+                out.push((d, m.len(), m.modified().ok()));
+            }
+            continue;
+        };
+        for e in read.flatten() {
+            let path = e.path();
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_dir() => stack.push(path),
+                Ok(m) => out.push((path, m.len(), m.modified().ok())),
+                Err(_) => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs the daemon until SIGINT or SIGTERM: HTTP first (so /-/healthy answers
+/// while the database is reached), then the database, saved state, and the
+/// schedules.
+///
+/// # Errors
+///
+/// The listen address cannot be bound, or the rules do not load at start.
+pub async fn serve(
+    store: Store,
+    rules: RuleSet,
+    rules_dir: PathBuf,
+    options: Options,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", options.listen))?;
+    let addr = listener.local_addr()?;
+    eprintln!(
+        "handoff is watching {} ({} objectives)\n  status page: http://{addr}/\n  metrics:     http://{addr}/metrics",
+        store.describe(),
+        rules.objectives().len(),
+    );
+    let daemon = Daemon::new(store, rules, rules_dir, options);
+    run_with(daemon, listener).await
+}
+
+/// As [`serve`], on a listener already bound (tests bind port 0).
+///
+/// # Errors
+///
+/// The HTTP server failed.
+pub async fn run_with(
+    daemon: Arc<Daemon>,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    let app = http::router(daemon.clone());
+    let stop = daemon.stopping();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+    });
+    tracing::info!(%addr, database = %daemon.store().describe(), "Serving /metrics, the API and the status page.");
+    signals(daemon.clone());
+    // Saved state first, so that a restart continues where it stopped.
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        match daemon.restore().await {
+            Ok(()) => break,
+            Err(e) => {
+                daemon.note_database(Some(FailureReason::DatabaseUnreachable));
+                tracing::error!(error = %crate::error_chain(&e), retry_in = ?backoff, "Could not read saved alert state.");
+                tokio::select! {
+                    () = daemon.shutdown.cancelled() => break,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+    if !daemon.shutdown.is_cancelled() {
+        daemon.start();
+    }
+    daemon.shutdown.cancelled().await;
+    tracing::info!("Stopping.");
+    daemon.shutdown().await;
+    match server.await {
+        Ok(r) => r?,
+        Err(e) => anyhow::bail!("the HTTP server stopped: {e}"),
+    }
+    tracing::info!("Stopped.");
+    Ok(())
+}
+
+/// SIGINT/SIGTERM stop; SIGHUP reloads.
+fn signals(daemon: Arc<Daemon>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let d = daemon.clone();
+        tokio::spawn(async move {
+            let Ok(mut hup) = signal(SignalKind::hangup()) else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                let _ = d.reload("SIGHUP").await;
+            }
+        });
+        tokio::spawn(async move {
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM received."),
+                _ = int.recv() => tracing::info!("SIGINT received."),
+            }
+            daemon.stop();
+        });
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        daemon.stop();
+    });
+}

@@ -1,0 +1,256 @@
+//! What HTTP shows, drawn from the board: the status page's view and the JSON
+//! of `/api/v1/objectives` and `/api/v1/alerts`.
+
+use serde_json::{Value, json};
+
+use super::Daemon;
+use super::alerts::Series;
+use super::board::{Board, Entry, SOURCE_GROUP, is_ratio};
+use super::page::{AlertView, ChartSeries, GroupView, ObjectiveView, PageView, Unit};
+use crate::eval::{Details, GroupResult, Status};
+use crate::rules::Kind;
+
+/// The status page's view of the board.
+pub fn page(daemon: &Daemon) -> PageView {
+    let now = daemon.now();
+    let board = daemon.board();
+    let objectives = board
+        .order
+        .iter()
+        .filter_map(|n| board.entries.get(n))
+        .map(objective_view)
+        .collect();
+    PageView {
+        now,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        database: daemon.store().describe().to_owned(),
+        rules: board.rules_summary.clone(),
+        rules_loaded_at: board.rules_loaded_at,
+        reload_error: board.reload_error.clone(),
+        source_alert: board.source.is_active().then(|| AlertView {
+            state: board.source.state.as_str().to_owned(),
+            severity: "critical".to_owned(),
+            since: board.source.active_since.unwrap_or(now),
+            summary: source_summary(&board),
+        }),
+        objectives,
+    }
+}
+
+fn source_summary(board: &Board) -> String {
+    let names: Vec<String> = board
+        .failing()
+        .iter()
+        .map(|e| {
+            let reason = e.failure.as_ref().map_or("error", |f| f.reason.as_str());
+            format!("{} ({reason})", e.objective.name)
+        })
+        .collect();
+    if names.is_empty() {
+        "evaluations failing".to_owned()
+    } else {
+        format!("evaluations failing: {}", names.join(", "))
+    }
+}
+
+fn unit(kind: Kind) -> Unit {
+    match kind {
+        Kind::LeadVolume => Unit::Count,
+        Kind::Profitability => Unit::Attempts,
+        k if is_ratio(k) => Unit::Ratio,
+        _ => Unit::Count,
+    }
+}
+
+fn alert_view(s: &Series, summary: &str) -> Option<AlertView> {
+    s.is_active().then(|| AlertView {
+        state: s.state.as_str().to_owned(),
+        severity: s.severity.map_or("warning", |x| x.as_str()).to_owned(),
+        since: s.fired_at.or(s.active_since).unwrap_or_default(),
+        summary: summary.to_owned(),
+    })
+}
+
+fn objective_view(e: &Entry) -> ObjectiveView {
+    let o = &e.objective;
+    let mut groups = Vec::new();
+    match (&e.failure, &e.last) {
+        (None, Some(last)) => {
+            for r in &last.results {
+                let summary = e.latest.get(&r.group).map_or("", |l| l.summary.as_str());
+                groups.push(GroupView {
+                    group: r.group.clone(),
+                    status: r.status.as_str().to_owned(),
+                    value: r.value,
+                    target: r.target,
+                    numerator: r.numerator,
+                    denominator: r.denominator,
+                    note: note(r),
+                    alert: e.series.get(&r.group).and_then(|s| alert_view(s, summary)),
+                });
+            }
+        }
+        _ => {
+            // Failed, or restored from saved state before the first run.
+            for (g, l) in &e.latest {
+                groups.push(GroupView {
+                    group: g.clone(),
+                    status: l.status.as_str().to_owned(),
+                    value: l.value,
+                    target: None,
+                    numerator: None,
+                    denominator: None,
+                    note: None,
+                    alert: e.series.get(g).and_then(|s| alert_view(s, &l.summary)),
+                });
+            }
+        }
+    }
+    let chart = e
+        .chart
+        .iter()
+        .map(|(g, points)| ChartSeries {
+            group: g.clone(),
+            points: points.clone(),
+            target: o.target().and_then(|t| t.for_group(g)),
+        })
+        .collect();
+    ObjectiveView {
+        name: o.name.clone(),
+        kind: o.kind().as_str().to_owned(),
+        description: o.description.clone(),
+        owner: o.owner.clone(),
+        schedule: o.schedule.to_string(),
+        window: o.window.to_string(),
+        unit: unit(o.kind()),
+        last_evaluated: e.evaluated_at,
+        next_run: e.next_run,
+        duration_seconds: e.duration,
+        error: e.failure.as_ref().map(|f| f.message.clone()),
+        groups,
+        chart,
+    }
+}
+
+/// One short kind-specific line under a group's figures.
+fn note(r: &GroupResult) -> Option<String> {
+    match &r.details {
+        Details::LeadVolume(d) => match (d.pace, d.expected) {
+            (Some(p), Some(x)) => Some(format!("pace {p:.2} of expected {x:.0}")),
+            _ => None,
+        },
+        Details::PercentWorked(d) => Some(format!(
+            "median first attempt {}, {} never attempted",
+            d.p50_seconds.map_or("—".to_owned(), human_seconds),
+            d.never_attempted
+        )),
+        Details::ContactAttempts(d) => Some(format!(
+            "{} of {} abandoned leads gave up before {} attempts",
+            d.violations, d.abandoned, d.min_attempts
+        )),
+        Details::Profitability(d) => Some(format!(
+            "MQL value {}, leakage {} leads",
+            d.mql_value.map_or("—".to_owned(), |v| format!("{v:.0}")),
+            d.leakage
+        )),
+        Details::LeadQuality(d) => Some(format!("{} undecided", d.undecided)),
+        Details::Failed(_) => None,
+    }
+}
+
+fn human_seconds(s: f64) -> String {
+    if s < 120.0 {
+        format!("{s:.0}s")
+    } else if s < 7200.0 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
+}
+
+/// `GET /api/v1/objectives`: the latest results, as `eval --format json` prints
+/// them, with each objective's own evaluation time and schedule.
+pub fn objectives_json(daemon: &Daemon) -> Value {
+    let board = daemon.board();
+    let latest = board.entries.values().filter_map(|e| e.evaluated_at).max();
+    let objectives: Vec<Value> = board
+        .order
+        .iter()
+        .filter_map(|n| board.entries.get(n))
+        .map(|e| {
+            let results: Vec<Value> = match (&e.failure, &e.last) {
+                (Some(f), _) => vec![
+                    serde_json::to_value(GroupResult::failed(f.clone())).unwrap_or(Value::Null),
+                ],
+                (None, Some(last)) => last
+                    .results
+                    .iter()
+                    .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+                    .collect(),
+                (None, None) => Vec::new(),
+            };
+            json!({
+                "name": e.objective.name,
+                "kind": e.objective.kind().as_str(),
+                "evaluated_at": e.evaluated_at.map(crate_rfc3339),
+                "duration_seconds": e.duration,
+                "next_run": e.next_run.map(crate_rfc3339),
+                "results": results,
+            })
+        })
+        .collect();
+    json!({
+        "evaluated_at": latest.map(crate_rfc3339),
+        "objectives": objectives,
+    })
+}
+
+fn crate_rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+/// `GET /api/v1/alerts`: every pending and firing alert.
+pub fn alerts_json(daemon: &Daemon) -> Value {
+    let board = daemon.board();
+    let source_firing = board.source.state == super::alerts::State::Firing;
+    let failing: Vec<&str> = board
+        .failing()
+        .iter()
+        .map(|e| e.objective.name.as_str())
+        .collect();
+    let mut alerts = Vec::new();
+    if board.source.is_active() {
+        alerts.push(json!({
+            "alertname": "evaluation_failing",
+            "source": SOURCE_GROUP,
+            "state": board.source.state.as_str(),
+            "severity": "critical",
+            "active_since": board.source.active_since.map(crate_rfc3339),
+            "fired_at": board.source.fired_at.map(crate_rfc3339),
+            "summary": source_summary(&board),
+            "objectives": failing,
+        }));
+    }
+    for (e, g, s) in board.active_alerts() {
+        let latest = e.latest.get(g);
+        let name = e.objective.name.as_str();
+        alerts.push(json!({
+            "alertname": "objective",
+            "objective": name,
+            "kind": e.objective.kind().as_str(),
+            "group": g,
+            "state": s.state.as_str(),
+            "severity": s.severity.map(|x| x.as_str()),
+            "active_since": s.active_since.map(crate_rfc3339),
+            "fired_at": s.fired_at.map(crate_rfc3339),
+            "status": latest.map_or(Status::Error, |l| l.status).as_str(),
+            "value": latest.and_then(|l| l.value),
+            "summary": latest.map(|l| l.summary.as_str()),
+            "owner": e.objective.owner,
+            // While the "evaluation failing" alert fires, the alerts of the
+            // objectives it covers are held back: their figures are stale.
+            "inhibited": source_firing && failing.contains(&name),
+        }));
+    }
+    json!({ "alerts": alerts })
+}
