@@ -444,7 +444,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             print!("{summary}");
-            if args.build_only || args.csv.is_some() {
+            if args.csv.is_some() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            // 90 days of results history, so that the status page's charts show
+            // the trend the demo plants.
+            if let Ok(rules) = crate::rules::load_dir(&global.rules) {
+                let store = global.store().await?;
+                let n = crate::daemon::backfill(&store, &rules, chrono::Utc::now(), 90).await?;
+                if n > 0 {
+                    println!("recorded {n} results of the last 90 days as history");
+                }
+                store.close().await;
+            }
+            if args.build_only {
                 return Ok(ExitCode::SUCCESS);
             }
             run_daemon(&global, &args.daemon).await

@@ -134,7 +134,7 @@ pub struct Outcome<'a> {
     pub duration: f64,
     pub result: ObjectiveResult,
     /// The final figures of a period that closed, evaluated at its end.
-    pub closed: Option<(DateTime<Utc>, ObjectiveResult)>,
+    pub closed: Option<(crate::eval::period::Period, ObjectiveResult)>,
     /// The start of the calendar period containing `at`.
     pub period: Option<DateTime<Utc>>,
 }
@@ -172,11 +172,9 @@ impl Board {
         for r in &outcome.result.results {
             journal.results.push(result_row(name, at, r));
         }
-        if let Some((end, closed)) = &outcome.closed {
+        if let Some((period, closed)) = &outcome.closed {
             for r in &closed.results {
-                journal
-                    .periods
-                    .push(period_row(name, &objective, *end, at, r));
+                journal.periods.push(period_row(name, *period, at, r));
             }
         }
         match &failure {
@@ -479,7 +477,7 @@ fn alert_row(name: &str, group: &str, s: &Series, entry: &Entry, at: DateTime<Ut
     }
 }
 
-fn result_row(name: &str, at: DateTime<Utc>, r: &GroupResult) -> ResultRow {
+pub(super) fn result_row(name: &str, at: DateTime<Utc>, r: &GroupResult) -> ResultRow {
     ResultRow {
         objective: name.to_owned(),
         group: r.group.clone(),
@@ -493,26 +491,17 @@ fn result_row(name: &str, at: DateTime<Utc>, r: &GroupResult) -> ResultRow {
     }
 }
 
-fn period_row(
+pub(super) fn period_row(
     name: &str,
-    objective: &Objective,
-    end: DateTime<Utc>,
+    period: crate::eval::period::Period,
     recorded: DateTime<Utc>,
     r: &GroupResult,
 ) -> PeriodRow {
-    // `end` is the first instant of the next period; the period measured is
-    // the one just before it.
-    let start = crate::eval::period::Period::containing(
-        objective.window,
-        objective.timezone,
-        end - TimeDelta::microseconds(1),
-    )
-    .start;
     PeriodRow {
         objective: name.to_owned(),
         group: r.group.clone(),
-        period_start: start,
-        period_end: end,
+        period_start: period.start,
+        period_end: period.end,
         status: r.status.as_str().to_owned(),
         value: r.value,
         target: r.target,

@@ -9,6 +9,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use prometheus::proto::{LabelPair, Metric, MetricFamily, MetricType, Quantile, Summary};
 use prometheus::{
     Encoder as _, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
@@ -216,6 +217,8 @@ impl Metrics {
         );
         let mut families = self.health.gather();
         families.extend(objective_families(board));
+        // A family without samples cannot be encoded (and says nothing).
+        families.retain(|f| !f.get_metric().is_empty());
         families.sort_by(|a, b| a.name().cmp(b.name()));
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&families, &mut out) {
@@ -272,11 +275,7 @@ fn objective_families(board: &Board) -> Vec<prometheus::proto::MetricFamily> {
         "Delivered MQLs over the expected number by now.",
         OBJECTIVE,
     );
-    let response = gauge(
-        "handoff_response_seconds",
-        "Time from MQL to first attempt, nearest-rank quantiles over worked and late leads.",
-        &["objective", "kind", "group", "quantile"],
-    );
+    let mut response = Vec::new();
     let cutoff = gauge(
         "handoff_attempt_cutoff",
         "The last attempt number whose expected value still covers its cost.",
@@ -360,13 +359,7 @@ fn objective_families(board: &Board) -> Vec<prometheus::proto::MetricFamily> {
                         }
                     }
                     Details::PercentWorked(d) => {
-                        for (q, x) in [("0.5", d.p50_seconds), ("0.9", d.p90_seconds)] {
-                            if let Some(x) = x {
-                                response
-                                    .with_label_values(&[name, kind, &r.group, q])
-                                    .set(x);
-                            }
-                        }
+                        response.push(response_summary(&labels, d));
                     }
                     Details::Profitability(d) => {
                         if let Some(x) = d.cutoff {
@@ -414,7 +407,6 @@ fn objective_families(board: &Board) -> Vec<prometheus::proto::MetricFamily> {
         status,
         expected,
         pace,
-        response,
         cutoff,
         mql_value,
         ev,
@@ -422,5 +414,48 @@ fn objective_families(board: &Board) -> Vec<prometheus::proto::MetricFamily> {
     ] {
         out.extend(prometheus::core::Collector::collect(&v));
     }
+    let mut family = MetricFamily::default();
+    family.set_name("handoff_response_seconds".to_owned());
+    family.set_help(
+        "Time from MQL to first attempt over the eligible leads that have one: nearest-rank \
+         quantiles, their count and the sum of their seconds."
+            .to_owned(),
+    );
+    family.set_field_type(MetricType::SUMMARY);
+    family.set_metric(response);
+    out.push(family);
     out
+}
+
+/// One group's response times as a summary: p50 and p90 (nearest rank), the
+/// number of leads with an attempt and the sum of their response seconds.
+fn response_summary(labels: &[&str; 3], d: &crate::eval::WorkedDetails) -> Metric {
+    let mut summary = Summary::default();
+    summary.set_sample_count(d.eligible - d.never_attempted);
+    summary.set_sample_sum(d.response_seconds_sum);
+    let quantiles = [(0.5, d.p50_seconds), (0.9, d.p90_seconds)]
+        .into_iter()
+        .filter_map(|(q, v)| {
+            let mut x = Quantile::default();
+            x.set_quantile(q);
+            x.set_value(v?);
+            Some(x)
+        })
+        .collect();
+    summary.set_quantile(quantiles);
+    let mut metric = Metric::default();
+    metric.set_label(
+        OBJECTIVE
+            .iter()
+            .zip(labels)
+            .map(|(k, v)| {
+                let mut pair = LabelPair::default();
+                pair.set_name((*k).to_owned());
+                pair.set_value((*v).to_owned());
+                pair
+            })
+            .collect(),
+    );
+    metric.set_summary(summary);
+    metric
 }

@@ -35,7 +35,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::eval::{FailureReason, run_objective, timeout_for};
+use crate::eval::{FailureReason, close_period, run_objective, timeout_for};
 use crate::rules::{Objective, RuleSet};
 use crate::store::{Journal, Store};
 
@@ -111,7 +111,11 @@ pub struct Daemon {
     database_ok: std::sync::atomic::AtomicBool,
     /// Serialises reloads.
     reloading: tokio::sync::Mutex<()>,
+    /// What the rules directory held when the running rules were loaded.
+    rules_seen: Mutex<Fingerprint>,
 }
+
+type Fingerprint = Vec<(PathBuf, u64, Option<std::time::SystemTime>)>;
 
 /// A fingerprint of what an objective measures and when it alerts: alert state
 /// survives a reload only while this stays the same. Where it is written
@@ -150,7 +154,7 @@ impl Daemon {
         }
         Arc::new(Daemon {
             store,
-            rules_dir,
+            rules_dir: rules_dir.clone(),
             permits: Semaphore::new(options.concurrency.max(1)),
             options,
             rules: RwLock::new(Arc::new(rules)),
@@ -162,6 +166,7 @@ impl Daemon {
             writer: tokio::sync::Mutex::new(()),
             database_ok: std::sync::atomic::AtomicBool::new(true),
             reloading: tokio::sync::Mutex::new(()),
+            rules_seen: Mutex::new(fingerprint(&rules_dir)),
         })
     }
 
@@ -360,13 +365,15 @@ impl Daemon {
             && let (Some(prev), Some(cur)) = (previous, period)
             && prev < cur
         {
-            let end =
-                crate::eval::period::Period::containing(objective.window, objective.timezone, prev)
-                    .end;
-            let r = run_objective(objective, &self.store, end, timeout).await;
+            let (closed_period, r) = close_period(objective, &self.store, prev, timeout).await;
             if r.failure().is_none() {
-                tracing::info!(objective = %objective.name, period_end = %end, "A period closed; its final figures are recorded.");
-                closed = Some((end, r));
+                tracing::info!(
+                    objective = %objective.name,
+                    period_start = %closed_period.start,
+                    period_end = %closed_period.end,
+                    "A period closed; its final figures are recorded."
+                );
+                closed = Some((closed_period, r));
             }
         }
         let duration = started.elapsed().as_secs_f64();
@@ -465,24 +472,24 @@ impl Daemon {
 
     /// Reloads the rules when a file under the rules directory changes.
     async fn watch_rules(self: Arc<Self>) {
-        let mut seen = fingerprint(&self.rules_dir);
         loop {
             tokio::select! {
                 () = self.shutdown.cancelled() => return,
                 () = tokio::time::sleep(self.options.watch_interval) => {}
             }
             let now = fingerprint(&self.rules_dir);
-            if now == seen {
+            if now == *self.rules_seen.lock().unwrap_or_else(|e| e.into_inner()) {
                 continue;
             }
             // Let an editor or a deploy finish writing: wait until the
-            // directory holds still for one interval.
+            // directory holds still for half an interval.
             tokio::time::sleep(self.options.watch_interval / 2).await;
-            let settled = fingerprint(&self.rules_dir);
-            if settled != now {
+            if fingerprint(&self.rules_dir) != now {
                 continue;
             }
-            seen = settled;
+            // A failed load is remembered too, so that it is reported once,
+            // not on every check.
+            *self.rules_seen.lock().unwrap_or_else(|e| e.into_inner()) = now;
             let _ = self.reload("a rule file changed").await;
         }
     }
@@ -496,6 +503,7 @@ impl Daemon {
     /// The located errors of the rule files, as text.
     pub async fn reload(self: &Arc<Self>, why: &str) -> Result<String, String> {
         let _one = self.reloading.lock().await;
+        *self.rules_seen.lock().unwrap_or_else(|e| e.into_inner()) = fingerprint(&self.rules_dir);
         let loaded = {
             let dir = self.rules_dir.clone();
             tokio::task::spawn_blocking(move || crate::rules::load_dir(&dir))
@@ -623,7 +631,7 @@ impl Daemon {
 
 /// What the rules directory holds: every file's path, size and modification
 /// time, to notice a change.
-fn fingerprint(dir: &std::path::Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+fn fingerprint(dir: &std::path::Path) -> Fingerprint {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -669,6 +677,7 @@ pub async fn serve(
         rules.objectives().len(),
     );
     let daemon = Daemon::new(store, rules, rules_dir, options);
+    signals(daemon.clone());
     run_with(daemon, listener).await
 }
 
@@ -690,7 +699,6 @@ pub async fn run_with(
             .await
     });
     tracing::info!(%addr, database = %daemon.store().describe(), "Serving /metrics, the API and the status page.");
-    signals(daemon.clone());
     // Saved state first, so that a restart continues where it stopped.
     let mut backoff = FIRST_BACKOFF;
     loop {
@@ -754,4 +762,75 @@ fn signals(daemon: Arc<Daemon>) {
         let _ = tokio::signal::ctrl_c().await;
         daemon.stop();
     });
+}
+
+/// Fills the results history of the `days` before `now` with what each
+/// objective measured then (one evaluation a day; events count only if they
+/// happened before each instant), and the final figures of the calendar periods
+/// that closed in that time. `handoff demo` uses it so that the status page's
+/// charts show a trend at once. Does nothing if there is history already.
+///
+/// Returns how many results were recorded.
+///
+/// # Errors
+///
+/// The database could not be read or written.
+pub async fn backfill(
+    store: &Store,
+    rules: &RuleSet,
+    now: DateTime<Utc>,
+    days: i64,
+) -> Result<usize, crate::store::StoreError> {
+    let from = now - TimeDelta::days(days);
+    let mut any = false;
+    store
+        .results(None, from, now + TimeDelta::days(1), 1, &mut |_| any = true)
+        .await?;
+    if any {
+        return Ok(0);
+    }
+    let mut written = 0;
+    for objective in rules.objectives() {
+        let timeout = timeout_for(objective.kind());
+        // Profitability looks back months and runs weekly: once a week is its pace.
+        let step = if objective.kind() == crate::rules::Kind::Profitability {
+            7
+        } else {
+            1
+        };
+        let mut journal = Journal::default();
+        let mut previous: Option<DateTime<Utc>> = None;
+        for k in (1..=days).rev().step_by(step) {
+            let at = (now - TimeDelta::days(k)).trunc_subsecs(6);
+            let result = run_objective(objective, store, at, timeout).await;
+            if let Some(f) = result.failure() {
+                tracing::warn!(objective = %objective.name, error = %f.message, "Backfill stopped for this objective.");
+                break;
+            }
+            let period = period_of(objective, at);
+            if let (Some(prev), Some(cur)) = (previous, period)
+                && prev < cur
+            {
+                let (p, closed) = close_period(objective, store, prev, timeout).await;
+                if closed.failure().is_none() {
+                    journal.periods.extend(
+                        closed
+                            .results
+                            .iter()
+                            .map(|r| board::period_row(&objective.name, p, at, r)),
+                    );
+                }
+            }
+            previous = period.or(previous);
+            journal.results.extend(
+                result
+                    .results
+                    .iter()
+                    .map(|r| board::result_row(&objective.name, at, r)),
+            );
+        }
+        written += journal.results.len();
+        store.record(&journal).await?;
+    }
+    Ok(written)
 }

@@ -339,7 +339,7 @@ fn page_header(out: &mut String, view: &PageView, summary: &Summary) {
     out.push_str("</p>\n<p class=\"meta\">");
     let _ = write!(
         out,
-        "<span>Database <code>{}</code></span><span>Rules: {}",
+        "<span><code>{}</code></span><span>Rules: {}",
         esc(&view.database),
         esc(&view.rules)
     );

@@ -120,7 +120,8 @@ fn objective_view(e: &Entry) -> ObjectiveView {
         kind: o.kind().as_str().to_owned(),
         description: o.description.clone(),
         owner: o.owner.clone(),
-        schedule: o.schedule.to_string(),
+        // Fire times are read in the rule file's time zone; say which.
+        schedule: format!("{} ({})", o.schedule, o.timezone),
         window: o.window.to_string(),
         unit: unit(o.kind()),
         last_evaluated: e.evaluated_at,

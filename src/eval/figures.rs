@@ -310,6 +310,7 @@ impl<'a> Worked<'a> {
                     never_attempted: g.never,
                     p50_seconds: nearest_rank(&g.responses, 0.5),
                     p90_seconds: nearest_rank(&g.responses, 0.9),
+                    response_seconds_sum: g.responses.iter().sum(),
                     window_start,
                     worked: g.worked,
                 });

@@ -10,13 +10,15 @@ use super::{EvalError, MAX_NAMED_LEADS};
 use crate::rules::{Objective, Spec};
 use crate::store::Reader;
 
-/// Reads what `o` needs at `t` through `reader` and works out its results.
+/// Reads what `o` needs at `t` through `reader` and works out its results, for
+/// the calendar period `period` (the one containing `t`, or one that closed at
+/// `t`).
 pub(super) async fn run(
     o: &Objective,
     reader: &mut Reader,
     t: DateTime<Utc>,
+    period: Period,
 ) -> Result<Vec<GroupResult>, EvalError> {
-    let period = Period::containing(o.window, o.timezone, t);
     Ok(match &o.spec {
         Spec::LeadVolume {
             target,

@@ -32,6 +32,7 @@ use chrono::{DateTime, Utc};
 
 use crate::rules::{Kind, Objective, RuleSet};
 use crate::store::{ErrorKind, Store, StoreError};
+use period::Period;
 
 pub use result::{
     AttemptsDetails, Details, Evaluation, Failure, FailureReason, GroupResult, LateLead, NamedLead,
@@ -100,17 +101,43 @@ pub async fn check_schema(store: &Store) -> Result<(), EvalError> {
 /// Runs one objective at `at`: every read it needs, in one consistent view of
 /// the data, within `timeout`. Never fails: a failure is a result with status
 /// `error` for the group `all`, carrying its reason and message.
-#[tracing::instrument(skip_all, fields(objective = %objective.name))]
 pub async fn run_objective(
     objective: &Objective,
     store: &Store,
     at: DateTime<Utc>,
     timeout: Duration,
 ) -> ObjectiveResult {
+    let period = Period::containing(objective.window, objective.timezone, at);
+    run_in(objective, store, at, period, timeout).await
+}
+
+/// The final figures of the calendar period containing `inside`, which has
+/// closed: the objective evaluated at the period's end, over the whole period.
+/// (Evaluating at the end instant itself would measure the next period.)
+/// Returns the period with the result.
+pub async fn close_period(
+    objective: &Objective,
+    store: &Store,
+    inside: DateTime<Utc>,
+    timeout: Duration,
+) -> (Period, ObjectiveResult) {
+    let period = Period::containing(objective.window, objective.timezone, inside);
+    let result = run_in(objective, store, period.end, period, timeout).await;
+    (period, result)
+}
+
+#[tracing::instrument(skip_all, fields(objective = %objective.name))]
+async fn run_in(
+    objective: &Objective,
+    store: &Store,
+    at: DateTime<Utc>,
+    period: Period,
+    timeout: Duration,
+) -> ObjectiveResult {
     let started = Instant::now();
     let work = async {
         let mut reader = store.reader(timeout).await?;
-        let results = measure::run(objective, &mut reader, at).await?;
+        let results = measure::run(objective, &mut reader, at, period).await?;
         reader.finish().await?;
         Ok::<_, EvalError>(results)
     };

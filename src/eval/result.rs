@@ -212,6 +212,10 @@ pub struct WorkedDetails {
     pub p50_seconds: Option<f64>,
     #[serde(serialize_with = "ser_num")]
     pub p90_seconds: Option<f64>,
+    /// The sum of (first attempt − `mql_at`) over the eligible leads that have
+    /// an attempt, in seconds: with `eligible − never_attempted` it gives the
+    /// mean, and it is the `_sum` of the `handoff_response_seconds` summary.
+    pub response_seconds_sum: f64,
     #[serde(serialize_with = "ser_time")]
     pub window_start: DateTime<Utc>,
     pub worked: u64,

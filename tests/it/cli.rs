@@ -28,6 +28,7 @@ fn demo_then_import_of_a_bad_file_leaves_the_database_as_it_was() {
             "--database",
             &db,
             "demo",
+            "--build-only",
             "--leads",
             "500",
             "--end",

@@ -40,7 +40,7 @@ const TOUCH_HEADER: &str = "id,lead_id,occurred_at,kind,direction,outcome,automa
 const DEAL_HEADER: &str = "id,lead_id,created_at,closed_at,amount,won\n";
 
 /// Imports the given CSV texts (header lines are added), failing the test on any problem.
-async fn load(db: &TestDb, leads: &str, touches: &str, deals: &str) {
+pub(crate) async fn load(db: &TestDb, leads: &str, touches: &str, deals: &str) {
     let leads = format!("{LEAD_HEADER}{leads}");
     let touches = format!("{TOUCH_HEADER}{touches}");
     let deals = format!("{DEAL_HEADER}{deals}");
@@ -971,7 +971,14 @@ fn eval_of_the_demo_prints_one_json_object_with_every_status() {
     let db = format!("sqlite://{}", dir.path().join("demo.db").display());
     let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
     let out = handoff()
-        .args(["--database", &db, "demo", "--end", "2026-11-25T15:00:00Z"])
+        .args([
+            "--database",
+            &db,
+            "demo",
+            "--build-only",
+            "--end",
+            "2026-11-25T15:00:00Z",
+        ])
         .output()
         .unwrap();
     assert!(

@@ -7,6 +7,7 @@
 mod helpers;
 
 mod cli;
+mod daemon;
 mod demo;
 mod eval;
 mod import;

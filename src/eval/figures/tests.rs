@@ -376,6 +376,8 @@ fn percent_worked_judges_only_passed_deadlines() {
     // p50: rank ⌈1.5⌉ = 2 → 3600; p90: rank ⌈2.7⌉ = 3 → 7200.
     assert_eq!(d.p50_seconds, Some(3600.0));
     assert_eq!(d.p90_seconds, Some(7200.0));
+    // Their sum: 1800 + 3600 + 7200.
+    assert_eq!(d.response_seconds_sum, 12_600.0);
     // Late leads by hand-off: D (06:00) then C (07:00).
     let late: Vec<(&str, Option<f64>)> = d
         .late_leads
@@ -409,6 +411,7 @@ fn percent_worked_names_the_first_late_leads_by_full_key() {
     assert_eq!(ids[19], "L18");
     assert_eq!(r[0].status, Status::Breached);
     assert_eq!((d.p50_seconds, d.p90_seconds), (None, None));
+    assert_eq!(d.response_seconds_sum, 0.0);
 }
 
 #[test]
