@@ -842,3 +842,243 @@ fn the_binary_stops_on_sigterm_and_keeps_state_across_sigkill() {
     let code = child.0.wait().unwrap();
     assert_eq!(code.code(), Some(0), "SIGTERM exits 0");
 }
+
+// ------------------------------------------------- faults: PostgreSQL, MariaDB
+
+/// A TCP proxy in front of the database that the test can cut and restore: a
+/// network fault between the daemon and a real server.
+struct Proxy {
+    addr: SocketAddr,
+    on: Arc<std::sync::atomic::AtomicBool>,
+    links: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: String) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let on = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let links = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (on2, links2) = (on.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !on2.load(std::sync::atomic::Ordering::SeqCst) {
+                    // Cut: the connection is closed at once.
+                    drop(client);
+                    continue;
+                }
+                let upstream = upstream.clone();
+                let link = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                links2.lock().unwrap().push(link.abort_handle());
+            }
+        });
+        Proxy { addr, on, links }
+    }
+
+    /// Breaks every open connection and refuses new ones.
+    fn cut(&self) {
+        self.on.store(false, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.on.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Runs every objective once, now.
+async fn run_all(daemon: &Arc<Daemon>) -> Vec<bool> {
+    let rules = daemon.rules();
+    let token = tokio_util::sync::CancellationToken::new();
+    let mut ok = Vec::new();
+    for o in rules.objectives() {
+        let def = handoff::daemon::definition(o);
+        ok.push(daemon.run(o, &def, &token).await);
+    }
+    ok
+}
+
+#[cfg(feature = "postgres-tests")]
+#[tokio::test]
+async fn postgres_going_away_gives_errors_and_the_failing_alert_then_recovers() {
+    a_database_that_goes_away(TestDb::postgres().await).await;
+}
+
+#[cfg(feature = "mysql-tests")]
+#[tokio::test]
+async fn mysql_going_away_gives_errors_and_the_failing_alert_then_recovers() {
+    a_database_that_goes_away(TestDb::mysql().await).await;
+}
+
+#[allow(dead_code)]
+async fn a_database_that_goes_away(db: TestDb) {
+    load(
+        &db,
+        "\
+W1,2026-01-01T00:00:00Z,2026-11-02T10:00:00Z,R1,webinar,,,
+W2,2026-01-01T00:00:00Z,2026-11-03T10:00:00Z,R1,webinar,,,
+W3,2026-01-01T00:00:00Z,2026-11-04T10:00:00Z,R1,webinar,,,
+P1,2026-01-01T00:00:00Z,2026-11-05T10:00:00Z,R1,paid_search,,,
+",
+        "\
+T1,W1,2026-11-02T10:30:00Z,call,outbound,no_answer,false
+T2,W2,2026-11-03T10:20:00Z,call,outbound,connected,false
+",
+        "",
+    )
+    .await;
+    // The daemon reaches the server through the proxy.
+    let (scheme, rest) = db.url.split_once('@').unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let proxy = Proxy::start(host.to_owned()).await;
+    let url = format!("{scheme}@{}/{path}", proxy.addr);
+    let store_options = StoreOptions {
+        connect_timeout: Duration::from_secs(2),
+        ..StoreOptions::default()
+    };
+    let store = handoff::store::Store::connect(&url, &store_options)
+        .await
+        .unwrap();
+    let dir = rules_dir(SPEED_AND_VOLUME);
+    let rules = handoff::rules::load_dir(dir.path()).unwrap();
+    let mut o = options(utc("2026-11-20T12:00:00Z"));
+    o.run_on_start = false;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let daemon = Daemon::new(store, rules, dir.path().to_owned(), o);
+    let task = tokio::spawn(handoff::daemon::run_with(daemon.clone(), listener));
+
+    assert_eq!(run_all(&daemon).await, [true, true]);
+    let alerts = get_json(addr, "/api/v1/alerts").await;
+    let speed = |alerts: &Value| -> Value {
+        alerts["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["objective"] == "speed")
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let fired = speed(&alerts)["fired_at"].clone();
+    assert_eq!(speed(&alerts)["state"], "firing", "{alerts}");
+
+    // The server goes away: errors, never healthy; the breach stays firing and
+    // the "evaluation failing" alert fires (for 0).
+    proxy.cut();
+    assert_eq!(run_all(&daemon).await, [false, false]);
+    let (_, scrape) = http(addr, "GET", "/metrics", None).await;
+    let status = |o: &'static str, s: &'static str| {
+        sample(
+            &scrape,
+            "handoff_objective_status",
+            &[("objective", o), ("status", s)],
+        )
+    };
+    assert_eq!(status("speed", "error"), Some(1.0), "{scrape}");
+    assert_eq!(status("speed", "breached"), Some(0.0));
+    assert_eq!(
+        sample(
+            &scrape,
+            "handoff_objective_value",
+            &[("objective", "speed")]
+        ),
+        None,
+        "no stale value"
+    );
+    assert_eq!(
+        sample(
+            &scrape,
+            "handoff_evaluation_failures_total",
+            &[("objective", "speed"), ("reason", "database_unreachable")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &scrape,
+            "handoff_alerts",
+            &[
+                ("alertname", "evaluation_failing"),
+                ("alertstate", "firing")
+            ]
+        ),
+        Some(1.0)
+    );
+    let alerts = get_json(addr, "/api/v1/alerts").await;
+    assert_eq!(speed(&alerts)["state"], "firing");
+    assert_eq!(speed(&alerts)["fired_at"], fired);
+    assert_eq!(
+        speed(&alerts)["inhibited"],
+        true,
+        "stale breach held back: {alerts}"
+    );
+    assert_eq!(alerts["alerts"][0]["alertname"], "evaluation_failing");
+    assert_eq!(http(addr, "GET", "/-/ready", None).await.0, 503);
+    assert!(sample(&scrape, "handoff_history_unwritten_rows", &[]).unwrap() > 0.0);
+
+    // It comes back: results again, the failing alert resolves, the breach was
+    // never resolved, and what could not be written while away is written now.
+    proxy.restore();
+    assert_eq!(run_all(&daemon).await, [true, true]);
+    let alerts = get_json(addr, "/api/v1/alerts").await;
+    assert_eq!(speed(&alerts)["fired_at"], fired);
+    assert!(
+        alerts["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["alertname"] != "evaluation_failing"),
+        "{alerts}"
+    );
+    assert_eq!(http(addr, "GET", "/-/ready", None).await.0, 200);
+    // 3 results of the first round, 2 failures (one per objective), 3 again.
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM handoff_results").await, 8);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM handoff_results WHERE status = 'error'"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM handoff_alert_events WHERE grp = 'database'"
+        )
+        .await,
+        2,
+        "the failing alert fired and resolved"
+    );
+    let events: Vec<Vec<Option<i64>>> = db
+        .counts("SELECT COUNT(*) FROM handoff_alert_events WHERE objective = 'speed'")
+        .await;
+    assert_eq!(events[0][0], Some(1), "speed fired once and never resolved");
+
+    // PostgreSQL: every connection of the database killed between runs; the pool
+    // reconnects and the next runs succeed.
+    if db.url.starts_with("postgres") {
+        db.exec(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .await;
+        let first = run_all(&daemon).await;
+        let second = run_all(&daemon).await;
+        assert_eq!(
+            second,
+            [true, true],
+            "recovered after the kill (first round: {first:?})"
+        );
+        let alerts = get_json(addr, "/api/v1/alerts").await;
+        assert_eq!(speed(&alerts)["fired_at"], fired);
+    }
+    daemon.stop();
+    task.await.unwrap().unwrap();
+}
