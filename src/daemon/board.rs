@@ -35,6 +35,8 @@ pub struct Entry {
     pub last: Option<ObjectiveResult>,
     /// When the latest evaluation (good or failed) ran, and how long it took.
     pub evaluated_at: Option<DateTime<Utc>>,
+    /// When the latest successful evaluation ran.
+    pub last_ok: Option<DateTime<Utc>>,
     pub duration: Option<f64>,
     /// The failure of the latest evaluation, if it failed.
     pub failure: Option<Failure>,
@@ -67,6 +69,7 @@ impl Entry {
             definition,
             last: None,
             evaluated_at: None,
+            last_ok: None,
             duration: None,
             failure: None,
             next_run: None,
@@ -92,6 +95,9 @@ impl Entry {
         let oldest = now - TimeDelta::days(CHART_DAYS);
         let stale = points.iter().take_while(|(t, _)| *t < oldest).count();
         points.drain(..stale);
+        // Groups not seen for the whole chart span (a campaign that ended) go.
+        self.chart
+            .retain(|_, p| p.last().is_some_and(|(t, _)| *t >= oldest));
     }
 
     /// The groups known for this objective: of its latest result, else of its
@@ -223,17 +229,23 @@ impl Board {
                         entry.chart_point(&r.group, at, v, at);
                     }
                 }
-                // Groups that no longer appear (no leads in the window) are
-                // healthy by absence: their alerts resolve.
+                // Groups that no longer appear (no leads in the window) have
+                // nothing to measure: `on_no_data` decides, with the
+                // objective's timing; a series back to inactive is forgotten.
                 let gone: Vec<String> = entry
                     .series
                     .keys()
                     .filter(|g| !entry.latest.contains_key(*g))
                     .cloned()
                     .collect();
+                let absent = Observation::of(Status::NoData, &objective.alert);
                 for g in gone {
                     if let Some(mut s) = entry.series.remove(&g) {
-                        if let Some(t) = s.step(Observation::Healthy, at, Timing::default()) {
+                        let t = s.step(absent, at, timing);
+                        if s.is_active() {
+                            entry.series.insert(g.clone(), s);
+                        }
+                        if let Some(t) = t {
                             let summary = format!("{g}: no longer measured");
                             journal.events.push(AlertEvent {
                                 objective: name.to_owned(),
@@ -253,9 +265,12 @@ impl Board {
                                 summary,
                             });
                         }
-                        journal.forget.push((name.to_owned(), g));
+                        if !entry.series.contains_key(&g) {
+                            journal.forget.push((name.to_owned(), g));
+                        }
                     }
                 }
+                entry.last_ok = Some(at);
                 entry.last = Some(outcome.result);
             }
         }
@@ -345,6 +360,11 @@ impl Board {
             u.results.drain(..drop);
         }
         u.periods.extend(journal.periods);
+        let events = u.events.len() + journal.events.len();
+        if events > MAX_UNWRITTEN_RESULTS {
+            let drop = (events - MAX_UNWRITTEN_RESULTS).min(u.events.len());
+            u.events.drain(..drop);
+        }
         // The latest state of a series replaces any earlier unwritten one.
         for a in journal.alerts {
             u.alerts
@@ -417,6 +437,7 @@ impl Board {
                         e.evaluated_at
                             .map_or(row.updated_at, |t| t.max(row.updated_at)),
                     );
+                    e.last_ok = e.evaluated_at;
                     e.series.insert(row.group, series);
                 }
                 _ => forget.push((row.objective, row.group)),
@@ -473,7 +494,9 @@ fn alert_row(name: &str, group: &str, s: &Series, entry: &Entry, at: DateTime<Ut
         value: latest.and_then(|l| l.value),
         summary: latest.map(|l| l.summary.clone()).unwrap_or_default(),
         definition: entry.definition.clone(),
-        updated_at: at,
+        // The last successful evaluation: after a restart, the period it fell
+        // in tells which close is still due.
+        updated_at: entry.last_ok.unwrap_or(at),
     }
 }
 

@@ -89,6 +89,10 @@ impl Default for Options {
 const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
+/// How long one write of the record may take before the database counts as
+/// away and the rows wait for the next write.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How often history older than the retention is pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(6 * 3600);
 
@@ -117,20 +121,26 @@ pub struct Daemon {
 
 type Fingerprint = Vec<(PathBuf, u64, Option<std::time::SystemTime>)>;
 
-/// A fingerprint of what an objective measures and when it alerts: alert state
-/// survives a reload only while this stays the same. Where it is written
-/// (file, line) and its description do not count.
+/// A fingerprint of what an objective measures and when its alerts move:
+/// alert state survives a reload only while this stays the same. Its kind and
+/// settings, window, grouping, time zone, `for`, `keep_firing_for`, `on_error`
+/// and `on_no_data` count; its description, owners, receivers, `repeat`, schedule
+/// and where it is written do not (a new schedule restarts its timer, keeping
+/// its state).
 pub fn definition(objective: &Objective) -> String {
-    let mut o = objective.clone();
-    o.description = None;
-    o.origin = crate::rules::Origin {
-        file: PathBuf::new(),
-        line: 0,
-    };
-    format!(
-        "{:016x}",
-        xxhash_rust::xxh3::xxh3_64(format!("{o:?}").as_bytes())
-    )
+    let a = &objective.alert;
+    let text = format!(
+        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        objective.spec,
+        objective.window,
+        objective.by,
+        objective.timezone,
+        a.pending_for,
+        a.keep_firing_for,
+        a.on_error,
+        a.on_no_data
+    );
+    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
 }
 
 impl Daemon {
@@ -214,24 +224,31 @@ impl Daemon {
         let rows = self.store.alert_rows().await?;
         let n = rows.len();
         self.board().restore(rows);
+        tracing::info!(alert_series = n, "Restored alert state.");
+        Ok(())
+    }
+
+    /// Brings back the chart points of the last 90 days from the results
+    /// history, a row at a time (value and time only).
+    ///
+    /// # Errors
+    ///
+    /// The database could not be read.
+    pub async fn restore_charts(&self) -> Result<(), crate::store::StoreError> {
         let now = self.now();
         let from = now - TimeDelta::days(board::CHART_DAYS);
-        let mut points = Vec::new();
+        let mut n = 0u64;
         self.store
-            .results(None, from, now, u32::MAX, &mut |r| {
-                if let Some(v) = r.value {
-                    points.push((r.objective, r.group, r.evaluated_at, v));
+            .points(from, now, &mut |objective, group, at, value| {
+                let mut board = self.board();
+                if let Some(e) = board.entries.get_mut(&objective) {
+                    e.chart_point(&group, at, value, now);
+                    n += 1;
                 }
             })
             .await?;
-        let mut board = self.board();
-        for (o, g, t, v) in points {
-            if let Some(e) = board.entries.get_mut(&o) {
-                e.chart_point(&g, t, v, now);
-            }
-        }
-        board.generation += 1;
-        tracing::info!(alert_series = n, "Restored alert state and chart history.");
+        self.board().generation += 1;
+        tracing::info!(points = n, "Restored chart history.");
         Ok(())
     }
 
@@ -341,7 +358,7 @@ impl Daemon {
     /// Runs one objective now and puts the outcome on the board and into the
     /// record. Returns whether the evaluation succeeded.
     pub async fn run(&self, objective: &Objective, def: &str, token: &CancellationToken) -> bool {
-        let Ok(_permit) = self.permits.acquire().await else {
+        let Ok(permit) = self.permits.acquire().await else {
             return false;
         };
         if token.is_cancelled() {
@@ -361,12 +378,24 @@ impl Daemon {
             .get(&objective.name)
             .and_then(|e| e.period);
         let mut closed = None;
+        // The period the board moves on to: the current one, unless a close
+        // that is due could not be measured (it is tried again next run).
+        let mut moved_to = if failure.is_none() { period } else { None };
         if failure.is_none()
             && let (Some(prev), Some(cur)) = (previous, period)
             && prev < cur
         {
             let (closed_period, r) = close_period(objective, &self.store, prev, timeout).await;
-            if r.failure().is_none() {
+            if let Some(f) = r.failure() {
+                tracing::warn!(
+                    objective = %objective.name,
+                    period_start = %closed_period.start,
+                    error = %f.message,
+                    "The final figures of a closed period could not be measured; tried again next run."
+                );
+                self.metrics.failed(&objective.name, f.reason);
+                moved_to = previous;
+            } else {
                 tracing::info!(
                     objective = %objective.name,
                     period_start = %closed_period.start,
@@ -399,8 +428,9 @@ impl Daemon {
             result,
             closed,
             // A failed run keeps the period it knew, so the close is not lost.
-            period: if failure.is_none() { period } else { None },
+            period: moved_to,
         };
+        drop(permit);
         let logged = self.board().apply(name, outcome);
         for l in logged.iter().flatten() {
             log_transition(l);
@@ -431,26 +461,47 @@ impl Daemon {
         if journal.is_empty() {
             return;
         }
-        match self.store.record(&journal).await {
-            Ok(()) => {
+        let rows = journal.results.len() + journal.alerts.len() + journal.events.len();
+        let error = match tokio::time::timeout(WRITE_TIMEOUT, self.store.record(&journal)).await {
+            Ok(Ok(())) => {
                 self.metrics.touch();
+                return;
             }
-            Err(e) => {
-                tracing::warn!(
-                    error = %crate::error_chain(&e),
-                    rows = journal.results.len() + journal.alerts.len() + journal.events.len(),
-                    "Could not write results history and alert state; kept in memory for the next try."
-                );
-                self.metrics
-                    .history_failures
-                    .with_label_values(&[e.kind().as_str()])
-                    .inc();
-                let mut board = self.board();
-                let newer = std::mem::take(&mut board.unwritten);
-                board.unwritten = journal;
-                board.merge_unwritten(newer);
-                board.generation += 1;
-            }
+            Ok(Err(e)) => e,
+            Err(_) => crate::store::StoreError::Deadline {
+                doing: format!(
+                    "writing results history within {}s",
+                    WRITE_TIMEOUT.as_secs()
+                ),
+            },
+        };
+        self.metrics
+            .history_failures
+            .with_label_values(&[error.kind().as_str()])
+            .inc();
+        self.metrics.touch();
+        if matches!(
+            error.kind(),
+            crate::store::ErrorKind::Unreachable | crate::store::ErrorKind::Timeout
+        ) {
+            tracing::warn!(
+                error = %crate::error_chain(&error),
+                rows,
+                "Could not write results history and alert state; kept in memory for the next try."
+            );
+            let mut board = self.board();
+            let newer = std::mem::take(&mut board.unwritten);
+            board.unwritten = journal;
+            board.merge_unwritten(newer);
+            board.generation += 1;
+        } else {
+            // The database refused these rows: trying them again would block
+            // every later write. The next run writes the alert state anew.
+            tracing::error!(
+                error = %crate::error_chain(&error),
+                rows,
+                "The database refused results history and alert state; these rows are dropped."
+            );
         }
     }
 
@@ -530,6 +581,7 @@ impl Daemon {
         let mut start = Vec::new();
         let mut stop = Vec::new();
         let mut kept = 0usize;
+        let mut retime = Vec::new();
         {
             let mut board = self.board();
             let mut forget = Vec::new();
@@ -538,6 +590,9 @@ impl Daemon {
                 let def = definition(o);
                 match board.entries.remove(&o.name) {
                     Some(mut e) if e.definition == def => {
+                        if e.objective.schedule != o.schedule {
+                            retime.push(o.clone());
+                        }
                         e.objective = o.clone();
                         entries.insert(o.name.clone(), e);
                         kept += 1;
@@ -581,7 +636,7 @@ impl Daemon {
             }
         }
         *self.rules.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(rules);
-        for o in start.iter().cloned() {
+        for o in start.iter().chain(&retime).cloned() {
             self.spawn_objective(o);
         }
         self.metrics.reload_ok.set(1);
@@ -617,7 +672,12 @@ impl Daemon {
                 "Evaluations still running after the grace period are abandoned."
             );
         }
-        self.flush().await;
+        if tokio::time::timeout(self.options.shutdown_grace, self.flush())
+            .await
+            .is_err()
+        {
+            tracing::warn!("The last write did not finish within the grace period.");
+        }
         let left = self.board().unwritten.clone();
         if !left.is_empty() {
             tracing::error!(
@@ -625,7 +685,7 @@ impl Daemon {
                 "Stopping with history that could not be written."
             );
         }
-        self.store.close().await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.store.close()).await;
     }
 }
 
@@ -717,6 +777,11 @@ pub async fn run_with(
     }
     if !daemon.shutdown.is_cancelled() {
         daemon.start();
+        // Charts are for people: they load after the schedules start, and a
+        // failure to load them costs only the lines drawn so far.
+        if let Err(e) = daemon.restore_charts().await {
+            tracing::warn!(error = %crate::error_chain(&e), "Could not load the chart history.");
+        }
     }
     daemon.shutdown.cancelled().await;
     tracing::info!("Stopping.");
@@ -833,4 +898,131 @@ pub async fn backfill(
         store.record(&journal).await?;
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::{Details, GroupResult, ObjectiveResult, Status, VolumeDetails};
+    use chrono::TimeZone as _;
+
+    fn rules(objective: &str) -> RuleSet {
+        let text = format!(
+            "version: 1\ntimezone: UTC\nteams:\n  sales: {{ email: [s@acme.example] }}\n  \
+             mkt: {{ email: [m@acme.example] }}\nobjectives:\n{objective}"
+        );
+        crate::rules::load_str("t.yaml", &text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    const BASE: &str = "  - name: volume
+    description: MQLs by channel.
+    kind: lead_volume
+    owner: sales
+    schedule: '0 * * * *'
+    window: month
+    by: channel
+    target: { webinar: 10, default: 10 }
+    alert: { for: 1h, keep_firing_for: 2h, repeat: 24h }
+";
+
+    fn def(text: &str) -> String {
+        definition(&rules(text).objectives()[0])
+    }
+
+    #[test]
+    fn definition_counts_what_is_measured_and_when_alerts_move() {
+        let base = def(BASE);
+        for same in [
+            BASE.replace("MQLs by channel.", "Leads by channel."),
+            BASE.replace("owner: sales", "owner: mkt"),
+            BASE.replace("'0 * * * *'", "'*/5 * * * *'"),
+            BASE.replace("repeat: 24h", "repeat: 4h"),
+            format!("\n{BASE}"),
+        ] {
+            assert_eq!(def(&same), base, "{same}");
+        }
+        for changed in [
+            BASE.replace("webinar: 10", "webinar: 12"),
+            BASE.replace("window: month", "window: week"),
+            BASE.replace("by: channel", "by: segment"),
+            BASE.replace("for: 1h", "for: 2h"),
+            BASE.replace("keep_firing_for: 2h", "keep_firing_for: 1h"),
+        ] {
+            assert_ne!(def(&changed), base, "{changed}");
+        }
+    }
+
+    fn volume(group: &str, status: Status) -> GroupResult {
+        let t = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+        GroupResult {
+            group: group.to_owned(),
+            status,
+            value: Some(1.0),
+            target: Some(10.0),
+            numerator: None,
+            denominator: None,
+            details: Details::LeadVolume(VolumeDetails {
+                attainment: Some(0.1),
+                delivered: 1,
+                elapsed: Some(0.5),
+                expected: Some(5.0),
+                pace: Some(0.2),
+                period_end: t,
+                window_start: t,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_group_that_disappears_has_no_data_and_keeps_firing_for_its_hold() {
+        // for 1h, keep_firing_for 2h, on_no_data ok: a vanished group is
+        // healthy, so its firing alert is held 2h and then resolves.
+        let rs = rules(BASE);
+        let o = rs.objectives()[0].clone();
+        let d = definition(&o);
+        let mut board = Board::default();
+        board.order.push(o.name.clone());
+        board
+            .entries
+            .insert(o.name.clone(), Entry::new(o.clone(), d.clone()));
+        let at =
+            |h: i64| Utc.with_ymd_and_hms(2026, 11, 10, 9, 0, 0).unwrap() + TimeDelta::hours(h);
+        let apply = |board: &mut Board, h: i64, groups: Vec<GroupResult>| {
+            board
+                .apply(
+                    "volume",
+                    Outcome {
+                        definition: &d,
+                        at: at(h),
+                        duration: 0.0,
+                        result: ObjectiveResult {
+                            name: "volume".to_owned(),
+                            kind: o.kind(),
+                            results: groups,
+                        },
+                        closed: None,
+                        period: None,
+                    },
+                )
+                .unwrap()
+        };
+        let state = |board: &Board, g: &str| board.entries["volume"].series.get(g).map(|s| s.state);
+        apply(&mut board, 0, vec![volume("webinar", Status::AtRisk)]);
+        apply(&mut board, 1, vec![volume("webinar", Status::AtRisk)]);
+        assert_eq!(state(&board, "webinar"), Some(State::Firing));
+        // webinar vanishes: held by keep_firing_for (2h from hour 2).
+        apply(&mut board, 2, vec![volume("events", Status::Ok)]);
+        assert_eq!(state(&board, "webinar"), Some(State::Firing));
+        apply(&mut board, 3, vec![volume("events", Status::Ok)]);
+        assert_eq!(state(&board, "webinar"), Some(State::Firing));
+        let logged = apply(&mut board, 4, vec![volume("events", Status::Ok)]);
+        assert_eq!(state(&board, "webinar"), None, "resolved and forgotten");
+        assert_eq!(logged[0].transition.to, Change::Resolved);
+        assert!(
+            board
+                .unwritten
+                .forget
+                .contains(&("volume".to_owned(), "webinar".to_owned()))
+        );
+    }
 }

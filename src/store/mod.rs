@@ -404,6 +404,26 @@ impl Store {
         .await
     }
 
+    /// `(objective, group, evaluated_at, value)` of every result with a value in
+    /// `[from, to)`, in time order, each handed to `each` as it streams in.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn points(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        each: &mut (dyn FnMut(String, String, chrono::DateTime<chrono::Utc>, f64) + Send),
+    ) -> Result<(), StoreError> {
+        self.read_state(&StateRead::Points { from, to }, &mut |item| {
+            if let StateItem::Point(o, g, t, v) = item {
+                each(o, g, t, v);
+            }
+        })
+        .await
+    }
+
     /// The closed periods of `objective` that ended in `[from, to)`.
     ///
     /// # Errors

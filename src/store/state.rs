@@ -189,6 +189,12 @@ pub(crate) enum StateRead {
         to: DateTime<Utc>,
         limit: u32,
     },
+    /// `(objective, group, evaluated_at, value)` of the results with a value
+    /// in `[from, to)`, in time order: what charts draw.
+    Points {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
     /// Closed periods of one objective ending in `[from, to)`.
     Periods {
         objective: String,
@@ -211,13 +217,14 @@ pub(crate) enum StateItem {
     Result(ResultRow),
     Period(PeriodRow),
     Event(AlertEvent),
+    Point(String, String, DateTime<Utc>, f64),
 }
 
 impl StateRead {
     pub(crate) fn doing(&self) -> &'static str {
         match self {
             StateRead::Alerts => "reading alert state",
-            StateRead::Results { .. } => "reading results history",
+            StateRead::Results { .. } | StateRead::Points { .. } => "reading results history",
             StateRead::Periods { .. } => "reading closed periods",
             StateRead::Events { .. } => "reading alert history",
         }
@@ -266,6 +273,16 @@ pub(super) async fn read<DB: Dialect>(
                 " ORDER BY evaluated_at, objective, {} LIMIT {limit}",
                 DB::bytewise("grp")
             ));
+        }
+        StateRead::Points { from, to } => {
+            qb.push(
+                "objective, grp, evaluated_at, value FROM handoff_results \
+                 WHERE value IS NOT NULL AND evaluated_at >= ",
+            );
+            DB::bind_time(&mut qb, Some(*from));
+            qb.push(" AND evaluated_at < ");
+            DB::bind_time(&mut qb, Some(*to));
+            qb.push(" ORDER BY evaluated_at");
         }
         StateRead::Periods {
             objective,
@@ -340,6 +357,12 @@ pub(super) async fn read<DB: Dialect>(
                 denominator: num(7)?,
                 details: text(8)?,
             }),
+            StateRead::Points { .. } => StateItem::Point(
+                text(0)?,
+                text(1)?,
+                time(2)?,
+                <DB as Typed<f64>>::get(row, 3)?,
+            ),
             StateRead::Periods { .. } => StateItem::Period(PeriodRow {
                 objective: text(0)?,
                 group: text(1)?,

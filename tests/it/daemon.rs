@@ -380,7 +380,12 @@ T2,W2,2026-11-03T10:20:00Z,call,outbound,connected,false
     assert_eq!(speed_json["results"][0]["status"], "breached");
     assert_eq!(speed_json["results"][0]["details"]["never_attempted"], 2);
 
-    // History: one result and one alert event, from the handoff_ tables.
+    // History: one result and one alert event, from the handoff_ tables,
+    // written just after the board shows the run.
+    eventually("the record written", || async {
+        count(&db, "SELECT COUNT(*) FROM handoff_results").await == 3
+    })
+    .await;
     let h = get_json(
         run.addr,
         "/api/v1/objectives/speed/history?from=2026-11-01T00:00:00Z",
