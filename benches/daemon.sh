@@ -171,7 +171,8 @@ for spec in "/metrics 1" "/metrics 50" "/metrics 200" "/ 50"; do
          ((.latencyPercentiles.p50 // 0) * 1000 | . * 100 | round / 100),
          ((.latencyPercentiles.p99 // 0) * 1000 | . * 100 | round / 100),
          ((.statusCodeDistribution // {}) | to_entries | map(select(.key != "200") | .value) | add // 0),
-         ((.errorDistribution // {}) | to_entries | map(.value) | add // 0),
+         ((.errorDistribution // {}) | to_entries
+          | map(select(.key | test("deadline") | not) | .value) | add // 0),
          $e, $l] | @tsv' "$WORK/oha-$conns${path//\//-}.json")")
 done
 

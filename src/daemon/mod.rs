@@ -293,66 +293,38 @@ impl Daemon {
             objective.schedule.clone(),
             objective.timezone,
         );
-        let clock = self.options.clock;
-        let mut backoff = FIRST_BACKOFF;
-        let mut retry_at: Option<DateTime<Utc>> = None;
-        let mut after = clock.now();
-        if self.options.run_on_start {
-            retry_at = Some(after);
-        }
-        loop {
-            let scheduled = plan.next_run(after);
-            // A retry after a failure comes before the schedule if it is sooner.
-            let (start, is_retry) = match (scheduled, retry_at) {
-                (Some(s), Some(r)) if r < s.start => (r, true),
-                (Some(s), _) => (s.start, false),
-                (None, Some(r)) => (r, true),
-                (None, None) => {
-                    tracing::warn!(objective = %objective.name, "The schedule never fires again.");
-                    return;
+        let timing = schedule::Retry {
+            first: FIRST_BACKOFF,
+            max: MAX_BACKOFF,
+        };
+        let name = objective.name.as_str();
+        schedule::drive(
+            &plan,
+            self.options.clock,
+            self.options.run_on_start,
+            timing,
+            &token,
+            || self.run(&objective, &def, &token),
+            |start| {
+                if let Some(e) = self.board().entries.get_mut(name) {
+                    e.next_run = Some(start);
                 }
-            };
-            if let Some(e) = self.board().entries.get_mut(&objective.name) {
-                e.next_run = Some(start);
-            }
-            tokio::select! {
-                () = token.cancelled() => return,
-                () = clock.sleep_until(start) => {}
-            }
-            let ok = self.run(&objective, &def, &token).await;
-            let ended = clock.now();
-            retry_at = if ok {
-                backoff = FIRST_BACKOFF;
-                None
-            } else {
-                let r = ended + TimeDelta::from_std(backoff).unwrap_or(TimeDelta::MAX);
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-                Some(r)
-            };
-            // Scheduled runs whose start passed while this run went on overlap
-            // it: they are skipped and counted, not queued.
-            let mut skipped = 0;
-            if let Some(s) = scheduled {
-                if !is_retry {
-                    (skipped, after) = plan.skipped_during(s.fire, ended);
-                } else if s.start <= ended {
-                    let (more, from) = plan.skipped_during(s.fire, ended);
-                    (skipped, after) = (more + 1, from);
-                }
-            }
-            if skipped > 0 {
+            },
+            |skipped| {
                 self.metrics
                     .skipped
-                    .with_label_values(&[&objective.name])
+                    .with_label_values(&[name])
                     .inc_by(skipped);
                 self.metrics.touch();
                 tracing::warn!(
-                    objective = %objective.name,
+                    objective = name,
                     skipped,
                     "A run outlasted the schedule's interval; the runs it overlapped were skipped."
                 );
-            }
-        }
+            },
+        )
+        .await;
+        tracing::debug!(objective = name, "Schedule stopped.");
     }
 
     /// Runs one objective now and puts the outcome on the board and into the

@@ -127,6 +127,77 @@ impl Plan {
     }
 }
 
+/// How a failed run is retried: after `first`, doubling up to `max`, or at the
+/// next scheduled run if that is sooner.
+#[derive(Clone, Copy, Debug)]
+pub struct Retry {
+    pub first: std::time::Duration,
+    pub max: std::time::Duration,
+}
+
+/// One objective's schedule, run until `token` is cancelled or the schedule
+/// never fires again: once at start (if `run_on_start`), then at every run's
+/// start; a failed run (`run` returns false) is retried with capped backoff.
+/// Fire times whose start passes while a run goes on are skipped and reported
+/// through `skipped`; `next` hears each upcoming start.
+#[allow(clippy::too_many_arguments)]
+pub async fn drive<R, F>(
+    plan: &Plan,
+    clock: Clock,
+    run_on_start: bool,
+    retry: Retry,
+    token: &tokio_util::sync::CancellationToken,
+    mut run: R,
+    mut next: impl FnMut(DateTime<Utc>),
+    mut skipped: impl FnMut(u64),
+) where
+    R: FnMut() -> F,
+    F: std::future::Future<Output = bool>,
+{
+    let mut backoff = retry.first;
+    let mut after = clock.now();
+    let mut retry_at = run_on_start.then_some(after);
+    loop {
+        let scheduled = plan.next_run(after);
+        // A retry (or the run on start) comes before the schedule if sooner.
+        let (start, is_retry) = match (scheduled, retry_at) {
+            (Some(s), Some(r)) if r < s.start => (r, true),
+            (Some(s), _) => (s.start, false),
+            (None, Some(r)) => (r, true),
+            (None, None) => return,
+        };
+        next(start);
+        tokio::select! {
+            () = token.cancelled() => return,
+            () = clock.sleep_until(start) => {}
+        }
+        let ok = run().await;
+        let ended = clock.now();
+        retry_at = if ok {
+            backoff = retry.first;
+            None
+        } else {
+            let at = ended + TimeDelta::from_std(backoff).unwrap_or(TimeDelta::MAX);
+            backoff = (backoff * 2).min(retry.max);
+            Some(at)
+        };
+        // Scheduled runs whose start passed while this run went on overlap
+        // it: they are skipped and counted, not queued.
+        let mut n = 0;
+        if let Some(s) = scheduled {
+            if !is_retry {
+                (n, after) = plan.skipped_during(s.fire, ended);
+            } else if s.start <= ended {
+                let (more, from) = plan.skipped_during(s.fire, ended);
+                (n, after) = (more + 1, from);
+            }
+        }
+        if n > 0 {
+            skipped(n);
+        }
+    }
+}
+
 /// One scheduled run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Run {
@@ -199,6 +270,17 @@ mod tests {
         let r = p.next_run(utc(2026, 3, 8, 5, 0, 0)).unwrap();
         assert_eq!(r.fire, utc(2026, 3, 9, 6, 30, 0));
         assert!(r.start >= r.fire && r.start - r.fire <= MAX_JITTER);
+        // Fall back, 2026-11-01: 01:30 happens twice (EDT 05:30 UTC, then EST
+        // 06:30 UTC); a daily 01:30 runs once that day, at the first.
+        let p = plan("early", "30 1 * * *", ny);
+        let r = p.next_run(utc(2026, 11, 1, 4, 0, 0)).unwrap();
+        assert_eq!(r.fire, utc(2026, 11, 1, 5, 30, 0));
+        let r = p.next_run(r.fire).unwrap();
+        assert_eq!(
+            r.fire,
+            utc(2026, 11, 2, 6, 30, 0),
+            "not again an hour later"
+        );
     }
 
     #[test]
@@ -212,6 +294,94 @@ mod tests {
         assert_eq!(skipped, 2);
         assert_eq!(from, utc(2026, 11, 2, 9, 10, 0));
         assert_eq!(p.next_run(from).unwrap().fire, utc(2026, 11, 2, 9, 15, 0));
+    }
+
+    /// The loop on paused time: a run on start, a run that outlasts two fire
+    /// times, a failure retried after 5 s then 10 s, and the schedule resumed.
+    #[tokio::test(start_paused = true)]
+    async fn the_loop_runs_on_start_skips_overlaps_and_retries_with_backoff() {
+        use std::sync::{Arc, Mutex};
+        let start = utc(2026, 11, 2, 9, 0, 0);
+        let clock = Clock::tokio_at(start);
+        let p = plan("loop", "*/5 * * * *", chrono_tz::UTC);
+        let j = |fire: DateTime<Utc>| fire + p.jitter(fire);
+        // Each run: how long it takes (minutes) and whether it succeeds.
+        let script: Arc<Mutex<Vec<(i64, bool)>>> = Arc::new(Mutex::new(vec![
+            (0, true),
+            (12, true),
+            (0, false),
+            (0, false),
+            (0, true),
+            (0, true),
+        ]));
+        let starts = Arc::new(Mutex::new(Vec::new()));
+        let skips = Arc::new(Mutex::new(Vec::new()));
+        let token = tokio_util::sync::CancellationToken::new();
+        let retry = Retry {
+            first: std::time::Duration::from_secs(5),
+            max: std::time::Duration::from_secs(300),
+        };
+        drive(
+            &p,
+            clock,
+            true,
+            retry,
+            &token,
+            || {
+                let (script, starts, token) = (script.clone(), starts.clone(), token.clone());
+                async move {
+                    starts.lock().unwrap().push(clock.now());
+                    let step = script.lock().unwrap().pop_front_or_cancel(&token);
+                    match step {
+                        Some((minutes, ok)) => {
+                            tokio::time::sleep(std::time::Duration::from_secs(minutes as u64 * 60))
+                                .await;
+                            ok
+                        }
+                        None => true,
+                    }
+                }
+            },
+            |_| {},
+            |n| skips.lock().unwrap().push(n),
+        )
+        .await;
+        let starts = starts.lock().unwrap().clone();
+        let after_long = j(utc(2026, 11, 2, 9, 5, 0)) + TimeDelta::minutes(12);
+        let failed_at = j(utc(2026, 11, 2, 9, 20, 0));
+        assert_eq!(
+            starts,
+            vec![
+                start,                                  // on start
+                j(utc(2026, 11, 2, 9, 5, 0)),           // 09:05, runs 12 min
+                failed_at,                              // 09:10 and 09:15 skipped; 09:20 fails
+                failed_at + TimeDelta::seconds(5),      // retried after 5 s, fails
+                failed_at + TimeDelta::seconds(5 + 10), // retried after 10 s, succeeds
+                j(utc(2026, 11, 2, 9, 25, 0)),          // the schedule again
+            ]
+        );
+        assert!(after_long < failed_at);
+        assert_eq!(*skips.lock().unwrap(), vec![2]);
+    }
+
+    trait Script {
+        fn pop_front_or_cancel(
+            &mut self,
+            token: &tokio_util::sync::CancellationToken,
+        ) -> Option<(i64, bool)>;
+    }
+
+    impl Script for Vec<(i64, bool)> {
+        /// The next step; the last one also stops the loop.
+        fn pop_front_or_cancel(
+            &mut self,
+            token: &tokio_util::sync::CancellationToken,
+        ) -> Option<(i64, bool)> {
+            if self.len() <= 1 {
+                token.cancel();
+            }
+            (!self.is_empty()).then(|| self.remove(0))
+        }
     }
 
     #[tokio::test(start_paused = true)]
