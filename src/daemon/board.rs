@@ -19,9 +19,18 @@ pub const CHART_DAYS: i64 = 90;
 /// "database"): one per data source.
 pub const SOURCE_GROUP: &str = "database";
 
-/// Results not yet written are kept up to this many rows while the database is
-/// away; older ones are dropped (alert state is always kept whole).
-pub const MAX_UNWRITTEN_RESULTS: usize = 50_000;
+/// Results not yet written are kept up to this many bytes (of their details,
+/// plus a row's fixed part) while the database is away; the oldest are dropped
+/// first. Alert state is always kept whole.
+pub const MAX_UNWRITTEN_BYTES: usize = 16 << 20;
+
+/// Alert events not yet written are kept up to this many.
+pub const MAX_UNWRITTEN_EVENTS: usize = 50_000;
+
+/// What a result row holds in memory, roughly.
+fn row_bytes(r: &ResultRow) -> usize {
+    256 + r.details.len() + r.objective.len() + r.group.len()
+}
 
 /// One objective on the board.
 #[derive(Clone, Debug)]
@@ -351,8 +360,13 @@ impl Board {
     pub fn merge_unwritten(&mut self, journal: Journal) {
         let u = &mut self.unwritten;
         u.results.extend(journal.results);
-        if u.results.len() > MAX_UNWRITTEN_RESULTS {
-            let drop = u.results.len() - MAX_UNWRITTEN_RESULTS;
+        let mut bytes: usize = u.results.iter().map(row_bytes).sum();
+        if bytes > MAX_UNWRITTEN_BYTES {
+            let mut drop = 0;
+            while bytes > MAX_UNWRITTEN_BYTES && drop < u.results.len() {
+                bytes -= row_bytes(&u.results[drop]);
+                drop += 1;
+            }
             tracing::warn!(
                 rows = drop,
                 "The database has been away long enough that the oldest unwritten results are dropped; alert state is kept."
@@ -361,8 +375,8 @@ impl Board {
         }
         u.periods.extend(journal.periods);
         let events = u.events.len() + journal.events.len();
-        if events > MAX_UNWRITTEN_RESULTS {
-            let drop = (events - MAX_UNWRITTEN_RESULTS).min(u.events.len());
+        if events > MAX_UNWRITTEN_EVENTS {
+            let drop = (events - MAX_UNWRITTEN_EVENTS).min(u.events.len());
             u.events.drain(..drop);
         }
         // The latest state of a series replaces any earlier unwritten one.

@@ -924,6 +924,37 @@ mod tests {
         }
     }
 
+    #[test]
+    fn unwritten_results_are_bounded_by_bytes_and_keep_the_newest() {
+        let mut board = Board::default();
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 10, 9, 0, 0).unwrap();
+        // 20 results of 1 MiB of details each: 16 MiB hold 15 of them (each row
+        // also counts 256 bytes and its names), the 15 newest.
+        for i in 0..20 {
+            board.merge_unwritten(Journal {
+                results: vec![crate::store::ResultRow {
+                    objective: "o".to_owned(),
+                    group: "all".to_owned(),
+                    evaluated_at: t0 + TimeDelta::minutes(i),
+                    status: "ok".to_owned(),
+                    value: None,
+                    target: None,
+                    numerator: None,
+                    denominator: None,
+                    details: "x".repeat(1 << 20),
+                }],
+                ..Journal::default()
+            });
+        }
+        let kept: Vec<i64> = board
+            .unwritten
+            .results
+            .iter()
+            .map(|r| (r.evaluated_at - t0).num_minutes())
+            .collect();
+        assert_eq!(kept, (5..20).collect::<Vec<_>>());
+    }
+
     fn volume(group: &str, status: Status) -> GroupResult {
         let t = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
         GroupResult {
