@@ -486,16 +486,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `handoff run`: load the rules, reach the database (retrying while it is
-/// away), bring the schema up to date, and serve until SIGINT or SIGTERM.
-async fn run_daemon(global: &GlobalArgs, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
-    let rules = match crate::rules::load_dir(&global.rules) {
-        Ok(rules) => rules,
+/// The rule set under `--rules`, or `None` after printing every error.
+fn load_rules(global: &GlobalArgs) -> Option<crate::rules::RuleSet> {
+    match crate::rules::load_dir(&global.rules) {
+        Ok(rules) => Some(rules),
         Err(errors) => {
             eprint!("{errors}");
             eprintln!("rules are not valid: {}", errors.summary());
-            return Ok(ExitCode::FAILURE);
+            None
         }
+    }
+}
+
+/// `handoff run`: load the rules, reach the database (retrying while it is
+/// away), bring the schema up to date, and serve until SIGINT or SIGTERM.
+async fn run_daemon(global: &GlobalArgs, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
+    let Some(rules) = load_rules(global) else {
+        return Ok(ExitCode::FAILURE);
     };
     tracing::info!(rules = %global.rules.display(), "{}", rules.summary());
     let mut backoff = std::time::Duration::from_secs(1);
@@ -531,13 +538,8 @@ async fn run_daemon(global: &GlobalArgs, args: &DaemonArgs) -> anyhow::Result<Ex
 /// `handoff eval`: load the rules, connect without creating or migrating
 /// anything, evaluate once and print.
 async fn eval(global: &GlobalArgs, args: &EvalArgs) -> anyhow::Result<ExitCode> {
-    let rules = match crate::rules::load_dir(&global.rules) {
-        Ok(rules) => rules,
-        Err(errors) => {
-            eprint!("{errors}");
-            eprintln!("rules are not valid: {}", errors.summary());
-            return Ok(ExitCode::FAILURE);
-        }
+    let Some(rules) = load_rules(global) else {
+        return Ok(ExitCode::FAILURE);
     };
     // Advice only where it is the fix: a missing file or missing tables, not a
     // server that is down.

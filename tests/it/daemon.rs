@@ -202,23 +202,20 @@ const SPEED_AND_VOLUME: &str = "  - name: volume
     target: 0.9
 ";
 
-async fn the_daemon_measures_alerts_records_and_serves(db: TestDb) {
-    // Four MQLs this month: W1 and W2 worked within the hour, W3 and P1 never.
-    load(
-        &db,
-        "\
+/// Four MQLs this month: W1 and W2 worked within the hour, W3 and P1 never.
+const NOVEMBER_LEADS: &str = "\
 W1,2026-01-01T00:00:00Z,2026-11-02T10:00:00Z,R1,webinar,,,
 W2,2026-01-01T00:00:00Z,2026-11-03T10:00:00Z,R1,webinar,,,
 W3,2026-01-01T00:00:00Z,2026-11-04T10:00:00Z,R1,webinar,,,
 P1,2026-01-01T00:00:00Z,2026-11-05T10:00:00Z,R1,paid_search,,,
-",
-        "\
+";
+const NOVEMBER_TOUCHES: &str = "\
 T1,W1,2026-11-02T10:30:00Z,call,outbound,no_answer,false
 T2,W2,2026-11-03T10:20:00Z,call,outbound,connected,false
-",
-        "",
-    )
-    .await;
+";
+
+async fn the_daemon_measures_alerts_records_and_serves(db: TestDb) {
+    load(&db, NOVEMBER_LEADS, NOVEMBER_TOUCHES, "").await;
     let dir = rules_dir(SPEED_AND_VOLUME);
     let run = start(&db, dir.path(), options(utc("2026-11-20T12:00:00Z"))).await;
     evaluated(run.addr, 2).await;
@@ -923,21 +920,7 @@ async fn mysql_going_away_gives_errors_and_the_failing_alert_then_recovers() {
 
 #[allow(dead_code)]
 async fn a_database_that_goes_away(db: TestDb) {
-    load(
-        &db,
-        "\
-W1,2026-01-01T00:00:00Z,2026-11-02T10:00:00Z,R1,webinar,,,
-W2,2026-01-01T00:00:00Z,2026-11-03T10:00:00Z,R1,webinar,,,
-W3,2026-01-01T00:00:00Z,2026-11-04T10:00:00Z,R1,webinar,,,
-P1,2026-01-01T00:00:00Z,2026-11-05T10:00:00Z,R1,paid_search,,,
-",
-        "\
-T1,W1,2026-11-02T10:30:00Z,call,outbound,no_answer,false
-T2,W2,2026-11-03T10:20:00Z,call,outbound,connected,false
-",
-        "",
-    )
-    .await;
+    load(&db, NOVEMBER_LEADS, NOVEMBER_TOUCHES, "").await;
     // The daemon reaches the server through the proxy.
     let (scheme, rest) = db.url.split_once('@').unwrap();
     let (host, path) = rest.split_once('/').unwrap();
