@@ -114,6 +114,31 @@ impl Metrics {
             "Rows of results history and alert state waiting to be written.",
         )
         .expect("valid metric");
+        let notifications = IntCounterVec::new(
+            Opts::new(
+                "handoff_notifications_total",
+                "Alert mails handed to the mail server (or written to the outbox directory), by kind.",
+            ),
+            &["kind"],
+        )
+        .expect("valid metric");
+        let notifications_failed = IntCounterVec::new(
+            Opts::new(
+                "handoff_notifications_failed_total",
+                "Alert mails that could not be delivered, by bounded reason.",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
+        let outbox_pending =
+            IntGauge::new("handoff_outbox_pending", "Alert mails waiting to be sent.")
+                .expect("valid metric");
+        for kind in ["firing", "resolved", "repeat", "period_missed"] {
+            notifications.with_label_values(&[kind]);
+        }
+        for reason in ["temporary", "permanent"] {
+            notifications_failed.with_label_values(&[reason]);
+        }
         let build = IntGaugeVec::new(
             Opts::new(
                 "handoff_build_info",
@@ -133,6 +158,9 @@ impl Metrics {
             Box::new(reload_time.clone()),
             Box::new(history_failures.clone()),
             Box::new(history_unwritten.clone()),
+            Box::new(notifications),
+            Box::new(notifications_failed),
+            Box::new(outbox_pending),
             Box::new(build),
         ] {
             health.register(c).expect("unique metric");
