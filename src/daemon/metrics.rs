@@ -109,6 +109,17 @@ impl Metrics {
             &["reason"],
         )
         .expect("valid metric");
+        // Every reason starts at 0, so that `increase()` sees the first failure.
+        for reason in [
+            "config",
+            "unreachable",
+            "timeout",
+            "schema",
+            "query",
+            "data",
+        ] {
+            history_failures.with_label_values(&[reason]);
+        }
         let history_unwritten = IntGauge::new(
             "handoff_history_unwritten_rows",
             "Rows of results history and alert state waiting to be written.",
