@@ -703,11 +703,13 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", options.listen))?;
     let addr = listener.local_addr()?;
-    eprintln!(
-        "handoff is watching {} ({} objectives)\n  status page: http://{addr}/\n  metrics:     http://{addr}/metrics",
+    let banner = format!(
+        "handoff is watching {} ({} objectives)\n  status page: http://{addr}/\n  metrics:     http://{addr}/metrics\n  alerts:      http://{addr}/api/v1/alerts\nCtrl-C (or SIGTERM) stops it.\n",
         store.describe(),
         rules.objectives().len(),
     );
+    // One write, and a closed stderr is no reason to stop.
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
     let daemon = Daemon::new(store, rules, rules_dir, options);
     signals(daemon.clone());
     run_with(daemon, listener).await
@@ -792,6 +794,13 @@ fn signals(daemon: Arc<Daemon>) {
                 _ = int.recv() => tracing::info!("SIGINT received."),
             }
             daemon.stop();
+            // A second signal while stopping does not wait for the grace period.
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            tracing::warn!("Second stop signal: exiting without waiting for running work.");
+            std::process::exit(1);
         });
     }
     #[cfg(not(unix))]
