@@ -281,14 +281,13 @@ pub struct DaemonArgs {
     )]
     pub retention_days: u32,
 
-    /// How many evaluations may query the database at the same time.
-    #[arg(
-        long,
-        env = "HANDOFF_CONCURRENCY",
-        value_name = "N",
-        default_value_t = 2
-    )]
-    pub concurrency: usize,
+    /// How many evaluations may query the database at the same time
+    /// [default: 1 on SQLite, whose evaluations run in this process and each
+    /// keep their memory; 2 on PostgreSQL and MySQL]. On SQLite the daemon reads
+    /// through this many connections; on a server it opens one more, for the
+    /// history API. Both within --db-connections.
+    #[arg(long, env = "HANDOFF_CONCURRENCY", value_name = "N")]
+    pub concurrency: Option<usize>,
 
     /// Seconds that running evaluations get to finish on SIGTERM.
     #[arg(
@@ -301,13 +300,23 @@ pub struct DaemonArgs {
 }
 
 impl DaemonArgs {
-    /// The daemon's options.
-    pub fn options(&self) -> crate::daemon::Options {
+    /// How many evaluations run at once on `backend`.
+    pub fn concurrency(&self, backend: crate::store::Backend) -> usize {
+        let default = if backend == crate::store::Backend::Sqlite {
+            1
+        } else {
+            2
+        };
+        self.concurrency.unwrap_or(default).max(1)
+    }
+
+    /// The daemon's options on `backend`.
+    pub fn options(&self, backend: crate::store::Backend) -> crate::daemon::Options {
         crate::daemon::Options {
             listen: self.listen,
             admin_token: self.admin_token.clone().filter(|t| !t.is_empty()),
             retention: chrono::TimeDelta::days(i64::from(self.retention_days.max(1))),
-            concurrency: self.concurrency.max(1),
+            concurrency: self.concurrency(backend),
             shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace),
             ..crate::daemon::Options::default()
         }
@@ -505,10 +514,19 @@ async fn run_daemon(global: &GlobalArgs, args: &DaemonArgs) -> anyhow::Result<Ex
         return Ok(ExitCode::FAILURE);
     };
     tracing::info!(rules = %global.rules.display(), "{}", rules.summary());
+    let backend = crate::store::backend_of(global.database_url())?;
+    // On SQLite every read connection that has evaluated keeps its memory in
+    // this process (page cache, sort space, its thread's heap): one connection
+    // per evaluation that may run, which the history API shares. A server
+    // backend gets one more, for the history API.
+    let concurrency = args.concurrency(backend) as u32;
+    let extra = u32::from(backend != crate::store::Backend::Sqlite);
+    let mut store_options = global.store_options();
+    store_options.read_connections = store_options.read_connections.min(concurrency + extra);
     let mut backoff = std::time::Duration::from_secs(1);
     let store = loop {
         let attempt = async {
-            let store = global.store().await?;
+            let store = Store::connect(global.database_url(), &store_options).await?;
             store.migrate().await?;
             Ok::<_, StoreError>(store)
         };
@@ -530,7 +548,7 @@ async fn run_daemon(global: &GlobalArgs, args: &DaemonArgs) -> anyhow::Result<Ex
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(std::time::Duration::from_secs(60));
     };
-    let options = args.options();
+    let options = args.options(backend);
     crate::daemon::serve(store, rules, global.rules.clone(), options).await?;
     Ok(ExitCode::SUCCESS)
 }
