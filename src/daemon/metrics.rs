@@ -5,9 +5,11 @@
 //! daemon's life. The per-objective gauges are drawn from the board each time it
 //! changes, into a fresh registry, so that an objective or group that goes away
 //! leaves no stale series behind. The encoded body is cached until the next
-//! change: a scrape is a clone of a shared string and never touches the database.
+//! change: a scrape shares the encoded bytes and never touches the database.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+
+use axum::body::Bytes;
 
 use prometheus::proto::{LabelPair, Metric, MetricFamily, MetricType, Quantile, Summary};
 use prometheus::{
@@ -33,7 +35,7 @@ pub struct Metrics {
     pub reload_time: Gauge,
     pub history_failures: IntCounterVec,
     pub history_unwritten: IntGauge,
-    cache: Mutex<Option<(u64, Arc<String>)>>,
+    cache: Mutex<Option<(u64, Bytes)>>,
     /// Bumped whenever a health metric changes.
     ticks: std::sync::atomic::AtomicU64,
 }
@@ -232,7 +234,7 @@ impl Metrics {
 
     /// The body of a scrape: cached until the board or a health metric changes.
     /// `board` is consulted only when the cache is stale.
-    pub fn body(&self, board: &Mutex<Board>) -> Arc<String> {
+    pub fn body(&self, board: &Mutex<Board>) -> Bytes {
         let ticks = self.ticks.load(std::sync::atomic::Ordering::Relaxed);
         let board = board.lock().unwrap_or_else(|e| e.into_inner());
         let key = board.generation.wrapping_mul(1_000_003).wrapping_add(ticks);
@@ -242,7 +244,7 @@ impl Metrics {
         {
             return body.clone();
         }
-        let body = Arc::new(self.encode(&board));
+        let body = Bytes::from(self.encode(&board));
         *cache = Some((key, body.clone()));
         body
     }
