@@ -109,10 +109,14 @@ wait_round() { # objectives, seconds
     exit 1
 }
 
+# A sleep that a signal interrupts at once (bash runs traps only between
+# foreground commands, but during `wait`).
+nap() { sleep "$1" & wait $!; }
+
 # Sleep until second $1 of the wall-clock minute (the next one if already past).
 until_second() {
     local now; now=$(date +%s.%N)
-    sleep "$(awk -v n="$now" -v s="$1" 'BEGIN { w = (int(n / 60) * 60 + s) - n; if (w <= 0.05) w += 60; printf "%.3f", w }')"
+    nap "$(awk -v n="$now" -v s="$1" 'BEGIN { w = (int(n / 60) * 60 + s) - n; if (w <= 0.05) w += 60; printf "%.3f", w }')"
 }
 
 echo "copying $DB_FILE to $DB" >&2
@@ -183,7 +187,7 @@ until_second 58
 Q_CPU0=$(cpu); Q_EV0=$(metric_sum handoff_evaluations_total)
 POST_HWM=$(kib VmHWM); POST_RSS=$(kib VmRSS)
 REMAIN=$((B_START + MINUTES * 60 - SECONDS))
-(( REMAIN > 60 )) && sleep $((REMAIN - 60))
+if (( REMAIN > 60 )); then nap $((REMAIN - 60)); fi
 until_second 58
 Q_CPU1=$(cpu); Q_EV1=$(metric_sum handoff_evaluations_total)
 B_WALL=$((SECONDS - B_START))
