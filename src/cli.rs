@@ -297,6 +297,87 @@ pub struct DaemonArgs {
         default_value_t = 30
     )]
     pub shutdown_grace: u64,
+
+    /// The SMTP server alert mail goes through. The URL says how the connection
+    /// is secured, never the port: smtp://HOST:PORT (none),
+    /// smtp://HOST:PORT?tls=required (STARTTLS or refuse),
+    /// smtp://HOST:PORT?tls=opportunistic (STARTTLS when offered),
+    /// smtps://HOST:PORT (TLS from the start); USER:PASSWORD@HOST logs in
+    /// (percent-encode special characters). Without it, every mail is written
+    /// to --outbox-dir instead.
+    #[arg(
+        long,
+        env = "HANDOFF_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        help_heading = "Alert mail"
+    )]
+    pub smtp_url: Option<String>,
+
+    /// The sender of alert mail, as an address or `Name <address>`.
+    #[arg(
+        long,
+        env = "HANDOFF_MAIL_FROM",
+        value_name = "ADDRESS",
+        default_value = "handoff <handoff@localhost>",
+        help_heading = "Alert mail"
+    )]
+    pub mail_from: String,
+
+    /// Where mail is written as `.eml` files when no --smtp-url is given (each
+    /// file named by its Message-ID; open one with any mail program).
+    #[arg(
+        long,
+        env = "HANDOFF_OUTBOX_DIR",
+        value_name = "DIR",
+        default_value = "outbox",
+        help_heading = "Alert mail"
+    )]
+    pub outbox_dir: std::path::PathBuf,
+
+    /// A directory of mail templates that replace the built-in ones of the same
+    /// name (breach.txt.j2, breach.html.j2, at_risk.*, resolved.*,
+    /// period_missed.*, evaluation_failing.*, layout.html.j2, parts.*.j2). They
+    /// are checked on start.
+    #[arg(
+        long,
+        env = "HANDOFF_TEMPLATES_DIR",
+        value_name = "DIR",
+        help_heading = "Alert mail"
+    )]
+    pub templates_dir: Option<std::path::PathBuf>,
+
+    /// The address people reach the status page at (e.g.
+    /// https://handoff.acme.example); mail links to it.
+    #[arg(
+        long,
+        env = "HANDOFF_EXTERNAL_URL",
+        value_name = "URL",
+        help_heading = "Alert mail"
+    )]
+    pub external_url: Option<String>,
+
+    /// Seconds the first mail to a receiver waits, so that what goes wrong
+    /// together is told together.
+    #[arg(
+        long,
+        env = "HANDOFF_GROUP_WAIT",
+        value_name = "SECONDS",
+        default_value_t = 30,
+        help_heading = "Alert mail"
+    )]
+    pub group_wait: u64,
+
+    /// Seconds between one mail round to a receiver and the next, while it
+    /// has alerts firing.
+    #[arg(
+        long,
+        env = "HANDOFF_GROUP_INTERVAL",
+        value_name = "SECONDS",
+        default_value_t = 300,
+        help_heading = "Alert mail"
+    )]
+    pub group_interval: u64,
 }
 
 impl DaemonArgs {
@@ -311,15 +392,56 @@ impl DaemonArgs {
     }
 
     /// The daemon's options on `backend`.
-    pub fn options(&self, backend: crate::store::Backend) -> crate::daemon::Options {
-        crate::daemon::Options {
+    ///
+    /// # Errors
+    ///
+    /// The mail settings are wrong: an SMTP URL, sender, external URL or
+    /// template that cannot be used.
+    pub fn options(&self, backend: crate::store::Backend) -> anyhow::Result<crate::daemon::Options> {
+        Ok(crate::daemon::Options {
             listen: self.listen,
             admin_token: self.admin_token.clone().filter(|t| !t.is_empty()),
             retention: chrono::TimeDelta::days(i64::from(self.retention_days.max(1))),
             concurrency: self.concurrency(backend),
             shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace),
+            mail: Some(self.mail()?),
             ..crate::daemon::Options::default()
+        })
+    }
+
+    /// The alert mail settings.
+    ///
+    /// # Errors
+    ///
+    /// As [`DaemonArgs::options`].
+    pub fn mail(&self) -> anyhow::Result<crate::daemon::MailOptions> {
+        let transport = crate::mail::Transport::new(self.smtp_url.as_deref(), &self.outbox_dir)
+            .map_err(anyhow::Error::msg)?;
+        let from: lettre::message::Mailbox = self.mail_from.parse().map_err(|e| {
+            anyhow::anyhow!(
+                "--mail-from {:?} is not a sender: {e}; write an address (handoff@acme.example) or a name and one (handoff <handoff@acme.example>)",
+                self.mail_from
+            )
+        })?;
+        let templates = crate::mail::render::Templates::load(self.templates_dir.clone())
+            .map_err(|e| anyhow::anyhow!("mail templates: {e}"))?;
+        if let Some(u) = &self.external_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            anyhow::bail!("--external-url {u}: write the status page's address with http:// or https://");
         }
+        Ok(crate::daemon::MailOptions {
+            transport,
+            from,
+            templates: std::sync::Arc::new(templates),
+            external_url: self.external_url.clone().filter(|u| !u.is_empty()),
+            grouping: crate::daemon::Grouping {
+                group_wait: chrono::TimeDelta::seconds(i64::try_from(self.group_wait).unwrap_or(i64::MAX / 1000)),
+                group_interval: chrono::TimeDelta::seconds(
+                    i64::try_from(self.group_interval.max(1)).unwrap_or(i64::MAX / 1000),
+                ),
+            },
+        })
     }
 }
 
@@ -513,8 +635,10 @@ async fn run_daemon(global: &GlobalArgs, args: &DaemonArgs) -> anyhow::Result<Ex
     let Some(rules) = load_rules(global) else {
         return Ok(ExitCode::FAILURE);
     };
-    tracing::info!(rules = %global.rules.display(), "{}", rules.summary());
     let backend = crate::store::backend_of(global.database_url())?;
+    // Mail settings are checked before anything starts.
+    let options = args.options(backend).context("cannot start")?;
+    tracing::info!(rules = %global.rules.display(), "{}", rules.summary());
     // On SQLite every read connection that has evaluated keeps its memory in
     // this process (page cache, sort space, its thread's heap): one connection
     // per evaluation that may run, which the history API shares. A server
@@ -548,7 +672,6 @@ async fn run_daemon(global: &GlobalArgs, args: &DaemonArgs) -> anyhow::Result<Ex
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(std::time::Duration::from_secs(60));
     };
-    let options = args.options(backend);
     crate::daemon::serve(store, rules, global.rules.clone(), options).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -42,6 +42,7 @@ pub mod daemon;
 pub mod demo;
 pub mod eval;
 pub mod import;
+pub mod mail;
 pub mod model;
 pub mod progress;
 pub mod rules;

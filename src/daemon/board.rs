@@ -140,6 +140,9 @@ pub struct Board {
     /// Bumped on every change, so that caches of what is derived from the
     /// board (the /metrics body) know to refresh.
     pub generation: u64,
+    /// Closed `lead_volume` periods below target, until every receiver has
+    /// been told.
+    pub missed: Vec<PeriodRow>,
 }
 
 /// One evaluation to put on the board.
@@ -189,7 +192,11 @@ impl Board {
         }
         if let Some((period, closed)) = &outcome.closed {
             for r in &closed.results {
-                journal.periods.push(period_row(name, *period, at, r));
+                let row = period_row(name, *period, at, r);
+                if super::notify::missed(objective.kind(), &row) {
+                    self.missed.push(row.clone());
+                }
+                journal.periods.push(row);
             }
         }
         match &failure {
@@ -472,7 +479,7 @@ pub fn period_of(objective: &Objective, t: DateTime<Utc>) -> Option<DateTime<Utc
     })
 }
 
-fn status_of(s: &str) -> Status {
+pub(super) fn status_of(s: &str) -> Status {
     Status::ALL
         .into_iter()
         .find(|x| x.as_str() == s)

@@ -35,6 +35,9 @@ pub struct Metrics {
     pub reload_time: Gauge,
     pub history_failures: IntCounterVec,
     pub history_unwritten: IntGauge,
+    pub notifications: IntCounterVec,
+    pub notifications_failed: IntCounterVec,
+    pub outbox_pending: IntGauge,
     cache: Mutex<Option<(u64, Bytes)>>,
     /// Bumped whenever a health metric changes.
     ticks: std::sync::atomic::AtomicU64,
@@ -138,7 +141,7 @@ impl Metrics {
         let notifications_failed = IntCounterVec::new(
             Opts::new(
                 "handoff_notifications_failed_total",
-                "Alert mails that could not be delivered, by bounded reason.",
+                "Failed attempts to deliver an alert mail, by reason: temporary (tried again), permanent (a 5xx reply), auth (the server refused the login).",
             ),
             &["reason"],
         )
@@ -149,7 +152,7 @@ impl Metrics {
         for kind in ["firing", "resolved", "repeat", "period_missed"] {
             notifications.with_label_values(&[kind]);
         }
-        for reason in ["temporary", "permanent"] {
+        for reason in ["temporary", "permanent", "auth"] {
             notifications_failed.with_label_values(&[reason]);
         }
         let build = IntGaugeVec::new(
@@ -171,9 +174,9 @@ impl Metrics {
             Box::new(reload_time.clone()),
             Box::new(history_failures.clone()),
             Box::new(history_unwritten.clone()),
-            Box::new(notifications),
-            Box::new(notifications_failed),
-            Box::new(outbox_pending),
+            Box::new(notifications.clone()),
+            Box::new(notifications_failed.clone()),
+            Box::new(outbox_pending.clone()),
             Box::new(build),
         ] {
             health.register(c).expect("unique metric");
@@ -189,6 +192,9 @@ impl Metrics {
             reload_time,
             history_failures,
             history_unwritten,
+            notifications,
+            notifications_failed,
+            outbox_pending,
             cache: Mutex::new(None),
             ticks: std::sync::atomic::AtomicU64::new(0),
         }

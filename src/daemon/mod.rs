@@ -20,6 +20,7 @@ mod alerts;
 mod board;
 mod http;
 mod metrics;
+mod notify;
 pub mod page;
 mod schedule;
 mod view;
@@ -40,7 +41,8 @@ use crate::rules::{Objective, RuleSet};
 use crate::store::{Journal, Store};
 
 pub use alerts::{Change, Observation, Series, Severity, State, Timing, Transition};
-pub use board::{Board, Entry};
+pub use board::{Board, Entry, summarize};
+pub use notify::{Grouping, MailOptions};
 pub use schedule::{Clock, Plan};
 
 use board::{Outcome, log_transition, period_of};
@@ -67,6 +69,8 @@ pub struct Options {
     pub clock: Clock,
     /// Evaluate every objective once on start.
     pub run_on_start: bool,
+    /// Alert mail; none: no mail at all.
+    pub mail: Option<MailOptions>,
 }
 
 impl Default for Options {
@@ -80,6 +84,7 @@ impl Default for Options {
             watch_interval: Duration::from_secs(2),
             clock: Clock::System,
             run_on_start: true,
+            mail: None,
         }
     }
 }
@@ -117,6 +122,10 @@ pub struct Daemon {
     reloading: tokio::sync::Mutex<()>,
     /// What the rules directory held when the running rules were loaded.
     rules_seen: Mutex<Fingerprint>,
+    /// Alert mail: the notification log and the outbox.
+    mail: Mutex<notify::MailState>,
+    /// Wakes the mail round after an evaluation.
+    mail_wake: tokio::sync::Notify,
 }
 
 type Fingerprint = Vec<(PathBuf, u64, Option<std::time::SystemTime>)>;
@@ -177,6 +186,8 @@ impl Daemon {
             database_ok: std::sync::atomic::AtomicBool::new(true),
             reloading: tokio::sync::Mutex::new(()),
             rules_seen: Mutex::new(fingerprint(&rules_dir)),
+            mail: Mutex::new(notify::MailState::default()),
+            mail_wake: tokio::sync::Notify::new(),
         })
     }
 
@@ -225,7 +236,7 @@ impl Daemon {
         let n = rows.len();
         self.board().restore(rows);
         tracing::info!(alert_series = n, "Restored alert state.");
-        Ok(())
+        self.restore_mail().await
     }
 
     /// Brings back the chart points of the last 90 days from the results
@@ -262,6 +273,11 @@ impl Daemon {
         self.tracker.spawn(async move { d.housekeeping().await });
         let d = self.clone();
         self.tracker.spawn(async move { d.watch_rules().await });
+        if let Some(mail) = &self.options.mail {
+            tracing::info!(via = %mail.transport.describe(), from = %mail.from, "Alert mail is on.");
+            let d = self.clone();
+            self.tracker.spawn(async move { d.mail_loop().await });
+        }
     }
 
     fn spawn_objective(self: &Arc<Self>, objective: Objective) {
@@ -408,6 +424,7 @@ impl Daemon {
             log_transition(l);
         }
         self.flush().await;
+        self.mail_wake.notify_one();
         failure.is_none()
     }
 

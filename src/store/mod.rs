@@ -34,7 +34,7 @@ pub use read::{
     Abandoned, AbandonedCount, AbandonedLead, FirstAttempt, JudgedCounts, MqlCount, Reach, Reader,
     question_sql,
 };
-pub use state::{AlertEvent, AlertRow, Journal, PeriodRow, ResultRow};
+pub use state::{AlertEvent, AlertRow, Journal, NotifyRow, OutboxRow, PeriodRow, ResultRow};
 pub use write::{Encoded, Encoder, RowSet, Tx, UpsertColumns};
 
 use state::{StateItem, StateRead};
@@ -370,6 +370,38 @@ impl Store {
         self.read_state(&StateRead::Alerts, &mut |item| {
             if let StateItem::Alert(a) = item {
                 rows.push(a);
+            }
+        })
+        .await?;
+        Ok(rows)
+    }
+
+    /// The whole notification log.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn notification_log(&self) -> Result<Vec<NotifyRow>, StoreError> {
+        let mut rows = Vec::new();
+        self.read_state(&StateRead::Notifications, &mut |item| {
+            if let StateItem::Notified(n) = item {
+                rows.push(n);
+            }
+        })
+        .await?;
+        Ok(rows)
+    }
+
+    /// The mails still pending, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn pending_mail(&self) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut rows = Vec::new();
+        self.read_state(&StateRead::Outbox, &mut |item| {
+            if let StateItem::Mail(m) = item {
+                rows.push(m);
             }
         })
         .await?;

@@ -147,6 +147,60 @@ pub struct AlertEvent {
     pub summary: String,
 }
 
+/// What one receiver was last told about one alert (topic `alert`), or the
+/// last missed period it was told of (topic `period`): the notification log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotifyRow {
+    /// The address the mail went to.
+    pub receiver: String,
+    /// The objective ("" for the "evaluation failing" alert).
+    pub objective: String,
+    pub group: String,
+    /// `alert` or `period`.
+    pub topic: String,
+    /// What the receiver was told last: `firing` or `resolved` (alerts),
+    /// `missed` (periods).
+    pub state: String,
+    /// The severity told, while firing.
+    pub severity: Option<String>,
+    /// The alert's `fired_at` (one thread per firing), or the start of the
+    /// period told.
+    pub episode: DateTime<Utc>,
+    /// The Message-ID that began the thread.
+    pub thread: String,
+    /// The Message-ID of the latest mail of the thread.
+    pub last_message: String,
+    /// When that mail was decided.
+    pub sent_at: DateTime<Utc>,
+}
+
+/// One mail, from the moment it is decided until the mail server takes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxRow {
+    /// Its Message-ID, without the angle brackets.
+    pub id: String,
+    /// The one address it goes to.
+    pub receiver: String,
+    pub objective: String,
+    pub group: String,
+    /// `breach`, `at_risk`, `resolved`, `period_missed` or `evaluation_failing`,
+    /// with `:repeat` when it repeats a firing alert.
+    pub kind: String,
+    pub subject: String,
+    /// The whole RFC 5322 message, as sent.
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+    /// `pending`, `sent` or `failed`.
+    pub state: String,
+    /// Delivery attempts so far.
+    pub attempts: i64,
+    /// When the next attempt is due (while pending).
+    pub next_attempt_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    /// The mail server's last refusal, or the connection error.
+    pub last_error: Option<String>,
+}
+
 /// Everything one step of the daemon writes, in one transaction.
 #[derive(Clone, Debug, Default)]
 pub struct Journal {
@@ -160,7 +214,13 @@ pub struct Journal {
     pub forget: Vec<(String, String)>,
     /// Alert transitions.
     pub events: Vec<AlertEvent>,
-    /// Remove results and alert events from before this instant.
+    /// Notification log entries to save (replacing the previous one of the
+    /// same receiver, alert and topic).
+    pub notified: Vec<NotifyRow>,
+    /// Mails to save (new, or their delivery state updated).
+    pub outbox: Vec<OutboxRow>,
+    /// Remove results, alert events, delivered mail and settled notification
+    /// log entries from before this instant.
     pub prune_before: Option<DateTime<Utc>>,
 }
 
@@ -172,6 +232,8 @@ impl Journal {
             && self.alerts.is_empty()
             && self.forget.is_empty()
             && self.events.is_empty()
+            && self.notified.is_empty()
+            && self.outbox.is_empty()
             && self.prune_before.is_none()
     }
 }
@@ -208,6 +270,10 @@ pub(crate) enum StateRead {
         to: DateTime<Utc>,
         limit: u32,
     },
+    /// The whole notification log.
+    Notifications,
+    /// Mails still pending, oldest first.
+    Outbox,
 }
 
 /// One row of a [`StateRead`].
@@ -217,6 +283,8 @@ pub(crate) enum StateItem {
     Result(ResultRow),
     Period(PeriodRow),
     Event(AlertEvent),
+    Notified(NotifyRow),
+    Mail(OutboxRow),
     Point(String, String, DateTime<Utc>, f64),
 }
 
@@ -227,6 +295,8 @@ impl StateRead {
             StateRead::Results { .. } | StateRead::Points { .. } => "reading results history",
             StateRead::Periods { .. } => "reading closed periods",
             StateRead::Events { .. } => "reading alert history",
+            StateRead::Notifications => "reading the notification log",
+            StateRead::Outbox => "reading the outbox",
         }
     }
 }
@@ -240,6 +310,10 @@ const ALERT_COLUMNS: &str = "objective, grp, state, severity, active_since, fire
                              updated_at";
 const EVENT_COLUMNS: &str =
     "objective, grp, at, from_state, to_state, severity, status, value, summary";
+const NOTIFY_COLUMNS: &str =
+    "receiver, objective, grp, topic, state, severity, episode, thread, last_message, sent_at";
+const OUTBOX_COLUMNS: &str = "id, receiver, objective, grp, kind, subject, message, created_at, \
+                              state, attempts, next_attempt_at, sent_at, last_error";
 
 /// Runs a read of the daemon's record, handing each row to `each`.
 pub(super) async fn read<DB: Dialect>(
@@ -319,6 +393,14 @@ pub(super) async fn read<DB: Dialect>(
                 DB::bytewise("grp")
             ));
         }
+        StateRead::Notifications => {
+            qb.push(NOTIFY_COLUMNS);
+            qb.push(" FROM handoff_notifications");
+        }
+        StateRead::Outbox => {
+            qb.push(OUTBOX_COLUMNS);
+            qb.push(" FROM handoff_outbox WHERE state = 'pending' ORDER BY created_at, id");
+        }
     }
     stream_rows(conn, &mut qb, doing, |row| {
         let text = |i| <DB as Typed<String>>::get(row, i);
@@ -386,6 +468,33 @@ pub(super) async fn read<DB: Dialect>(
                 status: text(6)?,
                 value: num(7)?,
                 summary: text(8)?,
+            }),
+            StateRead::Notifications => StateItem::Notified(NotifyRow {
+                receiver: text(0)?,
+                objective: text(1)?,
+                group: text(2)?,
+                topic: text(3)?,
+                state: text(4)?,
+                severity: opt_text(5)?,
+                episode: time(6)?,
+                thread: text(7)?,
+                last_message: text(8)?,
+                sent_at: time(9)?,
+            }),
+            StateRead::Outbox => StateItem::Mail(OutboxRow {
+                id: text(0)?,
+                receiver: text(1)?,
+                objective: text(2)?,
+                group: text(3)?,
+                kind: text(4)?,
+                subject: text(5)?,
+                message: text(6)?,
+                created_at: time(7)?,
+                state: text(8)?,
+                attempts: <DB as Typed<i64>>::get(row, 9)?,
+                next_attempt_at: time(10)?,
+                sent_at: DB::get_time(row, 11)?,
+                last_error: opt_text(12)?,
             }),
         };
         each(item);
@@ -524,13 +633,80 @@ pub(super) async fn record<DB: Dialect>(
         "recording alert events",
     )
     .await?;
+    insert::<DB, _>(
+        conn,
+        "handoff_notifications",
+        NOTIFY_COLUMNS,
+        "receiver, objective, grp, topic",
+        &[
+            "state",
+            "severity",
+            "episode",
+            "thread",
+            "last_message",
+            "sent_at",
+        ],
+        &journal.notified,
+        |sep, n| {
+            for t in [&n.receiver, &n.objective, &n.group, &n.topic, &n.state] {
+                <DB as Typed<String>>::bind_sep(sep, t.clone());
+            }
+            <DB as Typed<Option<String>>>::bind_sep(sep, n.severity.clone());
+            DB::bind_time_sep(sep, Some(n.episode));
+            <DB as Typed<String>>::bind_sep(sep, n.thread.clone());
+            <DB as Typed<String>>::bind_sep(sep, n.last_message.clone());
+            DB::bind_time_sep(sep, Some(n.sent_at));
+        },
+        "saving the notification log",
+    )
+    .await?;
+    // A mail's content never changes once decided; only its delivery state does.
+    insert::<DB, _>(
+        conn,
+        "handoff_outbox",
+        OUTBOX_COLUMNS,
+        "id",
+        &[
+            "state",
+            "attempts",
+            "next_attempt_at",
+            "sent_at",
+            "last_error",
+        ],
+        &journal.outbox,
+        |sep, m| {
+            for t in [
+                &m.id,
+                &m.receiver,
+                &m.objective,
+                &m.group,
+                &m.kind,
+                &m.subject,
+                &m.message,
+            ] {
+                <DB as Typed<String>>::bind_sep(sep, t.clone());
+            }
+            DB::bind_time_sep(sep, Some(m.created_at));
+            <DB as Typed<String>>::bind_sep(sep, m.state.clone());
+            <DB as Typed<i64>>::bind_sep(sep, m.attempts);
+            DB::bind_time_sep(sep, Some(m.next_attempt_at));
+            DB::bind_time_sep(sep, m.sent_at);
+            <DB as Typed<Option<String>>>::bind_sep(sep, m.last_error.clone());
+        },
+        "saving the outbox",
+    )
+    .await?;
     if let Some(before) = journal.prune_before {
-        for (table, column) in [
-            ("handoff_results", "evaluated_at"),
-            ("handoff_alert_events", "at"),
+        for (table, column, also) in [
+            ("handoff_results", "evaluated_at", ""),
+            ("handoff_alert_events", "at", ""),
+            // Mail still to be delivered and alerts still firing stay.
+            ("handoff_outbox", "created_at", " AND state <> 'pending'"),
+            ("handoff_notifications", "sent_at", " AND state <> 'firing'"),
         ] {
             let mut qb = QueryBuilder::<DB>::new(format!("DELETE FROM {table} WHERE {column} < "));
             DB::bind_time(&mut qb, Some(before));
+            qb.push(also);
             DB::execute(conn, &mut qb)
                 .await
                 .map_err(failed::<DB>("pruning history"))?;

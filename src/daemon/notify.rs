@@ -1,0 +1,1089 @@
+//! Who is told what, and when (DESIGN §5, §9): the daemon's side of alert mail.
+//!
+//! Mail follows state, not events. After every evaluation (and every second)
+//! the [`Planner`] compares what each receiver should know — the alerts firing
+//! now, the periods missed lately — with the notification log, what each
+//! receiver was last told. A difference is a mail: a new firing alert (its own
+//! thread), a change of severity, a reminder once `repeat` has passed, a
+//! resolution, a missed period. As in Alertmanager, mail to one receiver is
+//! grouped in time: the first waits `group_wait` so that what fires together
+//! is told together, later ones wait until `group_interval` has passed since
+//! the last; what is told is the state at that moment, so an alert that comes
+//! and goes within the wait is not mailed at all.
+//!
+//! A decided mail and the log entry that records it are written together, in
+//! the same transaction as the rest of the record; the mail waits in the
+//! outbox until the server takes it. So a restart neither loses a mail (the
+//! outbox is delivered, and an alert the log does not know of is told) nor
+//! sends one twice (the log knows what was told). A crash in the instant
+//! between the server's acceptance and the outbox's update sends that one
+//! mail again, with the same Message-ID, which mail clients show once.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::alerts::Severity;
+use crate::store::{NotifyRow, PeriodRow};
+
+/// The notification log key: (receiver, objective, group, topic).
+pub type Key = (String, String, String, String);
+
+/// Topic of a log entry about an alert.
+pub const ALERT: &str = "alert";
+/// Topic of a log entry about missed periods.
+pub const PERIOD: &str = "period";
+
+/// How long mail to one receiver waits (Alertmanager's names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grouping {
+    /// Before the first mail of a quiet receiver.
+    pub group_wait: TimeDelta,
+    /// Between one mail round of a receiver and the next.
+    pub group_interval: TimeDelta,
+}
+
+impl Default for Grouping {
+    fn default() -> Self {
+        Grouping {
+            group_wait: TimeDelta::seconds(30),
+            group_interval: TimeDelta::minutes(5),
+        }
+    }
+}
+
+/// A firing alert, as mail sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Live {
+    /// "" for the "evaluation failing" alert.
+    pub objective: String,
+    pub group: String,
+    pub severity: Severity,
+    pub fired_at: DateTime<Utc>,
+    pub receivers: BTreeSet<String>,
+    /// How often it is told again while it fires.
+    pub repeat: TimeDelta,
+}
+
+/// A closed period that missed its target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Missed {
+    pub row: PeriodRow,
+    pub receivers: BTreeSet<String>,
+}
+
+/// What a mail tells.
+#[derive(Clone, Debug, PartialEq)]
+pub enum What {
+    /// The alert fires: first told, changed severity, or a reminder.
+    Firing {
+        severity: Severity,
+        repeat: bool,
+        changed_from: Option<Severity>,
+    },
+    /// The alert told as firing is no longer firing. `send` is false when the
+    /// objective says `send_resolved: false`: the log moves on, no mail goes.
+    Resolved { severity: Severity, send: bool },
+    /// A period closed below target.
+    PeriodMissed(Box<PeriodRow>),
+}
+
+/// One mail to write, or (a silent resolution) one log entry to move on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    pub receiver: String,
+    pub objective: String,
+    pub group: String,
+    pub what: What,
+    /// The alert's `fired_at`, or the period's start.
+    pub episode: DateTime<Utc>,
+    /// The thread it continues: (root, last) Message-IDs.
+    pub thread: Option<(String, String)>,
+}
+
+impl Decision {
+    /// The log topic it belongs to.
+    pub fn topic(&self) -> &'static str {
+        match self.what {
+            What::PeriodMissed(_) => PERIOD,
+            _ => ALERT,
+        }
+    }
+}
+
+/// The grouping clock of one receiver.
+#[derive(Clone, Copy, Debug, Default)]
+struct Clock {
+    /// Since when something has waited to be told.
+    waiting_since: Option<DateTime<Utc>>,
+    /// When the receiver's last mail round went.
+    last_round: Option<DateTime<Utc>>,
+}
+
+/// What each receiver was told, and the grouping clocks.
+#[derive(Debug, Default)]
+pub struct Planner {
+    pub log: BTreeMap<Key, NotifyRow>,
+    clocks: HashMap<String, Clock>,
+}
+
+/// Objectives as the planner needs them: name → `send_resolved`.
+pub type Known = HashMap<String, bool>;
+
+impl Planner {
+    /// A planner that knows what the saved log says was told.
+    pub fn with_log(rows: Vec<NotifyRow>) -> Planner {
+        Planner {
+            log: rows
+                .into_iter()
+                .map(|r| {
+                    (
+                        (
+                            r.receiver.clone(),
+                            r.objective.clone(),
+                            r.group.clone(),
+                            r.topic.clone(),
+                        ),
+                        r,
+                    )
+                })
+                .collect(),
+            clocks: HashMap::new(),
+        }
+    }
+
+    /// Decides what to tell now. `live` are the firing alerts; `known` the
+    /// objectives in the rules; `inhibited` the objectives whose alerts are
+    /// held while evaluations fail; `missed` the periods missed lately.
+    pub fn plan(
+        &mut self,
+        live: &[Live],
+        known: &Known,
+        inhibited: &BTreeSet<String>,
+        missed: &[Missed],
+        now: DateTime<Utc>,
+        grouping: Grouping,
+    ) -> Vec<Decision> {
+        let mut wanted: BTreeMap<String, Vec<Decision>> = BTreeMap::new();
+        let mut firing: BTreeSet<(&str, &str)> = BTreeSet::new();
+        for l in live {
+            firing.insert((&l.objective, &l.group));
+            if inhibited.contains(&l.objective) {
+                continue;
+            }
+            for r in &l.receivers {
+                let key = (
+                    r.clone(),
+                    l.objective.clone(),
+                    l.group.clone(),
+                    ALERT.to_owned(),
+                );
+                let told = self.log.get(&key);
+                let what = match told {
+                    Some(t) if t.state == "firing" && t.episode == l.fired_at => {
+                        let was = t.severity.as_deref().and_then(Severity::parse);
+                        if was != Some(l.severity) {
+                            Some(What::Firing {
+                                severity: l.severity,
+                                repeat: false,
+                                changed_from: was,
+                            })
+                        } else if now - t.sent_at >= l.repeat {
+                            Some(What::Firing {
+                                severity: l.severity,
+                                repeat: true,
+                                changed_from: None,
+                            })
+                        } else {
+                            None
+                        }
+                    }
+                    _ => Some(What::Firing {
+                        severity: l.severity,
+                        repeat: false,
+                        changed_from: None,
+                    }),
+                };
+                if let Some(what) = what {
+                    let thread = match (told, &what) {
+                        (Some(t), What::Firing { repeat, changed_from, .. })
+                            if t.state == "firing"
+                                && t.episode == l.fired_at
+                                && (*repeat || changed_from.is_some()) =>
+                        {
+                            Some((t.thread.clone(), t.last_message.clone()))
+                        }
+                        _ => None,
+                    };
+                    wanted.entry(r.clone()).or_default().push(Decision {
+                        receiver: r.clone(),
+                        objective: l.objective.clone(),
+                        group: l.group.clone(),
+                        what,
+                        episode: l.fired_at,
+                        thread,
+                    });
+                }
+            }
+        }
+        // Alerts told as firing that no longer fire.
+        let mut forget = Vec::new();
+        for (key, t) in &self.log {
+            if key.3 != ALERT || t.state != "firing" {
+                continue;
+            }
+            let (receiver, objective, group, _) = key;
+            if firing.contains(&(objective.as_str(), group.as_str())) {
+                // Still firing: a receiver no longer in `notify` simply stops
+                // hearing of it.
+                if !live.iter().any(|l| {
+                    &l.objective == objective && &l.group == group && l.receivers.contains(receiver)
+                }) {
+                    forget.push(key.clone());
+                }
+                continue;
+            }
+            let send = match (objective.as_str(), known.get(objective)) {
+                ("", _) => true,
+                (_, Some(send_resolved)) => *send_resolved,
+                // The objective left the rules: nobody is told of its end.
+                (_, None) => {
+                    forget.push(key.clone());
+                    continue;
+                }
+            };
+            if inhibited.contains(objective) {
+                continue;
+            }
+            let severity = t
+                .severity
+                .as_deref()
+                .and_then(Severity::parse)
+                .unwrap_or(Severity::Critical);
+            wanted.entry(receiver.clone()).or_default().push(Decision {
+                receiver: receiver.clone(),
+                objective: objective.clone(),
+                group: group.clone(),
+                what: What::Resolved { severity, send },
+                episode: t.episode,
+                thread: Some((t.thread.clone(), t.last_message.clone())),
+            });
+        }
+        for key in forget {
+            self.log.remove(&key);
+        }
+        for m in missed {
+            for r in &m.receivers {
+                let key = (
+                    r.clone(),
+                    m.row.objective.clone(),
+                    m.row.group.clone(),
+                    PERIOD.to_owned(),
+                );
+                if self
+                    .log
+                    .get(&key)
+                    .is_some_and(|t| t.episode >= m.row.period_start)
+                {
+                    continue;
+                }
+                wanted.entry(r.clone()).or_default().push(Decision {
+                    receiver: r.clone(),
+                    objective: m.row.objective.clone(),
+                    group: m.row.group.clone(),
+                    what: What::PeriodMissed(Box::new(m.row.clone())),
+                    episode: m.row.period_start,
+                    thread: None,
+                });
+            }
+        }
+
+        let mut out = Vec::new();
+        let receivers: BTreeSet<String> = self
+            .clocks
+            .keys()
+            .cloned()
+            .chain(wanted.keys().cloned())
+            .collect();
+        for r in receivers {
+            let clock = self.clocks.entry(r.clone()).or_default();
+            let Some(decisions) = wanted.remove(&r) else {
+                clock.waiting_since = None;
+                continue;
+            };
+            let since = *clock.waiting_since.get_or_insert(now);
+            // A receiver that has been told of an alert still firing is an
+            // active group: it hears every `group_interval`. A quiet one waits
+            // `group_wait` from the first thing to tell.
+            let active = self
+                .log
+                .iter()
+                .any(|(k, t)| k.0 == r && k.3 == ALERT && t.state == "firing");
+            let due = match clock.last_round {
+                Some(last) if active => now >= last + grouping.group_interval,
+                _ => now >= since + grouping.group_wait,
+            };
+            if due {
+                clock.last_round = Some(now);
+                clock.waiting_since = None;
+                out.extend(decisions);
+            }
+        }
+        out
+    }
+
+    /// Records that `d` was decided, as mail `message_id`: the log entry to
+    /// save.
+    pub fn note(&mut self, d: &Decision, message_id: &str, now: DateTime<Utc>) -> NotifyRow {
+        let (state, severity) = match &d.what {
+            What::Firing { severity, .. } => ("firing", Some(severity.as_str().to_owned())),
+            What::Resolved { .. } => ("resolved", None),
+            What::PeriodMissed(_) => ("missed", None),
+        };
+        let thread = d
+            .thread
+            .as_ref()
+            .map_or_else(|| message_id.to_owned(), |(root, _)| root.clone());
+        let row = NotifyRow {
+            receiver: d.receiver.clone(),
+            objective: d.objective.clone(),
+            group: d.group.clone(),
+            topic: d.topic().to_owned(),
+            state: state.to_owned(),
+            severity,
+            episode: d.episode,
+            thread,
+            last_message: message_id.to_owned(),
+            sent_at: now,
+        };
+        self.log.insert(
+            (
+                row.receiver.clone(),
+                row.objective.clone(),
+                row.group.clone(),
+                row.topic.clone(),
+            ),
+            row.clone(),
+        );
+        row
+    }
+}
+
+/// A Message-ID (without angle brackets) for a decided mail: unique to the
+/// receiver, alert, what it tells and when, in the sender's domain.
+pub fn message_id(d: &Decision, now: DateTime<Utc>, domain: &str) -> String {
+    let text = format!(
+        "{}|{}|{}|{}|{:?}|{}|{}",
+        d.receiver,
+        d.objective,
+        d.group,
+        d.episode.timestamp_micros(),
+        d.what,
+        now.timestamp_micros(),
+        d.topic()
+    );
+    let h = xxhash_rust::xxh3::xxh3_128(text.as_bytes());
+    let what = match &d.what {
+        What::Firing { .. } => "alert",
+        What::Resolved { .. } => "resolved",
+        What::PeriodMissed(_) => "period",
+    };
+    format!("handoff.{what}.{h:032x}@{domain}")
+}
+
+/// When a mail that failed for the `attempts`th time is tried again: 10 s,
+/// doubling, at most 10 minutes later.
+pub fn retry_after(attempts: i64) -> TimeDelta {
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 10)).unwrap_or(10);
+    (TimeDelta::seconds(10) * 2i32.pow(doublings)).min(TimeDelta::minutes(10))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `min` minutes after 2026-09-21 14:13:20 UTC.
+    fn t(min: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_790_000_000, 0).unwrap() + TimeDelta::minutes(min)
+    }
+
+    fn live(objective: &str, group: &str, severity: Severity, fired: i64, to: &[&str]) -> Live {
+        Live {
+            objective: objective.into(),
+            group: group.into(),
+            severity,
+            fired_at: t(fired),
+            receivers: to.iter().map(|s| (*s).to_owned()).collect(),
+            repeat: TimeDelta::hours(24),
+        }
+    }
+
+    fn known(names: &[(&str, bool)]) -> Known {
+        names.iter().map(|(n, s)| ((*n).to_owned(), *s)).collect()
+    }
+
+    /// Plans at `now` and notes every decision, as the daemon does.
+    fn step(p: &mut Planner, live: &[Live], k: &Known, missed: &[Missed], now: i64) -> Vec<String> {
+        let g = Grouping::default();
+        let ds = p.plan(live, k, &BTreeSet::new(), missed, t(now), g);
+        ds.iter()
+            .map(|d| {
+                let id = message_id(d, t(now), "acme.example");
+                p.note(d, &id, t(now));
+                let what = match &d.what {
+                    What::Firing { severity, repeat: true, .. } => format!("repeat {severity}"),
+                    What::Firing { severity, changed_from: Some(c), .. } => {
+                        format!("{c}->{severity}")
+                    }
+                    What::Firing { severity, .. } => format!("firing {severity}"),
+                    What::Resolved { send: true, .. } => "resolved".to_owned(),
+                    What::Resolved { send: false, .. } => "resolved silently".to_owned(),
+                    What::PeriodMissed(r) => format!("missed {}", r.period_start.format("%H:%M")),
+                };
+                let threaded = if d.thread.is_some() { " (threaded)" } else { "" };
+                format!("{} {}/{}: {what}{threaded}", d.receiver, d.objective, d.group)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_first_mail_waits_group_wait_and_tells_what_fired_together() {
+        let mut p = Planner::default();
+        let k = known(&[("speed", true), ("volume", true)]);
+        let a = live("speed", "webinar", Severity::Critical, 0, &["sales@x"]);
+        // Nothing goes before group_wait (30 s) has passed.
+        assert!(step(&mut p, &[a.clone()], &k, &[], 0).is_empty());
+        let b = live("volume", "all", Severity::Warning, 0, &["sales@x", "mkt@x"]);
+        assert!(step(&mut p, &[a.clone(), b.clone()], &k, &[], 0).is_empty());
+        // At 1 minute both go to sales together; mkt's wait began at 0 too.
+        let sent = step(&mut p, &[a.clone(), b.clone()], &k, &[], 1);
+        assert_eq!(
+            sent,
+            [
+                "mkt@x volume/all: firing warning",
+                "sales@x speed/webinar: firing critical",
+                "sales@x volume/all: firing warning",
+            ]
+        );
+        // Told once: nothing more while nothing changes, until `repeat`.
+        assert!(step(&mut p, &[a.clone(), b.clone()], &k, &[], 2).is_empty());
+        assert!(step(&mut p, &[a.clone(), b.clone()], &k, &[], 60 * 24).is_empty());
+        let sent = step(&mut p, &[a.clone(), b.clone()], &k, &[], 60 * 24 + 1);
+        assert_eq!(
+            sent,
+            [
+                "mkt@x volume/all: repeat warning (threaded)",
+                "sales@x speed/webinar: repeat critical (threaded)",
+                "sales@x volume/all: repeat warning (threaded)",
+            ]
+        );
+    }
+
+    #[test]
+    fn later_changes_wait_for_group_interval_and_tell_the_state_then() {
+        let mut p = Planner::default();
+        let k = known(&[("speed", true), ("volume", true)]);
+        let a = live("speed", "webinar", Severity::Warning, 0, &["s@x"]);
+        assert!(step(&mut p, &[a.clone()], &k, &[], 0).is_empty());
+        assert_eq!(step(&mut p, &[a.clone()], &k, &[], 1), ["s@x speed/webinar: firing warning"]);
+        // Escalation 2 minutes later waits for the interval (5 min after 1).
+        let mut a2 = a.clone();
+        a2.severity = Severity::Critical;
+        let b = live("volume", "all", Severity::Warning, 2, &["s@x"]);
+        assert!(step(&mut p, &[a2.clone(), b.clone()], &k, &[], 3).is_empty());
+        // b came and went within the wait: never told.
+        assert!(step(&mut p, &[a2.clone()], &k, &[], 5).is_empty());
+        assert_eq!(
+            step(&mut p, &[a2.clone()], &k, &[], 6),
+            ["s@x speed/webinar: warning->critical (threaded)"]
+        );
+        // Resolution: told in the same thread, at the next interval.
+        assert!(step(&mut p, &[], &k, &[], 8).is_empty());
+        assert_eq!(
+            step(&mut p, &[], &k, &[], 11),
+            ["s@x speed/webinar: resolved (threaded)"]
+        );
+        // Now quiet: a new alert waits group_wait, not the interval.
+        let c = live("speed", "webinar", Severity::Critical, 12, &["s@x"]);
+        assert!(step(&mut p, &[c.clone()], &k, &[], 12).is_empty());
+        assert_eq!(
+            step(&mut p, &[c.clone()], &k, &[], 13),
+            ["s@x speed/webinar: firing critical"],
+            "a new firing is a new thread"
+        );
+    }
+
+    #[test]
+    fn resolutions_follow_the_rules() {
+        let mut p = Planner::default();
+        let a = live("speed", "all", Severity::Critical, 0, &["s@x"]);
+        let b = live("persistence", "all", Severity::Critical, 0, &["s@x"]);
+        let gone = live("old", "all", Severity::Critical, 0, &["s@x"]);
+        let k = known(&[("speed", true), ("persistence", false), ("old", true)]);
+        assert!(step(&mut p, &[a.clone(), b.clone(), gone.clone()], &k, &[], 0).is_empty());
+        assert_eq!(step(&mut p, &[a.clone(), b.clone(), gone.clone()], &k, &[], 1).len(), 3);
+        // `old` left the rules; persistence says send_resolved: false.
+        let k = known(&[("speed", true), ("persistence", false)]);
+        assert_eq!(
+            step(&mut p, &[], &k, &[], 7),
+            [
+                "s@x persistence/all: resolved silently (threaded)",
+                "s@x speed/all: resolved (threaded)",
+            ]
+        );
+        assert!(!p.log.keys().any(|k| k.1 == "old"), "{:?}", p.log.keys());
+        assert!(step(&mut p, &[], &k, &[], 20).is_empty(), "told once");
+    }
+
+    #[test]
+    fn a_receiver_removed_from_notify_stops_hearing_and_inhibited_alerts_wait() {
+        let mut p = Planner::default();
+        let k = known(&[("speed", true)]);
+        let a = live("speed", "all", Severity::Critical, 0, &["a@x", "b@x"]);
+        assert!(step(&mut p, &[a.clone()], &k, &[], 0).is_empty());
+        assert_eq!(step(&mut p, &[a.clone()], &k, &[], 1).len(), 2);
+        let only_a = live("speed", "all", Severity::Critical, 0, &["a@x"]);
+        assert!(step(&mut p, &[only_a.clone()], &k, &[], 10).is_empty());
+        assert!(!p.log.keys().any(|k| k.0 == "b@x"));
+        // While evaluations fail the alert is inhibited: no reminder, and an
+        // alert frozen as firing is not resolved either.
+        let inhibited: BTreeSet<String> = ["speed".to_owned()].into();
+        let g = Grouping::default();
+        assert!(p.plan(&[only_a.clone()], &k, &inhibited, &[], t(60 * 25), g).is_empty());
+        assert!(p.plan(&[], &k, &inhibited, &[], t(60 * 26), g).is_empty());
+        // Once evaluations succeed, the reminder that is due goes.
+        assert_eq!(
+            step(&mut p, &[only_a], &k, &[], 60 * 27),
+            ["a@x speed/all: repeat critical (threaded)"]
+        );
+    }
+
+    #[test]
+    fn a_missed_period_is_told_once() {
+        let mut p = Planner::default();
+        let k = known(&[("volume", true)]);
+        let row = |start: i64| PeriodRow {
+            objective: "volume".into(),
+            group: "webinar".into(),
+            period_start: t(start),
+            period_end: t(start + 60),
+            status: "at_risk".into(),
+            value: Some(90.0),
+            target: Some(100.0),
+            numerator: None,
+            denominator: None,
+            details: "{}".into(),
+            recorded_at: t(start + 60),
+        };
+        let m = |start: i64| Missed {
+            row: row(start),
+            receivers: ["m@x".to_owned()].into(),
+        };
+        assert!(step(&mut p, &[], &k, &[m(0)], 60).is_empty());
+        assert_eq!(step(&mut p, &[], &k, &[m(0)], 61), ["m@x volume/webinar: missed 14:13"]);
+        assert!(step(&mut p, &[], &k, &[m(0)], 70).is_empty());
+        // After a restart, the saved log still knows.
+        let mut q = Planner::with_log(p.log.values().cloned().collect());
+        assert!(step(&mut q, &[], &k, &[m(0)], 80).is_empty());
+        assert!(step(&mut q, &[], &k, &[m(0)], 81).is_empty());
+        // The next period is told.
+        assert!(step(&mut q, &[], &k, &[m(0), m(60)], 120).is_empty());
+        assert_eq!(
+            step(&mut q, &[], &k, &[m(0), m(60)], 121),
+            ["m@x volume/webinar: missed 15:13"]
+        );
+    }
+
+    #[test]
+    fn after_a_restart_what_was_told_is_not_told_again() {
+        let mut p = Planner::default();
+        let k = known(&[("speed", true)]);
+        let a = live("speed", "all", Severity::Critical, 0, &["s@x"]);
+        assert!(step(&mut p, &[a.clone()], &k, &[], 0).is_empty());
+        assert_eq!(step(&mut p, &[a.clone()], &k, &[], 1).len(), 1);
+        let mut q = Planner::with_log(p.log.values().cloned().collect());
+        assert!(step(&mut q, &[a.clone()], &k, &[], 2).is_empty());
+        assert!(step(&mut q, &[a.clone()], &k, &[], 10).is_empty());
+        // A firing the log never heard of (the mail was not yet decided when
+        // the daemon stopped) is told.
+        let b = live("speed", "webinar", Severity::Warning, 1, &["s@x"]);
+        assert!(step(&mut q, &[a.clone(), b.clone()], &k, &[], 11).is_empty());
+        assert_eq!(
+            step(&mut q, &[a, b], &k, &[], 12),
+            ["s@x speed/webinar: firing warning"]
+        );
+    }
+
+    #[test]
+    fn retries_back_off_to_ten_minutes() {
+        assert_eq!(retry_after(1), TimeDelta::seconds(10));
+        assert_eq!(retry_after(2), TimeDelta::seconds(20));
+        assert_eq!(retry_after(4), TimeDelta::seconds(80));
+        assert_eq!(retry_after(7), TimeDelta::minutes(10));
+        assert_eq!(retry_after(1000), TimeDelta::minutes(10));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The daemon's mail round: plan, write, record, deliver.
+
+use std::sync::Arc;
+
+use lettre::message::Mailbox;
+
+use super::board::SOURCE_GROUP;
+use super::{Daemon, State};
+use crate::eval::{Details, GroupResult, VolumeDetails};
+use crate::mail::Transport;
+use crate::mail::render::{self, MailKind, Notice, Templates, Thread};
+use crate::rules::Kind;
+use crate::store::{Journal, OutboxRow};
+
+/// How alert mail is sent.
+#[derive(Clone, Debug)]
+pub struct MailOptions {
+    pub transport: Transport,
+    pub from: Mailbox,
+    pub templates: Arc<Templates>,
+    /// The status page's base URL, for links in mail.
+    pub external_url: Option<String>,
+    pub grouping: Grouping,
+}
+
+/// How long after its close a missed period is still told (a daemon stopped
+/// over the close tells it when it starts again).
+pub const MISSED_TOLD_FOR: TimeDelta = TimeDelta::days(7);
+
+/// How often the mail round runs without being woken by an evaluation.
+const MAIL_TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Mail state in memory: the planner, the outbox not yet delivered, and a
+/// pause after the server could not be reached.
+#[derive(Debug, Default)]
+pub struct MailState {
+    pub planner: Planner,
+    pub pending: Vec<OutboxRow>,
+    pub pause_until: Option<DateTime<Utc>>,
+}
+
+/// Whether a closed period of a `lead_volume` objective missed its target.
+pub fn missed(kind: Kind, row: &PeriodRow) -> bool {
+    kind == Kind::LeadVolume && matches!((row.value, row.target), (Some(v), Some(t)) if v < t)
+}
+
+/// The final figures of a closed volume period, from its saved row.
+fn volume_result(row: &PeriodRow) -> GroupResult {
+    let d: serde_json::Value = serde_json::from_str(&row.details).unwrap_or_default();
+    let num = |k: &str| d.get(k).and_then(serde_json::Value::as_f64);
+    let delivered = d
+        .get("delivered")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or_else(|| row.value.unwrap_or(0.0) as u64);
+    GroupResult {
+        denominator: row.denominator,
+        details: Details::LeadVolume(VolumeDetails {
+            attainment: num("attainment"),
+            delivered,
+            elapsed: num("elapsed"),
+            expected: num("expected"),
+            pace: num("pace"),
+            period_end: row.period_end,
+            window_start: row.period_start,
+        }),
+        group: row.group.clone(),
+        numerator: row.numerator,
+        status: super::board::status_of(&row.status),
+        target: row.target,
+        value: row.value,
+    }
+}
+
+fn status_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Warning => "at_risk",
+        Severity::Critical => "breached",
+    }
+}
+
+impl Daemon {
+    /// Runs mail rounds until stop: every second, and at once after an
+    /// evaluation.
+    pub(super) async fn mail_loop(self: Arc<Self>) {
+        loop {
+            tokio::select! {
+                () = self.shutdown.cancelled() => return,
+                () = tokio::time::sleep(MAIL_TICK) => {}
+                () = self.mail_wake.notified() => {}
+            }
+            self.mail_round().await;
+        }
+    }
+
+    fn mail_state(&self) -> std::sync::MutexGuard<'_, MailState> {
+        self.mail.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Decides what to tell, writes it into the outbox (and the record), and
+    /// delivers what is due.
+    pub async fn mail_round(&self) {
+        let Some(mail) = &self.options.mail else {
+            return;
+        };
+        let journal = self.plan_mail(mail);
+        if !journal.is_empty() {
+            self.board().merge_unwritten(journal);
+            // Mail goes out even when the record cannot be written now: the
+            // rows wait in memory like the rest of it.
+            self.flush().await;
+        }
+        let journal = self.deliver(mail).await;
+        if !journal.is_empty() {
+            self.board().merge_unwritten(journal);
+            self.flush().await;
+        }
+    }
+
+    fn plan_mail(&self, mail: &MailOptions) -> Journal {
+        let now = self.now();
+        let rules = self.rules();
+        let mut journal = Journal::default();
+        let mut board = self.board();
+        let mut state = self.mail_state();
+        let mut live = Vec::new();
+        let mut known = Known::new();
+        for name in &board.order {
+            let Some(e) = board.entries.get(name) else {
+                continue;
+            };
+            let o = &e.objective;
+            known.insert(name.clone(), o.alert.send_resolved);
+            let receivers = rules.notify_addresses(o);
+            for (g, s) in &e.series {
+                if s.state == State::Firing {
+                    live.push(Live {
+                        objective: name.clone(),
+                        group: g.clone(),
+                        severity: s.severity.unwrap_or(Severity::Critical),
+                        fired_at: s.fired_at.unwrap_or(now),
+                        receivers: receivers.clone(),
+                        repeat: o.alert.repeat.to_chrono(),
+                    });
+                }
+            }
+        }
+        let mut inhibited = BTreeSet::new();
+        if board.source.state == State::Firing {
+            let failing = board.failing();
+            let mut receivers = BTreeSet::new();
+            for e in &failing {
+                receivers.extend(rules.notify_addresses(&e.objective));
+                inhibited.insert(e.objective.name.clone());
+            }
+            live.push(Live {
+                objective: String::new(),
+                group: SOURCE_GROUP.to_owned(),
+                severity: Severity::Critical,
+                fired_at: board.source.fired_at.unwrap_or(now),
+                receivers,
+                repeat: failing
+                    .iter()
+                    .map(|e| e.objective.alert.repeat.to_chrono())
+                    .min()
+                    .unwrap_or(TimeDelta::hours(24)),
+            });
+        }
+        board
+            .missed
+            .retain(|r| known.contains_key(&r.objective) && now - r.period_end < MISSED_TOLD_FOR);
+        let missed: Vec<Missed> = board
+            .missed
+            .iter()
+            .filter_map(|r| {
+                let o = &board.entries.get(&r.objective)?.objective;
+                Some(Missed {
+                    row: r.clone(),
+                    receivers: rules.notify_addresses(o),
+                })
+            })
+            .collect();
+        let decisions = state
+            .planner
+            .plan(&live, &known, &inhibited, &missed, now, mail.grouping);
+        let domain = mail.from.email.domain().to_owned();
+        for d in decisions {
+            if let What::Resolved { send: false, .. } = d.what {
+                let last = d.thread.as_ref().map(|t| t.1.clone()).unwrap_or_default();
+                journal.notified.push(state.planner.note(&d, &last, now));
+                continue;
+            }
+            let id = message_id(&d, now, &domain);
+            let database = self.store.describe().to_owned();
+            let (kind, rendered) = {
+                let entry = board.entries.get(&d.objective);
+                let objective = entry.map(|e| &e.objective);
+                let result = entry
+                    .and_then(|e| e.last.as_ref())
+                    .and_then(|r| r.results.iter().find(|g| g.group == d.group));
+                let series = entry.and_then(|e| e.series.get(&d.group));
+                let failing: Vec<_> = board
+                    .failing()
+                    .into_iter()
+                    .map(|e| (&e.objective, e.failure.as_ref()))
+                    .collect();
+                let period_result;
+                let mut notice = Notice {
+                    kind: MailKind::Breach,
+                    repeat: false,
+                    changed_from: None,
+                    objective,
+                    group: &d.group,
+                    result,
+                    measured_at: entry.and_then(|e| e.last_ok),
+                    since: series.and_then(|s| s.active_since),
+                    fired_at: Some(d.episode),
+                    resolved_at: None,
+                    resolved_status: None,
+                    period: None,
+                    failing: Vec::new(),
+                    database: &database,
+                    receiver: &d.receiver,
+                    external_url: mail.external_url.as_deref(),
+                };
+                match &d.what {
+                    What::Firing {
+                        severity,
+                        repeat,
+                        changed_from,
+                    } => {
+                        notice.repeat = *repeat;
+                        notice.changed_from = changed_from.map(status_word);
+                        notice.kind = match (d.objective.is_empty(), severity) {
+                            (true, _) => MailKind::EvaluationFailing,
+                            (false, Severity::Critical) => MailKind::Breach,
+                            (false, Severity::Warning) => MailKind::AtRisk,
+                        };
+                        if d.objective.is_empty() {
+                            notice.failing = failing;
+                            notice.since = board.source.active_since;
+                            notice.measured_at = None;
+                        }
+                    }
+                    What::Resolved { severity, .. } => {
+                        notice.kind = MailKind::Resolved;
+                        notice.resolved_at = Some(now);
+                        notice.resolved_status = Some(status_word(*severity));
+                        notice.since = None;
+                    }
+                    What::PeriodMissed(row) => {
+                        notice.kind = MailKind::PeriodMissed;
+                        period_result = volume_result(row);
+                        notice.result = Some(&period_result);
+                        notice.period = Some((row.period_start, row.period_end));
+                        notice.measured_at = Some(row.period_end);
+                        notice.since = None;
+                        notice.fired_at = None;
+                    }
+                }
+                let rendered = mail.templates.render(&notice).unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "A mail template failed; the mail goes out as plain facts.");
+                    let v = render::view(&notice);
+                    render::Rendered {
+                        subject: v.subject.clone(),
+                        text: format!("{}\n\n{}\n\n(The mail template failed: {e})\n", v.subject, v.headline),
+                        html: String::new(),
+                    }
+                });
+                (notice.kind, rendered)
+            };
+            let thread = Thread {
+                root: d.thread.as_ref().map(|t| t.0.clone()),
+                parent: d.thread.as_ref().map(|t| t.1.clone()),
+            };
+            let message = match render::message(&mail.from, &d.receiver, &id, &thread, now, &rendered) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::error!(receiver = %d.receiver, error = %e, "A mail could not be built; it is dropped.");
+                    self.metrics.notifications_failed.with_label_values(&["permanent"]).inc();
+                    journal.notified.push(state.planner.note(&d, &id, now));
+                    continue;
+                }
+            };
+            let kind = match &d.what {
+                What::Firing { repeat: true, .. } => format!("{}:repeat", kind.as_str()),
+                _ => kind.as_str().to_owned(),
+            };
+            tracing::info!(
+                receiver = %d.receiver,
+                objective = %d.objective,
+                group = %d.group,
+                kind = %kind,
+                subject = %rendered.subject,
+                "Mail decided."
+            );
+            let row = OutboxRow {
+                id: id.clone(),
+                receiver: d.receiver.clone(),
+                objective: d.objective.clone(),
+                group: d.group.clone(),
+                kind,
+                subject: rendered.subject,
+                message,
+                created_at: now,
+                state: "pending".to_owned(),
+                attempts: 0,
+                next_attempt_at: now,
+                sent_at: None,
+                last_error: None,
+            };
+            journal.notified.push(state.planner.note(&d, &id, now));
+            journal.outbox.push(row.clone());
+            state.pending.push(row);
+        }
+        // Missed periods every receiver has been told of are done.
+        let log = &state.planner.log;
+        board.missed.retain(|r| {
+            missed.iter().any(|m| {
+                &m.row == r
+                    && m.receivers.iter().any(|rcv| {
+                        !log.get(&(rcv.clone(), r.objective.clone(), r.group.clone(), PERIOD.to_owned()))
+                            .is_some_and(|t| t.episode >= r.period_start)
+                    })
+            })
+        });
+        self.metrics.outbox_pending.set(state.pending.len() as i64);
+        if !journal.is_empty() {
+            self.metrics.touch();
+        }
+        journal
+    }
+
+    /// Hands every due mail to the server; returns the outbox rows to update.
+    async fn deliver(&self, mail: &MailOptions) -> Journal {
+        let now = self.now();
+        let due: Vec<OutboxRow> = {
+            let state = self.mail_state();
+            if state.pause_until.is_some_and(|p| p > now) {
+                return Journal::default();
+            }
+            state
+                .pending
+                .iter()
+                .filter(|m| m.next_attempt_at <= now)
+                .cloned()
+                .collect()
+        };
+        let mut journal = Journal::default();
+        let mut pause = None;
+        for mut m in due {
+            if self.shutdown.is_cancelled() {
+                break;
+            }
+            let result = mail
+                .transport
+                .send(&m.id, &mail.from.email, &m.receiver, m.message.as_bytes())
+                .await;
+            m.attempts += 1;
+            match result {
+                Ok(()) => {
+                    m.state = "sent".to_owned();
+                    m.sent_at = Some(self.now());
+                    m.last_error = None;
+                    let label = match m.kind.as_str() {
+                        k if k.ends_with(":repeat") => "repeat",
+                        "resolved" => "resolved",
+                        "period_missed" => "period_missed",
+                        _ => "firing",
+                    };
+                    self.metrics.notifications.with_label_values(&[label]).inc();
+                    tracing::info!(receiver = %m.receiver, message_id = %m.id, subject = %m.subject, via = %mail.transport.describe(), "Mail delivered.");
+                }
+                Err(e) if e.permanent => {
+                    m.state = "failed".to_owned();
+                    m.last_error = Some(e.message.clone());
+                    self.metrics
+                        .notifications_failed
+                        .with_label_values(&[e.reason])
+                        .inc();
+                    tracing::error!(receiver = %m.receiver, message_id = %m.id, subject = %m.subject, error = %e, "The mail server refused a mail for good; it is not tried again.");
+                }
+                Err(e) => {
+                    m.next_attempt_at = now + retry_after(m.attempts);
+                    m.last_error = Some(e.message.clone());
+                    self.metrics
+                        .notifications_failed
+                        .with_label_values(&["temporary"])
+                        .inc();
+                    tracing::warn!(receiver = %m.receiver, message_id = %m.id, error = %e, attempts = m.attempts, retry_at = %m.next_attempt_at, "A mail could not be delivered; it is tried again.");
+                    if e.connection {
+                        pause = Some(m.next_attempt_at);
+                        journal.outbox.push(m);
+                        break;
+                    }
+                }
+            }
+            journal.outbox.push(m);
+        }
+        let mut state = self.mail_state();
+        state.pause_until = pause;
+        for m in &journal.outbox {
+            if let Some(p) = state.pending.iter_mut().find(|p| p.id == m.id) {
+                *p = m.clone();
+            }
+        }
+        state.pending.retain(|p| p.state == "pending");
+        self.metrics.outbox_pending.set(state.pending.len() as i64);
+        if !journal.is_empty() {
+            self.metrics.touch();
+        }
+        journal
+    }
+
+    /// Brings back the notification log, the outbox and the periods missed
+    /// lately.
+    ///
+    /// # Errors
+    ///
+    /// The database could not be read.
+    pub async fn restore_mail(&self) -> Result<(), crate::store::StoreError> {
+        if self.options.mail.is_none() {
+            return Ok(());
+        }
+        let log = self.store.notification_log().await?;
+        let pending = self.store.pending_mail().await?;
+        let now = self.now();
+        let mut missed_rows = Vec::new();
+        for o in self.rules().objectives() {
+            if o.kind() != Kind::LeadVolume {
+                continue;
+            }
+            for row in self
+                .store
+                .periods(&o.name, now - MISSED_TOLD_FOR, now + TimeDelta::days(1))
+                .await?
+            {
+                if missed(o.kind(), &row) {
+                    missed_rows.push(row);
+                }
+            }
+        }
+        tracing::info!(
+            log = log.len(),
+            pending = pending.len(),
+            missed_periods = missed_rows.len(),
+            "Restored the notification log and the outbox."
+        );
+        {
+            let mut state = self.mail_state();
+            state.planner = Planner::with_log(log);
+            self.metrics.outbox_pending.set(pending.len() as i64);
+            state.pending = pending;
+        }
+        let mut board = self.board();
+        for row in missed_rows {
+            if !board.missed.contains(&row) {
+                board.missed.push(row);
+            }
+        }
+        Ok(())
+    }
+}
