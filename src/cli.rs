@@ -435,6 +435,7 @@ impl DaemonArgs {
             from,
             templates: std::sync::Arc::new(templates),
             external_url: self.external_url.clone().filter(|u| !u.is_empty()),
+            first_retry: crate::daemon::FIRST_RETRY,
             grouping: crate::daemon::Grouping {
                 group_wait: chrono::TimeDelta::seconds(i64::try_from(self.group_wait).unwrap_or(i64::MAX / 1000)),
                 group_interval: chrono::TimeDelta::seconds(

@@ -401,6 +401,18 @@ impl Board {
             }
         }
         u.events.extend(journal.events);
+        // Mail state: the latest entry of a log key or an outbox row wins.
+        for n in journal.notified {
+            u.notified.retain(|m| {
+                (&m.receiver, &m.objective, &m.group, &m.topic)
+                    != (&n.receiver, &n.objective, &n.group, &n.topic)
+            });
+            u.notified.push(n);
+        }
+        for m in journal.outbox {
+            u.outbox.retain(|o| o.id != m.id);
+            u.outbox.push(m);
+        }
         if journal.prune_before.is_some() {
             u.prune_before = journal.prune_before;
         }

@@ -42,7 +42,7 @@ use crate::store::{Journal, Store};
 
 pub use alerts::{Change, Observation, Series, Severity, State, Timing, Transition};
 pub use board::{Board, Entry, summarize};
-pub use notify::{Grouping, MailOptions};
+pub use notify::{FIRST_RETRY, Grouping, MailOptions};
 pub use schedule::{Clock, Plan};
 
 use board::{Outcome, log_transition, period_of};

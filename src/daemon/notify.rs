@@ -391,11 +391,14 @@ pub fn message_id(d: &Decision, now: DateTime<Utc>, domain: &str) -> String {
     format!("handoff.{what}.{h:032x}@{domain}")
 }
 
-/// When a mail that failed for the `attempts`th time is tried again: 10 s,
+/// The first retry of a mail that could not be delivered comes this soon.
+pub const FIRST_RETRY: TimeDelta = TimeDelta::seconds(10);
+
+/// When a mail that failed for the `attempts`th time is tried again: `first`,
 /// doubling, at most 10 minutes later.
-pub fn retry_after(attempts: i64) -> TimeDelta {
-    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 10)).unwrap_or(10);
-    (TimeDelta::seconds(10) * 2i32.pow(doublings)).min(TimeDelta::minutes(10))
+pub fn retry_after(attempts: i64, first: TimeDelta) -> TimeDelta {
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
+    (first * 2i32.pow(doublings)).min(TimeDelta::minutes(10))
 }
 
 #[cfg(test)]
@@ -616,11 +619,12 @@ mod tests {
 
     #[test]
     fn retries_back_off_to_ten_minutes() {
-        assert_eq!(retry_after(1), TimeDelta::seconds(10));
-        assert_eq!(retry_after(2), TimeDelta::seconds(20));
-        assert_eq!(retry_after(4), TimeDelta::seconds(80));
-        assert_eq!(retry_after(7), TimeDelta::minutes(10));
-        assert_eq!(retry_after(1000), TimeDelta::minutes(10));
+        assert_eq!(retry_after(1, FIRST_RETRY), TimeDelta::seconds(10));
+        assert_eq!(retry_after(2, FIRST_RETRY), TimeDelta::seconds(20));
+        assert_eq!(retry_after(4, FIRST_RETRY), TimeDelta::seconds(80));
+        assert_eq!(retry_after(7, FIRST_RETRY), TimeDelta::minutes(10));
+        assert_eq!(retry_after(1000, FIRST_RETRY), TimeDelta::minutes(10));
+        assert_eq!(retry_after(3, TimeDelta::seconds(1)), TimeDelta::seconds(4));
     }
 }
 
@@ -648,6 +652,9 @@ pub struct MailOptions {
     /// The status page's base URL, for links in mail.
     pub external_url: Option<String>,
     pub grouping: Grouping,
+    /// The first retry of an undelivered mail ([`FIRST_RETRY`]); later ones
+    /// double, up to 10 minutes.
+    pub first_retry: TimeDelta,
 }
 
 /// How long after its close a missed period is still told (a daemon stopped
@@ -1007,7 +1014,7 @@ impl Daemon {
                     tracing::error!(receiver = %m.receiver, message_id = %m.id, subject = %m.subject, error = %e, "The mail server refused a mail for good; it is not tried again.");
                 }
                 Err(e) => {
-                    m.next_attempt_at = now + retry_after(m.attempts);
+                    m.next_attempt_at = now + retry_after(m.attempts, mail.first_retry);
                     m.last_error = Some(e.message.clone());
                     self.metrics
                         .notifications_failed

@@ -71,7 +71,7 @@ fn dechunk(mut body: &str) -> String {
     }
 }
 
-async fn get_json(addr: SocketAddr, path: &str) -> Value {
+pub(crate) async fn get_json(addr: SocketAddr, path: &str) -> Value {
     let (status, body) = http(addr, "GET", path, None).await;
     assert_eq!(status, 200, "{path}: {body}");
     serde_json::from_str(&body).unwrap()
@@ -108,7 +108,7 @@ pub fn sample(scrape: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> 
 }
 
 /// Polls `check` every 20 ms for up to 30 s.
-async fn eventually<F, Fut>(what: &str, mut check: F)
+pub(crate) async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -122,20 +122,20 @@ where
     panic!("timed out waiting for {what}");
 }
 
-struct Running {
-    daemon: Arc<Daemon>,
-    addr: SocketAddr,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+pub(crate) struct Running {
+    pub daemon: Arc<Daemon>,
+    pub addr: SocketAddr,
+    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 impl Running {
-    async fn stop(self) {
+    pub async fn stop(self) {
         self.daemon.stop();
         self.task.await.unwrap().unwrap();
     }
 }
 
-fn options(at: DateTime<Utc>) -> Options {
+pub(crate) fn options(at: DateTime<Utc>) -> Options {
     Options {
         clock: Clock::tokio_at(at),
         watch_interval: Duration::from_millis(100),
@@ -144,7 +144,7 @@ fn options(at: DateTime<Utc>) -> Options {
     }
 }
 
-async fn start(db: &TestDb, rules_dir: &Path, options: Options) -> Running {
+pub(crate) async fn start(db: &TestDb, rules_dir: &Path, options: Options) -> Running {
     let rules = handoff::rules::load_dir(rules_dir).unwrap_or_else(|e| panic!("{e}"));
     // A store of its own: the daemon closes it when it stops.
     let store = db.store_with(&StoreOptions::default()).await;
@@ -156,7 +156,7 @@ async fn start(db: &TestDb, rules_dir: &Path, options: Options) -> Running {
 }
 
 /// Waits until every objective has been evaluated (`at` or later).
-async fn evaluated(addr: SocketAddr, n: usize) {
+pub(crate) async fn evaluated(addr: SocketAddr, n: usize) {
     eventually("the first evaluations", || async move {
         let v = get_json(addr, "/api/v1/objectives").await;
         let objectives = v["objectives"].as_array().unwrap();
@@ -165,20 +165,20 @@ async fn evaluated(addr: SocketAddr, n: usize) {
     .await;
 }
 
-fn rules_dir(objectives: &str) -> tempfile::TempDir {
+pub(crate) fn rules_dir(objectives: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     write_rules(dir.path(), objectives);
     dir
 }
 
-fn write_rules(dir: &Path, objectives: &str) {
+pub(crate) fn write_rules(dir: &Path, objectives: &str) {
     let text = format!(
         "version: 1\ntimezone: UTC\nteams:\n  sales: {{ email: [sales@acme.example] }}\n  marketing: {{ email: [mkt@acme.example] }}\nobjectives:\n{objectives}"
     );
     std::fs::write(dir.join("sla.yaml"), text).unwrap();
 }
 
-async fn count(db: &TestDb, sql: &str) -> i64 {
+pub(crate) async fn count(db: &TestDb, sql: &str) -> i64 {
     db.counts(sql).await[0][0].unwrap()
 }
 
@@ -203,13 +203,13 @@ const SPEED_AND_VOLUME: &str = "  - name: volume
 ";
 
 /// Four MQLs this month: W1 and W2 worked within the hour, W3 and P1 never.
-const NOVEMBER_LEADS: &str = "\
+pub(crate) const NOVEMBER_LEADS: &str = "\
 W1,2026-01-01T00:00:00Z,2026-11-02T10:00:00Z,R1,webinar,,,
 W2,2026-01-01T00:00:00Z,2026-11-03T10:00:00Z,R1,webinar,,,
 W3,2026-01-01T00:00:00Z,2026-11-04T10:00:00Z,R1,webinar,,,
 P1,2026-01-01T00:00:00Z,2026-11-05T10:00:00Z,R1,paid_search,,,
 ";
-const NOVEMBER_TOUCHES: &str = "\
+pub(crate) const NOVEMBER_TOUCHES: &str = "\
 T1,W1,2026-11-02T10:30:00Z,call,outbound,no_answer,false
 T2,W2,2026-11-03T10:20:00Z,call,outbound,connected,false
 ";
@@ -895,7 +895,7 @@ impl Proxy {
 }
 
 /// Runs every objective once, now.
-async fn run_all(daemon: &Arc<Daemon>) -> Vec<bool> {
+pub(crate) async fn run_all(daemon: &Arc<Daemon>) -> Vec<bool> {
     let rules = daemon.rules();
     let token = tokio_util::sync::CancellationToken::new();
     let mut ok = Vec::new();

@@ -12,6 +12,7 @@ mod demo;
 mod eval;
 mod grafana;
 mod import;
+mod mail;
 mod reads;
 mod rules;
 mod store;

@@ -1,0 +1,445 @@
+//! Alert mail from the running daemon: what is decided, how it is written and
+//! threaded, and that a restart neither loses nor repeats a mail.
+//!
+//! The plain suite delivers into an outbox directory (the `.eml` files a
+//! server would have received) on every backend. With the `smtp-tests`
+//! feature, a real SMTP server (Debian's `python3-aiosmtpd`, driven by
+//! `tests/smtp_sink.py`) receives the mail, refuses some and comes up late.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use handoff::daemon::{Grouping, MailOptions, Options};
+use handoff::mail::Transport;
+use handoff::mail::render::Templates;
+use mail_parser::{Message, MessageParser};
+
+use crate::daemon::{
+    NOVEMBER_LEADS, NOVEMBER_TOUCHES, count, eventually, options, rules_dir, run_all, start,
+};
+use crate::eval::load;
+use crate::helpers::{TestDb, backend_tests, utc};
+
+backend_tests!(mail_is_decided_threaded_and_never_sent_twice);
+
+/// Volume (marketing) and speed (sales) as in the daemon tests, each with
+/// `alert.notify` set so that the receivers are plain.
+const RULES: &str = "  - name: volume
+    description: Marketing hands sales 10 webinar MQLs a month.
+    kind: lead_volume
+    owner: marketing
+    schedule: '0 0 1 1 *'
+    window: month
+    by: channel
+    target: { webinar: 10, paid_search: 1 }
+    warn_below: 0.9
+  - name: speed
+    description: Sales makes a first attempt on 90% of MQLs within the hour.
+    kind: percent_worked
+    owner: sales
+    schedule: '0 0 1 1 *'
+    window: rolling 28d
+    respond_within: 1h
+    target: 0.9
+    alert: { notify: [sales, lead@acme.example] }
+";
+
+pub(crate) fn mail_options(transport: Transport) -> MailOptions {
+    MailOptions {
+        transport,
+        from: "handoff <handoff@acme.example>".parse().unwrap(),
+        templates: Arc::new(Templates::load(None).unwrap()),
+        external_url: Some("https://handoff.acme.example/".to_owned()),
+        grouping: Grouping {
+            group_wait: chrono::TimeDelta::zero(),
+            group_interval: chrono::TimeDelta::seconds(1),
+        },
+        first_retry: chrono::TimeDelta::seconds(1),
+    }
+}
+
+fn with_mail(base: Options, transport: Transport) -> Options {
+    Options {
+        mail: Some(mail_options(transport)),
+        ..base
+    }
+}
+
+/// The `.eml` files in `dir`, parsed, by file name.
+fn outbox(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .map(|p| {
+                    let bytes = std::fs::read(&p).unwrap();
+                    (p, bytes)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+pub(crate) fn parse(bytes: &[u8]) -> Message<'_> {
+    MessageParser::default().parse(bytes).expect("a mail message")
+}
+
+pub(crate) fn to(m: &Message<'_>) -> String {
+    m.to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+pub(crate) fn references(m: &Message<'_>) -> Vec<String> {
+    match m.references() {
+        mail_parser::HeaderValue::Text(t) => vec![t.to_string()],
+        mail_parser::HeaderValue::TextList(l) => l.iter().map(|t| t.to_string()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+pub(crate) fn in_reply_to(m: &Message<'_>) -> Option<String> {
+    match m.in_reply_to() {
+        mail_parser::HeaderValue::Text(t) => Some(t.to_string()),
+        mail_parser::HeaderValue::TextList(l) => l.first().map(|t| t.to_string()),
+        _ => None,
+    }
+}
+
+/// The mails in `dir` as (to, subject, message id, text, html), by subject.
+fn mails(dir: &Path) -> Vec<(String, String, String, String, String)> {
+    let mut out: Vec<_> = outbox(dir)
+        .iter()
+        .map(|(_, b)| {
+            let m = parse(b);
+            (
+                to(&m),
+                m.subject().unwrap_or_default().to_owned(),
+                m.message_id().unwrap_or_default().to_owned(),
+                m.body_text(0).unwrap_or_default().into_owned(),
+                m.body_html(0).unwrap_or_default().into_owned(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn mail_is_decided_threaded_and_never_sent_twice(db: TestDb) {
+    load(&db, NOVEMBER_LEADS, NOVEMBER_TOUCHES, "").await;
+    let dir = rules_dir(RULES);
+    let out = tempfile::tempdir().unwrap();
+    let at = utc("2026-11-20T12:00:00Z");
+    let transport = || Transport::new(None, out.path()).unwrap();
+    let run = start(&db, dir.path(), with_mail(options(at), transport())).await;
+
+    // speed: 2 of 4 worked within the hour → 50% < 90%: breached, to sales
+    // and lead@; volume: webinar 3 MQLs against 10 × 19.5/30 = 6.5 expected,
+    // pace 46.2% < 90%: at risk, to marketing. paid_search is on pace.
+    eventually("three mails in the outbox", || async {
+        outbox(out.path()).len() >= 3
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got = mails(out.path());
+    let heads: Vec<(&str, &str)> = got.iter().map(|m| (m.0.as_str(), m.1.as_str())).collect();
+    assert_eq!(
+        heads,
+        [
+            (
+                "lead@acme.example",
+                "[handoff] BREACHED speed: 50% worked in 1h, target 90%"
+            ),
+            (
+                "mkt@acme.example",
+                "[handoff] AT RISK volume (webinar): 3 MQLs, 46.2% of the pace, target 10"
+            ),
+            (
+                "sales@acme.example",
+                "[handoff] BREACHED speed: 50% worked in 1h, target 90%"
+            ),
+        ]
+    );
+    let breach = &got[2];
+    // HTML escapes `/` in values as `&#x2f;`, which every reader decodes.
+    let html = breach.4.replace("&#x2f;", "/");
+    // The promise, the figures, who owns it, since when, the offenders (W3
+    // and P1 never attempted) and the link, in both parts.
+    for part in [&breach.3, &html] {
+        for needle in [
+            "Sales makes a first attempt on 90% of MQLs within the hour.",
+            "sales",
+            "Fri 20 Nov 2026, 12:00 UTC",
+            "W3",
+            "P1",
+            "R1",
+            "https://handoff.acme.example/#objective-speed",
+        ] {
+            assert!(part.contains(needle), "{needle:?} missing from:\n{part}");
+        }
+    }
+    assert!(breach.3.contains("Missed the deadline: 2 (of which 2 never attempted)"), "{}", breach.3);
+    assert!(breach.4.contains("<table"), "{}", breach.4);
+    let volume = &got[1];
+    assert!(volume.3.contains("Expected by now: 6.5"), "{}", volume.3);
+    assert!(!volume.3.contains("paid_search"), "paid_search is on pace:\n{}", volume.3);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM handoff_outbox WHERE state = 'sent'").await, 3);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM handoff_notifications WHERE state = 'firing'").await,
+        3
+    );
+
+    // W3 and P1 get their first attempts within the hour after all: speed is
+    // 4 of 4, the alert resolves, and both receivers hear of it in the
+    // breach's thread.
+    load(
+        &db,
+        "",
+        "T3,W3,2026-11-04T10:10:00Z,call,outbound,no_answer,false\n\
+         T4,P1,2026-11-05T10:10:00Z,email,outbound,,false\n",
+        "",
+    )
+    .await;
+    run_all(&run.daemon).await;
+    eventually("two resolved mails", || async {
+        outbox(out.path()).len() >= 5
+    })
+    .await;
+    let got = mails(out.path());
+    let resolved: Vec<_> = got.iter().filter(|m| m.1.contains("RESOLVED")).collect();
+    assert_eq!(resolved.len(), 2, "{got:#?}");
+    for r in &resolved {
+        assert_eq!(r.1, "[handoff] RESOLVED speed: 100% worked in 1h, target 90%");
+        let first = got
+            .iter()
+            .find(|m| m.0 == r.0 && m.1.contains("BREACHED"))
+            .unwrap();
+        let file = outbox(out.path())
+            .into_iter()
+            .find(|(_, b)| parse(b).message_id() == Some(r.2.as_str()))
+            .unwrap();
+        let m = parse(&file.1);
+        assert_eq!(in_reply_to(&m).as_deref(), Some(first.2.as_str()));
+        assert_eq!(references(&m), [first.2.clone()]);
+        assert!(r.3.contains("The promise is kept again; it was breached"), "{}", r.3);
+    }
+    run.stop().await;
+
+    // A restart: the log says what was told; nothing is mailed again.
+    let run = start(&db, dir.path(), with_mail(options(at), transport())).await;
+    crate::daemon::evaluated(run.addr, 2).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(outbox(out.path()).len(), 5, "{:#?}", mails(out.path()));
+    run.stop().await;
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM handoff_outbox").await, 5);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM handoff_outbox WHERE state <> 'sent'").await, 0);
+}
+
+/// A real SMTP server: `tests/smtp_sink.py` on Debian's `python3-aiosmtpd`.
+#[cfg(feature = "smtp-tests")]
+mod smtp {
+    use std::io::BufRead as _;
+    use std::path::Path;
+    use std::process::{Child, Command, Stdio};
+    use std::time::Duration;
+
+    use handoff::mail::Transport;
+
+    use super::{in_reply_to, mail_options, parse, to};
+    use crate::daemon::{
+        NOVEMBER_LEADS, NOVEMBER_TOUCHES, count, eventually, get_json, http, options, rules_dir,
+        sample, start,
+    };
+    use crate::eval::load;
+    use crate::helpers::{TestDb, utc};
+
+    /// The server process, stopped when dropped.
+    struct Sink(Child);
+
+    impl Drop for Sink {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn python() -> String {
+        std::env::var("HANDOFF_TEST_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".to_owned())
+    }
+
+    /// Starts the server on `port`, writing what it receives into `dir`.
+    fn sink(port: u16, dir: &Path) -> Sink {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
+        let mut child = Command::new(python())
+            .arg(script)
+            .arg(port.to_string())
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 with aiosmtpd (apt-get install python3-aiosmtpd)");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the SMTP server did not start");
+        Sink(child)
+    }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    /// What the server accepted: (recipients, message bytes without the
+    /// sink's first line), in order.
+    fn received(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|p| {
+                let bytes = std::fs::read(p).unwrap();
+                let end = bytes.windows(2).position(|w| w == b"\r\n").unwrap();
+                let rcpt = String::from_utf8_lossy(&bytes[..end])
+                    .trim_start_matches("X-Sink-Rcpt: ")
+                    .to_owned();
+                (rcpt, bytes[end + 2..].to_vec())
+            })
+            .collect()
+    }
+
+    fn rcpt_log(dir: &Path) -> Vec<String> {
+        std::fs::read_to_string(dir.join("rcpt.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    const RULES: &str = "  - name: speed
+    description: Sales makes a first attempt on 90% of MQLs within the hour.
+    kind: percent_worked
+    owner: sales
+    schedule: '0 0 1 1 *'
+    window: rolling 28d
+    respond_within: 1h
+    target: 0.9
+    alert: { notify: [ok@acme.example, reject-me@acme.example, later-me@acme.example] }
+";
+
+    /// The server is down when the breach fires: the mails wait in the outbox
+    /// and the daemon stops with them pending. The server comes up, the
+    /// daemon starts again and delivers each exactly once: `ok@` at once,
+    /// `later-me@` after a 451 and a retry; `reject-me@` gets a 550 and is not
+    /// tried again.
+    #[tokio::test]
+    async fn a_real_smtp_server_receives_refuses_and_comes_up_late() {
+        let db = TestDb::sqlite().await;
+        load(&db, NOVEMBER_LEADS, NOVEMBER_TOUCHES, "").await;
+        let dir = rules_dir(RULES);
+        let got = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let url = format!("smtp://127.0.0.1:{port}");
+        let at = utc("2026-11-20T12:00:00Z");
+        let opts = || handoff::daemon::Options {
+            mail: Some(mail_options(
+                Transport::new(Some(&url), Path::new("unused")).unwrap(),
+            )),
+            ..options(at)
+        };
+
+        let run = start(&db, dir.path(), opts()).await;
+        eventually("a refused connection", || async {
+            let (_, scrape) = http(run.addr, "GET", "/metrics", None).await;
+            sample(&scrape, "handoff_notifications_failed_total", &[("reason", "temporary")])
+                .is_some_and(|n| n >= 1.0)
+        })
+        .await;
+        let pending = db.store.pending_mail().await.unwrap();
+        assert_eq!(pending.len(), 3, "decided and saved before any delivery");
+        let (_, scrape) = http(run.addr, "GET", "/metrics", None).await;
+        assert_eq!(sample(&scrape, "handoff_outbox_pending", &[]), Some(3.0));
+        run.stop().await;
+
+        let _server = sink(port, got.path());
+        let run = start(&db, dir.path(), opts()).await;
+        eventually("two mails received", || async {
+            received(got.path()).len() >= 2
+        })
+        .await;
+        // Long enough for more retries, had any been due.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let mails = received(got.path());
+        let rcpts: Vec<&str> = mails.iter().map(|m| m.0.as_str()).collect();
+        assert_eq!(rcpts, ["ok@acme.example", "later-me@acme.example"]);
+        let mut log = rcpt_log(got.path());
+        log.sort();
+        assert_eq!(
+            log,
+            [
+                "later-me@acme.example",
+                "later-me@acme.example",
+                "ok@acme.example",
+                "reject-me@acme.example",
+            ],
+            "reject-me was tried once, later-me twice"
+        );
+
+        // What arrived is what was decided before the restart, whole.
+        let ok = parse(&mails[0].1);
+        let decided = pending.iter().find(|p| p.receiver == "ok@acme.example").unwrap();
+        assert_eq!(ok.message_id(), Some(decided.id.as_str()));
+        assert_eq!(to(&ok), "ok@acme.example");
+        assert_eq!(
+            ok.from().and_then(|a| a.first()).and_then(|a| a.address()),
+            Some("handoff@acme.example")
+        );
+        assert_eq!(
+            ok.subject(),
+            Some("[handoff] BREACHED speed: 50% worked in 1h, target 90%")
+        );
+        assert_eq!(in_reply_to(&ok), None, "the first mail of its thread");
+        assert_eq!(
+            ok.header("Auto-Submitted").and_then(|h| h.as_text()),
+            Some("auto-generated")
+        );
+        let text = ok.body_text(0).unwrap();
+        let html = ok.body_html(0).unwrap();
+        assert!(text.contains("Missed the deadline: 2 (of which 2 never attempted)"), "{text}");
+        assert!(html.contains("Missed the deadline") && html.contains("W3"), "{html}");
+
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM handoff_outbox WHERE state = 'sent'").await, 2);
+        let failed = db
+            .counts("SELECT COUNT(*) FROM handoff_outbox WHERE state = 'failed' AND last_error LIKE '%550%'")
+            .await;
+        assert_eq!(failed[0][0], Some(1), "the 550 is kept with its code");
+        let (_, scrape) = http(run.addr, "GET", "/metrics", None).await;
+        assert_eq!(
+            sample(&scrape, "handoff_notifications_failed_total", &[("reason", "permanent")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(&scrape, "handoff_notifications_total", &[("kind", "firing")]),
+            Some(2.0)
+        );
+        assert_eq!(sample(&scrape, "handoff_outbox_pending", &[]), Some(0.0));
+        let v = get_json(run.addr, "/api/v1/alerts").await;
+        assert!(v.to_string().contains("speed"), "{v}");
+        run.stop().await;
+    }
+}
