@@ -235,8 +235,10 @@ impl Planner {
             let (receiver, objective, group, _) = key;
             if firing.contains(&(objective.as_str(), group.as_str())) {
                 // Still firing: a receiver no longer in `notify` simply stops
-                // hearing of it.
-                if !live.iter().any(|l| {
+                // hearing of it. The "evaluation failing" alert's receivers
+                // are those of the objectives failing now, fewer as they
+                // recover one by one: whoever was told hears it resolve.
+                if !objective.is_empty() && !live.iter().any(|l| {
                     &l.objective == objective && &l.group == group && l.receivers.contains(receiver)
                 }) {
                     forget.push(key.clone());
@@ -558,6 +560,24 @@ mod tests {
         assert_eq!(
             step(&mut p, &[only_a], &k, &[], 60 * 27),
             ["a@x speed/all: repeat critical (threaded)"]
+        );
+    }
+
+    #[test]
+    fn everyone_told_that_evaluations_fail_hears_them_recover() {
+        let mut p = Planner::default();
+        let k = known(&[("speed", true), ("volume", true)]);
+        let failing = |to: &[&str]| live("", "database", Severity::Critical, 0, to);
+        assert!(step(&mut p, &[failing(&["m@x", "s@x"])], &k, &[], 0).is_empty());
+        assert_eq!(step(&mut p, &[failing(&["m@x", "s@x"])], &k, &[], 1).len(), 2);
+        // volume recovers first: only speed's receivers are still concerned.
+        assert!(step(&mut p, &[failing(&["s@x"])], &k, &[], 2).is_empty());
+        assert_eq!(
+            step(&mut p, &[], &k, &[], 8),
+            [
+                "m@x /database: resolved (threaded)",
+                "s@x /database: resolved (threaded)",
+            ]
         );
     }
 

@@ -739,6 +739,7 @@ pub fn view(n: &Notice<'_>) -> View {
     };
     let headline_text = match (n.objective, n.result) {
         (Some(o), Some(r)) => headline(o, r),
+        (None, _) if n.kind == MailKind::Resolved => "evaluations succeed again".to_owned(),
         _ if n.kind == MailKind::EvaluationFailing => {
             let names: Vec<&str> = n.failing.iter().map(|(o, _)| o.name.as_str()).collect();
             match names.len() {

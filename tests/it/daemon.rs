@@ -937,12 +937,31 @@ async fn a_database_that_goes_away(db: TestDb) {
     let rules = handoff::rules::load_dir(dir.path()).unwrap();
     let mut o = options(utc("2026-11-20T12:00:00Z"));
     o.run_on_start = false;
+    let mail_dir = tempfile::tempdir().unwrap();
+    o.mail = Some(crate::mail::mail_options(handoff::mail::Transport::Dir(
+        mail_dir.path().to_owned(),
+    )));
+    let mails = |n: usize| {
+        let dir = mail_dir.path().to_owned();
+        async move {
+            let mut got = Vec::new();
+            for _ in 0..1500 {
+                got = crate::mail::received_in(&dir);
+                if got.len() >= n {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            got
+        }
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let daemon = Daemon::new(store, rules, dir.path().to_owned(), o);
     let task = tokio::spawn(handoff::daemon::run_with(daemon.clone(), listener));
 
     assert_eq!(run_all(&daemon).await, [true, true]);
+    assert_eq!(mails(2).await.len(), 2, "the breach and the volume at risk");
     let alerts = get_json(addr, "/api/v1/alerts").await;
     let speed = |alerts: &Value| -> Value {
         alerts["alerts"]
@@ -1010,6 +1029,21 @@ async fn a_database_that_goes_away(db: TestDb) {
     assert_eq!(http(addr, "GET", "/-/ready", None).await.0, 503);
     assert!(sample(&scrape, "handoff_history_unwritten_rows", &[]).unwrap() > 0.0);
 
+    // Mail goes out while the database is away: one "evaluation failing" mail
+    // to the receivers of each failing objective, and no reminder of the
+    // breach it holds back.
+    let got = mails(4).await;
+    let failing: Vec<_> = got.iter().filter(|m| m.1.contains("EVALUATION FAILING")).collect();
+    assert_eq!(
+        failing.iter().map(|m| m.0.as_str()).collect::<Vec<_>>(),
+        ["mkt@acme.example", "sales@acme.example"],
+        "{got:#?}"
+    );
+    for m in &failing {
+        assert_eq!(m.1, "[handoff] EVALUATION FAILING evaluations: 2 objectives cannot be measured");
+        assert!(m.3.contains("- speed (owned by sales)") && m.3.contains("- volume (owned by marketing)"), "{}", m.3);
+    }
+
     // It comes back: results again, the failing alert resolves, the breach was
     // never resolved, and what could not be written while away is written now.
     proxy.restore();
@@ -1025,6 +1059,19 @@ async fn a_database_that_goes_away(db: TestDb) {
         "{alerts}"
     );
     assert_eq!(http(addr, "GET", "/-/ready", None).await.0, 200);
+    // One "resolved" to each, in the thread of its "evaluation failing" mail.
+    let got = mails(6).await;
+    assert_eq!(got.len(), 6, "{got:#?}");
+    for m in got.iter().filter(|m| m.1.contains("RESOLVED")) {
+        assert_eq!(m.1, "[handoff] RESOLVED evaluations: evaluations succeed again");
+        let first = failing.iter().find(|f| f.0 == m.0).unwrap();
+        assert_eq!(m.5.as_deref(), Some(first.2.as_str()));
+    }
+    // Its mail is recorded too, now that the database is back.
+    eventually("the outbox written", || async {
+        count(&db, "SELECT COUNT(*) FROM handoff_outbox WHERE state = 'sent'").await == 6
+    })
+    .await;
     // 3 results of the first round, 2 failures (one per objective), 3 again.
     assert_eq!(count(&db, "SELECT COUNT(*) FROM handoff_results").await, 8);
     assert_eq!(

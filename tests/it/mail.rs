@@ -112,8 +112,12 @@ pub(crate) fn in_reply_to(m: &Message<'_>) -> Option<String> {
     }
 }
 
-/// The mails in `dir` as (to, subject, message id, text, html), by subject.
-fn mails(dir: &Path) -> Vec<(String, String, String, String, String)> {
+/// A mail as the tests read it: (to, subject, message id, text, html,
+/// in-reply-to).
+pub(crate) type Read = (String, String, String, String, String, Option<String>);
+
+/// The mails in an outbox directory, sorted by recipient and subject.
+pub(crate) fn received_in(dir: &Path) -> Vec<Read> {
     let mut out: Vec<_> = outbox(dir)
         .iter()
         .map(|(_, b)| {
@@ -124,11 +128,16 @@ fn mails(dir: &Path) -> Vec<(String, String, String, String, String)> {
                 m.message_id().unwrap_or_default().to_owned(),
                 m.body_text(0).unwrap_or_default().into_owned(),
                 m.body_html(0).unwrap_or_default().into_owned(),
+                in_reply_to(&m),
             )
         })
         .collect();
     out.sort();
     out
+}
+
+fn mails(dir: &Path) -> Vec<Read> {
+    received_in(dir)
 }
 
 async fn mail_is_decided_threaded_and_never_sent_twice(db: TestDb) {
