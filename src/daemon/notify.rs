@@ -1076,8 +1076,13 @@ impl Daemon {
             return Ok(());
         }
         let log = self.store.notification_log().await?;
-        let pending = self.store.pending_mail().await?;
         let now = self.now();
+        // A restart is often the fix (a new --smtp-url): what waits is tried
+        // at once, its backoff starting over.
+        let mut pending = self.store.pending_mail().await?;
+        for m in &mut pending {
+            m.next_attempt_at = m.next_attempt_at.min(now);
+        }
         let mut missed_rows = Vec::new();
         for o in self.rules().objectives() {
             if o.kind() != Kind::LeadVolume {

@@ -737,7 +737,18 @@ fn the_binary_stops_on_sigterm_and_keeps_state_across_sigkill() {
     );
     let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
 
-    let spawn = || {
+    // Mail: first to an SMTP port where nothing listens, so that the mails
+    // decided wait in the outbox when the daemon is killed; after the restart,
+    // into a directory.
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let smtp = format!("smtp://127.0.0.1:{closed_port}");
+    let outbox = tempfile::tempdir().unwrap();
+    let outbox_dir = outbox.path().to_str().unwrap().to_owned();
+    let spawn = |mail: [&str; 2]| {
         let mut child = handoff()
             .args([
                 "--database",
@@ -747,6 +758,10 @@ fn the_binary_stops_on_sigterm_and_keeps_state_across_sigkill() {
                 "run",
                 "--listen",
                 "127.0.0.1:0",
+                "--group-wait",
+                "0",
+                mail[0],
+                mail[1],
             ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
@@ -803,7 +818,7 @@ fn the_binary_stops_on_sigterm_and_keeps_state_across_sigkill() {
         })
     };
 
-    let (mut child, addr) = spawn();
+    let (mut child, addr) = spawn(["--smtp-url", &smtp]);
     let before = firing(addr);
     // Kill only once the database holds what the API showed: state is written
     // after every run, and that is what a SIGKILL must not lose.
@@ -821,19 +836,75 @@ fn the_binary_stops_on_sigterm_and_keeps_state_across_sigkill() {
             })
         })
         .await;
+        eventually("mail decided and waiting", || async {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM handoff_outbox WHERE state = 'pending' AND attempts > 0",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            n > 0
+        })
+        .await;
         pool.close().await;
     });
+    let pending = |state: &str| -> Vec<(String, String, String, String, String)> {
+        rt.block_on(async {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            let rows = sqlx::query_as(
+                "SELECT id, receiver, objective, grp, kind FROM handoff_outbox WHERE state = ?1 ORDER BY id",
+            )
+            .bind(state)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+            rows
+        })
+    };
     // SIGKILL: nothing flushed on the way out; what was written after each run stays.
     child.0.kill().unwrap();
     child.0.wait().unwrap();
+    let waiting = pending("pending");
+    assert!(!waiting.is_empty());
 
-    let (child, addr) = spawn();
+    let (child, addr) = spawn(["--outbox-dir", &outbox_dir]);
     let after = firing(addr);
     for alert in &before {
         assert!(
             after.contains(alert),
             "{alert:?} lost across SIGKILL: {after:?}"
         );
+    }
+    // The mail that waited is delivered after the restart, each once: the
+    // notification log knew it was decided, so nothing is decided again.
+    let files = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(outbox.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".eml"))
+            .collect();
+        names.sort();
+        names
+    };
+    rt.block_on(eventually("the waiting mail delivered", || async {
+        let names = files();
+        waiting.iter().all(|w| names.contains(&format!("{}.eml", w.0)))
+    }));
+    std::thread::sleep(Duration::from_secs(2));
+    let sent = pending("sent");
+    assert!(pending("pending").is_empty());
+    let mut sent_files: Vec<String> = sent.iter().map(|r| format!("{}.eml", r.0)).collect();
+    sent_files.sort();
+    assert_eq!(files(), sent_files, "one file per mail in the outbox table");
+    for w in &waiting {
+        assert!(sent.contains(w), "{w:?} was not delivered");
+        let same: Vec<_> = sent
+            .iter()
+            .filter(|s| (&s.1, &s.2, &s.3, &s.4) == (&w.1, &w.2, &w.3, &w.4))
+            .collect();
+        assert_eq!(same.len(), 1, "told twice: {same:?}");
     }
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])
