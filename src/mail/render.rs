@@ -490,11 +490,11 @@ pub fn headline(o: &Objective, r: &GroupResult) -> String {
     match (&r.details, &o.spec) {
         (Details::LeadVolume(d), _) => {
             let mut s = format!("{} MQLs", count(d.delivered));
-            if let Some(p) = d.pace {
-                s.push_str(&format!(", {} of the pace", percent(p)));
+            if let (Some(p), Some(e)) = (d.pace, d.expected) {
+                s.push_str(&format!(", {} of the {} expected by now", percent(p), number(e)));
             }
             if let Some(t) = target {
-                s.push_str(&format!(", target {}", number(t)));
+                s.push_str(&format!("; target {}", number(t)));
             }
             s
         }
@@ -526,6 +526,38 @@ pub fn headline(o: &Objective, r: &GroupResult) -> String {
         (Details::Failed(f), _) => format!("evaluation failed: {}", f.reason.as_str()),
         _ => crate::daemon::summarize(o, r),
     }
+}
+
+/// The final figure of a closed volume period: `118 of 150 MQLs (78.7%)`.
+fn closed_headline(r: &GroupResult) -> String {
+    match (&r.details, r.target) {
+        (Details::LeadVolume(d), Some(t)) => format!(
+            "{} of {} MQLs ({})",
+            count(d.delivered),
+            number(t),
+            percent(d.delivered as f64 / t)
+        ),
+        (Details::LeadVolume(d), None) => format!("{} MQLs", count(d.delivered)),
+        _ => "no figures".to_owned(),
+    }
+}
+
+/// The figures of a closed volume period: no pace, the period is over.
+fn closed_figures(r: &GroupResult) -> Vec<Figure> {
+    let Details::LeadVolume(d) = &r.details else {
+        return Vec::new();
+    };
+    let f = |label: &str, value: String| Figure {
+        label: label.to_owned(),
+        value,
+    };
+    let mut out = vec![f("MQLs delivered", count(d.delivered))];
+    if let Some(t) = r.target {
+        out.push(f("Target for the period", number(t)));
+        out.push(f("Attainment (delivered ÷ target)", percent(d.delivered as f64 / t)));
+        out.push(f("Short by", number((t - d.delivered as f64).max(0.0).ceil())));
+    }
+    out
 }
 
 /// The figures of a result, labelled.
@@ -710,7 +742,10 @@ fn period_label(o: &Objective, start: DateTime<Utc>, end: DateTime<Utc>) -> Stri
 
 /// Builds what the templates see.
 pub fn view(n: &Notice<'_>) -> View {
-    let tz = n.objective.map_or(Tz::UTC, |o| o.timezone);
+    let tz = n
+        .objective
+        .or_else(|| n.failing.first().map(|(o, _)| *o))
+        .map_or(Tz::UTC, |o| o.timezone);
     let at = |t: Option<DateTime<Utc>>| t.map(|t| when(t, tz));
     let group = (n.group != "all" && !n.group.is_empty()).then(|| n.group.to_owned());
     let (objective, promise_text, measure_text, owners, window_text, origin) = match n.objective {
@@ -738,6 +773,7 @@ pub fn view(n: &Notice<'_>) -> View {
         ),
     };
     let headline_text = match (n.objective, n.result) {
+        (Some(_), Some(r)) if n.kind == MailKind::PeriodMissed => closed_headline(r),
         (Some(o), Some(r)) => headline(o, r),
         (None, _) if n.kind == MailKind::Resolved => "evaluations succeed again".to_owned(),
         _ if n.kind == MailKind::EvaluationFailing => {
@@ -803,6 +839,7 @@ pub fn view(n: &Notice<'_>) -> View {
         group,
         headline: headline_text,
         figures: match (n.objective, n.result) {
+            (Some(_), Some(r)) if n.kind == MailKind::PeriodMissed => closed_figures(r),
             (Some(o), Some(r)) => figures(o, r),
             _ => Vec::new(),
         },

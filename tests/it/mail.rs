@@ -167,7 +167,7 @@ async fn mail_is_decided_threaded_and_never_sent_twice(db: TestDb) {
             ),
             (
                 "mkt@acme.example",
-                "[handoff] AT RISK volume (webinar): 3 MQLs, 46.2% of the pace, target 10"
+                "[handoff] AT RISK volume (webinar): 3 MQLs, 46.2% of the 6.5 expected by now; target 10"
             ),
             (
                 "sales@acme.example",
@@ -451,4 +451,235 @@ mod smtp {
         assert!(v.to_string().contains("speed"), "{v}");
         run.stop().await;
     }
+}
+
+// ------------------------------------------------------------ the snapshots
+
+/// One mail of each kind, rendered from the shipped rules and hand-made
+/// figures, compared with the reviewed copies in `tests/snapshots/mail/`
+/// (text and HTML). After a deliberate change of the templates, write them
+/// anew with `HANDOFF_UPDATE_SNAPSHOTS=1 cargo test snapshots` and review the
+/// difference.
+#[test]
+fn each_kind_of_mail_reads_as_reviewed() {
+    use handoff::eval::{
+        AttemptsDetails, Details, Failure, FailureReason, GroupResult, LateLead, NamedLead, Status,
+        VolumeDetails, WorkedDetails,
+    };
+    use handoff::mail::render::{MailKind, Notice};
+
+    // Tests run in the crate's directory: the rule file is named as a user
+    // running from the repository would see it.
+    let rules = handoff::rules::load_dir(Path::new("rules")).unwrap_or_else(|e| panic!("{e}"));
+    let objective = |name: &str| rules.objectives().iter().find(|o| o.name == name).unwrap();
+    let templates = Templates::load(None).unwrap();
+    let t = utc;
+
+    // speed-to-lead, webinar: 31 of 40 due MQLs worked within 4 business hours.
+    let late: Vec<LateLead> = (1..=3)
+        .map(|i| LateLead {
+            deadline: t(&format!("2026-11-1{i}T18:00:00Z")),
+            first_attempt_seconds: if i == 2 { None } else { Some(f64::from(i) * 5.0 * 3600.0) },
+            id: format!("L-10{i}"),
+            mql_at: t(&format!("2026-11-1{i}T14:00:00Z")),
+            owner: Some(if i == 3 { "rep-ana".to_owned() } else { "rep-bo".to_owned() }),
+        })
+        .collect();
+    let speed = GroupResult {
+        denominator: Some(40.0),
+        details: Details::PercentWorked(WorkedDetails {
+            eligible: 40,
+            late: 9,
+            late_leads: late,
+            never_attempted: 4,
+            p50_seconds: Some(2.5 * 3600.0),
+            p90_seconds: Some(9.0 * 3600.0),
+            response_seconds_sum: 0.0,
+            window_start: t("2026-10-23T14:00:00Z"),
+            worked: 31,
+        }),
+        group: "webinar".to_owned(),
+        numerator: Some(31.0),
+        status: Status::Breached,
+        target: Some(0.9),
+        value: Some(0.775),
+    };
+    // mql-volume, paid_search: 61 of 150, 82.9% of the pace on the 20th.
+    let volume = GroupResult {
+        denominator: None,
+        details: Details::LeadVolume(VolumeDetails {
+            attainment: Some(61.0 / 150.0),
+            delivered: 61,
+            elapsed: Some(0.4905),
+            expected: Some(73.575),
+            pace: Some(61.0 / 73.575),
+            period_end: t("2026-12-01T05:00:00Z"),
+            window_start: t("2026-11-01T04:00:00Z"),
+        }),
+        group: "paid_search".to_owned(),
+        numerator: None,
+        status: Status::AtRisk,
+        target: Some(150.0),
+        value: Some(61.0),
+    };
+    // persistence: back to 92% (23 of 25).
+    let persistence = GroupResult {
+        denominator: Some(25.0),
+        details: Details::ContactAttempts(AttemptsDetails {
+            abandoned: 25,
+            compliant: 23,
+            min_attempts: 6,
+            violating_leads: vec![NamedLead {
+                attempts: 2,
+                closed_at: t("2026-11-18T21:30:00Z"),
+                id: "L-77".to_owned(),
+                owner: Some("rep-cy".to_owned()),
+            }],
+            violations: 2,
+            window_start: t("2026-10-23T14:00:00Z"),
+        }),
+        group: "all".to_owned(),
+        numerator: Some(23.0),
+        status: Status::Ok,
+        target: Some(0.9),
+        value: Some(0.92),
+    };
+    // October for webinar: 118 of 150, closed.
+    let october = GroupResult {
+        denominator: None,
+        details: Details::LeadVolume(VolumeDetails {
+            attainment: Some(118.0 / 150.0),
+            delivered: 118,
+            elapsed: Some(1.0),
+            expected: Some(150.0),
+            pace: Some(118.0 / 150.0),
+            period_end: t("2026-11-01T04:00:00Z"),
+            window_start: t("2026-10-01T04:00:00Z"),
+        }),
+        group: "webinar".to_owned(),
+        numerator: None,
+        status: Status::AtRisk,
+        target: Some(150.0),
+        value: Some(118.0),
+    };
+    let down = Failure {
+        message: "connecting to the database: Connection refused (os error 111)".to_owned(),
+        reason: FailureReason::DatabaseUnreachable,
+    };
+
+    let base = Notice {
+        kind: MailKind::Breach,
+        repeat: false,
+        changed_from: None,
+        objective: Some(objective("speed-to-lead")),
+        group: "webinar",
+        result: Some(&speed),
+        measured_at: Some(t("2026-11-20T15:05:00Z")),
+        since: Some(t("2026-11-19T20:35:00Z")),
+        fired_at: Some(t("2026-11-19T21:05:00Z")),
+        resolved_at: None,
+        resolved_status: None,
+        period: None,
+        failing: Vec::new(),
+        database: "postgres://handoff:***@db.acme.example/crm",
+        receiver: "sales-managers@acme.example",
+        external_url: Some("https://handoff.acme.example"),
+    };
+    let cases = [
+        ("breach", base.clone()),
+        (
+            "at_risk",
+            Notice {
+                kind: MailKind::AtRisk,
+                objective: Some(objective("mql-volume")),
+                group: "paid_search",
+                result: Some(&volume),
+                since: Some(t("2026-11-20T14:00:00Z")),
+                fired_at: Some(t("2026-11-20T14:00:00Z")),
+                receiver: "marketing-lead@acme.example",
+                ..base.clone()
+            },
+        ),
+        (
+            "resolved",
+            Notice {
+                kind: MailKind::Resolved,
+                objective: Some(objective("persistence")),
+                group: "all",
+                result: Some(&persistence),
+                since: None,
+                fired_at: Some(t("2026-11-16T13:00:00Z")),
+                resolved_at: Some(t("2026-11-20T13:00:00Z")),
+                resolved_status: Some("breached"),
+                ..base.clone()
+            },
+        ),
+        (
+            "period_missed",
+            Notice {
+                kind: MailKind::PeriodMissed,
+                objective: Some(objective("mql-volume")),
+                group: "webinar",
+                result: Some(&october),
+                measured_at: Some(t("2026-11-01T04:00:00Z")),
+                since: None,
+                fired_at: None,
+                period: Some((t("2026-10-01T04:00:00Z"), t("2026-11-01T04:00:00Z"))),
+                receiver: "marketing-lead@acme.example",
+                ..base.clone()
+            },
+        ),
+        (
+            "evaluation_failing",
+            Notice {
+                kind: MailKind::EvaluationFailing,
+                objective: None,
+                group: "database",
+                result: None,
+                measured_at: None,
+                since: Some(t("2026-11-20T15:00:00Z")),
+                fired_at: Some(t("2026-11-20T15:00:00Z")),
+                failing: vec![
+                    (objective("speed-to-lead"), Some(&down)),
+                    (objective("mql-volume"), Some(&down)),
+                ],
+                ..base.clone()
+            },
+        ),
+    ];
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/mail"));
+    let update = std::env::var_os("HANDOFF_UPDATE_SNAPSHOTS").is_some();
+    let mut wrong = Vec::new();
+    for (name, notice) in cases {
+        let r = templates.render(&notice).unwrap();
+        let text = format!("Subject: {}\n\n{}", r.subject, r.text);
+        for (file, got) in [(format!("{name}.txt"), text), (format!("{name}.html"), r.html)] {
+            let path = dir.join(&file);
+            if update {
+                std::fs::create_dir_all(dir).unwrap();
+                std::fs::write(&path, &got).unwrap();
+                continue;
+            }
+            let want = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            if want != got {
+                let line = want
+                    .lines()
+                    .zip(got.lines())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(want.lines().count().min(got.lines().count()));
+                wrong.push(format!(
+                    "{file}, line {}:\n  reviewed: {:?}\n  now:      {:?}",
+                    line + 1,
+                    want.lines().nth(line).unwrap_or(""),
+                    got.lines().nth(line).unwrap_or("")
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "mail differs from the reviewed snapshots (HANDOFF_UPDATE_SNAPSHOTS=1 writes them anew):\n{}",
+        wrong.join("\n")
+    );
 }
