@@ -383,10 +383,12 @@ fn money(v: f64) -> String {
 
 /// A number that may have a fraction: `12`, `12.5`.
 fn number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        count(v.abs() as u64)
+    let tenths = (v * 10.0).round() / 10.0;
+    if tenths.fract() == 0.0 && tenths.abs() < 1e15 {
+        let sign = if tenths < 0.0 { "-" } else { "" };
+        format!("{sign}{}", count(tenths.abs() as u64))
     } else {
-        format!("{v:.1}")
+        format!("{tenths:.1}")
     }
 }
 
@@ -1009,6 +1011,9 @@ mod tests {
         assert_eq!(count(0), "0");
         assert_eq!(count(1234567), "1,234,567");
         assert_eq!(money(4.5), "4.50");
+        assert_eq!(number(169.999_999), "170");
+        assert_eq!(number(73.575), "73.6");
+        assert_eq!(number(1500.0), "1,500");
         assert_eq!(money(12345.678), "12,345.68");
         assert_eq!(span(45.0), "45s");
         assert_eq!(span(720.0), "12m");
