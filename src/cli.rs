@@ -397,7 +397,10 @@ impl DaemonArgs {
     ///
     /// The mail settings are wrong: an SMTP URL, sender, external URL or
     /// template that cannot be used.
-    pub fn options(&self, backend: crate::store::Backend) -> anyhow::Result<crate::daemon::Options> {
+    pub fn options(
+        &self,
+        backend: crate::store::Backend,
+    ) -> anyhow::Result<crate::daemon::Options> {
         Ok(crate::daemon::Options {
             listen: self.listen,
             admin_token: self.admin_token.clone().filter(|t| !t.is_empty()),
@@ -428,7 +431,9 @@ impl DaemonArgs {
         if let Some(u) = &self.external_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
-            anyhow::bail!("--external-url {u}: write the status page's address with http:// or https://");
+            anyhow::bail!(
+                "--external-url {u}: write the status page's address with http:// or https://"
+            );
         }
         Ok(crate::daemon::MailOptions {
             transport,
@@ -437,7 +442,9 @@ impl DaemonArgs {
             external_url: self.external_url.clone().filter(|u| !u.is_empty()),
             first_retry: crate::daemon::FIRST_RETRY,
             grouping: crate::daemon::Grouping {
-                group_wait: chrono::TimeDelta::seconds(i64::try_from(self.group_wait).unwrap_or(i64::MAX / 1000)),
+                group_wait: chrono::TimeDelta::seconds(
+                    i64::try_from(self.group_wait).unwrap_or(i64::MAX / 1000),
+                ),
                 group_interval: chrono::TimeDelta::seconds(
                     i64::try_from(self.group_interval.max(1)).unwrap_or(i64::MAX / 1000),
                 ),

@@ -206,10 +206,16 @@ impl Planner {
                 };
                 if let Some(what) = what {
                     let thread = match (told, &what) {
-                        (Some(t), What::Firing { repeat, changed_from, .. })
-                            if t.state == "firing"
-                                && t.episode == l.fired_at
-                                && (*repeat || changed_from.is_some()) =>
+                        (
+                            Some(t),
+                            What::Firing {
+                                repeat,
+                                changed_from,
+                                ..
+                            },
+                        ) if t.state == "firing"
+                            && t.episode == l.fired_at
+                            && (*repeat || changed_from.is_some()) =>
                         {
                             Some((t.thread.clone(), t.last_message.clone()))
                         }
@@ -238,9 +244,13 @@ impl Planner {
                 // hearing of it. The "evaluation failing" alert's receivers
                 // are those of the objectives failing now, fewer as they
                 // recover one by one: whoever was told hears it resolve.
-                if !objective.is_empty() && !live.iter().any(|l| {
-                    &l.objective == objective && &l.group == group && l.receivers.contains(receiver)
-                }) {
+                if !objective.is_empty()
+                    && !live.iter().any(|l| {
+                        &l.objective == objective
+                            && &l.group == group
+                            && l.receivers.contains(receiver)
+                    })
+                {
                     forget.push(key.clone());
                 }
                 continue;
@@ -404,6 +414,7 @@ pub fn retry_after(attempts: i64, first: TimeDelta) -> TimeDelta {
 }
 
 #[cfg(test)]
+#[allow(clippy::cloned_ref_to_slice_refs)] // `&[a.clone()]` reads as the list it is
 mod tests {
     use super::*;
 
@@ -436,8 +447,16 @@ mod tests {
                 let id = message_id(d, t(now), "acme.example");
                 p.note(d, &id, t(now));
                 let what = match &d.what {
-                    What::Firing { severity, repeat: true, .. } => format!("repeat {severity}"),
-                    What::Firing { severity, changed_from: Some(c), .. } => {
+                    What::Firing {
+                        severity,
+                        repeat: true,
+                        ..
+                    } => format!("repeat {severity}"),
+                    What::Firing {
+                        severity,
+                        changed_from: Some(c),
+                        ..
+                    } => {
                         format!("{c}->{severity}")
                     }
                     What::Firing { severity, .. } => format!("firing {severity}"),
@@ -445,8 +464,15 @@ mod tests {
                     What::Resolved { send: false, .. } => "resolved silently".to_owned(),
                     What::PeriodMissed(r) => format!("missed {}", r.period_start.format("%H:%M")),
                 };
-                let threaded = if d.thread.is_some() { " (threaded)" } else { "" };
-                format!("{} {}/{}: {what}{threaded}", d.receiver, d.objective, d.group)
+                let threaded = if d.thread.is_some() {
+                    " (threaded)"
+                } else {
+                    ""
+                };
+                format!(
+                    "{} {}/{}: {what}{threaded}",
+                    d.receiver, d.objective, d.group
+                )
             })
             .collect()
     }
@@ -490,7 +516,10 @@ mod tests {
         let k = known(&[("speed", true), ("volume", true)]);
         let a = live("speed", "webinar", Severity::Warning, 0, &["s@x"]);
         assert!(step(&mut p, &[a.clone()], &k, &[], 0).is_empty());
-        assert_eq!(step(&mut p, &[a.clone()], &k, &[], 1), ["s@x speed/webinar: firing warning"]);
+        assert_eq!(
+            step(&mut p, &[a.clone()], &k, &[], 1),
+            ["s@x speed/webinar: firing warning"]
+        );
         // Escalation 2 minutes later waits for the interval (5 min after 1).
         let mut a2 = a.clone();
         a2.severity = Severity::Critical;
@@ -526,7 +555,10 @@ mod tests {
         let gone = live("old", "all", Severity::Critical, 0, &["s@x"]);
         let k = known(&[("speed", true), ("persistence", false), ("old", true)]);
         assert!(step(&mut p, &[a.clone(), b.clone(), gone.clone()], &k, &[], 0).is_empty());
-        assert_eq!(step(&mut p, &[a.clone(), b.clone(), gone.clone()], &k, &[], 1).len(), 3);
+        assert_eq!(
+            step(&mut p, &[a.clone(), b.clone(), gone.clone()], &k, &[], 1).len(),
+            3
+        );
         // `old` left the rules; persistence says send_resolved: false.
         let k = known(&[("speed", true), ("persistence", false)]);
         assert_eq!(
@@ -554,7 +586,10 @@ mod tests {
         // alert frozen as firing is not resolved either.
         let inhibited: BTreeSet<String> = ["speed".to_owned()].into();
         let g = Grouping::default();
-        assert!(p.plan(&[only_a.clone()], &k, &inhibited, &[], t(60 * 25), g).is_empty());
+        assert!(
+            p.plan(&[only_a.clone()], &k, &inhibited, &[], t(60 * 25), g)
+                .is_empty()
+        );
         assert!(p.plan(&[], &k, &inhibited, &[], t(60 * 26), g).is_empty());
         // Once evaluations succeed, the reminder that is due goes.
         assert_eq!(
@@ -569,7 +604,10 @@ mod tests {
         let k = known(&[("speed", true), ("volume", true)]);
         let failing = |to: &[&str]| live("", "database", Severity::Critical, 0, to);
         assert!(step(&mut p, &[failing(&["m@x", "s@x"])], &k, &[], 0).is_empty());
-        assert_eq!(step(&mut p, &[failing(&["m@x", "s@x"])], &k, &[], 1).len(), 2);
+        assert_eq!(
+            step(&mut p, &[failing(&["m@x", "s@x"])], &k, &[], 1).len(),
+            2
+        );
         // volume recovers first: only speed's receivers are still concerned.
         assert!(step(&mut p, &[failing(&["s@x"])], &k, &[], 2).is_empty());
         assert_eq!(
@@ -603,7 +641,10 @@ mod tests {
             receivers: ["m@x".to_owned()].into(),
         };
         assert!(step(&mut p, &[], &k, &[m(0)], 60).is_empty());
-        assert_eq!(step(&mut p, &[], &k, &[m(0)], 61), ["m@x volume/webinar: missed 14:13"]);
+        assert_eq!(
+            step(&mut p, &[], &k, &[m(0)], 61),
+            ["m@x volume/webinar: missed 14:13"]
+        );
         assert!(step(&mut p, &[], &k, &[m(0)], 70).is_empty());
         // After a restart, the saved log still knows.
         let mut q = Planner::with_log(p.log.values().cloned().collect());
@@ -926,11 +967,21 @@ impl Daemon {
                 root: d.thread.as_ref().map(|t| t.0.clone()),
                 parent: d.thread.as_ref().map(|t| t.1.clone()),
             };
-            let message = match render::message(&mail.from, &d.receiver, &id, &thread, now, &rendered) {
+            let message = match render::message(
+                &mail.from,
+                &d.receiver,
+                &id,
+                &thread,
+                now,
+                &rendered,
+            ) {
                 Ok(m) => m,
                 Err(e) => {
                     tracing::error!(receiver = %d.receiver, error = %e, "A mail could not be built; it is dropped.");
-                    self.metrics.notifications_failed.with_label_values(&["permanent"]).inc();
+                    self.metrics
+                        .notifications_failed
+                        .with_label_values(&["permanent"])
+                        .inc();
                     journal.notified.push(state.planner.note(&d, &id, now));
                     continue;
                 }
@@ -972,8 +1023,13 @@ impl Daemon {
             missed.iter().any(|m| {
                 &m.row == r
                     && m.receivers.iter().any(|rcv| {
-                        !log.get(&(rcv.clone(), r.objective.clone(), r.group.clone(), PERIOD.to_owned()))
-                            .is_some_and(|t| t.episode >= r.period_start)
+                        log.get(&(
+                            rcv.clone(),
+                            r.objective.clone(),
+                            r.group.clone(),
+                            PERIOD.to_owned(),
+                        ))
+                        .is_none_or(|t| t.episode < r.period_start)
                     })
             })
         });

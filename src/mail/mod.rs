@@ -72,9 +72,7 @@ impl Transport {
         };
         let shown = crate::store::redact(url);
         let bad = |why: &str| format!("--smtp-url {shown}: {why}; use one of: {SMTP_URL_FORMS}");
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| bad("not a URL"))?;
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("not a URL"))?;
         let query = rest.split_once('?').map(|(_, q)| q);
         let tls = query
             .into_iter()
@@ -216,7 +214,11 @@ mod tests {
         ] {
             let t = Transport::new(Some(ok), dir).unwrap_or_else(|e| panic!("{ok}: {e}"));
             assert!(t.describe().starts_with("SMTP server"), "{ok}");
-            assert!(!t.describe().contains("secret"), "password shown: {}", t.describe());
+            assert!(
+                !t.describe().contains("secret"),
+                "password shown: {}",
+                t.describe()
+            );
         }
         for (bad, says) in [
             ("smtp://h:25?tls=yes", "tls=yes is not a choice"),
@@ -229,7 +231,10 @@ mod tests {
             assert!(e.contains("smtps://HOST:PORT"), "{bad}: {e}");
         }
         assert!(matches!(Transport::new(None, dir), Ok(Transport::Dir(_))));
-        assert!(matches!(Transport::new(Some(""), dir), Ok(Transport::Dir(_))));
+        assert!(matches!(
+            Transport::new(Some(""), dir),
+            Ok(Transport::Dir(_))
+        ));
     }
 
     #[test]

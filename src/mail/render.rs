@@ -204,7 +204,10 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("at_risk.txt.j2", include_str!("templates/at_risk.txt.j2")),
     ("at_risk.html.j2", include_str!("templates/at_risk.html.j2")),
     ("resolved.txt.j2", include_str!("templates/resolved.txt.j2")),
-    ("resolved.html.j2", include_str!("templates/resolved.html.j2")),
+    (
+        "resolved.html.j2",
+        include_str!("templates/resolved.html.j2"),
+    ),
     (
         "period_missed.txt.j2",
         include_str!("templates/period_missed.txt.j2"),
@@ -364,7 +367,7 @@ pub fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -461,7 +464,10 @@ fn promise(o: &Objective) -> String {
             format!("Marketing delivers {} per {}.", target(t), o.window)
         }
         Spec::LeadQuality { target: t, .. } => {
-            format!("Sales accepts at least {} of the MQLs it decides on.", target(t))
+            format!(
+                "Sales accepts at least {} of the MQLs it decides on.",
+                target(t)
+            )
         }
         Spec::PercentWorked {
             target: t,
@@ -488,12 +494,18 @@ fn promise(o: &Objective) -> String {
 /// The figure against the target, for the subject and the top of the mail.
 pub fn headline(o: &Objective, r: &GroupResult) -> String {
     let target = r.target;
-    let t_ratio = target.map(|t| format!(", target {}", percent(t))).unwrap_or_default();
+    let t_ratio = target
+        .map(|t| format!(", target {}", percent(t)))
+        .unwrap_or_default();
     match (&r.details, &o.spec) {
         (Details::LeadVolume(d), _) => {
             let mut s = format!("{} MQLs", count(d.delivered));
             if let (Some(p), Some(e)) = (d.pace, d.expected) {
-                s.push_str(&format!(", {} of the {} expected by now", percent(p), number(e)));
+                s.push_str(&format!(
+                    ", {} of the {} expected by now",
+                    percent(p),
+                    number(e)
+                ));
             }
             if let Some(t) = target {
                 s.push_str(&format!("; target {}", number(t)));
@@ -504,12 +516,10 @@ pub fn headline(o: &Objective, r: &GroupResult) -> String {
             Some(v) => format!("{} accepted{t_ratio}", percent(v)),
             None => format!("no decided MQLs yet{t_ratio}"),
         },
-        (Details::PercentWorked(_), Spec::PercentWorked { respond_within, .. }) => {
-            match r.value {
-                Some(v) => format!("{} worked in {respond_within}{t_ratio}", percent(v)),
-                None => format!("no lead due yet{t_ratio}"),
-            }
-        }
+        (Details::PercentWorked(_), Spec::PercentWorked { respond_within, .. }) => match r.value {
+            Some(v) => format!("{} worked in {respond_within}{t_ratio}", percent(v)),
+            None => format!("no lead due yet{t_ratio}"),
+        },
         (Details::ContactAttempts(d), _) => match r.value {
             Some(v) => format!(
                 "{} of given-up leads got {} attempts{t_ratio}",
@@ -556,8 +566,14 @@ fn closed_figures(r: &GroupResult) -> Vec<Figure> {
     let mut out = vec![f("MQLs delivered", count(d.delivered))];
     if let Some(t) = r.target {
         out.push(f("Target for the period", number(t)));
-        out.push(f("Attainment (delivered ÷ target)", percent(d.delivered as f64 / t)));
-        out.push(f("Short by", number((t - d.delivered as f64).max(0.0).ceil())));
+        out.push(f(
+            "Attainment (delivered ÷ target)",
+            percent(d.delivered as f64 / t),
+        ));
+        out.push(f(
+            "Short by",
+            number((t - d.delivered as f64).max(0.0).ceil()),
+        ));
     }
     out
 }
@@ -575,7 +591,10 @@ fn figures(o: &Objective, r: &GroupResult) -> Vec<Figure> {
             f("Expected by now", opt(d.expected, number)),
             f("Pace (delivered ÷ expected)", opt(d.pace, percent)),
             f("Target for the period", opt(r.target, number)),
-            f("Attainment (delivered ÷ target)", opt(d.attainment, percent)),
+            f(
+                "Attainment (delivered ÷ target)",
+                opt(d.attainment, percent),
+            ),
         ],
         Details::LeadQuality(d) => vec![
             f("Accepted", opt(r.value, percent)),
@@ -623,7 +642,8 @@ fn figures(o: &Objective, r: &GroupResult) -> Vec<Figure> {
         Details::Profitability(d) => vec![
             f(
                 "Attempts pay up to",
-                d.cutoff.map_or_else(|| "—".to_owned(), |c| format!("attempt {c}")),
+                d.cutoff
+                    .map_or_else(|| "—".to_owned(), |c| format!("attempt {c}")),
             ),
             f(
                 "The SLA asks for",
@@ -637,10 +657,7 @@ fn figures(o: &Objective, r: &GroupResult) -> Vec<Figure> {
                 "MQLs converted",
                 format!("{} of {}", count(d.converted), count(d.cohort)),
             ),
-            f(
-                "Given up before the cutoff",
-                count(d.leakage),
-            ),
+            f("Given up before the cutoff", count(d.leakage)),
         ],
         Details::Failed(e) => vec![f("Error", e.message.clone())],
     }
@@ -676,18 +693,17 @@ fn offenders(o: &Objective, r: &GroupResult) -> Option<Offenders> {
                             l.id.clone(),
                             owner(&l.owner),
                             when(l.mql_at, tz),
-                            l.first_attempt_seconds
-                                .map_or_else(|| "none yet".to_owned(), |s| format!("{} after", span(s))),
+                            l.first_attempt_seconds.map_or_else(
+                                || "none yet".to_owned(),
+                                |s| format!("{} after", span(s)),
+                            ),
                         ]
                     })
                     .collect(),
             })
         }
         (Details::ContactAttempts(d), _) if !d.violating_leads.is_empty() => Some(Offenders {
-            title: format!(
-                "Leads given up with fewer than {} attempts",
-                d.min_attempts
-            ),
+            title: format!("Leads given up with fewer than {} attempts", d.min_attempts),
             count: of(d.violating_leads.len(), d.violations),
             columns: ["Lead", "Owner", "Attempts", "Given up"]
                 .map(String::from)
@@ -764,8 +780,11 @@ pub fn view(n: &Notice<'_>) -> View {
             "Every objective is measured on its schedule.".to_owned(),
             "evaluations".to_owned(),
             {
-                let mut owners: Vec<String> =
-                    n.failing.iter().flat_map(|(o, _)| o.owner.clone()).collect();
+                let mut owners: Vec<String> = n
+                    .failing
+                    .iter()
+                    .flat_map(|(o, _)| o.owner.clone())
+                    .collect();
                 owners.sort();
                 owners.dedup();
                 owners.join(", ")
@@ -1042,7 +1061,10 @@ mod tests {
 
         std::fs::write(dir.path().join("breach.txt.j2"), "{{ no_such_value }}\n").unwrap();
         let e = Templates::load(Some(dir.path().to_owned())).unwrap_err();
-        assert!(e.contains("breach.txt.j2") && e.contains("sample breach"), "{e}");
+        assert!(
+            e.contains("breach.txt.j2") && e.contains("sample breach"),
+            "{e}"
+        );
 
         std::fs::remove_file(dir.path().join("breach.txt.j2")).unwrap();
         std::fs::write(dir.path().join("breach.text.j2"), "x").unwrap();
@@ -1075,7 +1097,16 @@ mod tests {
         let r = t.render_view(&v).unwrap();
         assert!(!r.html.contains("<script>"), "{}", r.html);
         assert!(r.html.contains("&lt;script&gt;"), "{}", r.html);
-        assert!(r.html.contains("&lt;b&gt;webinar&lt;&#x2f;b&gt;") || r.html.contains("&lt;b&gt;webinar&lt;/b&gt;"), "{}", r.html);
-        assert!(r.text.contains("<script>alert(1)</script> & \"quotes\""), "{}", r.text);
+        assert!(
+            r.html.contains("&lt;b&gt;webinar&lt;&#x2f;b&gt;")
+                || r.html.contains("&lt;b&gt;webinar&lt;/b&gt;"),
+            "{}",
+            r.html
+        );
+        assert!(
+            r.text.contains("<script>alert(1)</script> & \"quotes\""),
+            "{}",
+            r.text
+        );
     }
 }

@@ -890,7 +890,9 @@ fn the_binary_stops_on_sigterm_and_keeps_state_across_sigkill() {
     };
     rt.block_on(eventually("the waiting mail delivered", || async {
         let names = files();
-        waiting.iter().all(|w| names.contains(&format!("{}.eml", w.0)))
+        waiting
+            .iter()
+            .all(|w| names.contains(&format!("{}.eml", w.0)))
     }));
     std::thread::sleep(Duration::from_secs(2));
     let sent = pending("sent");
@@ -1104,15 +1106,26 @@ async fn a_database_that_goes_away(db: TestDb) {
     // to the receivers of each failing objective, and no reminder of the
     // breach it holds back.
     let got = mails(4).await;
-    let failing: Vec<_> = got.iter().filter(|m| m.1.contains("EVALUATION FAILING")).collect();
+    let failing: Vec<_> = got
+        .iter()
+        .filter(|m| m.1.contains("EVALUATION FAILING"))
+        .collect();
     assert_eq!(
         failing.iter().map(|m| m.0.as_str()).collect::<Vec<_>>(),
         ["mkt@acme.example", "sales@acme.example"],
         "{got:#?}"
     );
     for m in &failing {
-        assert_eq!(m.1, "[handoff] EVALUATION FAILING evaluations: 2 objectives cannot be measured");
-        assert!(m.3.contains("- speed (owned by sales)") && m.3.contains("- volume (owned by marketing)"), "{}", m.3);
+        assert_eq!(
+            m.1,
+            "[handoff] EVALUATION FAILING evaluations: 2 objectives cannot be measured"
+        );
+        assert!(
+            m.3.contains("- speed (owned by sales)")
+                && m.3.contains("- volume (owned by marketing)"),
+            "{}",
+            m.3
+        );
     }
 
     // It comes back: results again, the failing alert resolves, the breach was
@@ -1134,13 +1147,21 @@ async fn a_database_that_goes_away(db: TestDb) {
     let got = mails(6).await;
     assert_eq!(got.len(), 6, "{got:#?}");
     for m in got.iter().filter(|m| m.1.contains("RESOLVED")) {
-        assert_eq!(m.1, "[handoff] RESOLVED evaluations: evaluations succeed again");
+        assert_eq!(
+            m.1,
+            "[handoff] RESOLVED evaluations: evaluations succeed again"
+        );
         let first = failing.iter().find(|f| f.0 == m.0).unwrap();
         assert_eq!(m.5.as_deref(), Some(first.2.as_str()));
     }
     // Its mail is recorded too, now that the database is back.
     eventually("the outbox written", || async {
-        count(&db, "SELECT COUNT(*) FROM handoff_outbox WHERE state = 'sent'").await == 6
+        count(
+            &db,
+            "SELECT COUNT(*) FROM handoff_outbox WHERE state = 'sent'",
+        )
+        .await
+            == 6
     })
     .await;
     // 3 results of the first round, 2 failures (one per objective), 3 again.

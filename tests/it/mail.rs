@@ -21,7 +21,10 @@ use crate::daemon::{
 use crate::eval::load;
 use crate::helpers::{TestDb, backend_tests, utc};
 
-backend_tests!(mail_is_decided_threaded_and_never_sent_twice);
+backend_tests!(
+    mail_is_decided_threaded_and_never_sent_twice,
+    a_missed_month_is_mailed_once,
+);
 
 /// Volume (marketing) and speed (sales) as in the daemon tests, each with
 /// `alert.notify` set so that the receivers are plain.
@@ -85,7 +88,9 @@ fn outbox(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 pub(crate) fn parse(bytes: &[u8]) -> Message<'_> {
-    MessageParser::default().parse(bytes).expect("a mail message")
+    MessageParser::default()
+        .parse(bytes)
+        .expect("a mail message")
 }
 
 pub(crate) fn to(m: &Message<'_>) -> String {
@@ -193,14 +198,35 @@ async fn mail_is_decided_threaded_and_never_sent_twice(db: TestDb) {
             assert!(part.contains(needle), "{needle:?} missing from:\n{part}");
         }
     }
-    assert!(breach.3.contains("Missed the deadline: 2 (of which 2 never attempted)"), "{}", breach.3);
+    assert!(
+        breach
+            .3
+            .contains("Missed the deadline: 2 (of which 2 never attempted)"),
+        "{}",
+        breach.3
+    );
     assert!(breach.4.contains("<table"), "{}", breach.4);
     let volume = &got[1];
     assert!(volume.3.contains("Expected by now: 6.5"), "{}", volume.3);
-    assert!(!volume.3.contains("paid_search"), "paid_search is on pace:\n{}", volume.3);
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM handoff_outbox WHERE state = 'sent'").await, 3);
+    assert!(
+        !volume.3.contains("paid_search"),
+        "paid_search is on pace:\n{}",
+        volume.3
+    );
     assert_eq!(
-        count(&db, "SELECT COUNT(*) FROM handoff_notifications WHERE state = 'firing'").await,
+        count(
+            &db,
+            "SELECT COUNT(*) FROM handoff_outbox WHERE state = 'sent'"
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM handoff_notifications WHERE state = 'firing'"
+        )
+        .await,
         3
     );
 
@@ -224,7 +250,10 @@ async fn mail_is_decided_threaded_and_never_sent_twice(db: TestDb) {
     let resolved: Vec<_> = got.iter().filter(|m| m.1.contains("RESOLVED")).collect();
     assert_eq!(resolved.len(), 2, "{got:#?}");
     for r in &resolved {
-        assert_eq!(r.1, "[handoff] RESOLVED speed: 100% worked in 1h, target 90%");
+        assert_eq!(
+            r.1,
+            "[handoff] RESOLVED speed: 100% worked in 1h, target 90%"
+        );
         let first = got
             .iter()
             .find(|m| m.0 == r.0 && m.1.contains("BREACHED"))
@@ -235,8 +264,12 @@ async fn mail_is_decided_threaded_and_never_sent_twice(db: TestDb) {
             .unwrap();
         let m = parse(&file.1);
         assert_eq!(in_reply_to(&m).as_deref(), Some(first.2.as_str()));
-        assert_eq!(references(&m), [first.2.clone()]);
-        assert!(r.3.contains("The promise is kept again; it was breached"), "{}", r.3);
+        assert_eq!(references(&m), std::slice::from_ref(&first.2));
+        assert!(
+            r.3.contains("The promise is kept again; it was breached"),
+            "{}",
+            r.3
+        );
     }
     run.stop().await;
 
@@ -247,7 +280,101 @@ async fn mail_is_decided_threaded_and_never_sent_twice(db: TestDb) {
     assert_eq!(outbox(out.path()).len(), 5, "{:#?}", mails(out.path()));
     run.stop().await;
     assert_eq!(count(&db, "SELECT COUNT(*) FROM handoff_outbox").await, 5);
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM handoff_outbox WHERE state <> 'sent'").await, 0);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM handoff_outbox WHERE state <> 'sent'"
+        )
+        .await,
+        0
+    );
+}
+
+/// October closes with 3 MQLs of 10 while the daemon runs: marketing gets one
+/// "period missed" mail with the month's final figures, and a restart does not
+/// send it again.
+async fn a_missed_month_is_mailed_once(db: TestDb) {
+    load(
+        &db,
+        "\
+O1,2026-01-01T00:00:00Z,2026-10-05T10:00:00Z,R1,webinar,,,
+O2,2026-01-01T00:00:00Z,2026-10-10T10:00:00Z,R1,webinar,,,
+O3,2026-01-01T00:00:00Z,2026-10-31T23:30:00Z,R1,webinar,,,
+",
+        "",
+        "",
+    )
+    .await;
+    // `for: 1d` keeps the pace alerts of either month from firing here.
+    let dir = rules_dir(
+        "  - name: volume
+    kind: lead_volume
+    owner: marketing
+    schedule: '0 0 1 1 *'
+    window: month
+    target: 10
+    warn_below: 0.9
+    alert: { for: 1d }
+",
+    );
+    let out = tempfile::tempdir().unwrap();
+    let transport = || Transport::new(None, out.path()).unwrap();
+    let first = start(
+        &db,
+        dir.path(),
+        with_mail(options(utc("2026-10-31T23:00:00Z")), transport()),
+    )
+    .await;
+    crate::daemon::evaluated(first.addr, 1).await;
+    first.stop().await;
+    assert!(outbox(out.path()).is_empty());
+
+    // The first run in November closes October: 3 of 10 over the whole month.
+    let second = start(
+        &db,
+        dir.path(),
+        with_mail(options(utc("2026-11-01T01:00:00Z")), transport()),
+    )
+    .await;
+    eventually("the period missed mail", || async {
+        !outbox(out.path()).is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got = mails(out.path());
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0].0, "mkt@acme.example");
+    assert_eq!(
+        got[0].1,
+        "[handoff] PERIOD MISSED volume, October 2026: 3 of 10 MQLs (30%)"
+    );
+    for needle in [
+        "MQLs delivered: 3",
+        "Target for the period: 10",
+        "Short by: 7",
+    ] {
+        assert!(got[0].3.contains(needle), "{needle}: {}", got[0].3);
+    }
+    second.stop().await;
+
+    let third = start(
+        &db,
+        dir.path(),
+        with_mail(options(utc("2026-11-01T02:00:00Z")), transport()),
+    )
+    .await;
+    crate::daemon::evaluated(third.addr, 1).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    third.stop().await;
+    assert_eq!(mails(out.path()).len(), 1, "told once");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM handoff_notifications WHERE topic = 'period'"
+        )
+        .await,
+        1
+    );
 }
 
 /// A real SMTP server: `tests/smtp_sink.py` on Debian's `python3-aiosmtpd`.
@@ -375,8 +502,12 @@ mod smtp {
         let run = start(&db, dir.path(), opts()).await;
         eventually("a refused connection", || async {
             let (_, scrape) = http(run.addr, "GET", "/metrics", None).await;
-            sample(&scrape, "handoff_notifications_failed_total", &[("reason", "temporary")])
-                .is_some_and(|n| n >= 1.0)
+            sample(
+                &scrape,
+                "handoff_notifications_failed_total",
+                &[("reason", "temporary")],
+            )
+            .is_some_and(|n| n >= 1.0)
         })
         .await;
         let pending = db.store.pending_mail().await.unwrap();
@@ -411,7 +542,10 @@ mod smtp {
 
         // What arrived is what was decided before the restart, whole.
         let ok = parse(&mails[0].1);
-        let decided = pending.iter().find(|p| p.receiver == "ok@acme.example").unwrap();
+        let decided = pending
+            .iter()
+            .find(|p| p.receiver == "ok@acme.example")
+            .unwrap();
         assert_eq!(ok.message_id(), Some(decided.id.as_str()));
         assert_eq!(to(&ok), "ok@acme.example");
         assert_eq!(
@@ -429,21 +563,42 @@ mod smtp {
         );
         let text = ok.body_text(0).unwrap();
         let html = ok.body_html(0).unwrap();
-        assert!(text.contains("Missed the deadline: 2 (of which 2 never attempted)"), "{text}");
-        assert!(html.contains("Missed the deadline") && html.contains("W3"), "{html}");
+        assert!(
+            text.contains("Missed the deadline: 2 (of which 2 never attempted)"),
+            "{text}"
+        );
+        assert!(
+            html.contains("Missed the deadline") && html.contains("W3"),
+            "{html}"
+        );
 
-        assert_eq!(count(&db, "SELECT COUNT(*) FROM handoff_outbox WHERE state = 'sent'").await, 2);
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM handoff_outbox WHERE state = 'sent'"
+            )
+            .await,
+            2
+        );
         let failed = db
             .counts("SELECT COUNT(*) FROM handoff_outbox WHERE state = 'failed' AND last_error LIKE '%550%'")
             .await;
         assert_eq!(failed[0][0], Some(1), "the 550 is kept with its code");
         let (_, scrape) = http(run.addr, "GET", "/metrics", None).await;
         assert_eq!(
-            sample(&scrape, "handoff_notifications_failed_total", &[("reason", "permanent")]),
+            sample(
+                &scrape,
+                "handoff_notifications_failed_total",
+                &[("reason", "permanent")]
+            ),
             Some(1.0)
         );
         assert_eq!(
-            sample(&scrape, "handoff_notifications_total", &[("kind", "firing")]),
+            sample(
+                &scrape,
+                "handoff_notifications_total",
+                &[("kind", "firing")]
+            ),
             Some(2.0)
         );
         assert_eq!(sample(&scrape, "handoff_outbox_pending", &[]), Some(0.0));
@@ -479,10 +634,18 @@ fn each_kind_of_mail_reads_as_reviewed() {
     let late: Vec<LateLead> = (1..=3)
         .map(|i| LateLead {
             deadline: t(&format!("2026-11-1{i}T18:00:00Z")),
-            first_attempt_seconds: if i == 2 { None } else { Some(f64::from(i) * 5.0 * 3600.0) },
+            first_attempt_seconds: if i == 2 {
+                None
+            } else {
+                Some(f64::from(i) * 5.0 * 3600.0)
+            },
             id: format!("L-10{i}"),
             mql_at: t(&format!("2026-11-1{i}T14:00:00Z")),
-            owner: Some(if i == 3 { "rep-ana".to_owned() } else { "rep-bo".to_owned() }),
+            owner: Some(if i == 3 {
+                "rep-ana".to_owned()
+            } else {
+                "rep-bo".to_owned()
+            }),
         })
         .collect();
     let speed = GroupResult {
@@ -653,7 +816,10 @@ fn each_kind_of_mail_reads_as_reviewed() {
     for (name, notice) in cases {
         let r = templates.render(&notice).unwrap();
         let text = format!("Subject: {}\n\n{}", r.subject, r.text);
-        for (file, got) in [(format!("{name}.txt"), text), (format!("{name}.html"), r.html)] {
+        for (file, got) in [
+            (format!("{name}.txt"), text),
+            (format!("{name}.html"), r.html),
+        ] {
             let path = dir.join(&file);
             if update {
                 std::fs::create_dir_all(dir).unwrap();
@@ -681,5 +847,55 @@ fn each_kind_of_mail_reads_as_reviewed() {
         wrong.is_empty(),
         "mail differs from the reviewed snapshots (HANDOFF_UPDATE_SNAPSHOTS=1 writes them anew):\n{}",
         wrong.join("\n")
+    );
+}
+
+/// Mail settings that cannot work stop `run` before it touches the database,
+/// saying what to write instead.
+#[test]
+fn bad_mail_settings_stop_the_daemon_at_start_with_what_to_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/never.db", dir.path().display());
+    let templates = dir.path().join("templates");
+    std::fs::create_dir(&templates).unwrap();
+    std::fs::write(templates.join("breach.txt.j2"), "{% if %}\n").unwrap();
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    for (args, says) in [
+        (
+            vec!["--smtp-url", "smtp://mail.acme.example:587?tls=yes"],
+            "smtp://HOST:PORT?tls=required",
+        ),
+        (vec!["--smtp-url", "mail.acme.example"], "not a URL"),
+        (vec!["--mail-from", "handoff at acme"], "is not a sender"),
+        (
+            vec!["--templates-dir", templates.to_str().unwrap()],
+            "breach.txt.j2: line 1",
+        ),
+        (
+            vec!["--external-url", "handoff.acme.example"],
+            "http:// or https://",
+        ),
+    ] {
+        let out = crate::helpers::handoff()
+            .args([
+                "--database",
+                &db,
+                "--rules",
+                rules,
+                "run",
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(stderr.contains("cannot start"), "{args:?}: {stderr}");
+    }
+    assert!(
+        !dir.path().join("never.db").exists(),
+        "the database was not touched"
     );
 }
