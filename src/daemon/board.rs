@@ -27,6 +27,13 @@ pub const MAX_UNWRITTEN_BYTES: usize = 16 << 20;
 /// Alert events not yet written are kept up to this many.
 pub const MAX_UNWRITTEN_EVENTS: usize = 50_000;
 
+/// Outbox rows not yet written are kept up to this many (mail still pending
+/// always).
+pub const MAX_UNWRITTEN_MAIL: usize = 10_000;
+
+/// Missed periods waiting to be told are kept up to this many.
+pub const MAX_MISSED: usize = 10_000;
+
 /// What a result row holds in memory, roughly.
 fn row_bytes(r: &ResultRow) -> usize {
     256 + r.details.len() + r.objective.len() + r.group.len()
@@ -194,6 +201,9 @@ impl Board {
             for r in &closed.results {
                 let row = period_row(name, *period, at, r);
                 if super::notify::missed(objective.kind(), &row) {
+                    if self.missed.len() >= MAX_MISSED {
+                        self.missed.remove(0);
+                    }
                     self.missed.push(row.clone());
                 }
                 journal.periods.push(row);
@@ -403,15 +413,33 @@ impl Board {
         u.events.extend(journal.events);
         // Mail state: the latest entry of a log key or an outbox row wins.
         for n in journal.notified {
-            u.notified.retain(|m| {
-                (&m.receiver, &m.objective, &m.group, &m.topic)
-                    != (&n.receiver, &n.objective, &n.group, &n.topic)
-            });
+            let key = (&n.receiver, &n.objective, &n.group, &n.topic);
+            u.notified
+                .retain(|m| (&m.receiver, &m.objective, &m.group, &m.topic) != key);
+            u.unnotify.retain(|k| (&k.0, &k.1, &k.2, &k.3) != key);
             u.notified.push(n);
+        }
+        for k in journal.unnotify {
+            u.notified.retain(|m| {
+                (&m.receiver, &m.objective, &m.group, &m.topic) != (&k.0, &k.1, &k.2, &k.3)
+            });
+            if !u.unnotify.contains(&k) {
+                u.unnotify.push(k);
+            }
         }
         for m in journal.outbox {
             u.outbox.retain(|o| o.id != m.id);
             u.outbox.push(m);
+        }
+        // Mail already delivered is only a record: while the database is away
+        // long enough, the oldest such rows go first.
+        if u.outbox.len() > MAX_UNWRITTEN_MAIL {
+            let mut over = u.outbox.len() - MAX_UNWRITTEN_MAIL;
+            u.outbox.retain(|o| {
+                let drop = over > 0 && o.state != "pending";
+                over -= usize::from(drop);
+                !drop
+            });
         }
         if journal.prune_before.is_some() {
             u.prune_before = journal.prune_before;

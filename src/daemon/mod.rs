@@ -502,6 +502,11 @@ impl Daemon {
                 prune_before: Some(before),
                 ..Journal::default()
             });
+            self.mail
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .planner
+                .prune(before);
             self.flush().await;
             tokio::select! {
                 () = self.shutdown.cancelled() => return,
@@ -566,6 +571,7 @@ impl Daemon {
                 return Err(message);
             }
         };
+        let rules = Arc::new(rules);
         let now = self.now();
         let mut start = Vec::new();
         let mut stop = Vec::new();
@@ -614,6 +620,9 @@ impl Daemon {
                 ..Journal::default()
             });
             board.generation += 1;
+            // The rules change with the board, so that a mail round never sees
+            // new objectives with old teams.
+            *self.rules.write().unwrap_or_else(|e| e.into_inner()) = rules.clone();
         }
         {
             let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
@@ -624,7 +633,6 @@ impl Daemon {
                 self.metrics.forget(name);
             }
         }
-        *self.rules.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(rules);
         for o in start.iter().chain(&retime).cloned() {
             self.spawn_objective(o);
         }

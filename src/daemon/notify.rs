@@ -125,10 +125,23 @@ struct Clock {
 pub struct Planner {
     pub log: BTreeMap<Key, NotifyRow>,
     clocks: HashMap<String, Clock>,
+    /// Log entries dropped since the last [`Planner::take_forgotten`], to
+    /// delete from the saved log too.
+    forgotten: Vec<Key>,
 }
 
-/// Objectives as the planner needs them: name → `send_resolved`.
-pub type Known = HashMap<String, bool>;
+/// An objective in the rules, as the planner needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KnownObjective {
+    /// Its `alert.send_resolved`.
+    pub send_resolved: bool,
+    /// Whether it has been measured under its current definition: until then
+    /// an alert that is not firing may only not have been evaluated yet.
+    pub measured: bool,
+}
+
+/// The objectives in the rules, by name.
+pub type Known = HashMap<String, KnownObjective>;
 
 impl Planner {
     /// A planner that knows what the saved log says was told.
@@ -149,7 +162,22 @@ impl Planner {
                 })
                 .collect(),
             clocks: HashMap::new(),
+            forgotten: Vec::new(),
         }
+    }
+
+    /// The log entries dropped since the last call.
+    pub fn take_forgotten(&mut self) -> Vec<Key> {
+        std::mem::take(&mut self.forgotten)
+    }
+
+    /// Drops, from memory, log entries settled before `before` (the saved
+    /// log is pruned with the rest of the history). Entries of alerts still
+    /// firing and of missed periods stay: they are what keeps a mail from
+    /// being sent twice.
+    pub fn prune(&mut self, before: DateTime<Utc>) {
+        self.log
+            .retain(|k, t| k.3 == PERIOD || t.state == "firing" || t.sent_at >= before);
     }
 
     /// Decides what to tell now. `live` are the firing alerts; `known` the
@@ -179,6 +207,30 @@ impl Planner {
                     ALERT.to_owned(),
                 );
                 let told = self.log.get(&key);
+                // The same series fired again before its end was told (it
+                // resolved and fired within the wait): close the old thread.
+                if let Some(t) = told
+                    && t.state == "firing"
+                    && t.episode != l.fired_at
+                {
+                    let send = l.objective.is_empty()
+                        || known.get(&l.objective).is_none_or(|k| k.send_resolved);
+                    wanted.entry(r.clone()).or_default().push(Decision {
+                        receiver: r.clone(),
+                        objective: l.objective.clone(),
+                        group: l.group.clone(),
+                        what: What::Resolved {
+                            severity: t
+                                .severity
+                                .as_deref()
+                                .and_then(Severity::parse)
+                                .unwrap_or(Severity::Critical),
+                            send,
+                        },
+                        episode: t.episode,
+                        thread: Some((t.thread.clone(), t.last_message.clone())),
+                    });
+                }
                 let what = match told {
                     Some(t) if t.state == "firing" && t.episode == l.fired_at => {
                         let was = t.severity.as_deref().and_then(Severity::parse);
@@ -257,7 +309,10 @@ impl Planner {
             }
             let send = match (objective.as_str(), known.get(objective)) {
                 ("", _) => true,
-                (_, Some(send_resolved)) => *send_resolved,
+                // Changed (a reload, a new release) and not measured since:
+                // whether it still fires is not known yet.
+                (_, Some(k)) if !k.measured => continue,
+                (_, Some(k)) => k.send_resolved,
                 // The objective left the rules: nobody is told of its end.
                 (_, None) => {
                     forget.push(key.clone());
@@ -283,6 +338,7 @@ impl Planner {
         }
         for key in forget {
             self.log.remove(&key);
+            self.forgotten.push(key);
         }
         for m in missed {
             for r in &m.receivers {
@@ -381,18 +437,30 @@ impl Planner {
     }
 }
 
-/// A Message-ID (without angle brackets) for a decided mail: unique to the
-/// receiver, alert, what it tells and when, in the sender's domain.
-pub fn message_id(d: &Decision, now: DateTime<Utc>, domain: &str) -> String {
+/// A Message-ID (without angle brackets) for a decided mail, in the sender's
+/// domain. It depends only on what the mail tells and the mail it follows
+/// (receiver, alert, episode, what, parent), never on the clock: a mail decided
+/// again because its record was lost (the daemon stopped while the database was
+/// away) gets the same Message-ID, and mail clients show it once.
+pub fn message_id(d: &Decision, domain: &str) -> String {
+    let what = match &d.what {
+        What::Firing {
+            severity,
+            repeat,
+            changed_from,
+        } => format!("firing:{severity}:{repeat}:{changed_from:?}"),
+        What::Resolved { severity, .. } => format!("resolved:{severity}"),
+        What::PeriodMissed(r) => format!("missed:{}", r.period_end.timestamp_micros()),
+    };
     let text = format!(
-        "{}|{}|{}|{}|{:?}|{}|{}",
+        "{}|{}|{}|{}|{}|{}|{}",
         d.receiver,
         d.objective,
         d.group,
+        d.topic(),
         d.episode.timestamp_micros(),
-        d.what,
-        now.timestamp_micros(),
-        d.topic()
+        what,
+        d.thread.as_ref().map_or("", |t| t.1.as_str()),
     );
     let h = xxhash_rust::xxh3::xxh3_128(text.as_bytes());
     let what = match &d.what {
@@ -435,7 +503,18 @@ mod tests {
     }
 
     fn known(names: &[(&str, bool)]) -> Known {
-        names.iter().map(|(n, s)| ((*n).to_owned(), *s)).collect()
+        names
+            .iter()
+            .map(|(n, s)| {
+                (
+                    (*n).to_owned(),
+                    KnownObjective {
+                        send_resolved: *s,
+                        measured: true,
+                    },
+                )
+            })
+            .collect()
     }
 
     /// Plans at `now` and notes every decision, as the daemon does.
@@ -444,7 +523,7 @@ mod tests {
         let ds = p.plan(live, k, &BTreeSet::new(), missed, t(now), g);
         ds.iter()
             .map(|d| {
-                let id = message_id(d, t(now), "acme.example");
+                let id = message_id(d, "acme.example");
                 p.note(d, &id, t(now));
                 let what = match &d.what {
                     What::Firing {
@@ -582,6 +661,12 @@ mod tests {
         let only_a = live("speed", "all", Severity::Critical, 0, &["a@x"]);
         assert!(step(&mut p, &[only_a.clone()], &k, &[], 10).is_empty());
         assert!(!p.log.keys().any(|k| k.0 == "b@x"));
+        assert_eq!(
+            p.take_forgotten(),
+            [("b@x".into(), "speed".into(), "all".into(), ALERT.into())],
+            "deleted from the saved log too"
+        );
+        assert!(p.take_forgotten().is_empty());
         // While evaluations fail the alert is inhibited: no reminder, and an
         // alert frozen as firing is not resolved either.
         let inhibited: BTreeSet<String> = ["speed".to_owned()].into();
@@ -596,6 +681,91 @@ mod tests {
             step(&mut p, &[only_a], &k, &[], 60 * 27),
             ["a@x speed/all: repeat critical (threaded)"]
         );
+    }
+
+    #[test]
+    fn a_series_that_fires_again_closes_its_old_thread_first() {
+        let mut p = Planner::default();
+        let k = known(&[("speed", true)]);
+        let a = live("speed", "all", Severity::Critical, 0, &["s@x"]);
+        assert!(step(&mut p, &[a.clone()], &k, &[], 0).is_empty());
+        assert_eq!(step(&mut p, &[a], &k, &[], 1).len(), 1);
+        // It resolved and fired again between two rounds (for: 0).
+        let again = live("speed", "all", Severity::Critical, 4, &["s@x"]);
+        assert_eq!(
+            step(&mut p, &[again.clone()], &k, &[], 6),
+            [
+                "s@x speed/all: resolved (threaded)",
+                "s@x speed/all: firing critical",
+            ]
+        );
+        assert!(step(&mut p, &[again], &k, &[], 12).is_empty());
+    }
+
+    #[test]
+    fn a_changed_objective_is_not_resolved_before_it_is_measured_again() {
+        let mut p = Planner::default();
+        let k = known(&[("speed", true)]);
+        let a = live("speed", "all", Severity::Critical, 0, &["s@x"]);
+        assert!(step(&mut p, &[a.clone()], &k, &[], 0).is_empty());
+        assert_eq!(step(&mut p, &[a], &k, &[], 1).len(), 1);
+        // A reload changed its target: no series until it is measured.
+        let mut changed = k.clone();
+        changed.get_mut("speed").unwrap().measured = false;
+        assert!(step(&mut p, &[], &changed, &[], 10).is_empty());
+        // Measured: it still fires (a new series, a new thread), or it does not.
+        let b = live("speed", "all", Severity::Critical, 11, &["s@x"]);
+        assert_eq!(
+            step(&mut p, &[b], &k, &[], 12),
+            [
+                "s@x speed/all: resolved (threaded)",
+                "s@x speed/all: firing critical",
+            ]
+        );
+    }
+
+    #[test]
+    fn message_ids_follow_what_is_told_not_the_clock() {
+        let d = Decision {
+            receiver: "s@x".into(),
+            objective: "speed".into(),
+            group: "all".into(),
+            what: What::Firing {
+                severity: Severity::Critical,
+                repeat: false,
+                changed_from: None,
+            },
+            episode: t(0),
+            thread: None,
+        };
+        let id = message_id(&d, "acme.example");
+        assert!(
+            id.starts_with("handoff.alert.") && id.ends_with("@acme.example"),
+            "{id}"
+        );
+        assert_eq!(
+            message_id(&d.clone(), "acme.example"),
+            id,
+            "decided again: the same id"
+        );
+        let mut reminder = d.clone();
+        reminder.what = What::Firing {
+            severity: Severity::Critical,
+            repeat: true,
+            changed_from: None,
+        };
+        reminder.thread = Some((id.clone(), id.clone()));
+        let first = message_id(&reminder, "acme.example");
+        assert_ne!(first, id);
+        reminder.thread = Some((id.clone(), first.clone()));
+        assert_ne!(
+            message_id(&reminder, "acme.example"),
+            first,
+            "each reminder its own"
+        );
+        let mut other = d.clone();
+        other.receiver = "m@x".into();
+        assert_ne!(message_id(&other, "acme.example"), id);
     }
 
     #[test]
@@ -824,7 +994,13 @@ impl Daemon {
                 continue;
             };
             let o = &e.objective;
-            known.insert(name.clone(), o.alert.send_resolved);
+            known.insert(
+                name.clone(),
+                KnownObjective {
+                    send_resolved: o.alert.send_resolved,
+                    measured: e.last_ok.is_some(),
+                },
+            );
             let receivers = rules.notify_addresses(o);
             for (g, s) in &e.series {
                 if s.state == State::Firing {
@@ -853,11 +1029,8 @@ impl Daemon {
                 severity: Severity::Critical,
                 fired_at: board.source.fired_at.unwrap_or(now),
                 receivers,
-                repeat: failing
-                    .iter()
-                    .map(|e| e.objective.alert.repeat.to_chrono())
-                    .min()
-                    .unwrap_or(TimeDelta::hours(24)),
+                // Told once, then its end: no reminders.
+                repeat: TimeDelta::MAX,
             });
         }
         board
@@ -877,6 +1050,7 @@ impl Daemon {
         let decisions = state
             .planner
             .plan(&live, &known, &inhibited, &missed, now, mail.grouping);
+        journal.unnotify = state.planner.take_forgotten();
         let domain = mail.from.email.domain().to_owned();
         for d in decisions {
             if let What::Resolved { send: false, .. } = d.what {
@@ -884,7 +1058,7 @@ impl Daemon {
                 journal.notified.push(state.planner.note(&d, &last, now));
                 continue;
             }
-            let id = message_id(&d, now, &domain);
+            let id = message_id(&d, &domain);
             let database = self.store.describe().to_owned();
             let (kind, rendered) = {
                 let entry = board.entries.get(&d.objective);
@@ -955,6 +1129,7 @@ impl Daemon {
                 let rendered = mail.templates.render(&notice).unwrap_or_else(|e| {
                     tracing::error!(error = %e, "A mail template failed; the mail goes out as plain facts.");
                     let v = render::view(&notice);
+                    // Text only: an empty HTML part would show as a blank mail.
                     render::Rendered {
                         subject: v.subject.clone(),
                         text: format!("{}\n\n{}\n\n(The mail template failed: {e})\n", v.subject, v.headline),
@@ -1048,18 +1223,35 @@ impl Daemon {
             if state.pause_until.is_some_and(|p| p > now) {
                 return Journal::default();
             }
-            state
-                .pending
-                .iter()
-                .filter(|m| m.next_attempt_at <= now)
-                .cloned()
-                .collect()
+            // Oldest first, and never a mail before an older one of its
+            // thread (receiver, objective, group) still waiting: a resolution
+            // does not overtake the breach it answers.
+            let mut waiting = BTreeSet::new();
+            let mut due = Vec::new();
+            for m in &state.pending {
+                let thread = (&m.receiver, &m.objective, &m.group);
+                if waiting.contains(&thread) {
+                    continue;
+                }
+                if m.next_attempt_at <= now {
+                    due.push(m.clone());
+                }
+                waiting.insert(thread);
+            }
+            due
         };
         let mut journal = Journal::default();
         let mut pause = None;
+        let mut failed_threads = BTreeSet::new();
         for mut m in due {
             if self.shutdown.is_cancelled() {
                 break;
+            }
+            // Sent in order within a thread: after a failure, its later
+            // mails wait for the retry.
+            let thread = (m.receiver.clone(), m.objective.clone(), m.group.clone());
+            if failed_threads.contains(&thread) {
+                continue;
             }
             let result = mail
                 .transport
@@ -1097,6 +1289,7 @@ impl Daemon {
                         .with_label_values(&["temporary"])
                         .inc();
                     tracing::warn!(receiver = %m.receiver, message_id = %m.id, error = %e, attempts = m.attempts, retry_at = %m.next_attempt_at, "A mail could not be delivered; it is tried again.");
+                    failed_threads.insert(thread);
                     if e.connection {
                         pause = Some(m.next_attempt_at);
                         journal.outbox.push(m);

@@ -87,6 +87,14 @@ impl Transport {
             }
             (other, _) => return Err(bad(&format!("the scheme {other}:// is not SMTP"))),
         }
+        // A user name without a password would silently send without logging in.
+        if let Some((userinfo, _)) = rest.split('/').next().unwrap_or("").rsplit_once('@')
+            && !userinfo.contains(':')
+        {
+            return Err(bad(
+                "a user name without a password (write USER:PASSWORD@HOST)",
+            ));
+        }
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| bad(&e.to_string()))?
             .timeout(Some(std::time::Duration::from_secs(30)))
@@ -165,12 +173,26 @@ pub fn classify(e: &lettre::transport::smtp::Error) -> SendError {
             message,
         };
     }
+    // What lettre refuses itself, with no reply from the server: no login
+    // mechanism in common (often a login without tls=required), no STARTTLS
+    // where required, an address the server cannot take. Trying again cannot
+    // help.
+    if e.is_client() {
+        let auth = message.to_ascii_lowercase().contains("authentic");
+        return SendError {
+            permanent: true,
+            reason: if auth { "auth" } else { "permanent" },
+            connection: false,
+            message,
+        };
+    }
     SendError {
         permanent: false,
         reason: "temporary",
-        // A 4xx reply is about this mail; anything else (refused, timed out,
-        // TLS) about the connection.
-        connection: !e.is_transient(),
+        // A 4xx reply is about this mail, except 421 (the server is closing
+        // the connection); anything else (refused, timed out, TLS) is about
+        // the connection.
+        connection: !e.is_transient() || code.as_deref() == Some("421"),
         message,
     }
 }
@@ -222,6 +244,7 @@ mod tests {
         }
         for (bad, says) in [
             ("smtp://h:25?tls=yes", "tls=yes is not a choice"),
+            ("smtp://alerts@h:587?tls=required", "without a password"),
             ("smtps://h:465?tls=required", "tls=required is not a choice"),
             ("http://h", "not SMTP"),
             ("mail.example.com:25", "not a URL"),

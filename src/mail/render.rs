@@ -982,6 +982,18 @@ pub fn message(
     }
     // A hint to auto-responders and mail servers that this is machine mail.
     b = b.header(AutoSubmitted);
+    // No HTML (a template that failed): the text alone, not a blank HTML part
+    // that clients would prefer.
+    if rendered.html.is_empty() {
+        let m = b
+            .singlepart(
+                SinglePart::builder()
+                    .header(header::ContentType::TEXT_PLAIN)
+                    .body(rendered.text.clone()),
+            )
+            .map_err(|e| e.to_string())?;
+        return Ok(String::from_utf8_lossy(&m.formatted()).into_owned());
+    }
     let m = b
         .multipart(
             MultiPart::alternative()
@@ -1094,6 +1106,12 @@ mod tests {
         let mut v = sample(MailKind::Breach);
         v.promise = "<script>alert(1)</script> & \"quotes\"".into();
         v.group = Some("<b>webinar</b>".into());
+        v.offenders = Some(Offenders {
+            title: "Leads".into(),
+            count: "all 1".into(),
+            columns: vec!["Lead".into(), "Owner".into()],
+            rows: vec![vec!["<img src=x>".into(), "O'Brien & <i>Sons</i>".into()]],
+        });
         let r = t.render_view(&v).unwrap();
         assert!(!r.html.contains("<script>"), "{}", r.html);
         assert!(r.html.contains("&lt;script&gt;"), "{}", r.html);
@@ -1108,5 +1126,16 @@ mod tests {
             "{}",
             r.text
         );
+        assert!(
+            !r.html.contains("<img") && !r.html.contains("<i>"),
+            "{}",
+            r.html
+        );
+        assert!(r.html.contains("&lt;img src=x&gt;"), "{}", r.html);
+        assert!(r.html.contains("&amp; &lt;i&gt;Sons"), "{}", r.html);
+        let mut f = sample(MailKind::EvaluationFailing);
+        f.failing[0].error = "relation \"leads\" <does not exist>".into();
+        let r = t.render_view(&f).unwrap();
+        assert!(r.html.contains("&lt;does not exist&gt;"), "{}", r.html);
     }
 }

@@ -217,6 +217,9 @@ pub struct Journal {
     /// Notification log entries to save (replacing the previous one of the
     /// same receiver, alert and topic).
     pub notified: Vec<NotifyRow>,
+    /// Notification log entries to delete: (receiver, objective, group,
+    /// topic).
+    pub unnotify: Vec<(String, String, String, String)>,
     /// Mails to save (new, or their delivery state updated).
     pub outbox: Vec<OutboxRow>,
     /// Remove results, alert events, delivered mail and settled notification
@@ -233,6 +236,7 @@ impl Journal {
             && self.forget.is_empty()
             && self.events.is_empty()
             && self.notified.is_empty()
+            && self.unnotify.is_empty()
             && self.outbox.is_empty()
             && self.prune_before.is_none()
     }
@@ -660,6 +664,17 @@ pub(super) async fn record<DB: Dialect>(
         "saving the notification log",
     )
     .await?;
+    for (receiver, objective, group, topic) in &journal.unnotify {
+        let mut qb = QueryBuilder::<DB>::new("DELETE FROM handoff_notifications WHERE receiver = ");
+        <DB as Typed<String>>::bind(&mut qb, receiver.clone());
+        for (column, value) in [("objective", objective), ("grp", group), ("topic", topic)] {
+            qb.push(format_args!(" AND {column} = "));
+            <DB as Typed<String>>::bind(&mut qb, value.clone());
+        }
+        DB::execute(conn, &mut qb)
+            .await
+            .map_err(failed::<DB>("forgetting notification log entries"))?;
+    }
     // A mail's content never changes once decided; only its delivery state does.
     insert::<DB, _>(
         conn,
@@ -700,9 +715,15 @@ pub(super) async fn record<DB: Dialect>(
         for (table, column, also) in [
             ("handoff_results", "evaluated_at", ""),
             ("handoff_alert_events", "at", ""),
-            // Mail still to be delivered and alerts still firing stay.
+            // Mail still to be delivered stays; so do the log entries of
+            // alerts still firing and of missed periods (one per receiver and
+            // group: they keep a period from being mailed twice).
             ("handoff_outbox", "created_at", " AND state <> 'pending'"),
-            ("handoff_notifications", "sent_at", " AND state <> 'firing'"),
+            (
+                "handoff_notifications",
+                "sent_at",
+                " AND state = 'resolved'",
+            ),
         ] {
             let mut qb = QueryBuilder::<DB>::new(format!("DELETE FROM {table} WHERE {column} < "));
             DB::bind_time(&mut qb, Some(before));

@@ -278,8 +278,36 @@ async fn mail_is_decided_threaded_and_never_sent_twice(db: TestDb) {
     crate::daemon::evaluated(run.addr, 2).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(outbox(out.path()).len(), 5, "{:#?}", mails(out.path()));
+
+    // Marketing hands the volume alerts to lead@: marketing's entry in the
+    // log goes (from the database too), and lead@ is told of the webinar.
+    crate::daemon::write_rules(
+        dir.path(),
+        &RULES.replace(
+            "    warn_below: 0.9\n",
+            "    warn_below: 0.9\n    alert: { notify: [lead@acme.example] }\n",
+        ),
+    );
+    run.daemon.reload("test").await.unwrap();
+    eventually("marketing forgotten", || async {
+        count(
+            &db,
+            "SELECT COUNT(*) FROM handoff_notifications WHERE receiver = 'mkt@acme.example'",
+        )
+        .await
+            == 0
+    })
+    .await;
+    eventually("lead@ told", || async { outbox(out.path()).len() >= 6 }).await;
+    let got = mails(out.path());
+    assert!(
+        got.iter()
+            .any(|m| m.0 == "lead@acme.example"
+                && m.1.starts_with("[handoff] AT RISK volume (webinar)")),
+        "{got:#?}"
+    );
     run.stop().await;
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM handoff_outbox").await, 5);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM handoff_outbox").await, 6);
     assert_eq!(
         count(
             &db,
