@@ -458,19 +458,15 @@ const PENDING_VOLUME: &str = "  - name: volume
     alert: { for: 1h }
 ";
 
-async fn alert_state_and_closed_periods_survive_a_restart(db: TestDb) {
-    // Two MQLs by 23:00 on October 31, a third at 23:30, none in November yet.
-    load(
-        &db,
-        "\
+/// Two MQLs by 23:00 on October 31, a third at 23:30, none in November yet.
+pub(crate) const OCTOBER_LEADS: &str = "\
 O1,2026-01-01T00:00:00Z,2026-10-05T10:00:00Z,R1,webinar,,,
 O2,2026-01-01T00:00:00Z,2026-10-10T10:00:00Z,R1,webinar,,,
 O3,2026-01-01T00:00:00Z,2026-10-31T23:30:00Z,R1,webinar,,,
-",
-        "",
-        "",
-    )
-    .await;
+";
+
+async fn alert_state_and_closed_periods_survive_a_restart(db: TestDb) {
+    load(&db, OCTOBER_LEADS, "", "").await;
     let dir = rules_dir(PENDING_VOLUME);
 
     // 23:00 on Oct 31: 2 of an expected 10 × (30d 23h / 31d) = 9.987: at risk,

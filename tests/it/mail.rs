@@ -322,17 +322,7 @@ async fn mail_is_decided_threaded_and_never_sent_twice(db: TestDb) {
 /// "period missed" mail with the month's final figures, and a restart does not
 /// send it again.
 async fn a_missed_month_is_mailed_once(db: TestDb) {
-    load(
-        &db,
-        "\
-O1,2026-01-01T00:00:00Z,2026-10-05T10:00:00Z,R1,webinar,,,
-O2,2026-01-01T00:00:00Z,2026-10-10T10:00:00Z,R1,webinar,,,
-O3,2026-01-01T00:00:00Z,2026-10-31T23:30:00Z,R1,webinar,,,
-",
-        "",
-        "",
-    )
-    .await;
+    load(&db, crate::daemon::OCTOBER_LEADS, "", "").await;
     // `for: 1d` keeps the pace alerts of either month from firing here.
     let dir = rules_dir(
         "  - name: volume
@@ -695,24 +685,38 @@ fn each_kind_of_mail_reads_as_reviewed() {
         target: Some(0.9),
         value: Some(0.775),
     };
-    // mql-volume, paid_search: 61 of 150, 82.9% of the pace on the 20th.
-    let volume = GroupResult {
-        denominator: None,
-        details: Details::LeadVolume(VolumeDetails {
-            attainment: Some(61.0 / 150.0),
-            delivered: 61,
-            elapsed: Some(0.4905),
-            expected: Some(73.575),
-            pace: Some(61.0 / 73.575),
-            period_end: t("2026-12-01T05:00:00Z"),
-            window_start: t("2026-11-01T04:00:00Z"),
-        }),
-        group: "paid_search".to_owned(),
-        numerator: None,
-        status: Status::AtRisk,
-        target: Some(150.0),
-        value: Some(61.0),
-    };
+    // A lead_volume result: `delivered` of `target`, `elapsed` of the month
+    // (from `start` to `end`) gone by.
+    let volume_of =
+        |group: &str, delivered: u64, target: f64, elapsed: f64, start: &str, end: &str| {
+            let expected = target * elapsed;
+            GroupResult {
+                denominator: None,
+                details: Details::LeadVolume(VolumeDetails {
+                    attainment: Some(delivered as f64 / target),
+                    delivered,
+                    elapsed: Some(elapsed),
+                    expected: Some(expected),
+                    pace: Some(delivered as f64 / expected),
+                    period_end: t(end),
+                    window_start: t(start),
+                }),
+                group: group.to_owned(),
+                numerator: None,
+                status: Status::AtRisk,
+                target: Some(target),
+                value: Some(delivered as f64),
+            }
+        };
+    // mql-volume, paid_search: 61 of 150 when 73.575 were expected.
+    let volume = volume_of(
+        "paid_search",
+        61,
+        150.0,
+        0.4905,
+        "2026-11-01T04:00:00Z",
+        "2026-12-01T05:00:00Z",
+    );
     // persistence: back to 92% (23 of 25).
     let persistence = GroupResult {
         denominator: Some(25.0),
@@ -736,23 +740,14 @@ fn each_kind_of_mail_reads_as_reviewed() {
         value: Some(0.92),
     };
     // October for webinar: 118 of 150, closed.
-    let october = GroupResult {
-        denominator: None,
-        details: Details::LeadVolume(VolumeDetails {
-            attainment: Some(118.0 / 150.0),
-            delivered: 118,
-            elapsed: Some(1.0),
-            expected: Some(150.0),
-            pace: Some(118.0 / 150.0),
-            period_end: t("2026-11-01T04:00:00Z"),
-            window_start: t("2026-10-01T04:00:00Z"),
-        }),
-        group: "webinar".to_owned(),
-        numerator: None,
-        status: Status::AtRisk,
-        target: Some(150.0),
-        value: Some(118.0),
-    };
+    let october = volume_of(
+        "webinar",
+        118,
+        150.0,
+        1.0,
+        "2026-10-01T04:00:00Z",
+        "2026-11-01T04:00:00Z",
+    );
     let down = Failure {
         message: "connecting to the database: Connection refused (os error 111)".to_owned(),
         reason: FailureReason::DatabaseUnreachable,
