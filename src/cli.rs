@@ -233,9 +233,12 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// The instant to evaluate at (RFC 3339) [default: now].
-    #[arg(long, value_name = "RFC3339")]
-    pub at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// The instant to evaluate at [default: now]: 2026-11-20 (midnight starting
+    /// that day), 2026-11-20T09:30 (a wall time), both in the rules' time zone,
+    /// or an exact instant such as 2026-11-20T14:30:00Z. Only events before it
+    /// count.
+    #[arg(long, value_name = "WHEN")]
+    pub at: Option<crate::when::When>,
 
     /// Output: a table for people, or one JSON object for programs.
     #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
@@ -480,9 +483,11 @@ pub struct DemoArgs {
     #[arg(long, env = "HANDOFF_DEMO_SEED", default_value_t = crate::demo::DEFAULT_SEED)]
     pub seed: u64,
 
-    /// The instant the history ends at (RFC 3339) [default: now, to the minute].
-    #[arg(long, value_name = "RFC3339")]
-    pub end: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// The instant the history ends at [default: now, to the minute]: 2026-11-20,
+    /// 2026-11-20T09:30 (in the demo company's zone, America/New_York) or an
+    /// exact instant such as 2026-11-20T14:30:00Z.
+    #[arg(long, value_name = "WHEN")]
+    pub end: Option<crate::when::When>,
 
     /// Delete the lead data already in the database first.
     #[arg(long)]
@@ -496,18 +501,24 @@ pub struct DemoArgs {
 
 impl DemoArgs {
     /// The company `handoff demo` was asked for; `--end` defaults to now, to the minute.
-    pub fn spec(&self) -> crate::demo::DemoSpec {
+    ///
+    /// # Errors
+    ///
+    /// `--end` names a wall time the demo's zone skips.
+    pub fn spec(&self) -> anyhow::Result<crate::demo::DemoSpec> {
         let end = match self.end {
-            Some(t) => t.to_utc(),
+            Some(t) => t
+                .resolve(crate::demo::timezone())
+                .map_err(|e| anyhow::anyhow!("--end: {e}"))?,
             None => chrono::Utc::now().trunc_subsecs(0),
         };
         let end = end.with_second(0).unwrap_or(end);
-        crate::demo::DemoSpec {
+        Ok(crate::demo::DemoSpec {
             leads: self.leads,
             months: self.months,
             seed: self.seed,
             end,
-        }
+        })
     }
 }
 
@@ -573,11 +584,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => {
             let progress = crate::progress::Progress::stderr();
             let summary = match &args.csv {
-                Some(dir) => crate::demo::write_csv(dir, args.spec(), &progress)?,
+                Some(dir) => crate::demo::write_csv(dir, args.spec()?, &progress)?,
                 None => {
                     let store = global.store().await?;
                     let summary =
-                        crate::demo::build(&store, args.spec(), args.replace, &progress).await?;
+                        crate::demo::build(&store, args.spec()?, args.replace, &progress).await?;
                     store.close().await;
                     summary
                 }
@@ -709,10 +720,13 @@ async fn eval(global: &GlobalArgs, args: &EvalArgs) -> anyhow::Result<ExitCode> 
             e
         });
     }
-    let at = args
-        .at
-        .map_or_else(chrono::Utc::now, |t| t.to_utc())
-        .trunc_subsecs(6);
+    let at = match args.at {
+        Some(when) => when
+            .resolve(rules.timezone())
+            .map_err(|e| anyhow::anyhow!("--at: {e}"))?,
+        None => chrono::Utc::now(),
+    }
+    .trunc_subsecs(6);
     for name in &args.objective {
         if rules.objective(name).is_none() {
             let names = rules.objectives().iter().map(|o| o.name.as_str());
@@ -737,7 +751,7 @@ async fn eval(global: &GlobalArgs, args: &EvalArgs) -> anyhow::Result<ExitCode> 
     store.close().await;
     match args.format {
         EvalFormat::Json => println!("{}", serde_json::to_string_pretty(&evaluation.to_json())?),
-        EvalFormat::Table => print!("{}", evaluation.to_table()),
+        EvalFormat::Table => print!("{}", evaluation.to_table(&rules)),
     }
     Ok(if evaluation.has_errors() {
         ExitCode::FAILURE

@@ -48,6 +48,7 @@ pub mod progress;
 pub mod rules;
 pub mod store;
 pub mod suggest;
+pub mod when;
 
 /// An error and its causes as one line, `outer: inner: root`, each said once.
 ///

@@ -395,9 +395,11 @@ impl Evaluation {
     }
 
     /// The table a person reads: objective, group, status, value against target,
-    /// and the key details.
-    pub fn to_table(&self) -> String {
-        super::table::render(self)
+    /// and the key details, then the first leads behind each failing figure.
+    /// `rules` are those evaluated: their targets name the groups that show as
+    /// `NO_DATA` when nothing was measured, their zones the times of leads.
+    pub fn to_table(&self, rules: &crate::rules::RuleSet) -> String {
+        super::table::render(self, rules)
     }
 }
 

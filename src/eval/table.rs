@@ -5,6 +5,11 @@ use std::fmt::Write as _;
 use chrono::SecondsFormat;
 
 use super::result::{Details, Evaluation, GroupResult};
+use crate::rules::{RuleSet, Spec, Target};
+
+/// How many leads of each list the table names (all of them, up to 20, are in
+/// `--format json`).
+const NAMED: usize = 5;
 
 /// A duration in seconds, the way a person says it (`45s`, `12m`, `3h 05m`, `2d 4h`).
 fn human_secs(s: f64) -> String {
@@ -85,7 +90,7 @@ fn details(r: &GroupResult) -> String {
         }
         Details::LeadQuality(d) => {
             parts.push(format!(
-                "{} accepted, {} rejected, {} not yet judged",
+                "{} accepted, {} rejected, {} with no decision",
                 d.accepted, d.rejected, d.undecided,
             ));
         }
@@ -98,8 +103,8 @@ fn details(r: &GroupResult) -> String {
                 ));
             }
             parts.push(format!(
-                "{} late, {} never attempted",
-                d.late, d.never_attempted
+                "{} of {} missed the deadline ({} of them never attempted)",
+                d.late, d.eligible, d.never_attempted
             ));
         }
         Details::ContactAttempts(d) => {
@@ -124,10 +129,119 @@ fn details(r: &GroupResult) -> String {
     parts.join("; ")
 }
 
-/// Renders the evaluation as an aligned text table.
-pub(super) fn render(e: &Evaluation) -> String {
+/// The groups an objective's target names that have no result: they are
+/// shown as `no_data` rather than left out.
+fn missing_groups(
+    rules: &RuleSet,
+    name: &str,
+    results: &[GroupResult],
+) -> Vec<(String, Option<f64>)> {
+    let Some(o) = rules.objective(name) else {
+        return Vec::new();
+    };
+    let named: Vec<(String, Option<f64>)> = match o.target() {
+        Some(Target::PerGroup { groups, .. }) => {
+            groups.iter().map(|(g, t)| (g.clone(), Some(*t))).collect()
+        }
+        Some(Target::Uniform(t)) if o.by.is_none() => vec![("all".to_owned(), Some(*t))],
+        None if o.by.is_none() => vec![("all".to_owned(), None)],
+        _ if results.is_empty() => vec![("all".to_owned(), None)],
+        _ => Vec::new(),
+    };
+    named
+        .into_iter()
+        .filter(|(g, _)| !results.iter().any(|r| &r.group == g))
+        .collect()
+}
+
+/// The leads behind a result, for the "who slipped" part: a heading and lines.
+fn slipped(rules: &RuleSet, name: &str, r: &GroupResult) -> Option<(String, Vec<String>)> {
+    let o = rules.objective(name)?;
+    let tz = o.timezone;
+    let day = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+    };
+    let owner = |x: &Option<String>| x.clone().unwrap_or_else(|| "(no owner)".to_owned());
+    let group = if r.group == "all" {
+        String::new()
+    } else {
+        format!(" ({})", r.group)
+    };
+    match (&r.details, &o.spec) {
+        (Details::PercentWorked(d), Spec::PercentWorked { respond_within, .. }) if d.late > 0 => {
+            Some((
+                format!(
+                    "{name}{group}: {} of {} MQLs without an attempt within {respond_within}",
+                    d.late, d.eligible
+                ),
+                d.late_leads
+                    .iter()
+                    .take(NAMED)
+                    .map(|l| {
+                        let first = l.first_attempt_seconds.map_or_else(
+                            || "never attempted".to_owned(),
+                            |s| format!("first attempt {} after", human_secs(s)),
+                        );
+                        format!(
+                            "{}  owner {}  MQL {}  {first}",
+                            l.id,
+                            owner(&l.owner),
+                            day(l.mql_at)
+                        )
+                    })
+                    .collect(),
+            ))
+        }
+        (Details::ContactAttempts(d), _) if d.violations > 0 => Some((
+            format!(
+                "{name}{group}: {} of {} leads given up with fewer than {} attempts",
+                d.violations, d.abandoned, d.min_attempts
+            ),
+            d.violating_leads
+                .iter()
+                .take(NAMED)
+                .map(|l| {
+                    format!(
+                        "{}  owner {}  {} attempts  given up {}",
+                        l.id,
+                        owner(&l.owner),
+                        l.attempts,
+                        day(l.closed_at)
+                    )
+                })
+                .collect(),
+        )),
+        (Details::Profitability(d), _) if d.leakage > 0 => Some((
+            format!(
+                "{name}{group}: {} leads given up before attempts stopped paying",
+                d.leakage
+            ),
+            d.leakage_leads
+                .iter()
+                .take(NAMED)
+                .map(|l| {
+                    format!(
+                        "{}  owner {}  {} attempts  given up {}",
+                        l.id,
+                        owner(&l.owner),
+                        l.attempts,
+                        day(l.closed_at)
+                    )
+                })
+                .collect(),
+        )),
+        _ => None,
+    }
+}
+
+/// Renders the evaluation as an aligned text table, then who slipped: the
+/// first leads (with their owners) behind each late, given-up or leaking
+/// figure. Every objective of `rules` that was evaluated shows, and every
+/// group its target names, as `NO_DATA` when nothing was measured.
+pub(super) fn render(e: &Evaluation, rules: &RuleSet) -> String {
     let header = ["OBJECTIVE", "GROUP", "STATUS", "VALUE", "TARGET", "DETAILS"];
     let mut rows: Vec<[String; 6]> = Vec::new();
+    let mut lists = Vec::new();
     for o in &e.objectives {
         for r in &o.results {
             let (value, target) = value_and_target(r);
@@ -139,6 +253,31 @@ pub(super) fn render(e: &Evaluation) -> String {
                 target,
                 details(r),
             ]);
+            // What to act on: the lists behind figures that are not ok.
+            if r.status != super::result::Status::Ok {
+                lists.extend(slipped(rules, &o.name, r));
+            }
+        }
+        for (group, target) in missing_groups(rules, &o.name, &o.results) {
+            let ratio = rules
+                .objective(&o.name)
+                .is_some_and(|x| !matches!(x.kind(), crate::rules::Kind::LeadVolume));
+            let why = if group == "all" {
+                "no leads in the window"
+            } else {
+                "no leads of this group in the window"
+            };
+            rows.push([
+                o.name.clone(),
+                group,
+                "NO_DATA".to_owned(),
+                "—".to_owned(),
+                target.map_or_else(
+                    || "none".to_owned(),
+                    |t| if ratio { pct(t) } else { whole(t) },
+                ),
+                why.to_owned(),
+            ]);
         }
     }
     let mut width = header.map(|h| h.chars().count());
@@ -147,8 +286,12 @@ pub(super) fn render(e: &Evaluation) -> String {
             *w = (*w).max(cell.chars().count());
         }
     }
+    let tz = rules.timezone();
     let mut out = format!(
-        "SLA at {}\n\n",
+        "SLA at {} ({})\n\n",
+        e.evaluated_at
+            .with_timezone(&tz)
+            .format("%a %-d %b %Y %H:%M %Z"),
         e.evaluated_at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
     );
     let line = |out: &mut String, cells: [&str; 6]| {
@@ -167,6 +310,18 @@ pub(super) fn render(e: &Evaluation) -> String {
     line(&mut out, header);
     for row in &rows {
         line(&mut out, row.each_ref().map(String::as_str));
+    }
+    if !lists.is_empty() {
+        let _ = write!(
+            out,
+            "\nWho slipped, behind each figure not ok (the first {NAMED}; up to 20 in --format json):\n"
+        );
+        for (heading, leads) in lists {
+            let _ = writeln!(out, "\n  {heading}");
+            for l in leads {
+                let _ = writeln!(out, "    {l}");
+            }
+        }
     }
     out
 }

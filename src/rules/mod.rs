@@ -90,6 +90,16 @@ impl RuleSet {
         &self.files
     }
 
+    /// The time zone command-line times are read in: the rule files' zone,
+    /// or UTC when they name different ones (or there are no objectives).
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        let mut zones = self.objectives.iter().map(|o| o.timezone);
+        match zones.next() {
+            Some(first) if zones.all(|z| z == first) => first,
+            _ => chrono_tz::Tz::UTC,
+        }
+    }
+
     /// The addresses an objective's alerts go to: its `notify` teams' addresses
     /// and the addresses written directly, sorted and without repeats.
     pub fn notify_addresses(&self, objective: &Objective) -> BTreeSet<String> {

@@ -1180,3 +1180,157 @@ T4,A4,2026-09-02T00:00:00Z,call,outbound,connected,false
 ";
     const BASE_DEALS: &str = "D1,A4,2026-09-03T00:00:00Z,2026-09-20T00:00:00Z,1200,true\n";
 }
+
+/// The table a person reads: every group its target names (NO_DATA when it has
+/// no leads), labels that add up, and who slipped, by lead and owner. Figures
+/// worked out from the rows: W1 and W2 attempted within the hour, W3 and P1
+/// never; 19.5 of November's 30 days gone at 12:00 on the 20th.
+#[tokio::test]
+async fn the_table_names_who_slipped_and_every_group() {
+    let db = TestDb::sqlite().await;
+    load(
+        &db,
+        crate::daemon::NOVEMBER_LEADS,
+        crate::daemon::NOVEMBER_TOUCHES,
+        "",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("sla.yaml"),
+        "version: 1
+timezone: UTC
+teams:
+  sales: { email: [s@acme.example] }
+objectives:
+  - name: volume
+    kind: lead_volume
+    owner: sales
+    schedule: '0 0 1 1 *'
+    window: month
+    by: channel
+    target: { webinar: 10, paid_search: 1, events: 5 }
+    warn_below: 0.9
+  - name: speed
+    kind: percent_worked
+    owner: sales
+    schedule: '0 0 1 1 *'
+    window: rolling 28d
+    respond_within: 1h
+    target: 0.9
+  - name: economics
+    kind: profitability
+    owner: sales
+    schedule: '0 0 1 1 *'
+    lookback: 30d
+    by: channel
+    cost_per_attempt: 5
+    min_sample: 1
+",
+    )
+    .unwrap();
+    let out = handoff()
+        .args(["--database", &db.url, "--rules"])
+        .arg(dir.path())
+        .args(["eval", "--at", "2026-11-20T12:00"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{table}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row = |objective: &str, group: &str| -> Vec<String> {
+        table
+            .lines()
+            .find(|l| {
+                let cells: Vec<&str> = l.split_whitespace().collect();
+                cells.len() > 2 && cells[0] == objective && cells[1] == group
+            })
+            .unwrap_or_else(|| panic!("no row {objective} {group}:\n{table}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    assert!(
+        table.starts_with("SLA at Fri 20 Nov 2026 12:00 UTC (2026-11-20T12:00:00Z)"),
+        "{table}"
+    );
+    // webinar: 3 of 10 × 19.5/30 = 6.5 expected, pace 46.2%.
+    assert_eq!(row("volume", "webinar")[2..5], ["AT_RISK", "3", "10"]);
+    assert!(
+        table.contains("expected by now 6.5; pace 46.2%; attainment 30.0%"),
+        "{table}"
+    );
+    assert_eq!(row("volume", "paid_search")[2..5], ["OK", "1", "1"]);
+    // events has a target and no leads: 0 of 5 × 0.65 = 3.25 expected.
+    assert_eq!(row("volume", "events")[2..5], ["AT_RISK", "0", "5"]);
+    assert_eq!(row("speed", "all")[2..4], ["BREACHED", "50.0%"]);
+    assert!(
+        table.contains("2 of 4 missed the deadline (2 of them never attempted)"),
+        "{table}"
+    );
+    let slipped = table
+        .split("Who slipped")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        slipped.contains("speed: 2 of 4 MQLs without an attempt within 1h"),
+        "{slipped}"
+    );
+    assert!(
+        slipped.contains("W3  owner R1  MQL 2026-11-04 10:00  never attempted"),
+        "{slipped}"
+    );
+    assert!(
+        slipped.contains("P1  owner R1  MQL 2026-11-05 10:00  never attempted"),
+        "{slipped}"
+    );
+    assert!(
+        !slipped.contains("W1") && !slipped.contains("volume"),
+        "{slipped}"
+    );
+
+    // Before the first lead: every objective still has its row.
+    let out = handoff()
+        .args(["--database", &db.url, "--rules"])
+        .arg(dir.path())
+        .args(["eval", "--at", "2026-01-01"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    let economics = table
+        .lines()
+        .find(|l| l.starts_with("economics"))
+        .unwrap_or_else(|| panic!("economics left out:\n{table}"));
+    assert!(
+        economics.contains(" all ")
+            && economics.contains("NO_DATA")
+            && economics.contains("no leads in the window"),
+        "{economics}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("speed ") && l.contains("NO_DATA")),
+        "{table}"
+    );
+    assert!(!table.contains("Who slipped"), "{table}");
+
+    // A mistake says what to type.
+    let out = handoff()
+        .args(["--database", &db.url, "--rules"])
+        .arg(dir.path())
+        .args(["eval", "--at", "20/11/2026"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "`20/11/2026` is not a date or time; write 2026-11-20 (midnight), 2026-11-20T09:30"
+        ),
+        "{stderr}"
+    );
+}
