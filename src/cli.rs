@@ -173,9 +173,13 @@ pub enum Command {
     /// timestamps are RFC 3339 (`2026-03-02T14:05:00Z`, offsets are converted to UTC);
     /// booleans are `true`/`false`; an empty field is null. Rows are upserted by id.
     ///
-    /// Every row of a file is checked before any of it is committed: on a bad row,
-    /// every problem in that file is reported as FILE:LINE:COLUMN and nothing of the
-    /// file is written; the files after it are not loaded.
+    /// Every row is checked before anything is committed, and the folder is
+    /// imported whole or not at all: on a bad row, every problem in that file is
+    /// reported as FILE:LINE:COLUMN, the files after it are not loaded, and
+    /// nothing of the folder is written (--each-file commits each good file
+    /// instead). Enumerations (`call`, `outbound`, `connected`) are read
+    /// without regard to case. A database holding the demo company needs
+    /// --replace.
     Import(ImportArgs),
 
     /// Create or upgrade the database schema, then exit.
@@ -524,8 +528,21 @@ impl DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Directory holding reps.csv, leads.csv, touches.csv and/or deals.csv.
+    /// Directory holding reps.csv, leads.csv, touches.csv and/or deals.csv (the
+    /// case of the names does not matter; commas, semicolons or tabs separate
+    /// fields).
     pub dir: PathBuf,
+
+    /// Commit each good file on its own. By default the folder is imported
+    /// whole or not at all: one bad file and nothing is written.
+    #[arg(long)]
+    pub each_file: bool,
+
+    /// Delete the lead data already in the database first, in the same
+    /// transaction. Needed to import into a database that holds the demo
+    /// company, so that the two histories are not mixed.
+    #[arg(long)]
+    pub replace: bool,
 }
 
 /// Starts the tracing subscriber that writes logs to stderr.
@@ -554,18 +571,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => {
             let store = global.store().await?;
             store.migrate().await?;
-            let report =
-                crate::import::import_dir(&store, &args.dir, &crate::progress::Progress::stderr())
-                    .await
-                    .with_context(|| format!("failed to import {}", args.dir.display()))?;
+            if !args.replace && store.meta(crate::store::META_DEMO).await?.is_some() {
+                store.close().await;
+                anyhow::bail!(
+                    "{} holds the demo company (handoff demo): importing {} into it would mix your history with the demo's. \
+                     Give --replace to delete the demo's lead data first, or import into another database (--database sqlite://mine.db)",
+                    crate::store::redact(global.database_url()),
+                    args.dir.display()
+                );
+            }
+            let options = crate::import::ImportOptions {
+                each_file: args.each_file,
+                replace: args.replace,
+            };
+            let report = crate::import::import_dir_with(
+                &store,
+                &args.dir,
+                &crate::progress::Progress::stderr(),
+                options,
+            )
+            .await
+            .with_context(|| format!("failed to import {}", args.dir.display()))?;
+            // Files not read first: a misnamed file is often the root cause of
+            // the problems reported for the others.
+            for note in &report.ignored {
+                eprintln!("{note}");
+            }
             for file in &report.files {
                 match file.outcome {
                     crate::import::Outcome::Imported { .. } => print!("{file}"),
                     _ => eprint!("{file}"),
                 }
-            }
-            for note in &report.ignored {
-                eprintln!("{note}");
             }
             if report
                 .files

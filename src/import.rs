@@ -76,6 +76,9 @@ pub enum Outcome {
     Failed { error: String },
     /// Not attempted because a file it depends on was rejected or failed.
     Skipped { because: String },
+    /// Every row was good, but another file of the folder was not, and the
+    /// folder is imported whole or not at all: nothing was written.
+    RolledBack { rows: u64, because: String },
 }
 
 /// The result for one file.
@@ -152,20 +155,59 @@ impl fmt::Display for FileReport {
                 self.name
             ),
             Outcome::Skipped { because } => writeln!(f, "{}: not imported: {because}", self.name),
+            Outcome::RolledBack { rows, because } => writeln!(
+                f,
+                "{}: {rows} good rows not written: {because}, and a folder is imported whole or not at all (--each-file commits each good file)",
+                self.name
+            ),
         }
     }
 }
 
 impl fmt::Display for ImportReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for file in &self.files {
-            write!(f, "{file}")?;
-        }
+        // Files not read come first: a misnamed file is often why the others
+        // name unknown rows.
         for note in &self.ignored {
             writeln!(f, "{note}")?;
         }
+        for file in &self.files {
+            write!(f, "{file}")?;
+        }
         Ok(())
     }
+}
+
+/// How a folder is imported.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ImportOptions {
+    /// Commit each good file on its own (a bad file then leaves the files
+    /// before it written). Default: the folder whole or not at all.
+    pub each_file: bool,
+    /// Delete the lead data already in the database first (in the same
+    /// transaction, when the folder is imported whole).
+    pub replace: bool,
+}
+
+/// The path of `name` in `dir`: the file of that name, or else the one file
+/// whose name differs only in case (`Leads.csv`, as exports write it).
+fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    let exact = dir.join(name);
+    if exact.is_file() {
+        return Some(exact);
+    }
+    let mut found = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        });
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
 }
 
 /// The file name each table is read from.
@@ -173,30 +215,53 @@ pub fn file_name(table: Table) -> String {
     format!("{}.csv", table.name())
 }
 
-/// Imports every canonical CSV file in `dir`, in reference order.
+/// Imports every canonical CSV file in `dir`, in reference order, whole or not
+/// at all.
 ///
 /// # Errors
 ///
-/// A missing directory or no canonical file in it. Bad rows, an unreadable file
-/// and a database failure are not errors: they are in the returned report, next
-/// to the files imported before them.
+/// As [`import_dir_with`].
 pub async fn import_dir(
     store: &Store,
     dir: &Path,
     progress: &Progress,
+) -> Result<ImportReport, ImportError> {
+    import_dir_with(store, dir, progress, ImportOptions::default()).await
+}
+
+/// Imports every canonical CSV file in `dir` (`reps.csv`, `leads.csv`,
+/// `touches.csv`, `deals.csv`, matched without regard to case), in reference
+/// order: in one transaction, or one per file with `each_file`.
+///
+/// # Errors
+///
+/// A missing directory or no canonical file in it. Bad rows, an unreadable file
+/// and a database failure are not errors: they are in the returned report.
+pub async fn import_dir_with(
+    store: &Store,
+    dir: &Path,
+    progress: &Progress,
+    options: ImportOptions,
 ) -> Result<ImportReport, ImportError> {
     if !dir.is_dir() {
         return Err(ImportError::NotADirectory(dir.to_owned()));
     }
     let mut report = ImportReport::default();
     let canonical: Vec<String> = Table::ALL.iter().map(|&t| file_name(t)).collect();
+    let files: Vec<(Table, PathBuf)> = Table::ALL
+        .into_iter()
+        .filter_map(|t| find_file(dir, &file_name(t)).map(|p| (t, p)))
+        .collect();
     let entries = std::fs::read_dir(dir).map_err(|source| ImportError::Io {
         path: dir.to_owned(),
         source,
     })?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".csv") && !canonical.contains(&name) {
+        let read = files
+            .iter()
+            .any(|(_, p)| p.file_name() == Some(entry.file_name().as_os_str()));
+        if name.to_ascii_lowercase().ends_with(".csv") && !read {
             let hint = suggest::hint(&name, canonical.iter().map(String::as_str));
             report
                 .ignored
@@ -204,21 +269,41 @@ pub async fn import_dir(
         }
     }
     report.ignored.sort();
+    if files.is_empty() {
+        return Err(ImportError::NothingToImport(dir.to_owned()));
+    }
 
-    let mut failed: Option<String> = None;
-    let mut any = false;
-    for table in Table::ALL {
-        let path = dir.join(file_name(table));
-        if !path.is_file() {
-            continue;
+    let mut whole = if options.each_file {
+        if options.replace {
+            let mut db = store.begin().await?;
+            db.delete_lead_data().await?;
+            db.commit().await?;
         }
-        any = true;
-        let outcome = match &failed {
-            Some(name) => Outcome::Skipped {
-                because: format!("{name} was not imported, and rows here may refer to it"),
+        None
+    } else {
+        let mut db = store.begin().await?;
+        if options.replace {
+            db.delete_lead_data().await?;
+        }
+        Some(db)
+    };
+    let mut failed: Option<String> = None;
+    for (table, path) in files {
+        let name = path
+            .file_name()
+            .map_or_else(|| file_name(table), |n| n.to_string_lossy().into_owned());
+        let outcome = match (&failed, whole.as_mut()) {
+            (Some(bad), _) => Outcome::Skipped {
+                because: format!("{bad} was not imported, and rows here may refer to it"),
+            },
+            (None, Some(db)) => match import_into(store, db, table, &path, progress).await {
+                Ok(outcome) => outcome,
+                Err(e) => Outcome::Failed {
+                    error: format!("{e:#}"),
+                },
             },
             // A failure here still reports the files already committed.
-            None => match import_file(store, table, &path, progress).await {
+            (None, None) => match import_file(store, table, &path, progress).await {
                 Ok(outcome) => outcome,
                 Err(e) => Outcome::Failed {
                     error: format!("{e:#}"),
@@ -226,16 +311,31 @@ pub async fn import_dir(
             },
         };
         if matches!(outcome, Outcome::Rejected { .. } | Outcome::Failed { .. }) {
-            failed = Some(file_name(table));
+            failed = Some(name.clone());
         }
         report.files.push(FileReport {
-            name: file_name(table),
+            name,
             table,
             outcome,
         });
     }
-    if !any {
-        return Err(ImportError::NothingToImport(dir.to_owned()));
+    if let Some(db) = whole {
+        match &failed {
+            None => db.commit().await?,
+            Some(bad) => {
+                // The error that matters is the file's; a failed rollback
+                // writes nothing either.
+                let _ = db.rollback().await;
+                for f in &mut report.files {
+                    if let Outcome::Imported { rows, .. } = f.outcome {
+                        f.outcome = Outcome::RolledBack {
+                            rows,
+                            because: format!("{bad} was not imported"),
+                        };
+                    }
+                }
+            }
+        }
     }
     Ok(report)
 }
@@ -271,6 +371,32 @@ pub async fn import_file(
     path: &Path,
     progress: &Progress,
 ) -> Result<Outcome, ImportError> {
+    let mut db = store.begin().await?;
+    let outcome = match import_into(store, &mut db, table, path, progress).await {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = db.rollback().await;
+            return Err(e);
+        }
+    };
+    if matches!(outcome, Outcome::Imported { .. }) {
+        db.commit().await?;
+    } else {
+        db.rollback().await?;
+    }
+    Ok(outcome)
+}
+
+/// Reads one CSV file into `table` within the transaction `db`: every row
+/// written when every row is good ([`Outcome::Imported`]), else none and the
+/// problems ([`Outcome::Rejected`]); the caller commits or rolls back.
+async fn import_into(
+    store: &Store,
+    db: &mut Tx,
+    table: Table,
+    path: &Path,
+    progress: &Progress,
+) -> Result<Outcome, ImportError> {
     let started = Instant::now();
     let io_err = |source| ImportError::Io {
         path: path.to_owned(),
@@ -287,14 +413,13 @@ pub async fn import_file(
 
     let mut errors = Errors::default();
     let mut fields: Vec<usize> = Vec::new();
-    let mut db = store.begin().await?;
     let mut written: u64 = 0;
     while let Some(msg) = rx.recv().await {
         match msg {
             Msg::Error(e) => errors.push(e),
             Msg::Header { fields: f } => fields = f,
             Msg::Rows(batch) => {
-                check_references(&mut db, table, &fields, &batch, &mut errors).await?;
+                check_references(db, table, &fields, &batch, &mut errors).await?;
                 // After the first problem nothing more is written: the file will be
                 // rolled back, and the rest is read only to report every problem.
                 if errors.total == 0 {
@@ -316,7 +441,6 @@ pub async fn import_file(
         db.delete_meta(crate::store::META_DEMO).await?;
     }
     if errors.total > 0 {
-        db.rollback().await?;
         let Errors { mut list, total } = errors;
         list.sort();
         return Ok(Outcome::Rejected {
@@ -324,11 +448,33 @@ pub async fn import_file(
             total,
         });
     }
-    db.commit().await?;
     Ok(Outcome::Imported {
         rows: written,
         elapsed: started.elapsed(),
     })
+}
+
+/// The field separator of a CSV file, from its header line: a comma, or a
+/// semicolon or tab where the header has more of those than commas (spreadsheets
+/// in many locales save CSV with semicolons).
+fn delimiter_of(head: &[u8]) -> u8 {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or(head);
+    let mut quoted = false;
+    let mut counts = [0usize; 3];
+    for &b in line {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => counts[0] += 1,
+            b';' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    match counts {
+        [c, s, t] if s > c && s >= t => b';',
+        [c, _, t] if t > c => b'\t',
+        _ => b',',
+    }
 }
 
 /// The problems of one file: the first [`MAX_REPORTED_ERRORS`] and a count.
@@ -630,9 +776,11 @@ impl Records {
             last[0] == b'\n'
         };
         file.seek(SeekFrom::Start(0))?;
+        let delimiter = delimiter_of(&head[..n]);
         // Records end at LF; a CR before it is stripped from the last field.
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
+            .delimiter(delimiter)
             .flexible(true)
             .terminator(csv::Terminator::Any(b'\n'))
             .from_reader(BufReader::with_capacity(1 << 20, file));
@@ -798,17 +946,20 @@ fn parse_field(column: &Column, raw: &[u8]) -> Result<OwnedValue, String> {
             }
             Ok(OwnedValue::Text(Some(s.to_owned())))
         }
-        ColumnType::Enum(allowed) => match allowed.iter().find(|a| **a == s) {
-            Some(a) => Ok(OwnedValue::Text(Some((*a).to_owned()))),
-            None => {
-                let hint = suggest::hint(s, allowed.iter().copied());
-                Err(format!(
-                    "unknown {} `{s}`; expected one of {}{hint}",
-                    column.name,
-                    allowed.join(", ")
-                ))
+        // CRM exports write `Call` and `Email`: the case does not matter.
+        ColumnType::Enum(allowed) => {
+            match allowed.iter().find(|a| a.eq_ignore_ascii_case(s.trim())) {
+                Some(a) => Ok(OwnedValue::Text(Some((*a).to_owned()))),
+                None => {
+                    let hint = suggest::hint(s, allowed.iter().copied());
+                    Err(format!(
+                        "unknown {} `{s}`; expected one of {}{hint}",
+                        column.name,
+                        allowed.join(", ")
+                    ))
+                }
             }
-        },
+        }
         ColumnType::Timestamp => parse_timestamp(s)
             .map(|t| OwnedValue::Timestamp(Some(t)))
             .map_err(|why| format!("invalid `{}` `{s}`: {why}", column.name)),
@@ -881,6 +1032,15 @@ pub fn parse_cents(s: &str) -> Result<i64, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_separator_is_read_from_the_header() {
+        assert_eq!(delimiter_of(b"id,name,team\nR1,A;B,x\n"), b',');
+        assert_eq!(delimiter_of(b"id;name;team\nR1;\"A, B\";x\n"), b';');
+        assert_eq!(delimiter_of(b"id\tname\tteam\n"), b'\t');
+        assert_eq!(delimiter_of(b"\"a;b\",c\n"), b',');
+        assert_eq!(delimiter_of(b"id\n"), b',');
+    }
 
     #[test]
     fn cents_are_exact() {

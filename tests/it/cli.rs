@@ -56,9 +56,24 @@ fn demo_then_import_of_a_bad_file_leaves_the_database_as_it_was() {
 
     let csv = tempfile::tempdir().unwrap();
     std::fs::write(csv.path().join("touches.csv"), "id,lead_id,occurred_at,kind,direction,automated\nNEW1,L0000001,2026-11-01T10:00:00Z,call,outbound,false\nNEW2,L0000001,yesterday,call,outbound,false\n").unwrap();
+    // The demo's database: importing into it would mix two histories.
     let out = handoff()
         .env("HANDOFF_DATABASE", &db)
         .arg("import")
+        .arg(csv.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("holds the demo company") && stderr.contains("--replace"),
+        "{stderr}"
+    );
+    // With --replace, a bad file: the folder is imported whole or not at all,
+    // so the demo's data is not deleted either.
+    let out = handoff()
+        .env("HANDOFF_DATABASE", &db)
+        .args(["import", "--replace"])
         .arg(csv.path())
         .output()
         .unwrap();

@@ -21,6 +21,8 @@ backend_tests!(
     unknown_column_suggests_the_near_miss,
     every_bad_row_is_reported_and_nothing_written,
     dependent_files_are_skipped_after_a_rejection,
+    exports_as_spreadsheets_write_them_are_read,
+    a_misnamed_file_is_reported_before_what_it_causes,
     demo_csv_round_trips_exactly,
     lines_are_right_with_crlf_blank_lines_and_line_breaks_in_fields,
     padded_ids_control_characters_and_far_years_are_refused,
@@ -275,10 +277,11 @@ async fn dependent_files_are_skipped_after_a_rejection(db: TestDb) {
     )
     .await;
     assert!(!report.is_success());
-    assert!(matches!(
-        report.files[0].outcome,
-        Outcome::Imported { rows: 2, .. }
-    ));
+    // reps.csv was good, but the folder is imported whole or not at all.
+    assert!(
+        matches!(&report.files[0].outcome, Outcome::RolledBack { rows: 2, because } if because.contains("leads.csv")),
+        "{report}"
+    );
     assert_eq!(problems(&report, "leads.csv").len(), 1);
     assert!(
         matches!(&report.files[2].outcome, Outcome::Skipped { because } if because.contains("leads.csv"))
@@ -288,8 +291,88 @@ async fn dependent_files_are_skipped_after_a_rejection(db: TestDb) {
             db.store.count(Table::Reps).await.unwrap(),
             db.store.count(Table::Leads).await.unwrap()
         ),
+        (0, 0)
+    );
+
+    // --each-file: the good file before the bad one is committed.
+    let dir = csv_dir(&[
+        ("reps.csv", REPS),
+        ("leads.csv", &bad_leads),
+        ("touches.csv", TOUCHES),
+    ]);
+    let options = handoff::import::ImportOptions {
+        each_file: true,
+        replace: false,
+    };
+    let report =
+        handoff::import::import_dir_with(&db.store, dir.path(), &Progress::hidden(), options)
+            .await
+            .unwrap();
+    assert!(matches!(
+        report.files[0].outcome,
+        Outcome::Imported { rows: 2, .. }
+    ));
+    assert_eq!(
+        (
+            db.store.count(Table::Reps).await.unwrap(),
+            db.store.count(Table::Leads).await.unwrap()
+        ),
         (2, 0)
     );
+}
+
+/// What CRM exports and spreadsheets write: capitalised file names,
+/// semicolons, `Call` and `Outbound`.
+async fn exports_as_spreadsheets_write_them_are_read(db: TestDb) {
+    let semi = |text: &str| text.replace(',', ";");
+    let touches = TOUCHES
+        .replace(",call,", ",Call,")
+        .replace(",outbound,", ",OUTBOUND,");
+    let report = import(
+        &db,
+        &[
+            ("Reps.csv", &semi(REPS)),
+            ("LEADS.CSV", LEADS),
+            ("Touches.csv", &semi(&touches)),
+        ],
+    )
+    .await;
+    assert!(report.is_success(), "{report}");
+    assert!(report.ignored.is_empty(), "{:?}", report.ignored);
+    assert_eq!(report.files[0].name, "Reps.csv");
+    assert_eq!(
+        (
+            db.store.count(Table::Reps).await.unwrap(),
+            db.store.count(Table::Leads).await.unwrap(),
+            db.store.count(Table::Touches).await.unwrap(),
+        ),
+        (
+            REPS.lines().count() as i64 - 1,
+            LEADS.lines().count() as i64 - 1,
+            TOUCHES.lines().count() as i64 - 1,
+        )
+    );
+}
+
+/// A misnamed file is said first: it is why the others name unknown rows.
+async fn a_misnamed_file_is_reported_before_what_it_causes(db: TestDb) {
+    let report = import(
+        &db,
+        &[
+            ("reps.csv", REPS),
+            ("lead.csv", LEADS),
+            ("touches.csv", TOUCHES),
+        ],
+    )
+    .await;
+    assert!(!report.is_success());
+    let text = report.to_string();
+    let first = text.lines().next().unwrap();
+    assert_eq!(
+        first, "lead.csv: ignored, not a canonical file; did you mean `leads.csv`?",
+        "{text}"
+    );
+    assert!(text.contains("unknown lead"), "{text}");
 }
 
 async fn demo_csv_round_trips_exactly(db: TestDb) {
@@ -407,7 +490,7 @@ async fn lines_are_right_with_crlf_blank_lines_and_line_breaks_in_fields(db: Tes
     .await;
     assert!(matches!(
         report.files[0].outcome,
-        Outcome::Imported { rows: 1, .. }
+        Outcome::RolledBack { rows: 1, .. }
     ));
     assert!(
         matches!(&report.files[1].outcome, Outcome::Failed { error } if error.contains("bare carriage return")),
