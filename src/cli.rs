@@ -41,9 +41,11 @@ pub struct Cli {
 /// Options every verb understands.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Database URL: sqlite://FILE, postgres://USER@HOST/DB or mysql://USER@HOST/DB.
+    /// Database URL: sqlite://FILE, postgres://USER:PASSWORD@HOST:PORT/DB or
+    /// mysql://USER:PASSWORD@HOST:PORT/DB.
     ///
-    /// SQLite files are created when missing. [default: sqlite://handoff.db]
+    /// A missing SQLite file is created by the verbs that write (demo, import,
+    /// migrate, run); eval reads only an existing one. [default: sqlite://handoff.db]
     #[arg(long, env = "HANDOFF_DATABASE", global = true, value_name = "URL")]
     pub database: Option<String>,
 
@@ -180,6 +182,13 @@ pub enum Command {
     /// instead). Enumerations (`call`, `outbound`, `connected`) are read
     /// without regard to case. A database holding the demo company needs
     /// --replace.
+    ///
+    /// With --mapping, DIR holds a CRM's export files instead: `--mapping
+    /// hubspot` (contacts, deals, calls and e-mails exported from HubSpot),
+    /// `--mapping salesforce` (Lead, Task, Opportunity and User exports), or
+    /// `--mapping FILE` for a mapping of your own (docs/MAPPINGS.md). Problems
+    /// are located in the source files; rows a mapping skips and columns it
+    /// could not fill are counted after the import.
     Import(ImportArgs),
 
     /// Create or upgrade the database schema, then exit.
@@ -189,7 +198,8 @@ pub enum Command {
     /// lead tables can be views over CRM sync tables.
     Migrate,
 
-    /// Validate SLA rule files; never touches the database.
+    /// Validate SLA rule files, or a mapping file with --mapping; never touches
+    /// the database.
     ///
     /// Checks every *.yaml under PATH (default: the --rules directory) as one rule
     /// set: the YAML itself, unknown or misspelled fields, the fields each kind of
@@ -203,6 +213,9 @@ pub enum Command {
     /// A single file is checked as if it were the whole rule set, so teams or
     /// calendars defined in another file count as unknown. The field reference is
     /// rules/README.md.
+    ///
+    /// `handoff check --mapping FILE` checks a mapping file the same way (its
+    /// source columns are checked against the files' headers by import).
     Check(CheckArgs),
 
     /// Evaluate every objective once, print the results, change nothing.
@@ -219,20 +232,33 @@ pub enum Command {
     /// Exits 1 when an objective could not be evaluated (status error).
     Eval(EvalArgs),
 
-    /// Print the JSON Schema (draft 2020-12) of rule files to stdout.
+    /// Print the JSON Schema (draft 2020-12) of rule files (or, with --mapping,
+    /// of mapping files) to stdout.
     ///
     /// Editors running the YAML language server use it to complete and check rule
     /// files: the shipped ones start with `# yaml-language-server: $schema=schema.json`.
     /// Refresh the shipped copy with `handoff schema > rules/schema.json`. The schema
     /// checks shape; `handoff check` also checks meaning (cron, time zones, references).
-    Schema,
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The schema of mapping files rather than rule files.
+    #[arg(long)]
+    pub mapping: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// A rule file, or a directory of them [default: the --rules directory].
-    #[arg(value_name = "PATH")]
+    #[arg(value_name = "PATH", conflicts_with = "mapping")]
     pub path: Option<PathBuf>,
+
+    /// Check this mapping file (or a built-in mapping: hubspot, salesforce)
+    /// instead of the rules.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -543,6 +569,17 @@ pub struct ImportArgs {
     /// company, so that the two histories are not mixed.
     #[arg(long)]
     pub replace: bool,
+
+    /// Read DIR as a CRM's exports through a mapping: `hubspot`, `salesforce`,
+    /// or the path of a mapping file (docs/MAPPINGS.md).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub mapping: Option<String>,
+
+    /// The time zone of local times in the exports (CRMs write the account's
+    /// zone, without an offset) when the mapping names none [default: the
+    /// rules' `timezone`].
+    #[arg(long, value_name = "ZONE", requires = "mapping")]
+    pub timezone: Option<chrono_tz::Tz>,
 }
 
 /// Starts the tracing subscriber that writes logs to stderr.
@@ -580,9 +617,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     args.dir.display()
                 );
             }
+            let mapping = match &args.mapping {
+                None => None,
+                Some(spec) => match crate::mapping::load(spec) {
+                    Ok(m) => Some(std::sync::Arc::new(m)),
+                    Err(errors) => {
+                        store.close().await;
+                        eprint!("{errors}");
+                        eprintln!("the mapping is not valid: {}", errors.summary());
+                        return Ok(ExitCode::FAILURE);
+                    }
+                },
+            };
+            // Local times in exports: the flag, else the mapping's zone, else the
+            // company's (the rules').
+            let timezone = args.timezone.or_else(|| {
+                mapping
+                    .as_ref()
+                    .filter(|m| m.timezone.is_none())
+                    .and_then(|_| crate::rules::load_dir(&global.rules).ok())
+                    .map(|r| r.timezone())
+            });
             let options = crate::import::ImportOptions {
                 each_file: args.each_file,
                 replace: args.replace,
+                mapping,
+                timezone,
             };
             let report = crate::import::import_dir_with(
                 &store,
@@ -649,6 +709,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             run_daemon(&global, &args.daemon).await
         }
         Command::Run(args) => run_daemon(&global, &args.daemon).await,
+        Command::Check(CheckArgs {
+            mapping: Some(spec),
+            ..
+        }) => match crate::mapping::load(&spec) {
+            Ok(m) => {
+                let tables: usize = m.files.len();
+                let s = if tables == 1 { "" } else { "s" };
+                println!(
+                    "mapping {} is valid: {tables} source file{s} to tables",
+                    m.name
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(errors) => {
+                eprint!("{errors}");
+                eprintln!("the mapping is not valid: {}", errors.summary());
+                Ok(ExitCode::FAILURE)
+            }
+        },
         Command::Check(args) => {
             let path = args.path.as_deref().unwrap_or(&global.rules);
             match crate::rules::load_dir(path) {
@@ -664,8 +743,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Eval(args) => eval(&global, &args).await,
-        Command::Schema => {
-            let schema = serde_json::to_string_pretty(&crate::rules::json_schema())?;
+        Command::Schema(args) => {
+            let schema = if args.mapping {
+                crate::mapping::json_schema()
+            } else {
+                crate::rules::json_schema()
+            };
+            let schema = serde_json::to_string_pretty(&schema)?;
             println!("{schema}");
             Ok(ExitCode::SUCCESS)
         }

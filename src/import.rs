@@ -8,16 +8,19 @@
 //! is rolled back whole; its problems are all reported, located as
 //! `FILE:LINE:COLUMN`, and the files that depend on it are not loaded.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use tokio::sync::mpsc;
 
+use crate::mapping::read::{Lookups, Plan, RowOutcome};
+use crate::mapping::{Action, Mapping};
 use crate::model::{self, Column, ColumnType, GenericRow, OwnedValue, Table};
 use crate::progress::{Progress, Unit};
 use crate::store::{Encoded, Encoder, Store, StoreError, Tx, UpsertColumns};
@@ -38,6 +41,14 @@ pub enum ImportError {
     NotADirectory(PathBuf),
     #[error("no reps.csv, leads.csv, touches.csv or deals.csv in {0}")]
     NothingToImport(PathBuf),
+    #[error("none of the files the mapping {mapping} reads ({files}) is in {dir}")]
+    NothingMapped {
+        mapping: String,
+        files: String,
+        dir: PathBuf,
+    },
+    #[error("{0}")]
+    Lookup(String),
     #[error("failed to read {path}: {source}")]
     Io {
         path: PathBuf,
@@ -63,7 +74,12 @@ pub struct RowError {
 #[derive(Debug)]
 pub enum Outcome {
     /// Every row was written.
-    Imported { rows: u64, elapsed: Duration },
+    Imported {
+        rows: u64,
+        elapsed: Duration,
+        /// Through a mapping: rows skipped and columns it could not fill.
+        notes: Vec<String>,
+    },
     /// Bad rows were found; nothing of the file was written.
     Rejected {
         /// The problems, by line: the first 1,000.
@@ -87,6 +103,8 @@ pub struct FileReport {
     /// The file name as shown in messages (`leads.csv`).
     pub name: String,
     pub table: Table,
+    /// Read through a mapping (the file may feed several tables).
+    pub mapped: bool,
     pub outcome: Outcome,
 }
 
@@ -118,17 +136,36 @@ impl ImportReport {
     }
 }
 
+impl FileReport {
+    /// `leads.csv`, or `contacts.csv → leads` for a file read through a mapping.
+    pub fn title(&self) -> String {
+        if self.mapped {
+            format!("{} → {}", self.name, self.table.name())
+        } else {
+            self.name.clone()
+        }
+    }
+}
+
 impl fmt::Display for FileReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let title = self.title();
         match &self.outcome {
-            Outcome::Imported { rows, elapsed } => {
+            Outcome::Imported {
+                rows,
+                elapsed,
+                notes,
+            } => {
                 let secs = elapsed.as_secs_f64();
                 let rate = if secs > 0.0 { *rows as f64 / secs } else { 0.0 };
                 writeln!(
                     f,
-                    "{}: {rows} rows imported in {secs:.2} s ({rate:.0} rows/s)",
-                    self.name
-                )
+                    "{title}: {rows} rows imported in {secs:.2} s ({rate:.0} rows/s)"
+                )?;
+                for note in notes {
+                    writeln!(f, "  {note}")?;
+                }
+                Ok(())
             }
             Outcome::Rejected { errors, total } => {
                 for e in errors {
@@ -145,20 +182,16 @@ impl fmt::Display for FileReport {
                 let s = if *total == 1 { "" } else { "s" };
                 writeln!(
                     f,
-                    "{}: {total} problem{s}; nothing of this file was written",
-                    self.name
+                    "{title}: {total} problem{s}; nothing of this file was written"
                 )
             }
-            Outcome::Failed { error } => writeln!(
-                f,
-                "{}: {error}; nothing of this file was written",
-                self.name
-            ),
-            Outcome::Skipped { because } => writeln!(f, "{}: not imported: {because}", self.name),
+            Outcome::Failed { error } => {
+                writeln!(f, "{title}: {error}; nothing of this file was written")
+            }
+            Outcome::Skipped { because } => writeln!(f, "{title}: not imported: {because}"),
             Outcome::RolledBack { rows, because } => writeln!(
                 f,
-                "{}: {rows} good rows not written: {because}, and a folder is imported whole or not at all (--each-file commits each good file)",
-                self.name
+                "{title}: {rows} good rows not written: {because}, and a folder is imported whole or not at all (--each-file commits each good file)"
             ),
         }
     }
@@ -179,7 +212,7 @@ impl fmt::Display for ImportReport {
 }
 
 /// How a folder is imported.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ImportOptions {
     /// Commit each good file on its own (a bad file then leaves the files
     /// before it written). Default: the folder whole or not at all.
@@ -187,6 +220,27 @@ pub struct ImportOptions {
     /// Delete the lead data already in the database first (in the same
     /// transaction, when the folder is imported whole).
     pub replace: bool,
+    /// Read the folder through this mapping rather than as canonical files.
+    pub mapping: Option<Arc<Mapping>>,
+    /// The zone of local times when the mapping names none.
+    pub timezone: Option<chrono_tz::Tz>,
+}
+
+/// One file to import: the table, the file, how its rows are read.
+type Job = (Table, PathBuf, Reading);
+
+/// Where a file's rows come from.
+#[derive(Clone, Debug)]
+enum Reading {
+    /// A canonical file: the header names canonical columns.
+    Canonical,
+    /// Through `mapping.files[file]`.
+    Mapped {
+        mapping: Arc<Mapping>,
+        file: usize,
+        lookups: Arc<Lookups>,
+        timezone: Option<chrono_tz::Tz>,
+    },
 }
 
 /// The path of `name` in `dir`: the file of that name, or else the one file
@@ -247,30 +301,45 @@ pub async fn import_dir_with(
         return Err(ImportError::NotADirectory(dir.to_owned()));
     }
     let mut report = ImportReport::default();
-    let canonical: Vec<String> = Table::ALL.iter().map(|&t| file_name(t)).collect();
-    let files: Vec<(Table, PathBuf)> = Table::ALL
-        .into_iter()
-        .filter_map(|t| find_file(dir, &file_name(t)).map(|p| (t, p)))
-        .collect();
+    let (jobs, read_names) = match &options.mapping {
+        None => {
+            let jobs: Vec<Job> = Table::ALL
+                .into_iter()
+                .filter_map(|t| find_file(dir, &file_name(t)).map(|p| (t, p, Reading::Canonical)))
+                .collect();
+            let names: Vec<String> = Table::ALL.iter().map(|&t| file_name(t)).collect();
+            (jobs, names)
+        }
+        Some(mapping) => mapped_jobs(dir, mapping, options.timezone, &mut report)?,
+    };
     let entries = std::fs::read_dir(dir).map_err(|source| ImportError::Io {
         path: dir.to_owned(),
         source,
     })?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let read = files
-            .iter()
-            .any(|(_, p)| p.file_name() == Some(entry.file_name().as_os_str()));
+        let read = read_names.iter().any(|n| n.eq_ignore_ascii_case(&name));
         if name.to_ascii_lowercase().ends_with(".csv") && !read {
-            let hint = suggest::hint(&name, canonical.iter().map(String::as_str));
+            let hint = suggest::hint(&name, read_names.iter().map(String::as_str));
+            let what = match &options.mapping {
+                None => "not a canonical file".to_owned(),
+                Some(m) => format!("the mapping {} does not read it", m.name),
+            };
             report
                 .ignored
-                .push(format!("{name}: ignored, not a canonical file{hint}"));
+                .push(format!("{name}: ignored, {what}{hint}"));
         }
     }
     report.ignored.sort();
-    if files.is_empty() {
-        return Err(ImportError::NothingToImport(dir.to_owned()));
+    if jobs.is_empty() {
+        return Err(match &options.mapping {
+            None => ImportError::NothingToImport(dir.to_owned()),
+            Some(m) => ImportError::NothingMapped {
+                mapping: m.name.clone(),
+                files: read_names.join(", "),
+                dir: dir.to_owned(),
+            },
+        });
     }
 
     let mut whole = if options.each_file {
@@ -288,36 +357,44 @@ pub async fn import_dir_with(
         Some(db)
     };
     let mut failed: Option<String> = None;
-    for (table, path) in files {
+    for (table, path, reading) in jobs {
         let name = path
             .file_name()
             .map_or_else(|| file_name(table), |n| n.to_string_lossy().into_owned());
+        let mapped = matches!(reading, Reading::Mapped { .. });
         let outcome = match (&failed, whole.as_mut()) {
             (Some(bad), _) => Outcome::Skipped {
                 because: format!("{bad} was not imported, and rows here may refer to it"),
             },
-            (None, Some(db)) => match import_into(store, db, table, &path, progress).await {
-                Ok(outcome) => outcome,
-                Err(e) => Outcome::Failed {
-                    error: format!("{e:#}"),
-                },
-            },
+            (None, Some(db)) => {
+                match import_into(store, db, table, &path, progress, &reading).await {
+                    Ok(outcome) => outcome,
+                    Err(e) => Outcome::Failed {
+                        error: format!("{e:#}"),
+                    },
+                }
+            }
             // A failure here still reports the files already committed.
-            (None, None) => match import_file(store, table, &path, progress).await {
+            (None, None) => match import_file_as(store, table, &path, progress, &reading).await {
                 Ok(outcome) => outcome,
                 Err(e) => Outcome::Failed {
                     error: format!("{e:#}"),
                 },
             },
         };
-        if matches!(outcome, Outcome::Rejected { .. } | Outcome::Failed { .. }) {
-            failed = Some(name.clone());
-        }
-        report.files.push(FileReport {
+        let report_file = FileReport {
             name,
             table,
+            mapped,
             outcome,
-        });
+        };
+        if matches!(
+            report_file.outcome,
+            Outcome::Rejected { .. } | Outcome::Failed { .. }
+        ) {
+            failed = Some(report_file.title());
+        }
+        report.files.push(report_file);
     }
     if let Some(db) = whole {
         match &failed {
@@ -351,13 +428,57 @@ struct Batch {
 
 /// What the parser thread sends to the writer.
 enum Msg {
-    /// The header was good: for each table column, its 1-based field number in
-    /// the file, or 0 when the file lacks it. Sent once, before any rows.
-    Header {
-        fields: Vec<usize>,
-    },
+    /// The header was good. Sent once, before any rows.
+    Header(Header),
     Rows(Batch),
     Error(RowError),
+    /// At the end of a file read through a mapping.
+    Stats(Stats),
+}
+
+/// What the writer needs to know of a file's columns.
+struct Header {
+    /// For each table column, its 1-based field number in the file, or 0 when
+    /// the file lacks it.
+    fields: Vec<usize>,
+    /// For each table column, what a reference to no row does.
+    on_unknown: Vec<Action>,
+    /// The columns written, to encode a batch again after rows were skipped.
+    upsert: UpsertColumns,
+}
+
+/// Rows skipped and columns filled, for a file read through a mapping.
+#[derive(Default)]
+struct Stats {
+    /// Why → how many rows.
+    skipped: BTreeMap<String, u64>,
+    /// Columns with a note: name, note, rows that had a value.
+    filled: Vec<(&'static str, String, u64)>,
+    /// Canonical columns the export lacks, with their notes.
+    missing: Vec<(&'static str, String)>,
+    /// Optional columns the mapping reads that the file lacks.
+    unbound: Vec<String>,
+}
+
+impl Stats {
+    fn notes(&self, written: u64) -> Vec<String> {
+        let mut out = Vec::new();
+        for (why, n) in &self.skipped {
+            let s = if *n == 1 { "" } else { "s" };
+            out.push(format!("{n} row{s} skipped: {why}"));
+        }
+        for (name, note, filled) in &self.filled {
+            out.push(format!(
+                "`{name}` could not be filled in {} of {written} rows: {note}",
+                written.saturating_sub(*filled)
+            ));
+        }
+        for (name, note) in &self.missing {
+            out.push(format!("`{name}` is not in this export: {note}"));
+        }
+        out.extend(self.unbound.iter().cloned());
+        out
+    }
 }
 
 /// Imports one CSV file into `table` in one transaction.
@@ -371,8 +492,18 @@ pub async fn import_file(
     path: &Path,
     progress: &Progress,
 ) -> Result<Outcome, ImportError> {
+    import_file_as(store, table, path, progress, &Reading::Canonical).await
+}
+
+async fn import_file_as(
+    store: &Store,
+    table: Table,
+    path: &Path,
+    progress: &Progress,
+    reading: &Reading,
+) -> Result<Outcome, ImportError> {
     let mut db = store.begin().await?;
-    let outcome = match import_into(store, &mut db, table, path, progress).await {
+    let outcome = match import_into(store, &mut db, table, path, progress, reading).await {
         Ok(o) => o,
         Err(e) => {
             let _ = db.rollback().await;
@@ -387,6 +518,131 @@ pub async fn import_file(
     Ok(outcome)
 }
 
+/// The files a mapping reads from `dir`, in reference order, with the lookups
+/// they need loaded; and every file name the mapping reads (for the report of
+/// files ignored). A file the mapping names that is not there is noted in the
+/// report.
+fn mapped_jobs(
+    dir: &Path,
+    mapping: &Arc<Mapping>,
+    timezone: Option<chrono_tz::Tz>,
+    report: &mut ImportReport,
+) -> Result<(Vec<Job>, Vec<String>), ImportError> {
+    let mut names: Vec<String> = Vec::new();
+    let mut present = Vec::new();
+    for (i, f) in mapping.files.iter().enumerate() {
+        if !names.contains(&f.file) {
+            names.push(f.file.clone());
+        }
+        for c in &f.columns {
+            if let Some((l, _)) = &c.lookup
+                && !names.contains(&l.file)
+            {
+                names.push(l.file.clone());
+            }
+        }
+        match find_file(dir, &f.file) {
+            Some(path) => present.push((i, path)),
+            None => report.ignored.push(format!(
+                "{}: not in {}; the {} it feeds ({}) are not imported",
+                f.file,
+                dir.display(),
+                f.table.name(),
+                f.at
+            )),
+        }
+    }
+    let mut lookups = Lookups::new();
+    for (i, _) in &present {
+        for c in &mapping.files[*i].columns {
+            let Some((l, at)) = &c.lookup else { continue };
+            if lookups.contains_key(l) {
+                continue;
+            }
+            let Some(path) = find_file(dir, &l.file) else {
+                return Err(ImportError::Lookup(format!(
+                    "{at}: the lookup reads {}, which is not in {}",
+                    l.file,
+                    dir.display()
+                )));
+            };
+            let table =
+                read_lookup(&path, l).map_err(|e| ImportError::Lookup(format!("{at}: {e}")))?;
+            lookups.insert(l.clone(), Arc::new(table));
+        }
+    }
+    let lookups = Arc::new(lookups);
+    let jobs = present
+        .into_iter()
+        .map(|(i, path)| {
+            let reading = Reading::Mapped {
+                mapping: mapping.clone(),
+                file: i,
+                lookups: lookups.clone(),
+                timezone,
+            };
+            (mapping.files[i].table, path, reading)
+        })
+        .collect();
+    Ok((jobs, names))
+}
+
+/// Reads a lookup's `key` → `value` pairs from its file; rows with either empty
+/// are left out, and the first row of a repeated key wins.
+fn read_lookup(path: &Path, l: &crate::mapping::Lookup) -> Result<HashMap<String, String>, String> {
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let mut records = Records::open(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let mut record = csv::ByteRecord::new();
+    let header: Vec<String> = match records.next(&mut record) {
+        Ok(Some(_)) => header_names(&record),
+        Ok(None) => return Err(format!("{name} is empty")),
+        Err(e) => return Err(format!("cannot read {name}: {e}")),
+    };
+    let column = |wanted: &str| {
+        header.iter().position(|h| h == wanted).ok_or_else(|| {
+            let hint = suggest::hint(wanted, header.iter().map(String::as_str));
+            format!("the lookup's column `{wanted}` is not in the header of {name}{hint}")
+        })
+    };
+    let (k, v) = (column(&l.key)?, column(&l.value)?);
+    let mut out = HashMap::new();
+    loop {
+        match records.next(&mut record) {
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                return Err(format!("cannot read {name}: {e}"));
+            }
+            Err(_) => continue, // reported when the file itself is imported
+        }
+        let field = |i: usize| {
+            String::from_utf8_lossy(record.get(i).unwrap_or_default())
+                .trim()
+                .to_owned()
+        };
+        let (key, value) = (field(k), field(v));
+        if !key.is_empty() && !value.is_empty() {
+            out.entry(key).or_insert(value);
+        }
+    }
+    Ok(out)
+}
+
+/// The header's names: a byte-order mark and surrounding spaces dropped.
+fn header_names(header: &csv::ByteRecord) -> Vec<String> {
+    header
+        .iter()
+        .map(|raw| {
+            String::from_utf8_lossy(raw)
+                .trim_start_matches('\u{feff}')
+                .trim()
+                .to_owned()
+        })
+        .collect()
+}
+
 /// Reads one CSV file into `table` within the transaction `db`: every row
 /// written when every row is good ([`Outcome::Imported`]), else none and the
 /// problems ([`Outcome::Rejected`]); the caller commits or rolls back.
@@ -396,6 +652,7 @@ async fn import_into(
     table: Table,
     path: &Path,
     progress: &Progress,
+    reading: &Reading,
 ) -> Result<Outcome, ImportError> {
     let started = Instant::now();
     let io_err = |source| ImportError::Io {
@@ -404,27 +661,51 @@ async fn import_into(
     };
     let file = File::open(path).map_err(io_err)?;
     let len = file.metadata().map_err(io_err)?.len();
-    let bar = progress.bar(len, &file_name(table), Unit::Bytes);
+    let label = match reading {
+        Reading::Canonical => file_name(table),
+        Reading::Mapped { .. } => format!(
+            "{} → {}",
+            path.file_name().unwrap_or_default().to_string_lossy(),
+            table.name()
+        ),
+    };
+    let bar = progress.bar(len, &label, Unit::Bytes);
 
     let (tx, mut rx) = mpsc::channel::<Msg>(BATCHES_IN_FLIGHT);
     let encoder = store.encoder();
     let owned_path = path.to_owned();
-    let parser = tokio::task::spawn_blocking(move || parse_file(table, &encoder, &owned_path, &tx));
+    let owned_reading = reading.clone();
+    let parser = tokio::task::spawn_blocking(move || {
+        parse_file(table, &encoder, &owned_path, &tx, &owned_reading)
+    });
 
+    let encoder = store.encoder();
     let mut errors = Errors::default();
-    let mut fields: Vec<usize> = Vec::new();
+    let mut header: Option<Header> = None;
     let mut written: u64 = 0;
+    let mut stats = Stats::default();
+    let mut unknown_skipped: BTreeMap<String, u64> = BTreeMap::new();
     while let Some(msg) = rx.recv().await {
         match msg {
             Msg::Error(e) => errors.push(e),
-            Msg::Header { fields: f } => fields = f,
-            Msg::Rows(batch) => {
-                check_references(db, table, &fields, &batch, &mut errors).await?;
+            Msg::Header(h) => header = Some(h),
+            Msg::Stats(s) => stats = s,
+            Msg::Rows(mut batch) => {
+                let Some(h) = &header else { continue };
+                let dropped = check_references(db, table, h, &mut batch, &mut errors).await?;
+                if dropped.iter().any(|(_, n)| *n > 0) {
+                    for (why, n) in dropped {
+                        *unknown_skipped.entry(why).or_default() += n;
+                    }
+                    batch.encoded = encoder.upsert(&h.upsert, &batch.rows);
+                }
                 // After the first problem nothing more is written: the file will be
                 // rolled back, and the rest is read only to report every problem.
                 if errors.total == 0 {
                     written += batch.rows.len() as u64;
-                    db.execute(batch.encoded).await?;
+                    if !batch.rows.is_empty() {
+                        db.execute(batch.encoded).await?;
+                    }
                 }
                 bar.set_position(batch.bytes_read);
             }
@@ -448,9 +729,13 @@ async fn import_into(
             total,
         });
     }
+    for (why, n) in unknown_skipped {
+        *stats.skipped.entry(why).or_default() += n;
+    }
     Ok(Outcome::Imported {
         rows: written,
         elapsed: started.elapsed(),
+        notes: stats.notes(written),
     })
 }
 
@@ -493,47 +778,180 @@ impl Errors {
     }
 }
 
-/// Records an error for each reference (`owner_id`, `lead_id`, `rep_id`) that
-/// names no existing row.
+/// Checks each reference (`owner_id`, `lead_id`, `rep_id`) against the rows
+/// that exist. One that names no row is an error, or, as the mapping says,
+/// emptied or its row skipped: the skipped rows leave `batch`, and the reasons
+/// are returned with their counts.
 async fn check_references(
     db: &mut Tx,
     table: Table,
-    fields: &[usize],
-    batch: &Batch,
+    header: &Header,
+    batch: &mut Batch,
     errors: &mut Errors,
-) -> Result<(), StoreError> {
+) -> Result<Vec<(String, u64)>, StoreError> {
+    let mut skip = vec![false; batch.rows.len()];
+    let mut reasons = Vec::new();
     for (ci, column) in table.columns().iter().enumerate() {
         let Some(target) = column.references else {
             continue;
         };
-        let ids: HashSet<&str> = batch
-            .rows
-            .iter()
-            .filter_map(|r| r.values[ci].text())
-            .collect();
-        if ids.is_empty() {
-            continue;
-        }
-        let ids: Vec<&str> = ids.into_iter().collect();
-        let found = db.existing_ids(target, &ids).await?;
-        for (row, &line) in batch.rows.iter().zip(&batch.lines) {
-            if let Some(id) = row.values[ci].text()
-                && !found.contains(id)
-            {
-                let what = match target {
-                    Table::Reps => "rep",
-                    Table::Leads => "lead",
-                    _ => target.name(),
-                };
-                errors.push(RowError {
+        let found = {
+            let ids: HashSet<&str> = batch
+                .rows
+                .iter()
+                .filter_map(|r| r.values[ci].text())
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let ids: Vec<&str> = ids.into_iter().collect();
+            db.existing_ids(target, &ids).await?
+        };
+        let what = match target {
+            Table::Reps => "rep",
+            Table::Leads => "lead",
+            _ => target.name(),
+        };
+        let mut skipped = 0;
+        for (i, (row, &line)) in batch.rows.iter_mut().zip(&batch.lines).enumerate() {
+            let Some(id) = row.values[ci].text() else {
+                continue;
+            };
+            if found.contains(id) {
+                continue;
+            }
+            match header.on_unknown[ci] {
+                Action::Skip => {
+                    if !skip[i] {
+                        skipped += 1;
+                    }
+                    skip[i] = true;
+                }
+                Action::Empty => row.values[ci] = OwnedValue::null(column.ty),
+                Action::Keep | Action::Error => errors.push(RowError {
                     line,
-                    column: fields[ci],
+                    column: header.fields[ci],
                     message: format!("unknown {what} `{id}`: no row with this id in {} (import {} first or in the same run)", target.name(), file_name(target)),
-                });
+                }),
+            }
+        }
+        reasons.push((
+            format!("{} names no {what} (if_unknown: skip)", column.name),
+            skipped,
+        ));
+    }
+    if skip.iter().any(|&s| s) {
+        let mut keep = skip.iter().map(|&s| !s);
+        batch.rows.retain(|_| keep.next().unwrap_or(true));
+        let mut keep = skip.iter().map(|&s| !s);
+        batch.lines.retain(|_| keep.next().unwrap_or(true));
+    }
+    Ok(reasons)
+}
+
+/// How a record of one file becomes a row: the header's canonical columns,
+/// or a mapping bound to the header.
+enum RowReader {
+    Canonical {
+        columns: &'static [Column],
+        mapping: Vec<usize>,
+    },
+    Mapped(Box<Plan>),
+}
+
+impl RowReader {
+    fn row(&self, record: &csv::ByteRecord) -> RowOutcome {
+        match self {
+            RowReader::Mapped(plan) => plan.row(record),
+            RowReader::Canonical { columns, mapping } => {
+                let mut values: Vec<OwnedValue> =
+                    columns.iter().map(|c| OwnedValue::null(c.ty)).collect();
+                let mut bad = Vec::new();
+                for (fi, raw) in record.iter().enumerate() {
+                    let ci = mapping[fi];
+                    match parse_field(&columns[ci], raw) {
+                        Ok(v) => values[ci] = v,
+                        Err(message) => bad.push((fi + 1, message)),
+                    }
+                }
+                if bad.is_empty() {
+                    RowOutcome::Row(values)
+                } else {
+                    RowOutcome::Bad(bad)
+                }
             }
         }
     }
-    Ok(())
+
+    /// The row's id, for confirming a suspected duplicate.
+    fn id_of(&self, record: &csv::ByteRecord) -> Option<String> {
+        match self.row(record) {
+            RowOutcome::Row(values) => values[0].text().map(str::to_owned),
+            _ => None,
+        }
+    }
+}
+
+/// Reads the header and decides how records become rows; `None` when the
+/// header is wrong (its problems have been sent).
+fn row_reader(
+    table: Table,
+    header: &csv::ByteRecord,
+    reading: &Reading,
+    send: &dyn Fn(Msg) -> bool,
+) -> Option<(RowReader, Header)> {
+    let columns = table.columns();
+    match reading {
+        Reading::Canonical => {
+            let mapping = match map_header(table, header) {
+                Ok(m) => m,
+                Err(errs) => {
+                    for e in errs {
+                        send(Msg::Error(e));
+                    }
+                    return None;
+                }
+            };
+            let mut fields = vec![0; columns.len()];
+            for (fi, &ci) in mapping.iter().enumerate() {
+                fields[ci] = fi + 1;
+            }
+            let h = Header {
+                fields,
+                on_unknown: vec![Action::Error; columns.len()],
+                upsert: UpsertColumns::new(table, mapping.clone()),
+            };
+            Some((RowReader::Canonical { columns, mapping }, h))
+        }
+        Reading::Mapped {
+            mapping,
+            file,
+            lookups,
+            timezone,
+        } => {
+            let names = header_names(header);
+            match Plan::bind(mapping, &mapping.files[*file], &names, lookups, *timezone) {
+                Ok(plan) => {
+                    let h = Header {
+                        fields: plan.fields(),
+                        on_unknown: plan.on_unknown(),
+                        upsert: UpsertColumns::new(table, plan.present()),
+                    };
+                    Some((RowReader::Mapped(Box::new(plan)), h))
+                }
+                Err(errs) => {
+                    for (column, message) in errs {
+                        send(Msg::Error(RowError {
+                            line: 1,
+                            column,
+                            message,
+                        }));
+                    }
+                    None
+                }
+            }
+        }
+    }
 }
 
 /// Reads, validates and batches one file. Runs on a blocking thread.
@@ -542,6 +960,7 @@ fn parse_file(
     encoder: &Encoder,
     path: &Path,
     out: &mpsc::Sender<Msg>,
+    reading: &Reading,
 ) -> std::io::Result<()> {
     let mut reader = Records::open(path)?;
     let mut record = csv::ByteRecord::new();
@@ -560,23 +979,23 @@ fn parse_file(
         }
         Err(e) => return csv_error(e, out),
     };
-    let mapping = match map_header(table, &header) {
-        Ok(m) => m,
-        Err(errs) => {
-            for e in errs {
-                send(Msg::Error(e));
-            }
-            return Ok(());
-        }
+    let Some((rows, head)) = row_reader(table, &header, reading, &send) else {
+        return Ok(());
     };
-
-    let columns = table.columns();
-    let mut fields = vec![0; columns.len()];
-    for (fi, &ci) in mapping.iter().enumerate() {
-        fields[ci] = fi + 1;
-    }
-    let upsert = UpsertColumns::new(table, mapping.clone());
-    if !send(Msg::Header { fields }) {
+    let upsert = head.upsert.clone();
+    let id_field = head.fields[0].max(1);
+    let (distinct, noted, missing, unbound) = match (&rows, reading) {
+        (RowReader::Mapped(plan), Reading::Mapped { mapping, file, .. }) => (
+            plan.distinct,
+            plan.noted(),
+            mapping.files[*file].missing.clone(),
+            plan.unbound.clone(),
+        ),
+        _ => (false, Vec::new(), Vec::new(), Vec::new()),
+    };
+    let mut filled = vec![0u64; noted.len()];
+    let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
+    if !send(Msg::Header(head)) {
         return Ok(());
     }
     let mut lines = Vec::with_capacity(BATCH_ROWS);
@@ -591,14 +1010,12 @@ fn parse_file(
             bytes_read,
         })
     };
-    let id_field = mapping
-        .iter()
-        .position(|&ci| ci == 0)
-        .map_or(1, |fi| fi + 1);
     // The duplicate-id check keeps an 8-byte fingerprint and the line of every id,
     // not the ids themselves. A repeated fingerprint is only a suspect: the rows
-    // are held back and confirmed against the file's text at the end.
+    // are held back and confirmed against the file's text at the end. A
+    // `distinct` file (owners named on every contact) keeps its ids, which are few.
     let mut seen: HashMap<u64, u64> = HashMap::new();
+    let mut seen_distinct: HashSet<String> = HashSet::new();
     let mut suspects: Vec<(u64, GenericRow)> = Vec::new();
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     loop {
@@ -640,25 +1057,52 @@ fn parse_file(
             }
             continue;
         }
-        let mut values: Vec<OwnedValue> = columns.iter().map(|c| OwnedValue::null(c.ty)).collect();
-        let mut ok = true;
-        for (fi, raw) in record.iter().enumerate() {
-            let ci = mapping[fi];
-            match parse_field(&columns[ci], raw) {
-                Ok(v) => values[ci] = v,
-                Err(message) => {
-                    ok = false;
+        let values = if distinct {
+            // Owners named on every contact: an empty or repeated id is not a row.
+            let id = match rows.row(&record) {
+                RowOutcome::Row(values) => match values[0].text() {
+                    Some(id) if seen_distinct.contains(id) => None,
+                    Some(id) => {
+                        seen_distinct.insert(id.to_owned());
+                        Some(RowOutcome::Row(values))
+                    }
+                    None => None,
+                },
+                RowOutcome::Bad(b) if b.iter().all(|(f, _)| *f == id_field) => None,
+                other => Some(other),
+            };
+            match id {
+                Some(outcome) => outcome,
+                None => continue,
+            }
+        } else {
+            rows.row(&record)
+        };
+        let values = match values {
+            RowOutcome::Row(values) => values,
+            RowOutcome::Skip(why) => {
+                *skipped.entry(why).or_default() += 1;
+                continue;
+            }
+            RowOutcome::Bad(problems) => {
+                for (column, message) in problems {
                     if !send(Msg::Error(RowError {
                         line,
-                        column: fi + 1,
+                        column,
                         message,
                     })) {
                         return Ok(());
                     }
                 }
+                continue;
+            }
+        };
+        for ((ci, _), n) in noted.iter().zip(&mut filled) {
+            if values[*ci] != OwnedValue::null(table.columns()[*ci].ty) {
+                *n += 1;
             }
         }
-        if ok && let Some(id) = values[0].text() {
+        if !distinct && let Some(id) = values[0].text() {
             let key = xxhash_rust::xxh3::xxh3_64(id.as_bytes());
             if let Some(&first) = seen.get(&key) {
                 suspects.push((first, GenericRow { values }));
@@ -667,26 +1111,21 @@ fn parse_file(
             }
             seen.insert(key, line);
         }
-        if ok {
-            lines.push(line);
-            batch.push(GenericRow { values });
-            if batch.len() == BATCH_ROWS {
-                let bytes_read = reader.bytes_read();
-                if !send(encode(&mut lines, &mut batch, bytes_read)) {
-                    return Ok(());
-                }
+        lines.push(line);
+        batch.push(GenericRow { values });
+        if batch.len() == BATCH_ROWS {
+            let bytes_read = reader.bytes_read();
+            if !send(encode(&mut lines, &mut batch, bytes_read)) {
+                return Ok(());
             }
         }
     }
     drop(seen);
+    drop(seen_distinct);
     // Confirm the suspects: read the ids on the lines they collided with.
     if !suspects.is_empty() {
         let wanted: HashSet<u64> = suspects.iter().map(|(first, _)| *first).collect();
-        let ids_at = ids_on_lines(
-            Records::open(path)?,
-            &wanted,
-            mapping.iter().position(|&ci| ci == 0).unwrap_or(0),
-        )?;
+        let ids_at = ids_on_lines(Records::open(path)?, &wanted, &rows)?;
         // Suspects that turn out distinct from the row they collided with may
         // still repeat one another: those are compared exactly.
         let mut cleared: HashMap<String, u64> = HashMap::new();
@@ -717,17 +1156,31 @@ fn parse_file(
     if !batch.is_empty() {
         send(encode(&mut lines, &mut batch, reader.bytes_read()));
     }
+    if let Reading::Mapped { .. } = reading {
+        let filled = noted
+            .into_iter()
+            .zip(filled)
+            .map(|((ci, note), n)| (table.columns()[ci].name, note, n))
+            .collect();
+        send(Msg::Stats(Stats {
+            skipped,
+            filled,
+            missing,
+            unbound,
+        }));
+    }
     Ok(())
 }
 
-/// The id field of the records that start on `lines`.
+/// The ids of the records that start on `lines`.
 fn ids_on_lines(
     mut records: Records,
     lines: &HashSet<u64>,
-    id_field: usize,
+    rows: &RowReader,
 ) -> std::io::Result<HashMap<u64, String>> {
     let mut record = csv::ByteRecord::new();
     let mut found = HashMap::new();
+    let _ = records.next(&mut record); // the header
     loop {
         let line = match records.next(&mut record) {
             Ok(Some(line)) => line,
@@ -738,9 +1191,9 @@ fn ids_on_lines(
             },
         };
         if lines.contains(&line)
-            && let Some(id) = record.get(id_field)
+            && let Some(id) = rows.id_of(&record)
         {
-            found.insert(line, String::from_utf8_lossy(id).into_owned());
+            found.insert(line, id);
         }
     }
     Ok(found)
@@ -887,7 +1340,7 @@ fn map_header(table: Table, header: &csv::ByteRecord) -> Result<Vec<usize>, Vec<
 }
 
 /// Parses one field. An empty field is null; a null in a required column is an error.
-fn parse_field(column: &Column, raw: &[u8]) -> Result<OwnedValue, String> {
+pub(crate) fn parse_field(column: &Column, raw: &[u8]) -> Result<OwnedValue, String> {
     let Ok(s) = std::str::from_utf8(raw) else {
         return Err(format!("`{}` is not valid UTF-8", column.name));
     };

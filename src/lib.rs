@@ -43,6 +43,7 @@ pub mod demo;
 pub mod eval;
 pub mod import;
 pub mod mail;
+pub mod mapping;
 pub mod model;
 pub mod progress;
 pub mod rules;

@@ -28,7 +28,7 @@ mod schedule;
 mod schema;
 mod validate;
 mod values;
-mod yaml;
+pub(crate) mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -302,7 +302,7 @@ async fn dependent_files_are_skipped_after_a_rejection(db: TestDb) {
     ]);
     let options = handoff::import::ImportOptions {
         each_file: true,
-        replace: false,
+        ..Default::default()
     };
     let report =
         handoff::import::import_dir_with(&db.store, dir.path(), &Progress::hidden(), options)

@@ -13,6 +13,7 @@ mod eval;
 mod grafana;
 mod import;
 mod mail;
+mod mapping;
 mod reads;
 mod rules;
 mod store;
