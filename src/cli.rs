@@ -576,8 +576,8 @@ pub struct ImportArgs {
     pub mapping: Option<String>,
 
     /// The time zone of local times in the exports (CRMs write the account's
-    /// zone, without an offset) when the mapping names none [default: the
-    /// rules' `timezone`].
+    /// zone, without an offset); wins over the mapping's `timezone` [default:
+    /// the mapping's, else the rules' `timezone`].
     #[arg(long, value_name = "ZONE", requires = "mapping")]
     pub timezone: Option<chrono_tz::Tz>,
 }
@@ -631,13 +631,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             // Local times in exports: the flag, else the mapping's zone, else the
             // company's (the rules').
-            let timezone = args.timezone.or_else(|| {
-                mapping
-                    .as_ref()
-                    .filter(|m| m.timezone.is_none())
-                    .and_then(|_| crate::rules::load_dir(&global.rules).ok())
-                    .map(|r| r.timezone())
-            });
+            let rules_zone = crate::rules::load_dir(&global.rules)
+                .ok()
+                .map(|r| r.timezone());
+            let timezone = crate::mapping::read::Zones {
+                given: args.timezone,
+                fallback: rules_zone,
+            };
+            if let Some(m) = &mapping {
+                match (args.timezone, m.timezone, rules_zone) {
+                    (Some(z), _, _) => eprintln!("local times are read in {z} (--timezone)"),
+                    (None, Some(z), _) => {
+                        eprintln!("local times are read in {z} (the mapping's timezone)")
+                    }
+                    (None, None, Some(z)) => eprintln!(
+                        "local times are read in {z} (the rules' timezone; --timezone to change)"
+                    ),
+                    (None, None, None) => eprintln!(
+                        "no time zone for local times: neither --timezone, the mapping nor the rules name one; times without an offset will be refused"
+                    ),
+                }
+            }
             let options = crate::import::ImportOptions {
                 each_file: args.each_file,
                 replace: args.replace,

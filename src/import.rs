@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use tokio::sync::mpsc;
 
-use crate::mapping::read::{Lookups, Plan, RowOutcome};
+use crate::mapping::read::{Lookups, Plan, RowOutcome, Zones};
 use crate::mapping::{Action, Mapping};
 use crate::model::{self, Column, ColumnType, GenericRow, OwnedValue, Table};
 use crate::progress::{Progress, Unit};
@@ -222,8 +222,9 @@ pub struct ImportOptions {
     pub replace: bool,
     /// Read the folder through this mapping rather than as canonical files.
     pub mapping: Option<Arc<Mapping>>,
-    /// The zone of local times when the mapping names none.
-    pub timezone: Option<chrono_tz::Tz>,
+    /// The zones of local times: given for this import, and the one used when
+    /// neither the mapping nor the flag names one.
+    pub timezone: Zones,
 }
 
 /// One file to import: the table, the file, how its rows are read.
@@ -239,7 +240,7 @@ enum Reading {
         mapping: Arc<Mapping>,
         file: usize,
         lookups: Arc<Lookups>,
-        timezone: Option<chrono_tz::Tz>,
+        timezone: Zones,
     },
 }
 
@@ -445,6 +446,8 @@ struct Header {
     on_unknown: Vec<Action>,
     /// The columns written, to encode a batch again after rows were skipped.
     upsert: UpsertColumns,
+    /// Optional columns with a note: how many rows they were set in is reported.
+    noted: Vec<(usize, String)>,
 }
 
 /// Rows skipped and columns filled, for a file read through a mapping.
@@ -452,7 +455,7 @@ struct Header {
 struct Stats {
     /// Why → how many rows.
     skipped: BTreeMap<String, u64>,
-    /// Columns with a note: name, note, rows that had a value.
+    /// Optional columns with a note: name, note, rows they were set in.
     filled: Vec<(&'static str, String, u64)>,
     /// Canonical columns the export lacks, with their notes.
     missing: Vec<(&'static str, String)>,
@@ -469,8 +472,7 @@ impl Stats {
         }
         for (name, note, filled) in &self.filled {
             out.push(format!(
-                "`{name}` could not be filled in {} of {written} rows: {note}",
-                written.saturating_sub(*filled)
+                "`{name}` set in {filled} of {written} rows: {note}"
             ));
         }
         for (name, note) in &self.missing {
@@ -525,7 +527,7 @@ async fn import_file_as(
 fn mapped_jobs(
     dir: &Path,
     mapping: &Arc<Mapping>,
-    timezone: Option<chrono_tz::Tz>,
+    timezone: Zones,
     report: &mut ImportReport,
 ) -> Result<(Vec<Job>, Vec<String>), ImportError> {
     let mut names: Vec<String> = Vec::new();
@@ -601,10 +603,13 @@ fn read_lookup(path: &Path, l: &crate::mapping::Lookup) -> Result<HashMap<String
         Err(e) => return Err(format!("cannot read {name}: {e}")),
     };
     let column = |wanted: &str| {
-        header.iter().position(|h| h == wanted).ok_or_else(|| {
-            let hint = suggest::hint(wanted, header.iter().map(String::as_str));
-            format!("the lookup's column `{wanted}` is not in the header of {name}{hint}")
-        })
+        let exact = header.iter().position(|h| h == wanted);
+        exact
+            .or_else(|| header.iter().position(|h| h.eq_ignore_ascii_case(wanted)))
+            .ok_or_else(|| {
+                let hint = suggest::hint(wanted, header.iter().map(String::as_str));
+                format!("the lookup's column `{wanted}` is not in the header of {name}{hint}")
+            })
     };
     let (k, v) = (column(&l.key)?, column(&l.value)?);
     let mut out = HashMap::new();
@@ -685,19 +690,28 @@ async fn import_into(
     let mut written: u64 = 0;
     let mut stats = Stats::default();
     let mut unknown_skipped: BTreeMap<String, u64> = BTreeMap::new();
+    let mut filled: Vec<u64> = Vec::new();
     while let Some(msg) = rx.recv().await {
         match msg {
             Msg::Error(e) => errors.push(e),
-            Msg::Header(h) => header = Some(h),
+            Msg::Header(h) => {
+                filled = vec![0; h.noted.len()];
+                header = Some(h);
+            }
             Msg::Stats(s) => stats = s,
             Msg::Rows(mut batch) => {
                 let Some(h) = &header else { continue };
-                let dropped = check_references(db, table, h, &mut batch, &mut errors).await?;
-                if dropped.iter().any(|(_, n)| *n > 0) {
-                    for (why, n) in dropped {
-                        *unknown_skipped.entry(why).or_default() += n;
-                    }
+                let checked = check_references(db, table, h, &mut batch, &mut errors).await?;
+                if checked.changed {
+                    // Rows were skipped or references emptied: write what is left.
                     batch.encoded = encoder.upsert(&h.upsert, &batch.rows);
+                }
+                for (why, n) in checked.skipped {
+                    *unknown_skipped.entry(why).or_default() += n;
+                }
+                for ((ci, _), n) in h.noted.iter().zip(&mut filled) {
+                    let null = OwnedValue::null(table.columns()[*ci].ty);
+                    *n += batch.rows.iter().filter(|r| r.values[*ci] != null).count() as u64;
                 }
                 // After the first problem nothing more is written: the file will be
                 // rolled back, and the rest is read only to report every problem.
@@ -731,6 +745,14 @@ async fn import_into(
     }
     for (why, n) in unknown_skipped {
         *stats.skipped.entry(why).or_default() += n;
+    }
+    if let Some(h) = &header {
+        stats.filled = h
+            .noted
+            .iter()
+            .zip(filled)
+            .map(|((ci, note), n)| (table.columns()[*ci].name, note.clone(), n))
+            .collect();
     }
     Ok(Outcome::Imported {
         rows: written,
@@ -788,9 +810,9 @@ async fn check_references(
     header: &Header,
     batch: &mut Batch,
     errors: &mut Errors,
-) -> Result<Vec<(String, u64)>, StoreError> {
+) -> Result<Checked, StoreError> {
     let mut skip = vec![false; batch.rows.len()];
-    let mut reasons = Vec::new();
+    let mut checked = Checked::default();
     for (ci, column) in table.columns().iter().enumerate() {
         let Some(target) = column.references else {
             continue;
@@ -827,7 +849,10 @@ async fn check_references(
                     }
                     skip[i] = true;
                 }
-                Action::Empty => row.values[ci] = OwnedValue::null(column.ty),
+                Action::Empty => {
+                    row.values[ci] = OwnedValue::null(column.ty);
+                    checked.changed = true;
+                }
                 Action::Keep | Action::Error => errors.push(RowError {
                     line,
                     column: header.fields[ci],
@@ -835,18 +860,30 @@ async fn check_references(
                 }),
             }
         }
-        reasons.push((
-            format!("{} names no {what} (if_unknown: skip)", column.name),
-            skipped,
-        ));
+        if skipped > 0 {
+            checked.skipped.push((
+                format!("{} names no {what} (if_unknown: skip)", column.name),
+                skipped,
+            ));
+        }
     }
     if skip.iter().any(|&s| s) {
         let mut keep = skip.iter().map(|&s| !s);
         batch.rows.retain(|_| keep.next().unwrap_or(true));
         let mut keep = skip.iter().map(|&s| !s);
         batch.lines.retain(|_| keep.next().unwrap_or(true));
+        checked.changed = true;
     }
-    Ok(reasons)
+    Ok(checked)
+}
+
+/// What [`check_references`] did to a batch.
+#[derive(Default)]
+struct Checked {
+    /// Rows were skipped or references emptied: the batch must be encoded again.
+    changed: bool,
+    /// Why rows were skipped, and how many.
+    skipped: Vec<(String, u64)>,
 }
 
 /// How a record of one file becomes a row: the header's canonical columns,
@@ -920,6 +957,7 @@ fn row_reader(
                 fields,
                 on_unknown: vec![Action::Error; columns.len()],
                 upsert: UpsertColumns::new(table, mapping.clone()),
+                noted: Vec::new(),
             };
             Some((RowReader::Canonical { columns, mapping }, h))
         }
@@ -936,6 +974,7 @@ fn row_reader(
                         fields: plan.fields(),
                         on_unknown: plan.on_unknown(),
                         upsert: UpsertColumns::new(table, plan.present()),
+                        noted: plan.noted(),
                     };
                     Some((RowReader::Mapped(Box::new(plan)), h))
                 }
@@ -984,16 +1023,14 @@ fn parse_file(
     };
     let upsert = head.upsert.clone();
     let id_field = head.fields[0].max(1);
-    let (distinct, noted, missing, unbound) = match (&rows, reading) {
+    let (distinct, missing, unbound) = match (&rows, reading) {
         (RowReader::Mapped(plan), Reading::Mapped { mapping, file, .. }) => (
             plan.distinct,
-            plan.noted(),
             mapping.files[*file].missing.clone(),
             plan.unbound.clone(),
         ),
-        _ => (false, Vec::new(), Vec::new(), Vec::new()),
+        _ => (false, Vec::new(), Vec::new()),
     };
-    let mut filled = vec![0u64; noted.len()];
     let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
     if !send(Msg::Header(head)) {
         return Ok(());
@@ -1068,7 +1105,6 @@ fn parse_file(
                     }
                     None => None,
                 },
-                RowOutcome::Bad(b) if b.iter().all(|(f, _)| *f == id_field) => None,
                 other => Some(other),
             };
             match id {
@@ -1097,11 +1133,6 @@ fn parse_file(
                 continue;
             }
         };
-        for ((ci, _), n) in noted.iter().zip(&mut filled) {
-            if values[*ci] != OwnedValue::null(table.columns()[*ci].ty) {
-                *n += 1;
-            }
-        }
         if !distinct && let Some(id) = values[0].text() {
             let key = xxhash_rust::xxh3::xxh3_64(id.as_bytes());
             if let Some(&first) = seen.get(&key) {
@@ -1157,14 +1188,9 @@ fn parse_file(
         send(encode(&mut lines, &mut batch, reader.bytes_read()));
     }
     if let Reading::Mapped { .. } = reading {
-        let filled = noted
-            .into_iter()
-            .zip(filled)
-            .map(|((ci, note), n)| (table.columns()[ci].name, note, n))
-            .collect();
         send(Msg::Stats(Stats {
             skipped,
-            filled,
+            filled: Vec::new(),
             missing,
             unbound,
         }));

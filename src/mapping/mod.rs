@@ -978,6 +978,52 @@ files:
         assert_eq!(got.len(), want.len(), "{}", got.join("\n"));
     }
 
+    /// The mistakes of conditions, lookups, words and separators.
+    #[test]
+    fn more_mistakes_are_located() {
+        let text = "\
+version: 1
+numbers: { thousands: \"_\" }
+booleans: { true: [ja, x], false: [nein, x] }
+files:
+  - file: t.csv
+    table: touches
+    where: [{ column: Type }, { column: Type, in: [a], not_in: [b] }]
+    columns:
+      id: Id
+      lead_id: { column: Who, lookup: { file: Lead.csv, value: Id } }
+      rep_id: { column: Owner, unmatched: keep, if_empty: keep }
+      occurred_at: Date
+      kind: { value: call }
+      direction: { value: outbound }
+      automated: { value: maybe }
+";
+        let errors = load_str("m.yaml", text).unwrap_err();
+        let got: Vec<String> = errors
+            .errors()
+            .iter()
+            .map(|e| format!("{}:{} {}", e.line, e.column, e.message))
+            .collect();
+        let want = [
+            "2:23 thousands separator `_`: expected `,`, `.`, ` `, `'` or `\"\"` for none",
+            "3:11 `x` is listed as both true and false",
+            "7:13 a condition needs `in` or `not_in`",
+            "7:64 a condition takes `in` or `not_in`, not both",
+            "10:39 a lookup needs `file`, `key` and `value`",
+            "11:43 `unmatched` applies to a `lookup`, and there is none",
+            "11:59 `if_empty` is `skip` (the row) or `error`",
+            "15:18 `automated: maybe`: expected a boolean word: ja, x, nein, x",
+        ];
+        for w in want {
+            assert!(
+                got.iter().any(|g| g == w),
+                "missing: {w}\ngot:\n{}",
+                got.join("\n")
+            );
+        }
+        assert_eq!(got.len(), want.len(), "{}", got.join("\n"));
+    }
+
     #[test]
     fn formats_are_checked() {
         assert!(check_format("%m/%d/%Y %I:%M %p").is_ok());

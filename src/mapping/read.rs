@@ -36,6 +36,18 @@ struct Bound {
     lookup: Option<Arc<HashMap<String, String>>>,
     formats: Vec<String>,
     timezone: Option<Tz>,
+    /// The currency the column's first amount named (`USD`, `$`): amounts in
+    /// another are refused rather than added together.
+    currency: std::sync::OnceLock<String>,
+}
+
+/// The time zones of local times from outside the mapping.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Zones {
+    /// Given for this import (`--timezone`): wins over the mapping's.
+    pub given: Option<Tz>,
+    /// Used when neither the column nor the mapping names one (the rules').
+    pub fallback: Option<Tz>,
 }
 
 /// What a record became.
@@ -50,8 +62,9 @@ pub enum RowOutcome {
 }
 
 impl Plan {
-    /// Binds `file` to its source header. `timezone` is the zone of local times
-    /// when neither the column nor the mapping names one.
+    /// Binds `file` to its source header. Local times are read in the
+    /// column's zone, else `timezone.given`, else the mapping's, else
+    /// `timezone.fallback`.
     ///
     /// # Errors
     ///
@@ -63,7 +76,7 @@ impl Plan {
         file: &FileMap,
         header: &[String],
         lookups: &Lookups,
-        timezone: Option<Tz>,
+        timezone: Zones,
     ) -> Result<Plan, Vec<(usize, String)>> {
         let mut errors = Vec::new();
         let mut unbound = Vec::new();
@@ -140,7 +153,12 @@ impl Plan {
                 when,
                 lookup,
                 formats: c.formats.clone().unwrap_or_else(|| mapping.dates.clone()),
-                timezone: c.timezone.or(mapping.timezone).or(timezone),
+                timezone: c
+                    .timezone
+                    .or(timezone.given)
+                    .or(mapping.timezone)
+                    .or(timezone.fallback),
+                currency: std::sync::OnceLock::new(),
                 map: c.clone(),
             });
         }
@@ -186,6 +204,7 @@ impl Plan {
     pub fn noted(&self) -> Vec<(usize, String)> {
         self.columns
             .iter()
+            .filter(|c| !self.table.columns()[c.map.column].required)
             .filter_map(|c| c.map.note.clone().map(|n| (c.map.column, n)))
             .collect()
     }
@@ -286,7 +305,9 @@ impl Plan {
                 },
             }
         }
-        if let Some(map) = &m.map {
+        if let Some(map) = &m.map
+            && (!v.is_empty() || map.iter().any(|(k, _)| k.is_empty()))
+        {
             let key = v.to_lowercase();
             match map.iter().find(|(k, _)| *k == key) {
                 Some((_, to)) => v = to.clone().unwrap_or_default(),
@@ -318,6 +339,9 @@ impl Plan {
             v = d.clone();
         }
         if v.is_empty() {
+            if self.distinct && m.column == 0 {
+                return Err(Step::Skip(format!("{}.id empty", self.table.name())));
+            }
             return match m.if_empty {
                 Some(Action::Skip) => Err(Step::Skip(format!(
                     "{}.{} empty",
@@ -335,14 +359,22 @@ impl Plan {
             ColumnType::Timestamp => {
                 read_time(&v, &c.formats, c.timezone).map(|t| OwnedValue::Timestamp(Some(t)))
             }
-            ColumnType::Real => read_number(&v, &self.numbers).and_then(|n| {
+            ColumnType::Real => read_number(&v, &self.numbers).and_then(|(n, _)| {
                 n.parse::<f64>()
                     .ok()
                     .filter(|x| x.is_finite())
                     .map(|x| OwnedValue::Real(Some(x)))
                     .ok_or_else(|| format!("`{v}` is not a number"))
             }),
-            ColumnType::Amount => read_number(&v, &self.numbers).and_then(|n| {
+            ColumnType::Amount => read_number(&v, &self.numbers).and_then(|(n, currency)| {
+                if let Some(cur) = currency {
+                    let first = c.currency.get_or_init(|| cur.clone());
+                    if *first != cur {
+                        return Err(format!(
+                            "`{v}` is in {cur}, earlier amounts in {first}: amounts add up in one reporting currency, so convert them (or map a column in the company currency)"
+                        ));
+                    }
+                }
                 crate::import::parse_cents(&n)
                     .map(OwnedValue::Amount)
                     .map_err(|why| format!("`{v}`: {why}"))
@@ -420,9 +452,21 @@ pub fn read_time(v: &str, formats: &[String], tz: Option<Tz>) -> Result<DateTime
 }
 
 /// Normalises a number as exports write it (`$1,234.50`, `1.234,50 €`, `USD
-/// 1 234`) to a plain decimal (`1234.50`).
-pub fn read_number(v: &str, numbers: &super::Numbers) -> Result<String, String> {
-    let mut s: &str = v.trim();
+/// 1 234`) to a plain decimal (`1234.50`), with the currency it named, if any.
+/// A thousands separator counts only between groups of three digits, so that
+/// `12,50` is an error rather than 1250 when the decimal separator is a point.
+pub fn read_number(v: &str, numbers: &super::Numbers) -> Result<(String, Option<String>), String> {
+    let mut currency = None;
+    // Currency symbols and the spaces beside them are not part of the value.
+    let mut without_symbols = String::with_capacity(v.len());
+    for ch in v.chars() {
+        if matches!(ch, '$' | '€' | '£' | '¥' | '₹' | '₩' | '₽' | '¢') {
+            currency.get_or_insert_with(|| ch.to_string());
+        } else {
+            without_symbols.push(ch);
+        }
+    }
+    let mut s: &str = without_symbols.trim_matches(|c: char| c.is_whitespace());
     // An ISO currency code before or after the number.
     for code_first in [true, false] {
         let (code, rest) = if code_first {
@@ -437,37 +481,49 @@ pub fn read_number(v: &str, numbers: &super::Numbers) -> Result<String, String> 
             && code.len() == 3
             && code.bytes().all(|b| b.is_ascii_uppercase())
         {
+            currency = Some(code.to_owned());
             s = rest.trim();
         }
     }
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        if ch == numbers.decimal {
-            out.push('.');
-        } else if Some(ch) == numbers.thousands
-            || matches!(ch, ' ' | '\u{a0}' | '\u{202f}')
-            || matches!(ch, '$' | '€' | '£' | '¥' | '₹' | '₩' | '₽' | '¢')
-        {
-            // Separators, spaces and currency symbols are not part of the value.
-            continue;
-        } else {
-            out.push(ch);
-        }
-    }
-    if out.is_empty()
-        || !out
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
-    {
+    let unreadable = || {
         let thousands = numbers
             .thousands
             .map_or_else(|| "none".to_owned(), |t| format!("`{t}`"));
-        return Err(format!(
-            "`{v}` is not a number (decimal separator `{}`, thousands {thousands})",
+        format!(
+            "`{v}` is not a number (decimal separator `{}`, thousands {thousands}; set `numbers:` in the mapping if the file writes them otherwise)",
             numbers.decimal
-        ));
+        )
+    };
+    let mut digits = String::with_capacity(s.len());
+    // Where thousands separators stand, in digits of the whole part.
+    let mut groups: Vec<usize> = Vec::new();
+    let mut decimal = false;
+    for ch in s.chars() {
+        if ch == numbers.decimal && !decimal {
+            decimal = true;
+            digits.push('.');
+        } else if !decimal
+            && (Some(ch) == numbers.thousands || matches!(ch, ' ' | '\u{a0}' | '\u{202f}'))
+        {
+            groups.push(digits.trim_start_matches('-').len());
+        } else if ch.is_ascii_digit() || (ch == '-' && digits.is_empty()) {
+            digits.push(ch);
+        } else {
+            return Err(unreadable());
+        }
     }
-    Ok(out)
+    let unsigned = digits.trim_start_matches('-');
+    let whole = unsigned.split('.').next().unwrap_or_default().len();
+    // Separators stand every three digits counting back from the decimal point.
+    let well_grouped = groups.is_empty()
+        || (groups[0] >= 1
+            && groups[0] <= 3
+            && groups.windows(2).all(|w| w[1] - w[0] == 3)
+            && groups.last().is_some_and(|&g| whole == g + 3));
+    if unsigned.is_empty() || unsigned == "." || !well_grouped {
+        return Err(unreadable());
+    }
+    Ok((digits, currency))
 }
 
 #[cfg(test)]
@@ -485,15 +541,31 @@ mod tests {
             decimal: ',',
             thousands: Some('.'),
         };
-        assert_eq!(read_number("$12,500.50", &us).unwrap(), "12500.50");
-        assert_eq!(read_number("USD 1,000", &us).unwrap(), "1000");
-        assert_eq!(read_number("1.234.567,8 €", &eu).unwrap(), "1234567.8");
-        assert_eq!(read_number("12 500,00 EUR", &eu).unwrap(), "12500.00");
-        assert!(
-            read_number("twelve", &us)
-                .unwrap_err()
-                .contains("not a number")
+        let n = |v: &str, f: &Numbers| read_number(v, f).map(|(n, c)| (n, c.unwrap_or_default()));
+        assert_eq!(
+            n("$12,500.50", &us).unwrap(),
+            ("12500.50".into(), "$".into())
         );
+        assert_eq!(n("USD 1,000", &us).unwrap(), ("1000".into(), "USD".into()));
+        assert_eq!(
+            n("1,234,567", &us).unwrap(),
+            ("1234567".into(), String::new())
+        );
+        assert_eq!(
+            n("1.234.567,8 €", &eu).unwrap(),
+            ("1234567.8".into(), "€".into())
+        );
+        assert_eq!(
+            n("12 500,00 EUR", &eu).unwrap(),
+            ("12500.00".into(), "EUR".into())
+        );
+        assert_eq!(n("-7.5", &us).unwrap(), ("-7.5".into(), String::new()));
+        assert!(n("twelve", &us).unwrap_err().contains("not a number"));
+        // A European amount read with a decimal point: an error, not 1250.
+        assert!(n("12,50", &us).unwrap_err().contains("not a number"));
+        assert!(n("1,00,000", &us).is_err());
+        assert!(n("1234,567.5", &us).is_err());
+        assert!(n("12,3456", &us).is_err());
     }
 
     #[test]

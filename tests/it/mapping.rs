@@ -104,7 +104,10 @@ fn opt(s: Option<String>) -> String {
 async fn import_mapped(db: &TestDb, dir: &Path, mapping: &str) -> ImportReport {
     let options = ImportOptions {
         mapping: Some(Arc::new(handoff::mapping::load(mapping).unwrap())),
-        timezone: Some(NY),
+        timezone: handoff::mapping::read::Zones {
+            given: Some(NY),
+            fallback: None,
+        },
         ..ImportOptions::default()
     };
     let report = import_dir_with(&db.store, dir, &Progress::hidden(), options)
@@ -313,7 +316,13 @@ async fn hubspot_exports_give_the_figures_of_the_same_data_as_canonical_csv(db: 
     ]);
     // Deals: the amount as HubSpot shows it; Close Date also on open deals.
     let mut deals = Vec::new();
-    for deal in &d.deals {
+    for (i, deal) in d.deals.iter().enumerate() {
+        // Every tenth deal names a contact that is no lead: kept without a lead.
+        let lead_id = if i % 10 == 3 {
+            None
+        } else {
+            deal.lead_id.clone()
+        };
         let (created, created_text) = minute(deal.created_at);
         let closed = deal.closed_at.map(minute);
         let stage = match deal.won {
@@ -339,11 +348,11 @@ async fn hubspot_exports_give_the_figures_of_the_same_data_as_canonical_csv(db: 
             created_text,
             close_text,
             stage.into(),
-            opt(deal.lead_id.clone()),
+            lead_id.clone().unwrap_or_else(|| "C-888".into()),
         ]);
         expected.deals.push(Deal {
             id: deal.id.clone(),
-            lead_id: deal.lead_id.clone(),
+            lead_id,
             created_at: created,
             closed_at: closed.map(|c| c.0),
             amount_cents: cents,
@@ -444,8 +453,7 @@ async fn hubspot_exports_give_the_figures_of_the_same_data_as_canonical_csv(db: 
         .count();
     assert!(
         text.contains(&format!(
-            "`rejected_at` could not be filled in {} of {} rows",
-            d.leads.len() - unqualified,
+            "`rejected_at` set in {unqualified} of {} rows",
             d.leads.len()
         )),
         "{text}"
@@ -481,6 +489,7 @@ async fn salesforce_exports_give_the_figures_of_the_same_data_as_canonical_csv(d
             converted_into.entry(l.as_str()).or_insert(deal.id.as_str());
         }
     }
+    let queued = |id: &str| id.ends_with('9');
     let mut leads = Vec::new();
     let mut contact_of: HashMap<&str, String> = HashMap::new();
     for l in &d.leads {
@@ -506,7 +515,12 @@ async fn salesforce_exports_give_the_figures_of_the_same_data_as_canonical_csv(d
             created_text.clone(),
             opt(closed.as_ref().map(|c| c.1.clone())).to_owned()
                 + if closed.is_none() { &created_text } else { "" },
-            opt(l.owner_id.clone()),
+            // Every ninth lead is owned by a queue, which is no rep.
+            if queued(&l.id) {
+                "00G-queue".to_owned()
+            } else {
+                opt(l.owner_id.clone())
+            },
             opt(l.channel.clone()),
             status.into(),
             accepted.is_some().to_string(),
@@ -521,7 +535,11 @@ async fn salesforce_exports_give_the_figures_of_the_same_data_as_canonical_csv(d
             id: l.id.clone(),
             created_at: created,
             mql_at: Some(created),
-            owner_id: l.owner_id.clone(),
+            owner_id: if queued(&l.id) {
+                None
+            } else {
+                l.owner_id.clone()
+            },
             channel: l.channel.clone(),
             campaign: None,
             segment: None,
@@ -732,7 +750,8 @@ async fn a_users_own_mapping_reads_local_dates_value_maps_and_thousands(db: Test
             "anfragen.csv",
             "Nr;Eingang;Übergabe;Betreuer;Quelle;Punkte;Auftrag;Wert;Gewonnen\n\
              A-1;30.03.2026 09:15;30.03.2026 10:00:30;AB;Messe;1.234,5;O-1;12.500,50 €;ja\n\
-             A-2;24.10.2026 23:30;;CD;google;7;;;\n",
+             A-2;24.10.2026 23:30;;CD;google;7;;;\n\
+             A-3;25.10.2026 02:30;;CD;;;O-3;1.000;\n",
         ),
     ]);
     let mapping =
@@ -777,17 +796,36 @@ async fn a_users_own_mapping_reads_local_dates_value_maps_and_thousands(db: Test
         score: Some(7.0),
         ..a1.clone()
     };
-    assert_eq!(dump.leads, vec![a1, a2]);
+    // 25 October 02:30 comes twice in Berlin (clocks go back at 03:00): the
+    // earlier, summer-time instant is taken, 00:30 UTC.
+    let a3 = Lead {
+        id: "A-3".into(),
+        created_at: utc("2026-10-25T00:30:00Z"),
+        channel: None,
+        score: None,
+        ..a2.clone()
+    };
+    assert_eq!(dump.leads, vec![a1, a2, a3]);
     assert_eq!(
         dump.deals,
-        vec![Deal {
-            id: "O-1".into(),
-            lead_id: Some("A-1".into()),
-            created_at: utc("2026-03-30T07:15:00Z"),
-            closed_at: None,
-            amount_cents: 1_250_050,
-            won: Some(true),
-        }]
+        vec![
+            Deal {
+                id: "O-1".into(),
+                lead_id: Some("A-1".into()),
+                created_at: utc("2026-03-30T07:15:00Z"),
+                closed_at: None,
+                amount_cents: 1_250_050,
+                won: Some(true),
+            },
+            Deal {
+                id: "O-3".into(),
+                lead_id: Some("A-3".into()),
+                created_at: utc("2026-10-25T00:30:00Z"),
+                closed_at: None,
+                amount_cents: 100_000,
+                won: None,
+            }
+        ]
     );
 }
 
@@ -805,7 +843,10 @@ async fn problems_are_located_in_the_source_files(db: TestDb) {
     let import = |dir: tempfile::TempDir| async move {
         let options = ImportOptions {
             mapping: Some(Arc::new(handoff::mapping::load("hubspot").unwrap())),
-            timezone: Some(NY),
+            timezone: handoff::mapping::read::Zones {
+                given: Some(NY),
+                fallback: None,
+            },
             ..ImportOptions::default()
         };
         let report = import_dir_with(store, dir.path(), &Progress::hidden(), options)
@@ -845,6 +886,24 @@ async fn problems_are_located_in_the_source_files(db: TestDb) {
     assert!(
         text.contains("deals.csv:3:5: deals.amount from `Amount`: `ten` is not a number"),
         "{text}"
+    );
+    // A lookup's file that is not there stops the import before anything is read.
+    let err = import_dir_with(
+        store,
+        csv_dir(&[("Task.csv", "Id,WhoId\n")]).path(),
+        &Progress::hidden(),
+        ImportOptions {
+            mapping: Some(Arc::new(handoff::mapping::load("salesforce").unwrap())),
+            ..ImportOptions::default()
+        },
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("salesforce.yaml:"), "{err}");
+    assert!(
+        err.contains(": the lookup reads Lead.csv, which is not in /"),
+        "{err}"
     );
     // Nothing of the folder was written.
     let dump = db.dump().await;
