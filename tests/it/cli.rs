@@ -128,3 +128,74 @@ fn eval_against_a_server_that_is_down_says_so_without_wrong_advice() {
     assert!(stderr.to_lowercase().contains("refused"), "{stderr}");
     assert!(!stderr.contains("migrate"), "{stderr}");
 }
+
+/// The features of every crate the binary uses, as `cargo tree` lists them,
+/// with (`dev`) or without the test-only dependencies.
+fn features(dev: bool) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let edges = if dev {
+        "normal,build,dev"
+    } else {
+        "normal,build"
+    };
+    let out = Command::new(cargo)
+        .args([
+            "tree",
+            "--offline",
+            "--locked",
+            "--prefix",
+            "none",
+            "-e",
+            edges,
+        ])
+        .args(["-f", "{p}|{f}"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut all: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((package, feats)) = line.split_once('|') else {
+            continue;
+        };
+        let package = package.replace(" (*)", "").replace(" (proc-macro)", "");
+        let feats = feats.trim_end_matches(" (*)");
+        all.entry(package.trim().to_owned()).or_default().extend(
+            feats
+                .split(',')
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    all
+}
+
+/// `cargo test --release` reuses the dependencies `cargo build --release`
+/// built only when the test-only dependencies turn on no feature the binary's
+/// build lacks: Cargo.toml lists those features among the dependencies.
+#[test]
+fn the_tests_add_no_feature_to_the_binarys_dependencies() {
+    let plain = features(false);
+    let with_tests = features(true);
+    let mut added = Vec::new();
+    for (package, feats) in &plain {
+        let more: Vec<&String> = with_tests[package].difference(feats).collect();
+        if !more.is_empty() {
+            added.push(format!("{package}: {more:?}"));
+        }
+    }
+    assert!(
+        added.is_empty(),
+        "the dev-dependencies add features; list them in Cargo.toml's [dependencies]:\n{}",
+        added.join("\n")
+    );
+    assert!(
+        plain.keys().any(|p| p.starts_with("tokio ")),
+        "cargo tree listed the binary's crates"
+    );
+}
