@@ -908,6 +908,24 @@ mod tests {
         }
     }
 
+    /// Loading `text` gives exactly the errors `want`, as `LINE:COLUMN message`.
+    fn assert_located(text: &str, want: &[&str]) {
+        let errors = load_str("m.yaml", text).unwrap_err();
+        let got: Vec<String> = errors
+            .errors()
+            .iter()
+            .map(|e| format!("{}:{} {}", e.line, e.column, e.message))
+            .collect();
+        for w in want {
+            assert!(
+                got.iter().any(|g| g == w),
+                "missing: {w}\ngot:\n{}",
+                got.join("\n")
+            );
+        }
+        assert_eq!(got.len(), want.len(), "{}", got.join("\n"));
+    }
+
     /// Each class of mistake, located where it is written.
     #[test]
     fn every_mistake_is_located() {
@@ -940,12 +958,6 @@ files:
       occurred_at: { column: Date, split: \"\" }
       channel: Source
 ";
-        let errors = load_str("m.yaml", text).unwrap_err();
-        let got: Vec<String> = errors
-            .errors()
-            .iter()
-            .map(|e| format!("{}:{} {}", e.line, e.column, e.message))
-            .collect();
         let want = [
             "1:10 unsupported version 2",
             "2:11 unknown time zone `America/New_Yrok`; did you mean `America/New_York`?",
@@ -968,14 +980,7 @@ files:
             "26:43 `split` needs a separator, such as `;`",
             "27:7 touches has no column `channel`",
         ];
-        for w in want {
-            assert!(
-                got.iter().any(|g| g == w),
-                "missing: {w}\ngot:\n{}",
-                got.join("\n")
-            );
-        }
-        assert_eq!(got.len(), want.len(), "{}", got.join("\n"));
+        assert_located(text, &want);
     }
 
     /// The mistakes of conditions, lookups, words and separators.
@@ -998,12 +1003,6 @@ files:
       direction: { value: outbound }
       automated: { value: maybe }
 ";
-        let errors = load_str("m.yaml", text).unwrap_err();
-        let got: Vec<String> = errors
-            .errors()
-            .iter()
-            .map(|e| format!("{}:{} {}", e.line, e.column, e.message))
-            .collect();
         let want = [
             "2:23 thousands separator `_`: expected `,`, `.`, ` `, `'` or `\"\"` for none",
             "3:11 `x` is listed as both true and false",
@@ -1014,14 +1013,7 @@ files:
             "11:59 `if_empty` is `skip` (the row) or `error`",
             "15:18 `automated: maybe`: expected a boolean word: ja, x, nein, x",
         ];
-        for w in want {
-            assert!(
-                got.iter().any(|g| g == w),
-                "missing: {w}\ngot:\n{}",
-                got.join("\n")
-            );
-        }
-        assert_eq!(got.len(), want.len(), "{}", got.join("\n"));
+        assert_located(text, &want);
     }
 
     #[test]
