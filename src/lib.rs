@@ -8,64 +8,26 @@
 //! lead data ─► store::Store ────┘
 //! ```
 //!
-//! Modules:
+//! Two crates. `handoff-core` (`src/core/`) holds everything that reads or
+//! writes lead data: [`model`], [`rules`], [`store`], [`eval`], [`import`],
+//! [`mapping`], [`demo`], [`when`], [`suggest`] and [`progress`]; this crate
+//! re-exports them under the same names. This crate adds what runs on top:
 //!
-//! - [`cli`]: the command line (`handoff demo|import|migrate|check|eval|schema`), thin glue
-//!   over the modules below.
-//! - [`model`]: the canonical rows (`Rep`, `Lead`, `Touch`, `Deal`), their value
-//!   types, and [`model::GroupBy`], shared by import, the demo, rules and the store.
-//! - [`store`]: the SQL store on SQLite, PostgreSQL or MySQL/MariaDB behind one
-//!   [`store::Store`]: migrations, batched upserts, the evaluator's reads, and
-//!   handoff's own tables. The only module that speaks SQL.
-//! - [`import`]: loading canonical CSV files, validating every row before any of a
-//!   file is committed.
-//! - [`demo`]: a deterministic synthetic company with planted SLA trouble, built
-//!   through a store it is given, on the calendar of the rules it ships.
-//! - [`rules`]: the YAML rule files: parsing, validation with located errors, the
-//!   JSON Schema, business-hours calendars, and the immutable [`rules::RuleSet`].
-//! - [`eval`]: the five measures (DESIGN §4): [`eval::run_objective`] runs one
-//!   objective at one instant; the arithmetic on what the store returns is pure.
-//! - [`progress`]: progress reporting for long work.
+//! - [`cli`]: the command line (`handoff demo|import|migrate|check|eval|run|…`),
+//!   thin glue over the modules.
+//! - [`daemon`]: `handoff run`: schedules, the results history, alert states,
+//!   the metrics and HTTP endpoints, the status page.
+//! - [`mail`]: alert mail: templates, rendering, delivery over SMTP.
 //!
-//! Invariants:
-//!
-//! - Nothing outside [`store`] builds SQL or asks which database it talks to, and
-//!   nothing read from a rule file or a CSV file is ever spliced into SQL text:
-//!   values are bound parameters.
-//! - One function runs one objective, [`eval::run_objective`]; it never fails, it
-//!   returns failure as data with a bounded reason.
-//! - Every timestamp is a UTC instant ([`chrono::DateTime<Utc>`]) with microsecond
-//!   precision, on every backend.
+//! The split keeps each compiler process under 1 GB on a first build; the
+//! invariants are the core's (see its crate documentation): only [`store`]
+//! speaks SQL, with bound parameters; [`eval::run_objective`] never fails; every
+//! timestamp is a UTC instant.
+
+pub use handoff_core::{
+    demo, error_chain, eval, import, mapping, model, progress, rules, store, suggest, when,
+};
 
 pub mod cli;
 pub mod daemon;
-pub mod demo;
-pub mod eval;
-pub mod import;
 pub mod mail;
-pub mod mapping;
-pub mod model;
-pub mod progress;
-pub mod rules;
-pub mod store;
-pub mod suggest;
-pub mod when;
-
-/// An error and its causes as one line, `outer: inner: root`, each said once.
-///
-/// Some libraries' errors repeat their source's text in their own message
-/// (sqlx's "error returned from database: X" has X as its source); a cause
-/// whose text the line already ends with is left out.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !text.is_empty() && !line.ends_with(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        cause = c.source();
-    }
-    line
-}

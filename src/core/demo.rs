@@ -325,7 +325,7 @@ fn reps(mqls_per_month: f64) -> Vec<(Rep, Habit)> {
 
 /// The shipped rule file, built into the binary so that the demo works from any
 /// directory. The demo company works by its `office` calendar.
-const ACME_RULES: &str = include_str!("../rules/acme.yaml");
+const ACME_RULES: &str = include_str!("../../rules/acme.yaml");
 
 /// The `office` calendar of the shipped rules (`rules/acme.yaml`): Monday to
 /// Friday, 09:00–17:00 New York time, closed on its holidays. The demo's reps

@@ -6,7 +6,7 @@
 //! number separators and currency symbols, boolean words, value maps, a
 //! condition, a multi-valued field's separator, and a translation through
 //! another file of the folder. The shipped `hubspot` and `salesforce` mappings
-//! are mapping files too (`src/mapping/*.yaml`, built into the binary).
+//! are mapping files too (`src/core/mapping/*.yaml`, built into the binary).
 //!
 //! Loading checks a mapping like a rule file: every error located in the YAML,
 //! with the near miss suggested. Whether the source columns exist is known only

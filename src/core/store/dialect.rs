@@ -296,9 +296,9 @@ fn millis(limit: Duration) -> u128 {
     limit.as_millis().max(1)
 }
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
-static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("migrations/mysql");
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
+static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/mysql");
 
 impl Dialect for Sqlite {
     const BACKEND: Backend = Backend::Sqlite;

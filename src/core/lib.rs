@@ -1,0 +1,67 @@
+//! handoff's core: everything that reads or writes lead data, without the
+//! command line, the daemon or mail (those are in the `handoff` crate, which
+//! re-exports these modules under the same names).
+//!
+//! ```text
+//! rule files ─► rules::RuleSet ─┐
+//!                                ├─► eval ─► results
+//! lead data ─► store::Store ────┘
+//! ```
+//!
+//! Modules:
+//!
+//! - [`model`]: the canonical rows (`Rep`, `Lead`, `Touch`, `Deal`), their value
+//!   types, and [`model::GroupBy`], shared by import, the demo, rules and the store.
+//! - [`store`]: the SQL store on SQLite, PostgreSQL or MySQL/MariaDB behind one
+//!   [`store::Store`]: migrations, batched upserts, the evaluator's reads, and
+//!   handoff's own tables. The only module that speaks SQL.
+//! - [`import`]: loading canonical CSV files, validating every row before any of a
+//!   folder is committed; [`mapping`] reads CRM exports through a mapping file.
+//! - [`demo`]: a deterministic synthetic company with planted SLA trouble, built
+//!   through a store it is given, on the calendar of the rules it ships.
+//! - [`rules`]: the YAML rule files: parsing, validation with located errors, the
+//!   JSON Schema, business-hours calendars, and the immutable [`rules::RuleSet`].
+//! - [`eval`]: the five measures (DESIGN §4): [`eval::run_objective`] runs one
+//!   objective at one instant; the arithmetic on what the store returns is pure.
+//! - [`when`]: reading the instants people type; [`suggest`]: did-you-mean;
+//!   [`progress`]: progress reporting for long work.
+//!
+//! Invariants:
+//!
+//! - Nothing outside [`store`] builds SQL or asks which database it talks to, and
+//!   nothing read from a rule file or a CSV file is ever spliced into SQL text:
+//!   values are bound parameters.
+//! - One function runs one objective, [`eval::run_objective`]; it never fails, it
+//!   returns failure as data with a bounded reason.
+//! - Every timestamp is a UTC instant ([`chrono::DateTime<Utc>`]) with microsecond
+//!   precision, on every backend.
+
+pub mod demo;
+pub mod eval;
+pub mod import;
+pub mod mapping;
+pub mod model;
+pub mod progress;
+pub mod rules;
+pub mod store;
+pub mod suggest;
+pub mod when;
+
+/// An error and its causes as one line, `outer: inner: root`, each said once.
+///
+/// Some libraries' errors repeat their source's text in their own message
+/// (sqlx's "error returned from database: X" has X as its source); a cause
+/// whose text the line already ends with is left out.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !text.is_empty() && !line.ends_with(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cause = c.source();
+    }
+    line
+}
