@@ -93,6 +93,68 @@ fn demo_then_import_of_a_bad_file_leaves_the_database_as_it_was() {
     }
 }
 
+/// `--log handoff::eval=debug` (and `handoff::store`) picks out what it names,
+/// whichever crate the code lives in: the timing lines the benchmarks and
+/// operators read.
+#[test]
+fn log_filters_name_handoffs_modules() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("h.db").display());
+    let built = handoff()
+        .args(["--database", &db, "demo", "--build-only", "--leads", "300"])
+        .args(["--end", "2026-11-25T15:00:00Z"])
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let eval = |filter: &str| {
+        let out = handoff()
+            .args([
+                "--database",
+                &db,
+                "--log",
+                filter,
+                "eval",
+                "--objective",
+                "mql-volume",
+            ])
+            .args(["--at", "2026-11-25T15:00:00Z"])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let log = eval("handoff::eval=debug");
+    let evaluated: Vec<&str> = log.lines().filter(|l| l.contains("Evaluated.")).collect();
+    assert_eq!(evaluated.len(), 1, "{log}");
+    assert!(
+        evaluated[0].contains("handoff::eval") && evaluated[0].contains("objective=mql-volume"),
+        "{log}"
+    );
+    assert!(!log.contains("Done counting"), "{log}");
+    let log = eval("handoff::store=debug");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("handoff::store")
+                && l.contains("Done counting the MQLs of the window.")),
+        "{log}"
+    );
+    assert!(!log.contains("Evaluated."), "{log}");
+    let log = eval("handoff=debug");
+    assert!(
+        log.contains("Evaluated.") && log.contains("Done counting"),
+        "{log}"
+    );
+}
+
 #[test]
 fn unknown_database_scheme_is_a_clear_error() {
     let out = handoff()

@@ -126,7 +126,9 @@ pub async fn close_period(
     (period, result)
 }
 
-#[tracing::instrument(skip_all, fields(objective = %objective.name))]
+// Log targets keep the `handoff::` names users filter on (`--log
+// handoff::eval=debug`), though this module lives in the handoff-core crate.
+#[tracing::instrument(target = "handoff::eval", skip_all, fields(objective = %objective.name))]
 async fn run_in(
     objective: &Objective,
     store: &Store,
@@ -146,7 +148,7 @@ async fn run_in(
         Ok(Err(e)) => vec![failed(objective, &e)],
         Err(_) => vec![failed(objective, &EvalError::Timeout(timeout))],
     };
-    tracing::debug!(elapsed = ?started.elapsed(), "Evaluated.");
+    tracing::debug!(target: "handoff::eval", elapsed = ?started.elapsed(), "Evaluated.");
     ObjectiveResult {
         name: objective.name.clone(),
         kind: objective.kind(),
@@ -166,6 +168,7 @@ fn failed(objective: &Objective, e: &EvalError) -> GroupResult {
         message,
     };
     tracing::error!(
+        target: "handoff::eval",
         objective = %objective.name,
         reason = failure.reason.as_str(),
         error = %failure.message,

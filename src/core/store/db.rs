@@ -552,7 +552,7 @@ impl<DB: Dialect> ReadOps for DbRead<DB> {
                 Ok(())
             })
             .await?;
-            tracing::debug!(rows, elapsed = ?started.elapsed(), "Done {}.", question.doing());
+            tracing::debug!(target: "handoff::store", rows, elapsed = ?started.elapsed(), "Done {}.", question.doing());
             Ok(())
         })
     }
