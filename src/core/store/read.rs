@@ -216,9 +216,10 @@ impl Question {
                 // handed over before `at`, no deal won by `at`, never connected
                 // before closing.
                 qb.push(format_args!(
-                    "WITH a AS (SELECT {g} AS g, l.id, l.owner_id, l.closed_at, \
+                    "WITH a AS {m}(SELECT {g} AS g, l.id, l.owner_id, l.closed_at, \
                      (SELECT COUNT(*) FROM touches t WHERE t.lead_id = l.id \
-                     AND t.occurred_at >= l.mql_at AND t.occurred_at < l.closed_at AND t.occurred_at < "
+                     AND t.occurred_at >= l.mql_at AND t.occurred_at < l.closed_at AND t.occurred_at < ",
+                    m = DB::materialized(),
                 ));
                 time(qb, at);
                 qb.push(format_args!(" AND {}) AS attempts", attempt("l.mql_at")));
@@ -265,7 +266,8 @@ impl Question {
                     time(qb, at);
                 };
                 qb.push(format_args!(
-                    "WITH c AS (SELECT {g} AS g, l.id, l.mql_at, (SELECT MIN(d.created_at) "
+                    "WITH c AS {m}(SELECT {g} AS g, l.id, l.mql_at, (SELECT MIN(d.created_at) ",
+                    m = DB::materialized(),
                 ));
                 won(qb);
                 qb.push(format_args!(
