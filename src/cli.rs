@@ -69,7 +69,8 @@ pub struct GlobalArgs {
     )]
     pub log: String,
 
-    /// Database connections for reads (evaluations); more evaluations than this wait.
+    /// Most database connections for reads: `eval` uses one (it evaluates one objective at a
+    /// time), `run` one per evaluation it may run at once (--concurrency).
     #[arg(
         long,
         env = "HANDOFF_DB_CONNECTIONS",

@@ -865,8 +865,10 @@ async fn injection_through_rules_and_data_is_inert(db: TestDb) {
 /// history: leads through `leads(mql_at)` or `leads(closed_at)`, touches through
 /// `touches(lead_id, occurred_at)`, deals through `deals(lead_id)`. What is
 /// scanned is only the window's own rows (the `WITH` tables). The per-lead
-/// rows that carry correlated subqueries are materialized, so that each
-/// subquery runs once per lead, not again for the sort or the outer statement.
+/// rows that carry correlated subqueries are computed apart (materialized
+/// before a window sort, streamed as a co-routine before the touches are
+/// counted), so that each subquery runs once per lead, not again for the sort
+/// or for every touch.
 #[tokio::test]
 async fn window_queries_use_the_indexes() {
     use handoff::rules::GroupBy;
@@ -916,7 +918,7 @@ async fn window_queries_use_the_indexes() {
             "leads_mql_at (mql_at>? AND mql_at<?)",
             true,
             true,
-            Some("MATERIALIZE c"),
+            Some("CO-ROUTINE c"),
         ),
     ];
     for (question, leads, touches, deals, materialized) in cases {

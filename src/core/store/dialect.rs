@@ -138,13 +138,21 @@ pub(crate) trait Dialect:
     fn bytewise(expr: &str) -> String;
 
     /// What follows `WITH name AS` for a common table expression whose rows
-    /// carry correlated subqueries (a lead's attempts, its conversion deal):
-    /// SQLite otherwise folds the expression into the statement that reads it
-    /// and evaluates those subqueries again for a window function's sort or
-    /// for every touch they are compared with; materialized, each is
-    /// evaluated once per lead (a sixth to a fifth less time on a million
-    /// leads). PostgreSQL already evaluates them once; MySQL has no such hint.
+    /// carry a correlated subquery (a lead's attempts) and feed a window
+    /// function: SQLite otherwise evaluates the subquery again for the
+    /// window's sort; materialized, once per lead (a sixth less time on a
+    /// million leads, for memory that holds the window's leads).
+    /// PostgreSQL evaluates it once anyway; MySQL has no such hint.
     fn materialized() -> &'static str {
+        ""
+    }
+
+    /// Ends a subquery whose correlated columns (a lead's conversion deal) a
+    /// later subquery compares with every touch: SQLite would fold it into
+    /// the statement that reads it and evaluate those columns again for each
+    /// touch; `LIMIT -1` (no limit) keeps it a co-routine that streams each
+    /// lead's row once, holding nothing. The others evaluate it once anyway.
+    fn streamed() -> &'static str {
         ""
     }
 
@@ -358,6 +366,10 @@ impl Dialect for Sqlite {
 
     fn materialized() -> &'static str {
         "MATERIALIZED "
+    }
+
+    fn streamed() -> &'static str {
+        " LIMIT -1"
     }
 
     fn push_upsert(qb: &mut QueryBuilder<Self>, key: &str, update: &[&str]) {

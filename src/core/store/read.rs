@@ -266,8 +266,7 @@ impl Question {
                     time(qb, at);
                 };
                 qb.push(format_args!(
-                    "WITH c AS {m}(SELECT {g} AS g, l.id, l.mql_at, (SELECT MIN(d.created_at) ",
-                    m = DB::materialized(),
+                    "WITH c AS (SELECT {g} AS g, l.id, l.mql_at, (SELECT MIN(d.created_at) "
                 ));
                 won(qb);
                 qb.push(format_args!(
@@ -280,6 +279,7 @@ impl Question {
                     DB::bytewise("d.id")
                 ));
                 leads_in(qb, LeadRange::MqlAt, &window);
+                qb.push(DB::streamed());
                 // Reach: attempts before the conversion deal opened, or all
                 // attempts before `at` for a lead that did not convert.
                 qb.push(
