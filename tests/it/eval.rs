@@ -954,6 +954,77 @@ async fn window_queries_use_the_indexes() {
     }
 }
 
+/// PostgreSQL's plans reach each lead's touches and deals through one index
+/// probe per lead: no scan of a whole table, and one probe of each table per
+/// lead where a question reads both its attempts and whether it connected, or
+/// its conversion deal's date and amount. The correlated `NOT EXISTS` of the
+/// earlier form planned as a sequential scan of every touch.
+#[cfg(feature = "postgres-tests")]
+#[tokio::test]
+async fn postgres_window_queries_probe_each_lead_once() {
+    use handoff::rules::GroupBy;
+    use handoff::store::{Backend, question_sql};
+    let db = TestDb::postgres().await;
+    let pool = db.raw_postgres();
+    let plan = |question: &'static str, by| async move {
+        let sql = question_sql(question, by, Backend::Postgres);
+        let params = sql.matches('$').count();
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN (COSTS OFF) {sql}")));
+        for i in 1..=params {
+            if question == "abandoned" && i == params {
+                q = q.bind(20_i64);
+            } else {
+                q = q.bind(
+                    "2026-11-20T00:00:00Z"
+                        .parse::<chrono::DateTime<chrono::Utc>>()
+                        .unwrap(),
+                );
+            }
+        }
+        let rows: Vec<(String,)> = q.fetch_all(pool).await.unwrap();
+        rows.into_iter().map(|r| r.0).collect::<Vec<_>>().join("\n")
+    };
+    // (question, probes of touches_lead_occurred, probes of deals_lead)
+    let cases = [
+        ("mqls", 0, 0),
+        ("judged", 0, 0),
+        ("first_attempts", 1, 0),
+        ("abandoned", 1, 1),
+        ("reach", 1, 1),
+    ];
+    for (question, touches, deals) in cases {
+        for by in [None, Some(GroupBy::Owner)] {
+            let plan = plan(question, by).await;
+            for table in ["leads", "touches", "deals"] {
+                assert!(
+                    !plan.contains(&format!("Seq Scan on {table}")),
+                    "{question} scans {table}: {plan}"
+                );
+            }
+            assert!(plan.contains("leads_"), "{question}: {plan}");
+            for (index, probes) in [("touches_lead_occurred", touches), ("deals_lead", deals)] {
+                assert_eq!(plan.matches(index).count(), probes, "{question}: {plan}");
+            }
+            // Every probe is of one lead's rows.
+            let lines: Vec<&str> = plan.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                if line.contains("Index Scan on touches_lead_occurred")
+                    || line.contains("using touches_lead_occurred")
+                    || line.contains("Index Scan on deals_lead")
+                    || line.contains("using deals_lead")
+                {
+                    let cond = lines.get(i + 1).copied().unwrap_or_default();
+                    assert!(
+                        cond.contains("Index Cond: (lead_id = l.id)")
+                            || cond.contains("Index Cond: ((lead_id = l.id)"),
+                        "{question}: {plan}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn eval_never_creates_or_migrates_a_database() {
     let dir = tempfile::tempdir().unwrap();

@@ -137,12 +137,25 @@ pub(crate) trait Dialect:
     /// column's collation, so that every backend ranks ids alike.
     fn bytewise(expr: &str) -> String;
 
+    /// Whether each lead's touches and conversion deal are read through
+    /// `LATERAL` joins: one probe of `touches(lead_id, occurred_at)` gives a
+    /// lead's attempts and whether it ever connected, one probe of
+    /// `deals(lead_id)` its conversion deal's date and amount. PostgreSQL
+    /// does; there the correlated subqueries of the other form were turned
+    /// into a hash anti-join over every connected touch of the history (a
+    /// sequential scan of `touches`, whatever the window) and the conversion
+    /// deal was looked up three times per lead (its date for the comparison
+    /// with the touches, its amount again for the sort and for the sum). MariaDB has no `LATERAL`, and SQLite
+    /// runs correlated subqueries per lead anyway.
+    const LATERAL: bool = false;
+
     /// What follows `WITH name AS` for a common table expression whose rows
     /// carry a correlated subquery (a lead's attempts) and feed a window
     /// function: SQLite otherwise evaluates the subquery again for the
     /// window's sort; materialized, once per lead (a sixth less time on a
     /// million leads, for memory that holds the window's leads).
-    /// PostgreSQL evaluates it once anyway; MySQL has no such hint.
+    /// PostgreSQL reads the attempts through a `LATERAL` join instead
+    /// ([`Dialect::LATERAL`]); MySQL has no such hint.
     fn materialized() -> &'static str {
         ""
     }
@@ -151,7 +164,8 @@ pub(crate) trait Dialect:
     /// later subquery compares with every touch: SQLite would fold it into
     /// the statement that reads it and evaluate those columns again for each
     /// touch; `LIMIT -1` (no limit) keeps it a co-routine that streams each
-    /// lead's row once, holding nothing. The others evaluate it once anyway.
+    /// lead's row once, holding nothing. PostgreSQL joins the deal `LATERAL`
+    /// instead; MySQL has no such hint.
     fn streamed() -> &'static str {
         ""
     }
@@ -464,6 +478,7 @@ impl Dialect for Postgres {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const BEGIN_READ: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
     const TIDY: &'static [&'static str] = &["ANALYZE reps, leads, touches, deals"];
+    const LATERAL: bool = true;
 
     fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<(), MigrateError>> {
         Box::pin(POSTGRES_MIGRATIONS.run(pool))

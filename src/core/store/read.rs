@@ -2,9 +2,10 @@
 //! a window, answered by one statement in which the database does the counting.
 //!
 //! The leads of a window are found through the index on `mql_at` or
-//! `closed_at`; each lead's touches and deals through correlated subqueries on
-//! `touches(lead_id, occurred_at)` and `deals(lead_id)`, so the cost follows the
-//! leads of the window, never the history. What comes back is what the measure
+//! `closed_at`; each lead's touches and deals through correlated subqueries
+//! (on PostgreSQL, `LATERAL` joins) on `touches(lead_id, occurred_at)` and
+//! `deals(lead_id)`, so the cost follows the leads of the window, never the
+//! history. What comes back is what the measure
 //! needs: counts per group, a histogram of the leads given up on by attempts with
 //! the first few of each group, a histogram of the cohort by reach and
 //! conversion with revenue in exact cents. Only `first_attempts` returns a row
@@ -163,18 +164,28 @@ impl Question {
     ///
     /// Built from fixed fragments only: the range column and the group
     /// expression come from allowlists, every value is a parameter. Each lead's
-    /// touches and deals are reached through correlated subqueries on
-    /// `touches(lead_id, occurred_at)` and `deals(lead_id)`, so the cost follows
-    /// the leads of the window on every backend.
+    /// touches and deals are reached through correlated subqueries (or, where
+    /// [`Dialect::LATERAL`], joins) on `touches(lead_id, occurred_at)` and
+    /// `deals(lead_id)`, so the cost follows the leads of the window on every
+    /// backend.
     pub(crate) fn build<DB: Dialect>(&self, qb: &mut QueryBuilder<DB>) {
         let time = |qb: &mut QueryBuilder<DB>, t: DateTime<Utc>| DB::bind_time(qb, Some(t));
-        let leads_in = |qb: &mut QueryBuilder<DB>, range: LeadRange, w: &Window| {
+        // ` FROM leads l` with the group's join; then, after any LATERAL
+        // join, the window's range.
+        let from_leads = |qb: &mut QueryBuilder<DB>, w: &Window| {
             let (_, join) = group_sql(w.by);
+            qb.push(format_args!(" FROM leads l{join}"));
+        };
+        let in_range = |qb: &mut QueryBuilder<DB>, range: LeadRange, w: &Window| {
             let col = range.column();
-            qb.push(format_args!(" FROM leads l{join} WHERE {col} >= "));
+            qb.push(format_args!(" WHERE {col} >= "));
             time(qb, w.start);
             qb.push(format_args!(" AND {col} < "));
             time(qb, w.end);
+        };
+        let leads_in = |qb: &mut QueryBuilder<DB>, range: LeadRange, w: &Window| {
+            from_leads(qb, w);
+            in_range(qb, range, w);
         };
         match *self {
             Question::Mqls { window } => {
@@ -215,34 +226,64 @@ impl Question {
                 // The leads given up on, each with its attempts before closing:
                 // handed over before `at`, no deal won by `at`, never connected
                 // before closing.
-                qb.push(format_args!(
-                    "WITH a AS {m}(SELECT {g} AS g, l.id, l.owner_id, l.closed_at, \
-                     (SELECT COUNT(*) FROM touches t WHERE t.lead_id = l.id \
-                     AND t.occurred_at >= l.mql_at AND t.occurred_at < l.closed_at AND t.occurred_at < ",
-                    m = DB::materialized(),
-                ));
-                time(qb, at);
-                qb.push(format_args!(" AND {}) AS attempts", attempt("l.mql_at")));
-                leads_in(qb, LeadRange::ClosedAt, &window);
-                qb.push(" AND l.mql_at < ");
-                time(qb, at);
-                qb.push(
-                    " AND NOT EXISTS (SELECT 1 FROM deals d WHERE d.lead_id = l.id \
-                     AND d.won = TRUE AND d.closed_at < ",
-                );
-                time(qb, at);
-                qb.push(
-                    ") AND NOT EXISTS (SELECT 1 FROM touches t WHERE t.lead_id = l.id \
-                     AND t.occurred_at < l.closed_at AND t.outcome = 'connected' AND t.occurred_at < ",
-                );
-                time(qb, at);
+                if DB::LATERAL {
+                    // One probe of the lead's touches before it closed gives
+                    // both its attempts and whether it ever connected; the
+                    // won deal is one probe too (a scalar subquery, which
+                    // the planner cannot turn into a scan of every deal).
+                    qb.push(format_args!(
+                        "WITH a AS (SELECT {g} AS g, l.id, l.owner_id, l.closed_at, x.attempts"
+                    ));
+                    from_leads(qb, &window);
+                    qb.push(format_args!(
+                        " CROSS JOIN LATERAL (SELECT COUNT(CASE WHEN {} THEN 1 END) AS attempts, \
+                         COUNT(CASE WHEN t.outcome = 'connected' THEN 1 END) AS connected \
+                         FROM touches t WHERE t.lead_id = l.id AND t.occurred_at < l.closed_at \
+                         AND t.occurred_at < ",
+                        attempt("l.mql_at")
+                    ));
+                    time(qb, at);
+                    qb.push(") x");
+                    in_range(qb, LeadRange::ClosedAt, &window);
+                    qb.push(" AND l.mql_at < ");
+                    time(qb, at);
+                    qb.push(
+                        " AND x.connected = 0 AND (SELECT 1 FROM deals d WHERE d.lead_id = l.id \
+                         AND d.won = TRUE AND d.closed_at < ",
+                    );
+                    time(qb, at);
+                    qb.push(" LIMIT 1) IS NULL");
+                } else {
+                    qb.push(format_args!(
+                        "WITH a AS {m}(SELECT {g} AS g, l.id, l.owner_id, l.closed_at, \
+                         (SELECT COUNT(*) FROM touches t WHERE t.lead_id = l.id \
+                         AND t.occurred_at >= l.mql_at AND t.occurred_at < l.closed_at AND t.occurred_at < ",
+                        m = DB::materialized(),
+                    ));
+                    time(qb, at);
+                    qb.push(format_args!(" AND {}) AS attempts", attempt("l.mql_at")));
+                    leads_in(qb, LeadRange::ClosedAt, &window);
+                    qb.push(" AND l.mql_at < ");
+                    time(qb, at);
+                    qb.push(
+                        " AND NOT EXISTS (SELECT 1 FROM deals d WHERE d.lead_id = l.id \
+                         AND d.won = TRUE AND d.closed_at < ",
+                    );
+                    time(qb, at);
+                    qb.push(
+                        ") AND NOT EXISTS (SELECT 1 FROM touches t WHERE t.lead_id = l.id \
+                         AND t.occurred_at < l.closed_at AND t.outcome = 'connected' AND t.occurred_at < ",
+                    );
+                    time(qb, at);
+                    qb.push(")");
+                }
                 // One pass over the window's leads, sorted once by (group,
                 // attempts, id): each lead's rank in its group (the fewest
                 // attempts first) and in its (group, attempts) bucket, and the
                 // bucket's size. Returned: the first lead of every bucket, which
                 // carries the bucket's count, and the first `named` of each group.
                 qb.push(format_args!(
-                    ")), r AS (SELECT a.*, \
+                    "), r AS (SELECT a.*, \
                      ROW_NUMBER() OVER (PARTITION BY g ORDER BY attempts, {id}) AS rn, \
                      ROW_NUMBER() OVER (PARTITION BY g, attempts ORDER BY {id}) AS rk, \
                      COUNT(*) OVER (PARTITION BY g, attempts) AS n FROM a) \
@@ -265,21 +306,39 @@ impl Question {
                     );
                     time(qb, at);
                 };
-                qb.push(format_args!(
-                    "WITH c AS (SELECT {g} AS g, l.id, l.mql_at, (SELECT MIN(d.created_at) "
-                ));
-                won(qb);
-                qb.push(format_args!(
-                    ") AS conv_at, (SELECT {} ",
-                    DB::cents("d.amount")
-                ));
-                won(qb);
-                qb.push(format_args!(
-                    " ORDER BY d.created_at, {} LIMIT 1) AS cents",
-                    DB::bytewise("d.id")
-                ));
-                leads_in(qb, LeadRange::MqlAt, &window);
-                qb.push(DB::streamed());
+                if DB::LATERAL {
+                    // The conversion deal's date and amount in one probe.
+                    qb.push(format_args!(
+                        "WITH c AS (SELECT {g} AS g, l.id, l.mql_at, v.created_at AS conv_at, v.cents"
+                    ));
+                    from_leads(qb, &window);
+                    qb.push(format_args!(
+                        " LEFT JOIN LATERAL (SELECT d.created_at, {} AS cents ",
+                        DB::cents("d.amount")
+                    ));
+                    won(qb);
+                    qb.push(format_args!(
+                        " ORDER BY d.created_at, {} LIMIT 1) v ON TRUE",
+                        DB::bytewise("d.id")
+                    ));
+                    in_range(qb, LeadRange::MqlAt, &window);
+                } else {
+                    qb.push(format_args!(
+                        "WITH c AS (SELECT {g} AS g, l.id, l.mql_at, (SELECT MIN(d.created_at) "
+                    ));
+                    won(qb);
+                    qb.push(format_args!(
+                        ") AS conv_at, (SELECT {} ",
+                        DB::cents("d.amount")
+                    ));
+                    won(qb);
+                    qb.push(format_args!(
+                        " ORDER BY d.created_at, {} LIMIT 1) AS cents",
+                        DB::bytewise("d.id")
+                    ));
+                    leads_in(qb, LeadRange::MqlAt, &window);
+                    qb.push(DB::streamed());
+                }
                 // Reach: attempts before the conversion deal opened, or all
                 // attempts before `at` for a lead that did not convert.
                 qb.push(
