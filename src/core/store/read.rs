@@ -5,12 +5,12 @@
 //! `closed_at`; each lead's touches and deals through correlated subqueries
 //! (on PostgreSQL, `LATERAL` joins) on `touches(lead_id, occurred_at)` and
 //! `deals(lead_id)`, so the cost follows the leads of the window, never the
-//! history. What comes back is what the measure
-//! needs: counts per group, a histogram of the leads given up on by attempts with
-//! the first few of each group, a histogram of the cohort by reach and
-//! conversion with revenue in exact cents. Only `first_attempts` returns a row
-//! per lead, since a deadline in business hours is not SQL arithmetic. Memory
-//! follows the number of groups and named offenders, never the rows of a window.
+//! history. What comes back is what the measure needs: counts per group, a
+//! histogram of the leads given up on by attempts with the first few of each
+//! group, a histogram of the cohort by reach and conversion with revenue in
+//! exact cents. Only `first_attempts` returns a row per lead, since a deadline
+//! in business hours is not SQL arithmetic. Memory follows the number of groups
+//! and named offenders, never the rows of a window.
 //!
 //! SQL text is built only from the fixed fragments below; the group column comes
 //! from an allowlist keyed by [`GroupBy`], and every value is a bound parameter.
