@@ -90,6 +90,28 @@ pub(crate) struct Db<DB: Database> {
     sqlite_file: Option<PathBuf>,
 }
 
+/// `SELECT id FROM table WHERE id IN …` for `ids`, in the backend's form
+/// ([`Dialect::push_id_in`]).
+fn id_lookup<DB: Dialect>(table: Table, ids: &[&str]) -> QueryBuilder<DB> {
+    let mut qb = QueryBuilder::<DB>::new(format!("SELECT id FROM {} WHERE ", table.name()));
+    DB::push_id_in(&mut qb, "id", ids);
+    qb
+}
+
+/// The SQL text with which an import looks up which of some ids exist in
+/// `table` on `backend` (the reference checks), with its placeholders for one
+/// id, for reading its plan (`EXPLAIN`).
+pub fn id_lookup_sql(table: Table, backend: super::Backend) -> String {
+    fn sql<DB: Dialect>(table: Table) -> String {
+        id_lookup::<DB>(table, &["id"]).sql().as_str().to_owned()
+    }
+    match backend {
+        super::Backend::Sqlite => sql::<sqlx::Sqlite>(table),
+        super::Backend::Postgres => sql::<sqlx::Postgres>(table),
+        super::Backend::MySql => sql::<sqlx::MySql>(table),
+    }
+}
+
 /// What kind of failure a sqlx error is.
 fn kind_of<DB: Dialect>(e: &sqlx::Error) -> ErrorKind {
     match e {
@@ -595,9 +617,7 @@ impl<DB: Dialect> TxOps for DbTx<DB> {
             let doing = format!("looking up ids in {table}");
             let mut found = HashSet::with_capacity(ids.len());
             for chunk in ids.chunks(DB::IDS_PER_STATEMENT) {
-                let mut qb =
-                    QueryBuilder::<DB>::new(format!("SELECT id FROM {} WHERE ", table.name()));
-                DB::push_id_in(&mut qb, "id", chunk);
+                let mut qb = id_lookup::<DB>(table, chunk);
                 stream_rows(&mut *self.tx, &mut qb, &doing, |row| {
                     found.insert(<DB as Typed<String>>::get(row, 0)?);
                     Ok(())

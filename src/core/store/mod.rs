@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use crate::model::Table;
 
+pub use db::id_lookup_sql;
 pub use read::{
     Abandoned, AbandonedCount, AbandonedLead, FirstAttempt, JudgedCounts, MqlCount, Reach, Reader,
     question_sql,
