@@ -145,8 +145,9 @@ pub(crate) trait Dialect:
     /// into a hash anti-join over every connected touch of the history (a
     /// sequential scan of `touches`, whatever the window) and the conversion
     /// deal was looked up three times per lead (its date for the comparison
-    /// with the touches, its amount again for the sort and for the sum). MariaDB has no `LATERAL`, and SQLite
-    /// runs correlated subqueries per lead anyway.
+    /// with the touches, its amount again for the sort and for the sum).
+    /// MariaDB has no `LATERAL`, and SQLite runs correlated subqueries per
+    /// lead anyway.
     const LATERAL: bool = false;
 
     /// What follows `WITH name AS` for a common table expression whose rows
@@ -472,6 +473,20 @@ fn copy_field(out: &mut Vec<u8>, value: Value<'_>) {
     }
 }
 
+/// Appends `column IN (SELECT unnest($n))`, the ids one array parameter.
+///
+/// Not `= ANY($n)`: once a prepared statement runs on its generic plan (from
+/// the sixth execution), `= ANY` on a table without statistics yet (reps,
+/// looked up for every batch of an import before its closing ANALYZE) becomes
+/// a sequential scan that searches the array row by row: 12 ms a batch for
+/// 1,039 reps, 8 of the 62 s of a 2M-lead import. The semi-join hashes the
+/// ids, or probes the primary key of a large table.
+fn push_ids_in(qb: &mut QueryBuilder<Postgres>, column: &str, ids: Vec<String>) {
+    qb.push(format_args!("{column} IN (SELECT unnest("));
+    qb.push_bind(ids);
+    qb.push("))");
+}
+
 impl Dialect for Postgres {
     const BACKEND: Backend = Backend::Postgres;
     const MAX_PARAMS: usize = 65_535;
@@ -524,11 +539,9 @@ impl Dialect for Postgres {
             let (table, cols) = (batch.table, batch.names.join(", "));
             // Rows that are all new go straight into the table, as a bulk load
             // does; only a batch that updates rows goes through the merge.
-            let mut probe = QueryBuilder::<Self>::new(format!(
-                "SELECT COUNT(*) FROM {table} WHERE id IN (SELECT unnest("
-            ));
-            probe.push_bind(batch.ids);
-            probe.push("))");
+            let mut probe =
+                QueryBuilder::<Self>::new(format!("SELECT COUNT(*) FROM {table} WHERE "));
+            push_ids_in(&mut probe, "id", batch.ids);
             let existing: i64 = probe.build_query_scalar().fetch_one(&mut *conn).await?;
             if existing == 0 {
                 let mut copy = conn
@@ -562,21 +575,8 @@ impl Dialect for Postgres {
     // One array parameter instead of thousands: cheaper to send, parse and plan.
     const IDS_PER_STATEMENT: usize = 100_000;
 
-    // `IN (SELECT unnest($1))`, not `= ANY($1)`: once a prepared statement
-    // runs on its generic plan (from the sixth execution), `= ANY` on a table
-    // without statistics yet (reps, looked up for every batch of an import
-    // before its closing ANALYZE) becomes a sequential scan that searches the
-    // array row by row: 12 ms a batch for 1,039 reps, 8 of the 62 s of a
-    // 2M-lead import. The semi-join hashes the ids, or probes the primary key
-    // of a large table.
     fn push_id_in(qb: &mut QueryBuilder<Self>, column: &str, ids: &[&str]) {
-        qb.push(format_args!("{column} IN (SELECT unnest("));
-        qb.push_bind(
-            ids.iter()
-                .map(|id| (*id).to_owned())
-                .collect::<Vec<String>>(),
-        );
-        qb.push("))");
+        push_ids_in(qb, column, ids.iter().map(|id| (*id).to_owned()).collect());
     }
 
     fn bind_time(qb: &mut QueryBuilder<Self>, t: Option<DateTime<Utc>>) {

@@ -228,9 +228,7 @@ impl Question {
                 // before closing.
                 if DB::LATERAL {
                     // One probe of the lead's touches before it closed gives
-                    // both its attempts and whether it ever connected; the
-                    // won deal is one probe too (a scalar subquery, which
-                    // the planner cannot turn into a scan of every deal).
+                    // both its attempts and whether it ever connected.
                     qb.push(format_args!(
                         "WITH a AS (SELECT {g} AS g, l.id, l.owner_id, l.closed_at, x.attempts"
                     ));
@@ -244,15 +242,6 @@ impl Question {
                     ));
                     time(qb, at);
                     qb.push(") x");
-                    in_range(qb, LeadRange::ClosedAt, &window);
-                    qb.push(" AND l.mql_at < ");
-                    time(qb, at);
-                    qb.push(
-                        " AND x.connected = 0 AND (SELECT 1 FROM deals d WHERE d.lead_id = l.id \
-                         AND d.won = TRUE AND d.closed_at < ",
-                    );
-                    time(qb, at);
-                    qb.push(" LIMIT 1) IS NULL");
                 } else {
                     qb.push(format_args!(
                         "WITH a AS {m}(SELECT {g} AS g, l.id, l.owner_id, l.closed_at, \
@@ -262,9 +251,21 @@ impl Question {
                     ));
                     time(qb, at);
                     qb.push(format_args!(" AND {}) AS attempts", attempt("l.mql_at")));
-                    leads_in(qb, LeadRange::ClosedAt, &window);
-                    qb.push(" AND l.mql_at < ");
+                    from_leads(qb, &window);
+                }
+                in_range(qb, LeadRange::ClosedAt, &window);
+                qb.push(" AND l.mql_at < ");
+                time(qb, at);
+                if DB::LATERAL {
+                    // The won deal as a scalar probe, which the planner cannot
+                    // turn into a scan of every deal.
+                    qb.push(
+                        " AND x.connected = 0 AND (SELECT 1 FROM deals d WHERE d.lead_id = l.id \
+                         AND d.won = TRUE AND d.closed_at < ",
+                    );
                     time(qb, at);
+                    qb.push(" LIMIT 1) IS NULL");
+                } else {
                     qb.push(
                         " AND NOT EXISTS (SELECT 1 FROM deals d WHERE d.lead_id = l.id \
                          AND d.won = TRUE AND d.closed_at < ",
