@@ -80,7 +80,7 @@ impl EvalError {
             EvalError::Timeout(_) => FailureReason::Timeout,
             EvalError::Store(e) => match e.kind() {
                 ErrorKind::Timeout => FailureReason::Timeout,
-                ErrorKind::Unreachable => FailureReason::DatabaseUnreachable,
+                ErrorKind::Unreachable | ErrorKind::Storage => FailureReason::DatabaseUnreachable,
                 ErrorKind::Query | ErrorKind::Schema => FailureReason::QueryFailed,
                 ErrorKind::Data => FailureReason::BadData,
                 ErrorKind::Config => FailureReason::Configuration,

@@ -116,6 +116,7 @@ pub fn id_lookup_sql(table: Table, backend: super::Backend) -> String {
 fn kind_of<DB: Dialect>(e: &sqlx::Error) -> ErrorKind {
     match e {
         sqlx::Error::Database(db) if DB::is_timeout(db.as_ref()) => ErrorKind::Timeout,
+        sqlx::Error::Database(db) if DB::is_storage(db.as_ref()) => ErrorKind::Storage,
         sqlx::Error::Database(db) if DB::is_unreachable(db.as_ref()) => ErrorKind::Unreachable,
         sqlx::Error::Database(db) if DB::is_missing_table(db.as_ref()) => ErrorKind::Schema,
         sqlx::Error::Database(_) => ErrorKind::Query,
@@ -421,15 +422,20 @@ impl<DB: Dialect> Ops for Db<DB> {
 
     fn begin(&self) -> BoxFuture<'_, Result<Box<dyn TxOps>, StoreError>> {
         Box::pin(async move {
-            let tx = match self.writes.begin_with(DB::BEGIN_WRITE).await {
-                Ok(tx) => tx,
+            let conn = match self.writes.acquire().await {
+                Ok(conn) => conn,
                 Err(e) => {
                     return Err(self
                         .cause_of(&self.writes, e, "starting a write transaction")
                         .await);
                 }
             };
-            Ok(Box::new(DbTx { tx }) as Box<dyn TxOps>)
+            let mut tx = DbTx { conn, open: false };
+            DB::raw(&mut tx.conn, DB::BEGIN_WRITE)
+                .await
+                .map_err(failed::<DB>("starting a write transaction"))?;
+            tx.open = true;
+            Ok(Box::new(tx) as Box<dyn TxOps>)
         })
     }
 
@@ -590,8 +596,24 @@ impl<DB: Dialect> ReadOps for DbRead<DB> {
     }
 }
 
+/// One write transaction on a connection of the write pool, begun and ended
+/// by plain statements. A connection whose transaction did not end in a
+/// successful COMMIT or ROLLBACK (a failed write, a full disk, a future given up
+/// on) is closed rather than given back: the database rolls back what it held,
+/// and the next write starts on a fresh connection, never inside a transaction
+/// left open.
 struct DbTx<DB: Database> {
-    tx: Transaction<'static, DB>,
+    conn: sqlx::pool::PoolConnection<DB>,
+    /// BEGIN succeeded and neither COMMIT nor ROLLBACK has.
+    open: bool,
+}
+
+impl<DB: Database> Drop for DbTx<DB> {
+    fn drop(&mut self) {
+        if self.open {
+            self.conn.close_on_drop();
+        }
+    }
 }
 
 impl<DB: Dialect> TxOps for DbTx<DB> {
@@ -602,7 +624,7 @@ impl<DB: Dialect> TxOps for DbTx<DB> {
     fn execute(&mut self, encoded: Encoded) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
             let doing = format!("writing {}", encoded.table);
-            DB::write_rows(&mut self.tx, encoded.rows)
+            DB::write_rows(&mut *self.conn, encoded.rows)
                 .await
                 .map_err(failed::<DB>(doing))
         })
@@ -618,7 +640,7 @@ impl<DB: Dialect> TxOps for DbTx<DB> {
             let mut found = HashSet::with_capacity(ids.len());
             for chunk in ids.chunks(DB::IDS_PER_STATEMENT) {
                 let mut qb = id_lookup::<DB>(table, chunk);
-                stream_rows(&mut *self.tx, &mut qb, &doing, |row| {
+                stream_rows(&mut *self.conn, &mut qb, &doing, |row| {
                     found.insert(<DB as Typed<String>>::get(row, 0)?);
                     Ok(())
                 })
@@ -632,7 +654,7 @@ impl<DB: Dialect> TxOps for DbTx<DB> {
         Box::pin(async move {
             for table in Table::ALL.iter().rev() {
                 let mut qb = QueryBuilder::<DB>::new(format!("DELETE FROM {}", table.name()));
-                DB::execute(&mut *self.tx, &mut qb)
+                DB::execute(&mut *self.conn, &mut qb)
                     .await
                     .map_err(failed::<DB>(format!("deleting {table}")))?;
             }
@@ -641,7 +663,7 @@ impl<DB: Dialect> TxOps for DbTx<DB> {
     }
 
     fn record<'a>(&'a mut self, journal: &'a Journal) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(state::record::<DB>(&mut self.tx, journal))
+        Box::pin(state::record::<DB>(&mut *self.conn, journal))
     }
 
     fn set_meta<'a>(
@@ -649,23 +671,30 @@ impl<DB: Dialect> TxOps for DbTx<DB> {
         name: &'a str,
         value: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(state::set_meta::<DB>(&mut self.tx, name, value))
+        Box::pin(state::set_meta::<DB>(&mut *self.conn, name, value))
     }
 
     fn delete_meta<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(state::delete_meta::<DB>(&mut self.tx, name))
+        Box::pin(state::delete_meta::<DB>(&mut *self.conn, name))
     }
 
-    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>> {
-        Box::pin(async move { self.tx.commit().await.map_err(failed::<DB>("committing")) })
-    }
-
-    fn rollback(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>> {
+    fn commit(mut self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>> {
         Box::pin(async move {
-            self.tx
-                .rollback()
+            DB::raw(&mut self.conn, "COMMIT")
                 .await
-                .map_err(failed::<DB>("rolling back"))
+                .map_err(failed::<DB>("committing"))?;
+            self.open = false;
+            Ok(())
+        })
+    }
+
+    fn rollback(mut self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>> {
+        Box::pin(async move {
+            DB::raw(&mut self.conn, "ROLLBACK")
+                .await
+                .map_err(failed::<DB>("rolling back"))?;
+            self.open = false;
+            Ok(())
         })
     }
 }

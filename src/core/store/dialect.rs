@@ -187,6 +187,17 @@ pub(crate) trait Dialect:
     /// [`Dialect::limit_statements`].
     fn is_timeout(e: &dyn sqlx::error::DatabaseError) -> bool;
 
+    /// Runs one statement as plain text (no prepared statement): BEGIN,
+    /// COMMIT, ROLLBACK.
+    fn raw<'c>(
+        conn: &'c mut Self::Connection,
+        sql: &'static str,
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>>;
+
+    /// Whether a database error says the database cannot store anything now:
+    /// a full disk, an I/O error, a read-only database.
+    fn is_storage(e: &dyn sqlx::error::DatabaseError) -> bool;
+
     /// Whether a database error says the connection or the server went away.
     fn is_unreachable(e: &dyn sqlx::error::DatabaseError) -> bool;
 
@@ -396,11 +407,24 @@ impl Dialect for Sqlite {
         e.code().as_deref() == Some("9")
     }
 
-    fn is_unreachable(e: &dyn sqlx::error::DatabaseError) -> bool {
-        // The primary result code (the low byte of the extended one): BUSY,
-        // LOCKED, IOERR, CANTOPEN, NOTADB — the file cannot be got at.
+    fn raw<'c>(
+        conn: &'c mut Self::Connection,
+        sql: &'static str,
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+        Box::pin(async move { sqlx::raw_sql(sql).execute(conn).await.map(|_| ()) })
+    }
+
+    fn is_storage(e: &dyn sqlx::error::DatabaseError) -> bool {
+        // The primary result code (the low byte of the extended one):
+        // READONLY, IOERR, FULL.
         let code = e.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
-        matches!(code & 0xff, 5 | 6 | 10 | 14 | 26)
+        matches!(code & 0xff, 8 | 10 | 13)
+    }
+
+    fn is_unreachable(e: &dyn sqlx::error::DatabaseError) -> bool {
+        // BUSY, LOCKED, CANTOPEN, NOTADB: the file cannot be got at.
+        let code = e.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
+        matches!(code & 0xff, 5 | 6 | 14 | 26)
     }
 
     fn is_missing_table(e: &dyn sqlx::error::DatabaseError) -> bool {
@@ -608,6 +632,20 @@ impl Dialect for Postgres {
         e.code().as_deref() == Some("57014")
     }
 
+    fn raw<'c>(
+        conn: &'c mut Self::Connection,
+        sql: &'static str,
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+        Box::pin(async move { sqlx::raw_sql(sql).execute(conn).await.map(|_| ()) })
+    }
+
+    fn is_storage(e: &dyn sqlx::error::DatabaseError) -> bool {
+        // disk_full, io_error, and a write on a read-only transaction or a
+        // hot standby (read_only_sql_transaction).
+        e.code()
+            .is_some_and(|c| matches!(&*c, "53100" | "58030" | "25006"))
+    }
+
     fn is_unreachable(e: &dyn sqlx::error::DatabaseError) -> bool {
         // Connection exceptions (class 08); the server shutting down or the
         // session terminated (57P01–57P03).
@@ -690,6 +728,21 @@ impl Dialect for MySql {
         // interrupted (ER_QUERY_INTERRUPTED).
         e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
             .is_some_and(|e| matches!(e.number(), 1969 | 3024 | 1317))
+    }
+
+    fn raw<'c>(
+        conn: &'c mut Self::Connection,
+        sql: &'static str,
+    ) -> BoxFuture<'c, Result<(), sqlx::Error>> {
+        Box::pin(async move { sqlx::raw_sql(sql).execute(conn).await.map(|_| ()) })
+    }
+
+    fn is_storage(e: &dyn sqlx::error::DatabaseError) -> bool {
+        // ER_DISK_FULL, ER_RECORD_FILE_FULL (a table is full), and the server
+        // or the transaction read-only (ER_OPTION_PREVENTS_STATEMENT,
+        // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION).
+        e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .is_some_and(|e| matches!(e.number(), 1021 | 1114 | 1290 | 1792))
     }
 
     fn is_unreachable(e: &dyn sqlx::error::DatabaseError) -> bool {

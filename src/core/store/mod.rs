@@ -121,11 +121,36 @@ pub enum ErrorKind {
     Query,
     /// A value read back does not have the type or form the schema promises.
     Data,
+    /// The database cannot store what it is given now: the disk is full, an
+    /// I/O error, or the database is read-only. Nothing is wrong with the
+    /// rows; they can be written once it is fixed.
+    Storage,
 }
 
 impl ErrorKind {
+    /// Every kind, for metrics that start each label at 0.
+    pub const ALL: [ErrorKind; 7] = [
+        ErrorKind::Config,
+        ErrorKind::Unreachable,
+        ErrorKind::Timeout,
+        ErrorKind::Schema,
+        ErrorKind::Query,
+        ErrorKind::Data,
+        ErrorKind::Storage,
+    ];
+
+    /// Whether what failed may succeed later unchanged: the database was away,
+    /// too slow, or could not store the rows for now (a full disk). Rows that
+    /// failed so are kept and written again; rows the database refused are not.
+    pub fn is_passing(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Unreachable | ErrorKind::Timeout | ErrorKind::Storage
+        )
+    }
+
     /// The kind as a metric label: `config`, `unreachable`, `timeout`,
-    /// `schema`, `query`, `data`.
+    /// `schema`, `query`, `data`, `storage`.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Config => "config",
@@ -134,6 +159,7 @@ impl ErrorKind {
             ErrorKind::Schema => "schema",
             ErrorKind::Query => "query",
             ErrorKind::Data => "data",
+            ErrorKind::Storage => "storage",
         }
     }
 }

@@ -240,6 +240,31 @@ impl Journal {
             && self.outbox.is_empty()
             && self.prune_before.is_none()
     }
+
+    /// Takes out the mail part (notification log and outbox), leaving the
+    /// rest (results, periods, alert state and events, pruning). The daemon
+    /// writes the two in separate transactions, so that rows the database
+    /// refuses in one never cost the other.
+    pub fn take_mail(&mut self) -> Journal {
+        Journal {
+            notified: std::mem::take(&mut self.notified),
+            unnotify: std::mem::take(&mut self.unnotify),
+            outbox: std::mem::take(&mut self.outbox),
+            ..Journal::default()
+        }
+    }
+
+    /// How many rows it holds.
+    pub fn rows(&self) -> usize {
+        self.results.len()
+            + self.periods.len()
+            + self.alerts.len()
+            + self.forget.len()
+            + self.events.len()
+            + self.notified.len()
+            + self.unnotify.len()
+            + self.outbox.len()
+    }
 }
 
 /// A read of the daemon's record.
