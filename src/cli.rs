@@ -332,6 +332,13 @@ pub struct DaemonArgs {
     )]
     pub shutdown_grace: u64,
 
+    /// Take a reload that removes every objective, or more than half of four
+    /// or more. Without it such a reload is refused with the objectives it
+    /// would remove, and the running rules are kept: a rule file cut short by a
+    /// deploy or an editor would otherwise stop every alert at once.
+    #[arg(long, env = "HANDOFF_ALLOW_EMPTY_RULES")]
+    pub allow_empty_rules: bool,
+
     /// The SMTP server alert mail goes through. The URL says how the connection
     /// is secured, never the port: smtp://HOST:PORT (none),
     /// smtp://HOST:PORT?tls=required (STARTTLS or refuse),
@@ -441,6 +448,7 @@ impl DaemonArgs {
             retention: chrono::TimeDelta::days(i64::from(self.retention_days.max(1))),
             concurrency: self.concurrency(backend),
             shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace),
+            allow_empty_rules: self.allow_empty_rules,
             mail: Some(self.mail()?),
             ..crate::daemon::Options::default()
         })

@@ -150,7 +150,14 @@ pub struct Board {
     /// Closed `lead_volume` periods below target, until every receiver has
     /// been told.
     pub missed: Vec<PeriodRow>,
+    /// Objectives a reload removed, with their alert state and when they left:
+    /// an objective restored unchanged within [`PARKED_FOR`] takes its alerts
+    /// back, so nobody is told again of what they already know.
+    pub parked: BTreeMap<String, (Entry, DateTime<Utc>)>,
 }
+
+/// How long a removed objective's alert state is kept for its return.
+pub const PARKED_FOR: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 /// One evaluation to put on the board.
 pub struct Outcome<'a> {

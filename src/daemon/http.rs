@@ -66,6 +66,14 @@ async fn ready(State(d): Shared) -> Response {
     if !d.database_ok() {
         return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response();
     }
+    if let Some(why) = d.write_failing() {
+        let rows = d.board().unwritten.rows();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{why}; {rows} rows wait in memory\n"),
+        )
+            .into_response();
+    }
     "handoff is ready\n".into_response()
 }
 

@@ -109,25 +109,18 @@ impl Metrics {
         let history_failures = IntCounterVec::new(
             Opts::new(
                 "handoff_history_write_failures_total",
-                "Failed writes of results history and alert state; the rows are kept and written later.",
+                "Failed writes of the record, by reason: rows that failed for a passing reason (unreachable, timeout, storage) are kept and written later; refused rows (query, data, schema) are dropped.",
             ),
             &["reason"],
         )
         .expect("valid metric");
         // Every reason starts at 0, so that `increase()` sees the first failure.
-        for reason in [
-            "config",
-            "unreachable",
-            "timeout",
-            "schema",
-            "query",
-            "data",
-        ] {
-            history_failures.with_label_values(&[reason]);
+        for kind in crate::store::ErrorKind::ALL {
+            history_failures.with_label_values(&[kind.as_str()]);
         }
         let history_unwritten = IntGauge::new(
             "handoff_history_unwritten_rows",
-            "Rows of results history and alert state waiting to be written.",
+            "Rows of the record (results history, alert state, notification log, outbox) waiting to be written.",
         )
         .expect("valid metric");
         let notifications = IntCounterVec::new(
@@ -256,12 +249,7 @@ impl Metrics {
     }
 
     fn encode(&self, board: &Board) -> String {
-        self.history_unwritten.set(
-            (board.unwritten.results.len()
-                + board.unwritten.alerts.len()
-                + board.unwritten.events.len()
-                + board.unwritten.periods.len()) as i64,
-        );
+        self.history_unwritten.set(board.unwritten.rows() as i64);
         let mut families = self.health.gather();
         families.extend(objective_families(board));
         // A family without samples cannot be encoded (and says nothing).

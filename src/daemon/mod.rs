@@ -71,6 +71,9 @@ pub struct Options {
     pub run_on_start: bool,
     /// Alert mail; none: no mail at all.
     pub mail: Option<MailOptions>,
+    /// Accept a reload that removes every objective, or more than half of
+    /// them ([`dropped_too_many`]); without it such a reload is refused.
+    pub allow_empty_rules: bool,
 }
 
 impl Default for Options {
@@ -85,6 +88,7 @@ impl Default for Options {
             clock: Clock::System,
             run_on_start: true,
             mail: None,
+            allow_empty_rules: false,
         }
     }
 }
@@ -97,6 +101,14 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// How long one write of the record may take before the database counts as
 /// away and the rows wait for the next write.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The first retry of a write of the record that failed, doubling up to
+/// [`MAX_WRITE_BACKOFF`] while it fails.
+const FIRST_WRITE_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_WRITE_BACKOFF: Duration = Duration::from_secs(30);
+
+/// How many mails may be handed to the server at once (one per receiver).
+const MAIL_CONNECTIONS: usize = 4;
 
 /// How often history older than the retention is pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(6 * 3600);
@@ -116,6 +128,11 @@ pub struct Daemon {
     shutdown: CancellationToken,
     /// Writes of the record, one at a time and in order.
     writer: tokio::sync::Mutex<()>,
+    /// Wakes the writer: rows wait in the board's unwritten journal.
+    write_wake: tokio::sync::Notify,
+    /// Why the last write of the record failed, while rows that failed wait
+    /// for the next: `/-/ready` says so.
+    write_failing: Mutex<Option<String>>,
     /// Whether the last contact with the database succeeded.
     database_ok: std::sync::atomic::AtomicBool,
     /// Serialises reloads.
@@ -126,6 +143,13 @@ pub struct Daemon {
     mail: Mutex<notify::MailState>,
     /// Wakes the mail round after an evaluation.
     mail_wake: tokio::sync::Notify,
+    /// Wakes delivery after mail was decided.
+    deliver_wake: tokio::sync::Notify,
+    /// Mail being handed to the server at once, across receivers.
+    smtp_slots: Semaphore,
+    /// Evaluations and mail deliveries under way, for the stop's log.
+    busy_evaluations: std::sync::atomic::AtomicUsize,
+    busy_deliveries: std::sync::atomic::AtomicUsize,
 }
 
 type Fingerprint = Vec<(PathBuf, u64, Option<std::time::SystemTime>)>;
@@ -183,11 +207,17 @@ impl Daemon {
             tracker: TaskTracker::new(),
             shutdown: CancellationToken::new(),
             writer: tokio::sync::Mutex::new(()),
+            write_wake: tokio::sync::Notify::new(),
+            write_failing: Mutex::new(None),
             database_ok: std::sync::atomic::AtomicBool::new(true),
             reloading: tokio::sync::Mutex::new(()),
             rules_seen: Mutex::new(fingerprint(&rules_dir)),
             mail: Mutex::new(notify::MailState::default()),
             mail_wake: tokio::sync::Notify::new(),
+            deliver_wake: tokio::sync::Notify::new(),
+            smtp_slots: Semaphore::new(MAIL_CONNECTIONS),
+            busy_evaluations: std::sync::atomic::AtomicUsize::new(0),
+            busy_deliveries: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -270,6 +300,8 @@ impl Daemon {
             self.spawn_objective(o.clone());
         }
         let d = self.clone();
+        self.tracker.spawn(async move { d.writer_loop().await });
+        let d = self.clone();
         self.tracker.spawn(async move { d.housekeeping().await });
         let d = self.clone();
         self.tracker.spawn(async move { d.watch_rules().await });
@@ -277,6 +309,8 @@ impl Daemon {
             tracing::info!(via = %mail.transport.describe(), from = %mail.from, "Alert mail is on.");
             let d = self.clone();
             self.tracker.spawn(async move { d.mail_loop().await });
+            let d = self.clone();
+            self.tracker.spawn(async move { d.delivery_loop().await });
         }
     }
 
@@ -352,6 +386,7 @@ impl Daemon {
         if token.is_cancelled() {
             return true;
         }
+        let _busy = Busy::new(&self.busy_evaluations);
         let at = self.now().trunc_subsecs(6);
         let timeout = timeout_for(objective.kind());
         let started = std::time::Instant::now();
@@ -423,8 +458,9 @@ impl Daemon {
         for l in logged.iter().flatten() {
             log_transition(l);
         }
-        self.flush().await;
+        // Neither deciding mail nor the next run waits for the database.
         self.mail_wake.notify_one();
+        self.record_soon();
         failure.is_none()
     }
 
@@ -442,56 +478,117 @@ impl Daemon {
         }
     }
 
-    /// Writes the record not yet written. On failure the rows stay in memory
-    /// (bounded) and go with the next write.
-    pub async fn flush(&self) {
-        let _turn = self.writer.lock().await;
-        let journal = std::mem::take(&mut self.board().unwritten);
-        if journal.is_empty() {
-            return;
-        }
-        let rows = journal.results.len() + journal.alerts.len() + journal.events.len();
-        let error = match tokio::time::timeout(WRITE_TIMEOUT, self.store.record(&journal)).await {
-            Ok(Ok(())) => {
-                self.metrics.touch();
-                return;
+    /// Asks the writer task to write the record soon; returns at once.
+    pub fn record_soon(&self) {
+        self.write_wake.notify_one();
+    }
+
+    /// Why the record cannot be written now, if it cannot.
+    pub fn write_failing(&self) -> Option<String> {
+        self.write_failing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Writes the record whenever asked, and again with capped backoff while
+    /// writes fail. Nothing else waits for a write: evaluations, mail, reloads
+    /// and HTTP go on while the database hangs or its disk is full.
+    async fn writer_loop(self: Arc<Self>) {
+        let mut backoff: Option<Duration> = None;
+        loop {
+            match backoff {
+                None => tokio::select! {
+                    () = self.shutdown.cancelled() => return,
+                    () = self.write_wake.notified() => {}
+                },
+                // While writes fail, new rows wait for the retry.
+                Some(wait) => tokio::select! {
+                    () = self.shutdown.cancelled() => return,
+                    () = tokio::time::sleep(wait) => {}
+                },
             }
-            Ok(Err(e)) => e,
-            Err(_) => crate::store::StoreError::Deadline {
-                doing: format!(
-                    "writing results history within {}s",
-                    WRITE_TIMEOUT.as_secs()
-                ),
-            },
-        };
-        self.metrics
-            .history_failures
-            .with_label_values(&[error.kind().as_str()])
-            .inc();
-        self.metrics.touch();
-        if matches!(
-            error.kind(),
-            crate::store::ErrorKind::Unreachable | crate::store::ErrorKind::Timeout
-        ) {
-            tracing::warn!(
-                error = %crate::error_chain(&error),
-                rows,
-                "Could not write results history and alert state; kept in memory for the next try."
-            );
-            let mut board = self.board();
-            let newer = std::mem::take(&mut board.unwritten);
-            board.unwritten = journal;
-            board.merge_unwritten(newer);
-            board.generation += 1;
-        } else {
-            // The database refused these rows: trying them again would block
-            // every later write. The next run writes the alert state anew.
-            tracing::error!(
-                error = %crate::error_chain(&error),
-                rows,
-                "The database refused results history and alert state; these rows are dropped."
-            );
+            backoff = if self.flush().await {
+                None
+            } else {
+                Some(backoff.map_or(FIRST_WRITE_BACKOFF, |b| (b * 2).min(MAX_WRITE_BACKOFF)))
+            };
         }
+    }
+
+    /// Writes the record not yet written, now: the notification log and the
+    /// outbox in one transaction, the rest (results, periods, alert state and
+    /// events) in another, so that rows the database refuses in one never
+    /// cost the other. Rows that failed for a passing reason (the database
+    /// away or too slow, a full disk, an I/O error, a read-only file) stay in
+    /// memory (bounded) and go with the next write; rows the database refused
+    /// are dropped, since trying them again would block every later write.
+    /// Returns whether nothing is left waiting.
+    pub async fn flush(&self) -> bool {
+        let _turn = self.writer.lock().await;
+        let mut rest = std::mem::take(&mut self.board().unwritten);
+        if rest.is_empty() {
+            return true;
+        }
+        let mail = rest.take_mail();
+        let mut failing = None;
+        for (part, what) in [
+            (mail, "the notification log and the outbox"),
+            (rest, "results history and alert state"),
+        ] {
+            if part.is_empty() {
+                continue;
+            }
+            let error = match tokio::time::timeout(WRITE_TIMEOUT, self.store.record(&part)).await
+            {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e,
+                Err(_) => crate::store::StoreError::Deadline {
+                    doing: format!("writing {what} within {}s", WRITE_TIMEOUT.as_secs()),
+                },
+            };
+            let kind = error.kind();
+            self.metrics
+                .history_failures
+                .with_label_values(&[kind.as_str()])
+                .inc();
+            let rows = part.rows();
+            if kind.is_passing() {
+                tracing::warn!(
+                    error = %crate::error_chain(&error),
+                    reason = kind.as_str(),
+                    rows,
+                    "Could not write {what}; kept in memory and written when the database can take it."
+                );
+                failing = Some(format!(
+                    "cannot write {what} ({}): {}",
+                    kind.as_str(),
+                    crate::error_chain(&error)
+                ));
+                let mut board = self.board();
+                let newer = std::mem::take(&mut board.unwritten);
+                board.unwritten = part;
+                board.merge_unwritten(newer);
+                board.generation += 1;
+            } else {
+                tracing::error!(
+                    error = %crate::error_chain(&error),
+                    reason = kind.as_str(),
+                    rows,
+                    "The database refused {what}; these rows are dropped."
+                );
+            }
+        }
+        let ok = failing.is_none();
+        let was = std::mem::replace(
+            &mut *self.write_failing.lock().unwrap_or_else(|e| e.into_inner()),
+            failing,
+        );
+        if ok && was.is_some() {
+            tracing::info!("The record is written again; nothing waits in memory.");
+        }
+        self.metrics.touch();
+        ok
     }
 
     /// Prunes old history now and then.
@@ -507,7 +604,7 @@ impl Daemon {
                 .unwrap_or_else(|e| e.into_inner())
                 .planner
                 .prune(before);
-            self.flush().await;
+            self.record_soon();
             tokio::select! {
                 () = self.shutdown.cancelled() => return,
                 () = tokio::time::sleep(PRUNE_EVERY) => {}
@@ -571,6 +668,17 @@ impl Daemon {
                 return Err(message);
             }
         };
+        if !self.options.allow_empty_rules
+            && let Some(message) = dropped_too_many(&self.rules(), &rules)
+        {
+            tracing::error!(why, error = %message, "Reload refused; the running rules are kept.");
+            self.metrics.reload_ok.set(0);
+            self.metrics.touch();
+            let mut board = self.board();
+            board.reload_error = Some(message.clone());
+            board.generation += 1;
+            return Err(message);
+        }
         let rules = Arc::new(rules);
         let now = self.now();
         let mut start = Vec::new();
@@ -581,16 +689,36 @@ impl Daemon {
             let mut board = self.board();
             let mut forget = Vec::new();
             let mut entries = std::collections::BTreeMap::new();
+            // Objectives removed long enough ago are forgotten for good.
+            board.parked.retain(|name, (old, since)| {
+                let keep = now - *since < board::PARKED_FOR;
+                if !keep {
+                    forget.extend(old.series.keys().map(|g| (name.clone(), g.clone())));
+                }
+                keep
+            });
             for o in rules.objectives() {
                 let def = definition(o);
-                match board.entries.remove(&o.name) {
+                let current = board
+                    .entries
+                    .remove(&o.name)
+                    .or_else(|| board.parked.remove(&o.name).map(|(e, _)| e));
+                match current {
                     Some(mut e) if e.definition == def => {
-                        if e.objective.schedule != o.schedule {
+                        // Unchanged, or back unchanged after a removal: its
+                        // alert state goes on (a returning one needs its task).
+                        let returning = !tasks_running(self, &o.name);
+                        if returning {
+                            start.push(o.clone());
+                            self.metrics.declare(&o.name);
+                        } else if e.objective.schedule != o.schedule {
                             retime.push(o.clone());
                         }
                         e.objective = o.clone();
                         entries.insert(o.name.clone(), e);
-                        kept += 1;
+                        if !returning {
+                            kept += 1;
+                        }
                     }
                     old => {
                         if let Some(old) = old {
@@ -606,8 +734,10 @@ impl Daemon {
                     }
                 }
             }
+            // Removed objectives stop, their alert state parked: neither
+            // resolved nor forgotten while they may come back.
             for (name, old) in std::mem::take(&mut board.entries) {
-                forget.extend(old.series.keys().map(|g| (name.clone(), g.clone())));
+                board.parked.insert(name.clone(), (old, now));
                 stop.push(name);
             }
             board.entries = entries;
@@ -639,7 +769,8 @@ impl Daemon {
         self.metrics.reload_ok.set(1);
         self.metrics.reload_time.set(now.timestamp() as f64);
         self.metrics.touch();
-        self.flush().await;
+        // A reload never waits for the database.
+        self.record_soon();
         let summary = format!(
             "rules reloaded: {kept} unchanged, {} new or changed, {} removed",
             start.len(),
@@ -664,9 +795,17 @@ impl Daemon {
             .await
             .is_err()
         {
+            let evaluations = self
+                .busy_evaluations
+                .load(std::sync::atomic::Ordering::Relaxed);
+            let deliveries = self
+                .busy_deliveries
+                .load(std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(
                 grace = ?self.options.shutdown_grace,
-                "Evaluations still running after the grace period are abandoned."
+                evaluations,
+                deliveries,
+                "Work still running after the grace period is abandoned (evaluations, and mail being handed to the server: a mail abandoned so is tried again after the restart)."
             );
         }
         if tokio::time::timeout(self.options.shutdown_grace, self.flush())
@@ -675,14 +814,69 @@ impl Daemon {
         {
             tracing::warn!("The last write did not finish within the grace period.");
         }
-        let left = self.board().unwritten.clone();
-        if !left.is_empty() {
+        let left = self.board().unwritten.rows();
+        if left > 0 {
             tracing::error!(
-                rows = left.results.len() + left.alerts.len() + left.events.len(),
-                "Stopping with history that could not be written."
+                rows = left,
+                "Stopping with rows of the record that could not be written."
             );
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), self.store.close()).await;
+    }
+}
+
+/// Whether the schedule of objective `name` is running.
+fn tasks_running(d: &Daemon, name: &str) -> bool {
+    d.tasks
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains_key(name)
+}
+
+/// Why a reload from `old` to `new` removes too many objectives to be taken
+/// without `--allow-empty-rules`: all of them, or more than half of four or
+/// more. A rule file cut short (a deploy copying half a file, an editor saving
+/// an empty buffer) looks like this, and taking it would stop every alert.
+pub fn dropped_too_many(old: &RuleSet, new: &RuleSet) -> Option<String> {
+    let dropped: Vec<&Objective> = old
+        .objectives()
+        .iter()
+        .filter(|o| new.objective(&o.name).is_none())
+        .collect();
+    let running = old.objectives().len();
+    let everything = !dropped.is_empty() && new.objectives().is_empty();
+    let most = running >= 4 && dropped.len() * 2 > running;
+    if !everything && !most {
+        return None;
+    }
+    let mut message = format!(
+        "the new rules remove {} of the {running} running objectives, so they are not taken; \
+         the running rules are kept:\n",
+        dropped.len()
+    );
+    for o in &dropped {
+        message.push_str(&format!("  {} (was at {})\n", o.name, o.origin));
+    }
+    message.push_str(
+        "A rule file cut short by a deploy or an editor looks like this. To remove them on \
+         purpose, remove fewer at a time, or start handoff with --allow-empty-rules.",
+    );
+    Some(message)
+}
+
+/// Counts a piece of work while it runs.
+struct Busy<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Busy<'a> {
+    fn new(counter: &'a std::sync::atomic::AtomicUsize) -> Busy<'a> {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Busy(counter)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

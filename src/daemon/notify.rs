@@ -138,6 +138,9 @@ pub struct KnownObjective {
     /// Whether it has been measured under its current definition: until then
     /// an alert that is not firing may only not have been evaluated yet.
     pub measured: bool,
+    /// Removed by a reload and kept for its return: what its receivers were
+    /// told stays as it is, neither resolved nor forgotten.
+    pub parked: bool,
 }
 
 /// The objectives in the rules, by name.
@@ -309,6 +312,8 @@ impl Planner {
             }
             let send = match (objective.as_str(), known.get(objective)) {
                 ("", _) => true,
+                // Removed for now: told nothing until it is back or forgotten.
+                (_, Some(k)) if k.parked => continue,
                 // Changed (a reload, a new release) and not measured since:
                 // whether it still fires is not known yet.
                 (_, Some(k)) if !k.measured => continue,
@@ -511,6 +516,7 @@ mod tests {
                     KnownObjective {
                         send_resolved: *s,
                         measured: true,
+                        parked: false,
                     },
                 )
             })
@@ -902,6 +908,8 @@ pub struct MailState {
     pub planner: Planner,
     pub pending: Vec<OutboxRow>,
     pub pause_until: Option<DateTime<Utc>>,
+    /// Receivers whose mail is being delivered.
+    pub busy: BTreeSet<String>,
 }
 
 /// Whether a closed period of a `lead_volume` objective missed its target.
@@ -944,8 +952,10 @@ fn status_word(s: Severity) -> &'static str {
 }
 
 impl Daemon {
-    /// Runs mail rounds until stop: every second, and at once after an
-    /// evaluation.
+    /// Decides mail until stop: every second, and at once after an
+    /// evaluation. Deciding never waits for the database or for the server:
+    /// what is decided goes into the record (written by the writer task) and
+    /// to the delivery task.
     pub(super) async fn mail_loop(self: Arc<Self>) {
         loop {
             tokio::select! {
@@ -953,7 +963,29 @@ impl Daemon {
                 () = tokio::time::sleep(MAIL_TICK) => {}
                 () = self.mail_wake.notified() => {}
             }
-            self.mail_round().await;
+            self.decide_mail();
+        }
+    }
+
+    /// Hands due mail to the server until stop: every second, and at once
+    /// after mail was decided. Each receiver's mail goes in order on a task of
+    /// its own, so a server slow to take one receiver's mail holds up no other.
+    pub(super) async fn delivery_loop(self: Arc<Self>) {
+        loop {
+            tokio::select! {
+                () = self.shutdown.cancelled() => return,
+                () = tokio::time::sleep(MAIL_TICK) => {}
+                () = self.deliver_wake.notified() => {}
+            }
+            for receiver in self.receivers_due() {
+                let d = self.clone();
+                self.tracker.spawn(async move {
+                    d.deliver_to(&receiver).await;
+                    d.mail_state().busy.remove(&receiver);
+                    // Mail decided for it meanwhile goes at once.
+                    d.deliver_wake.notify_one();
+                });
+            }
         }
     }
 
@@ -961,24 +993,52 @@ impl Daemon {
         self.mail.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Decides what to tell, writes it into the outbox (and the record), and
-    /// delivers what is due.
+    /// Decides what to tell and delivers what is due, waiting for the
+    /// deliveries (the loops do the same without waiting).
     pub async fn mail_round(&self) {
+        self.decide_mail();
+        let receivers = self.receivers_due();
+        let deliveries = receivers.iter().map(|r| self.deliver_to(r));
+        futures_util::future::join_all(deliveries).await;
+        let mut state = self.mail_state();
+        for r in &receivers {
+            state.busy.remove(r);
+        }
+    }
+
+    /// Decides what to tell now: the mails go into the outbox in memory and
+    /// into the record, which the writer task writes.
+    fn decide_mail(&self) {
         let Some(mail) = &self.options.mail else {
             return;
         };
         let journal = self.plan_mail(mail);
         if !journal.is_empty() {
             self.board().merge_unwritten(journal);
-            // Mail goes out even when the record cannot be written now: the
-            // rows wait in memory like the rest of it.
-            self.flush().await;
+            self.record_soon();
+            self.deliver_wake.notify_one();
         }
-        let journal = self.deliver(mail).await;
-        if !journal.is_empty() {
-            self.board().merge_unwritten(journal);
-            self.flush().await;
+    }
+
+    /// The receivers with mail due now and no delivery under way; each is
+    /// marked busy.
+    fn receivers_due(&self) -> Vec<String> {
+        if self.options.mail.is_none() {
+            return Vec::new();
         }
+        let now = self.now();
+        let mut state = self.mail_state();
+        if state.pause_until.is_some_and(|p| p > now) {
+            return Vec::new();
+        }
+        let due: BTreeSet<String> = state
+            .pending
+            .iter()
+            .filter(|m| m.next_attempt_at <= now && !state.busy.contains(&m.receiver))
+            .map(|m| m.receiver.clone())
+            .collect();
+        state.busy.extend(due.iter().cloned());
+        due.into_iter().collect()
     }
 
     fn plan_mail(&self, mail: &MailOptions) -> Journal {
@@ -999,6 +1059,7 @@ impl Daemon {
                 KnownObjective {
                     send_resolved: o.alert.send_resolved,
                     measured: e.last_ok.is_some(),
+                    parked: false,
                 },
             );
             let receivers = rules.notify_addresses(o);
@@ -1014,6 +1075,13 @@ impl Daemon {
                     });
                 }
             }
+        }
+        for (name, (e, _)) in &board.parked {
+            known.entry(name.clone()).or_insert(KnownObjective {
+                send_resolved: e.objective.alert.send_resolved,
+                measured: true,
+                parked: true,
+            });
         }
         let mut inhibited = BTreeSet::new();
         if board.source.state == State::Firing {
@@ -1215,49 +1283,55 @@ impl Daemon {
         journal
     }
 
-    /// Hands every due mail to the server; returns the outbox rows to update.
-    async fn deliver(&self, mail: &MailOptions) -> Journal {
-        let now = self.now();
-        let due: Vec<OutboxRow> = {
-            let state = self.mail_state();
-            if state.pause_until.is_some_and(|p| p > now) {
-                return Journal::default();
-            }
-            // Oldest first, and never a mail before an older one of its
-            // thread (receiver, objective, group) still waiting: a resolution
-            // does not overtake the breach it answers.
-            let mut waiting = BTreeSet::new();
-            let mut due = Vec::new();
-            for m in &state.pending {
-                let thread = (&m.receiver, &m.objective, &m.group);
-                if waiting.contains(&thread) {
-                    continue;
-                }
-                if m.next_attempt_at <= now {
-                    due.push(m.clone());
-                }
-                waiting.insert(thread);
-            }
-            due
+    /// Hands one receiver's due mail to the server, oldest first, and never a
+    /// mail before an older one of its thread (receiver, objective, group)
+    /// still waiting: a resolution does not overtake the breach it answers.
+    /// Each mail's new state goes into the record as soon as the server has
+    /// answered for it, so a crash repeats at most the mail in flight.
+    async fn deliver_to(&self, receiver: &str) {
+        let Some(mail) = &self.options.mail else {
+            return;
         };
-        let mut journal = Journal::default();
-        let mut pause = None;
-        let mut failed_threads = BTreeSet::new();
-        for mut m in due {
+        // Threads whose mail failed in this pass: their later mail waits.
+        let mut failed_threads: BTreeSet<(String, String)> = BTreeSet::new();
+        loop {
             if self.shutdown.is_cancelled() {
-                break;
+                return;
             }
-            // Sent in order within a thread: after a failure, its later
-            // mails wait for the retry.
-            let thread = (m.receiver.clone(), m.objective.clone(), m.group.clone());
-            if failed_threads.contains(&thread) {
-                continue;
-            }
+            let now = self.now();
+            let next = {
+                let state = self.mail_state();
+                if state.pause_until.is_some_and(|p| p > now) {
+                    return;
+                }
+                let mut waiting = BTreeSet::new();
+                let mut next = None;
+                for m in state.pending.iter().filter(|m| m.receiver == receiver) {
+                    let thread = (m.objective.clone(), m.group.clone());
+                    if waiting.contains(&thread) || failed_threads.contains(&thread) {
+                        continue;
+                    }
+                    if m.next_attempt_at <= now {
+                        next = Some(m.clone());
+                        break;
+                    }
+                    waiting.insert(thread);
+                }
+                next
+            };
+            let Some(mut m) = next else {
+                return;
+            };
+            let Ok(_slot) = self.smtp_slots.acquire().await else {
+                return;
+            };
+            let _busy = super::Busy::new(&self.busy_deliveries);
             let result = mail
                 .transport
                 .send(&m.id, &mail.from.email, &m.receiver, m.message.as_bytes())
                 .await;
             m.attempts += 1;
+            let mut pause = None;
             match result {
                 Ok(()) => {
                     m.state = "sent".to_owned();
@@ -1282,36 +1356,43 @@ impl Daemon {
                     tracing::error!(receiver = %m.receiver, message_id = %m.id, subject = %m.subject, error = %e, "The mail server refused a mail for good; it is not tried again.");
                 }
                 Err(e) => {
+                    let now = self.now();
                     m.next_attempt_at = now + retry_after(m.attempts, mail.first_retry);
                     m.last_error = Some(e.message.clone());
                     self.metrics
                         .notifications_failed
-                        .with_label_values(&["temporary"])
+                        .with_label_values(&[e.reason])
                         .inc();
-                    tracing::warn!(receiver = %m.receiver, message_id = %m.id, error = %e, attempts = m.attempts, retry_at = %m.next_attempt_at, "A mail could not be delivered; it is tried again.");
-                    failed_threads.insert(thread);
+                    tracing::warn!(receiver = %m.receiver, message_id = %m.id, error = %e, reason = e.reason, attempts = m.attempts, retry_at = %m.next_attempt_at, "A mail could not be delivered; it is tried again.");
+                    failed_threads.insert((m.objective.clone(), m.group.clone()));
                     if e.connection {
+                        // The server itself is not answering: every
+                        // receiver's mail waits for the retry.
                         pause = Some(m.next_attempt_at);
-                        journal.outbox.push(m);
-                        break;
                     }
                 }
             }
-            journal.outbox.push(m);
-        }
-        let mut state = self.mail_state();
-        state.pause_until = pause;
-        for m in &journal.outbox {
-            if let Some(p) = state.pending.iter_mut().find(|p| p.id == m.id) {
-                *p = m.clone();
+            {
+                let mut state = self.mail_state();
+                if pause.is_some() {
+                    state.pause_until = pause;
+                }
+                if let Some(p) = state.pending.iter_mut().find(|p| p.id == m.id) {
+                    *p = m.clone();
+                }
+                state.pending.retain(|p| p.state == "pending");
+                self.metrics.outbox_pending.set(state.pending.len() as i64);
+            }
+            self.board().merge_unwritten(Journal {
+                outbox: vec![m],
+                ..Journal::default()
+            });
+            self.metrics.touch();
+            self.record_soon();
+            if pause.is_some() {
+                return;
             }
         }
-        state.pending.retain(|p| p.state == "pending");
-        self.metrics.outbox_pending.set(state.pending.len() as i64);
-        if !journal.is_empty() {
-            self.metrics.touch();
-        }
-        journal
     }
 
     /// Brings back the notification log, the outbox and the periods missed

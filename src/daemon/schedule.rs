@@ -182,15 +182,15 @@ pub async fn drive<R, F>(
             Some(at)
         };
         // Scheduled runs whose start passed while this run went on overlap
-        // it: they are skipped and counted, not queued.
+        // it: they are skipped and counted, not queued. A retry that runs into
+        // the next scheduled start stands in for that run (it measured then):
+        // only the starts after it count, so an outage's retries do not read
+        // as an overloaded schedule.
         let mut n = 0;
-        if let Some(s) = scheduled {
-            if !is_retry {
-                (n, after) = plan.skipped_during(s.fire, ended);
-            } else if s.start <= ended {
-                let (more, from) = plan.skipped_during(s.fire, ended);
-                (n, after) = (more + 1, from);
-            }
+        if let Some(s) = scheduled
+            && (!is_retry || s.start <= ended)
+        {
+            (n, after) = plan.skipped_during(s.fire, ended);
         }
         if n > 0 {
             skipped(n);

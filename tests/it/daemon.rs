@@ -511,6 +511,8 @@ async fn alert_state_and_closed_periods_survive_a_restart(db: TestDb) {
             .run(objective, &def, &tokio_util::sync::CancellationToken::new())
             .await
     );
+    // The record is written by the writer task, not by the run.
+    assert!(second.daemon.flush().await);
     let alerts = get_json(second.addr, "/api/v1/alerts").await;
     assert_eq!(alerts["alerts"][0]["state"], "firing", "{alerts}");
     assert_eq!(
@@ -963,7 +965,8 @@ impl Proxy {
     }
 }
 
-/// Runs every objective once, now.
+/// Runs every objective once, now, then tries to write the record (which the
+/// writer task would do soon after).
 pub(crate) async fn run_all(daemon: &Arc<Daemon>) -> Vec<bool> {
     let rules = daemon.rules();
     let token = tokio_util::sync::CancellationToken::new();
@@ -972,6 +975,7 @@ pub(crate) async fn run_all(daemon: &Arc<Daemon>) -> Vec<bool> {
         let def = handoff::daemon::definition(o);
         ok.push(daemon.run(o, &def, &token).await);
     }
+    daemon.flush().await;
     ok
 }
 
