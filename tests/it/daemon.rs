@@ -703,7 +703,7 @@ W2,2026-01-01T00:00:00Z,2026-11-03T10:00:00Z,R1,webinar,,,
 }
 
 /// A daemon process that is killed if the test ends early.
-struct Child(std::process::Child);
+pub(crate) struct Child(pub std::process::Child);
 
 impl Drop for Child {
     fn drop(&mut self) {
@@ -918,21 +918,30 @@ fn the_binary_stops_on_sigterm_and_keeps_state_across_sigkill() {
 
 // ------------------------------------------------- faults: PostgreSQL, MariaDB
 
-/// A TCP proxy in front of the database that the test can cut and restore: a
-/// network fault between the daemon and a real server.
-struct Proxy {
-    addr: SocketAddr,
+/// A TCP proxy in front of the database that the test can cut and restore, or
+/// hang: a network fault between the daemon and a real server.
+pub(crate) struct Proxy {
+    pub addr: SocketAddr,
     on: Arc<std::sync::atomic::AtomicBool>,
     links: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    /// While true, nothing passes either way and no connection closes: a
+    /// partition, not a refusal.
+    hung: tokio::sync::watch::Sender<bool>,
+}
+
+/// Waits until the proxy's hang is `state`.
+async fn until(hung: &mut tokio::sync::watch::Receiver<bool>, state: bool) {
+    let _ = hung.wait_for(|h| *h == state).await;
 }
 
 impl Proxy {
-    async fn start(upstream: String) -> Proxy {
+    pub(crate) async fn start(upstream: String) -> Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let on = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let links = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (on2, links2) = (on.clone(), links.clone());
+        let (hung, _) = tokio::sync::watch::channel(false);
+        let (on2, links2, hung2) = (on.clone(), links.clone(), hung.clone());
         tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
                 if !on2.load(std::sync::atomic::Ordering::SeqCst) {
@@ -941,27 +950,53 @@ impl Proxy {
                     continue;
                 }
                 let upstream = upstream.clone();
+                let mut hung = hung2.subscribe();
                 let link = tokio::spawn(async move {
+                    // A connection made while hung waits, unanswered.
+                    until(&mut hung, false).await;
                     if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        let mut watch = hung.clone();
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                            () = until(&mut watch, true) => {
+                                // Hung: both sockets stay open, silent, until
+                                // the hang ends; then they close.
+                                until(&mut hung, false).await;
+                            }
+                        }
                     }
                 });
                 links2.lock().unwrap().push(link.abort_handle());
             }
         });
-        Proxy { addr, on, links }
+        Proxy {
+            addr,
+            on,
+            links,
+            hung,
+        }
     }
 
     /// Breaks every open connection and refuses new ones.
-    fn cut(&self) {
+    pub(crate) fn cut(&self) {
         self.on.store(false, std::sync::atomic::Ordering::SeqCst);
         for link in self.links.lock().unwrap().drain(..) {
             link.abort();
         }
     }
 
-    fn restore(&self) {
+    pub(crate) fn restore(&self) {
         self.on.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Stops every byte both ways without closing anything.
+    pub(crate) fn hang(&self) {
+        self.hung.send_replace(true);
+    }
+
+    /// Ends the hang: the held connections close, new ones pass.
+    pub(crate) fn release(&self) {
+        self.hung.send_replace(false);
     }
 }
 

@@ -81,6 +81,12 @@ impl TestDb {
         TestDb::open(url, Some(dir)).await
     }
 
+    /// A SQLite database in the file `path` (its folder is the caller's).
+    #[allow(dead_code)]
+    pub async fn sqlite_at(path: &std::path::Path) -> TestDb {
+        TestDb::open(format!("sqlite://{}", path.display()), None).await
+    }
+
     #[allow(dead_code)]
     pub async fn postgres() -> TestDb {
         let admin = std::env::var("HANDOFF_TEST_POSTGRES_URL")

@@ -10,6 +10,7 @@ mod cli;
 mod daemon;
 mod demo;
 mod eval;
+mod faults;
 mod grafana;
 mod import;
 mod mail;
