@@ -11,10 +11,14 @@
 //! Each objective runs on its own schedule; a run that would overlap the
 //! previous one of the same objective is skipped and counted. Every result goes
 //! on the board (memory, which HTTP reads) and into the record (the `handoff_`
-//! tables, written in one transaction per run). A database that goes away makes
-//! `error` results, never a crash: failed objectives retry with capped backoff,
-//! rows not yet written wait in memory, and alert state is never resolved by an
-//! error. On start, saved alert state comes back, then every objective runs once.
+//! tables), which a writer task of its own writes: nothing else ever waits for
+//! a write, so evaluations, mail, reloads and HTTP go on while the database
+//! hangs or its disk is full. A database that goes away makes `error` results,
+//! never a crash: failed objectives retry with capped backoff, rows not yet
+//! written wait in memory, and alert state is never resolved by an error. Mail
+//! is decided by one task and delivered by another, a task per receiver
+//! (`notify`). On start, saved alert state comes back, then every objective
+//! runs once.
 
 mod alerts;
 mod board;
