@@ -543,8 +543,7 @@ impl Daemon {
             if part.is_empty() {
                 continue;
             }
-            let error = match tokio::time::timeout(WRITE_TIMEOUT, self.store.record(&part)).await
-            {
+            let error = match tokio::time::timeout(WRITE_TIMEOUT, self.store.record(&part)).await {
                 Ok(Ok(())) => continue,
                 Ok(Err(e)) => e,
                 Err(_) => crate::store::StoreError::Deadline {

@@ -11,8 +11,8 @@ use handoff::mail::Transport;
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
 
 use crate::daemon::{
-    Child, NOVEMBER_LEADS, NOVEMBER_TOUCHES, count, eventually, http, options, rules_dir,
-    run_all, sample, start, write_rules,
+    Child, NOVEMBER_LEADS, NOVEMBER_TOUCHES, count, eventually, http, options, rules_dir, run_all,
+    sample, start, write_rules,
 };
 use crate::eval::load;
 use crate::helpers::{TestDb, handoff, utc};
@@ -112,7 +112,12 @@ async fn a_gutted_rule_file_is_refused_and_a_restored_objective_keeps_its_alerts
     // RESOLVED when it left, no second BREACHED when it came back.
     assert_eq!(firing(&run), before);
     let got = received_in(out.path());
-    assert_eq!(got.len(), 2, "{:#?}", got.iter().map(|m| &m.1).collect::<Vec<_>>());
+    assert_eq!(
+        got.len(),
+        2,
+        "{:#?}",
+        got.iter().map(|m| &m.1).collect::<Vec<_>>()
+    );
     run.stop().await;
 }
 
@@ -220,10 +225,21 @@ fn a_kill_during_a_slow_delivery_round_repeats_at_most_the_mails_in_flight() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("demo.db").display());
     let out = handoff()
-        .args(["--database", &url, "demo", "--build-only", "--leads", "2000"])
+        .args([
+            "--database",
+            &url,
+            "demo",
+            "--build-only",
+            "--leads",
+            "2000",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
     let rt = tokio::runtime::Runtime::new().unwrap();
     // Every reply after 150 ms: a mail takes about a second.
@@ -379,9 +395,12 @@ async fn a_database_that_hangs(db: TestDb) {
         "a reload waited for the database: {reloaded:?} after {:?}",
         started.elapsed()
     );
-    let healthy = tokio::time::timeout(Duration::from_secs(5), http(addr, "GET", "/-/healthy", None))
-        .await
-        .expect("/-/healthy answers while the database hangs");
+    let healthy = tokio::time::timeout(
+        Duration::from_secs(5),
+        http(addr, "GET", "/-/healthy", None),
+    )
+    .await
+    .expect("/-/healthy answers while the database hangs");
     assert_eq!(healthy.0, 200);
 
     // The database answers again: the record catches up, every mail in it as sent.
@@ -394,13 +413,24 @@ async fn a_database_that_hangs(db: TestDb) {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    assert!(written, "the record was not written after the database came back");
+    assert!(
+        written,
+        "the record was not written after the database came back"
+    );
     assert_eq!(
-        count(&db, "SELECT COUNT(*) FROM handoff_outbox WHERE state = 'sent'").await,
+        count(
+            &db,
+            "SELECT COUNT(*) FROM handoff_outbox WHERE state = 'sent'"
+        )
+        .await,
         2
     );
     assert_eq!(
-        count(&db, "SELECT COUNT(*) FROM handoff_notifications WHERE state = 'firing'").await,
+        count(
+            &db,
+            "SELECT COUNT(*) FROM handoff_notifications WHERE state = 'firing'"
+        )
+        .await,
         2
     );
     daemon.stop();
@@ -459,7 +489,10 @@ async fn a_full_disk_keeps_the_record_and_writes_it_when_space_returns() {
     run_all(&run.daemon).await;
     run.daemon.mail_round().await;
     run_all(&run.daemon).await;
-    assert!(!run.daemon.flush().await, "a write succeeded on a full disk");
+    assert!(
+        !run.daemon.flush().await,
+        "a write succeeded on a full disk"
+    );
     let why = run.daemon.write_failing().unwrap();
     assert!(why.contains("storage"), "{why}");
     let (code, body) = http(run.addr, "GET", "/-/ready", None).await;
@@ -505,7 +538,11 @@ async fn a_full_disk_keeps_the_record_and_writes_it_when_space_returns() {
         [[Some(2), Some(2)]]
     );
     assert_eq!(
-        count(&db, "SELECT COUNT(*) FROM handoff_notifications WHERE state = 'firing'").await,
+        count(
+            &db,
+            "SELECT COUNT(*) FROM handoff_notifications WHERE state = 'firing'"
+        )
+        .await,
         2
     );
     let (code, _) = http(run.addr, "GET", "/-/ready", None).await;
