@@ -3,7 +3,6 @@
 //! round, a database that hangs, a disk that fills up.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -453,7 +452,7 @@ async fn a_full_disk_keeps_the_record_and_writes_it_when_space_returns() {
         .status()
         .unwrap();
     assert!(mounted.success(), "mounting a tmpfs needs root");
-    struct Unmount<'a>(&'a Path);
+    struct Unmount<'a>(&'a std::path::Path);
     impl Drop for Unmount<'_> {
         fn drop(&mut self) {
             let _ = std::process::Command::new("umount")
