@@ -355,6 +355,21 @@ pub struct DaemonArgs {
     )]
     pub smtp_url: Option<String>,
 
+    /// Seconds the SMTP server is given for each step of sending a mail:
+    /// connecting, its greeting, its reply to each command (EHLO, STARTTLS,
+    /// AUTH, MAIL, RCPT, DATA, QUIT) and to the message. A send may take this
+    /// long for each of its steps, and no longer; one that does not finish in
+    /// time fails as a timeout and is tried again later.
+    #[arg(
+        long,
+        env = "HANDOFF_SMTP_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..),
+        help_heading = "Alert mail"
+    )]
+    pub smtp_timeout: u64,
+
     /// The sender of alert mail, as an address or `Name <address>`.
     #[arg(
         long,
@@ -460,8 +475,12 @@ impl DaemonArgs {
     ///
     /// As [`DaemonArgs::options`].
     pub fn mail(&self) -> anyhow::Result<crate::daemon::MailOptions> {
-        let transport = crate::mail::Transport::new(self.smtp_url.as_deref(), &self.outbox_dir)
-            .map_err(anyhow::Error::msg)?;
+        let transport = crate::mail::Transport::with_timeout(
+            self.smtp_url.as_deref(),
+            &self.outbox_dir,
+            std::time::Duration::from_secs(self.smtp_timeout),
+        )
+        .map_err(anyhow::Error::msg)?;
         let from: lettre::message::Mailbox = self.mail_from.parse().map_err(|e| {
             anyhow::anyhow!(
                 "--mail-from {:?} is not a sender: {e}; write an address (handoff@acme.example) or a name and one (handoff <handoff@acme.example>)",

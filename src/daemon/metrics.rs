@@ -134,7 +134,7 @@ impl Metrics {
         let notifications_failed = IntCounterVec::new(
             Opts::new(
                 "handoff_notifications_failed_total",
-                "Failed attempts to deliver an alert mail, by reason: temporary (tried again), permanent (a 5xx reply), auth (the server refused the login).",
+                "Failed attempts to deliver an alert mail, by reason: temporary (tried again), timeout (the server did not answer in time; tried again), permanent (a 5xx reply), auth (the server refused the login).",
             ),
             &["reason"],
         )
@@ -145,7 +145,7 @@ impl Metrics {
         for kind in ["firing", "resolved", "repeat", "period_missed"] {
             notifications.with_label_values(&[kind]);
         }
-        for reason in ["temporary", "permanent", "auth"] {
+        for reason in ["temporary", "timeout", "permanent", "auth"] {
             notifications_failed.with_label_values(&[reason]);
         }
         let build = IntGaugeVec::new(
