@@ -16,4 +16,5 @@ mod mail;
 mod mapping;
 mod reads;
 mod rules;
+mod server;
 mod store;
