@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
 use axum::http::HeaderValue;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -130,7 +130,10 @@ async fn finish(response: Response) -> Response {
         .unwrap_or("")
         .to_ascii_lowercase();
     if content_type.starts_with("text/html") {
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY));
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_POLICY),
+        );
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     let failed = parts.status.is_client_error() || parts.status.is_server_error();

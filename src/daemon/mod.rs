@@ -736,13 +736,21 @@ impl Listening {
     /// # Errors
     ///
     /// The listen address cannot be bound.
-    pub async fn bind(options: &Options, database: &str, objectives: usize) -> anyhow::Result<Listening> {
+    pub async fn bind(
+        options: &Options,
+        database: &str,
+        objectives: usize,
+    ) -> anyhow::Result<Listening> {
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", options.listen))?;
         let addr = listener.local_addr()?;
         let status = http::Starting::default();
-        let server = server::Server::start(listener, http::starting(status.clone()), options.http.clone());
+        let server = server::Server::start(
+            listener,
+            http::starting(status.clone()),
+            options.http.clone(),
+        );
         let banner = format!(
             "handoff is watching {database} ({objectives} objectives)\n  status page: http://{addr}/\n  metrics:     http://{addr}/metrics\n  alerts:      http://{addr}/api/v1/alerts\nCtrl-C (or SIGTERM) stops it.\n",
         );
@@ -823,7 +831,11 @@ pub async fn run_with(
     run_on(daemon, server, addr).await
 }
 
-async fn run_on(daemon: Arc<Daemon>, server: server::Server, addr: SocketAddr) -> anyhow::Result<()> {
+async fn run_on(
+    daemon: Arc<Daemon>,
+    server: server::Server,
+    addr: SocketAddr,
+) -> anyhow::Result<()> {
     tracing::info!(%addr, database = %daemon.store().describe(), "Serving /metrics, the API and the status page.");
     // Saved state first, so that a restart continues where it stopped.
     let mut backoff = FIRST_BACKOFF;

@@ -361,7 +361,10 @@ impl Serve {
             async move {
                 use hyper::service::Service as _;
                 let response = TowerToHyperService::new(router).call(req).await?;
-                Ok::<_, Infallible>(response.map(|body| Guarded { body, _guard: guard }))
+                Ok::<_, Infallible>(response.map(|body| Guarded {
+                    body,
+                    _guard: guard,
+                }))
             }
         });
         let mut builder = hyper::server::conn::http1::Builder::new();
@@ -465,10 +468,7 @@ impl AsyncWrite for Watched {
         r
     }
 
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
@@ -541,8 +541,13 @@ mod tests {
         let end = Instant::now() + within;
         loop {
             match tokio::time::timeout_at(end, s.read(&mut buf)).await {
-                Err(_) => panic!("still open after {within:?}: {}", String::from_utf8_lossy(&got)),
-                Ok(Ok(0) | Err(_)) => return (String::from_utf8_lossy(&got).into_owned(), Instant::now()),
+                Err(_) => panic!(
+                    "still open after {within:?}: {}",
+                    String::from_utf8_lossy(&got)
+                ),
+                Ok(Ok(0) | Err(_)) => {
+                    return (String::from_utf8_lossy(&got).into_owned(), Instant::now());
+                }
                 Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
             }
         }
@@ -558,14 +563,21 @@ mod tests {
         let (server, addr) = start(limits).await;
         let mut silent = TcpStream::connect(addr).await.unwrap();
         let mut partial = TcpStream::connect(addr).await.unwrap();
-        partial.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        partial
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
         let mut idle = TcpStream::connect(addr).await.unwrap();
-        idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
         let mut buf = [0u8; 1024];
         let n = idle.read(&mut buf).await.unwrap();
         assert!(String::from_utf8_lossy(&buf[..n]).ends_with("hello"));
         let mut slow = TcpStream::connect(addr).await.unwrap();
-        slow.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        slow.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
 
         let started = Instant::now();
@@ -649,18 +661,29 @@ mod tests {
         // A kept-alive connection lives past the header timeout between
         // requests, and is closed at the idle timeout.
         let mut s = TcpStream::connect(addr).await.unwrap();
-        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
         let mut buf = [0u8; 1024];
         let n = s.read(&mut buf).await.unwrap();
         let answered = Instant::now();
         assert!(String::from_utf8_lossy(&buf[..n]).ends_with("hello"));
         tokio::time::sleep(Duration::from_millis(1000)).await;
-        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
         let n = s.read(&mut buf).await.unwrap();
-        assert!(String::from_utf8_lossy(&buf[..n]).ends_with("hello"), "still open after 1 s idle");
+        assert!(
+            String::from_utf8_lossy(&buf[..n]).ends_with("hello"),
+            "still open after 1 s idle"
+        );
         let answered_again = Instant::now();
         let (_, at) = until_closed(&mut s, Duration::from_secs(10)).await;
-        assert!(at - answered_again >= Duration::from_millis(1400), "{:?}", at - answered);
+        assert!(
+            at - answered_again >= Duration::from_millis(1400),
+            "{:?}",
+            at - answered
+        );
         server.shutdown(Duration::from_secs(5)).await;
     }
 }

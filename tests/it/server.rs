@@ -148,7 +148,9 @@ fn get(addr: SocketAddr, path: &str) -> Option<(u16, BTreeMap<String, String>, S
 
 /// How many files the process holds open.
 fn open_files(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count()
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
 }
 
 /// 300 slow clients against a daemon allowed 256 open files: some send
@@ -159,8 +161,15 @@ fn open_files(pid: u32) -> usize {
 fn slow_clients_cannot_exhaust_the_daemons_files_nor_hold_its_stop() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("h.db").display());
-    let out = handoff().args(["--database", &url, "migrate"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = handoff()
+        .args(["--database", &url, "migrate"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rules = rules_dir(VOLUME);
     let outbox = dir.path().join("outbox");
     let mut daemon = Daemon::spawn(
@@ -255,7 +264,10 @@ fn slow_clients_cannot_exhaust_the_daemons_files_nor_hold_its_stop() {
     let held: Vec<usize> = (0..300).filter(|i| cut[*i].is_none()).collect();
     assert!(held.is_empty(), "never cut: {held:?}");
     let latest = cut.iter().flatten().max().unwrap();
-    assert!(*latest < Duration::from_millis(5500), "cut only at {latest:?}");
+    assert!(
+        *latest < Duration::from_millis(5500),
+        "cut only at {latest:?}"
+    );
     // Those that kept their place were cut by the timeout, not before it.
     assert!(*latest >= Duration::from_secs(2), "{latest:?}");
     drop(clients);
@@ -263,7 +275,9 @@ fn slow_clients_cannot_exhaust_the_daemons_files_nor_hold_its_stop() {
     // SIGTERM with slow clients connected: the stop does not wait for them.
     let slow: Vec<TcpStream> = (0..50).map(|_| TcpStream::connect(addr).unwrap()).collect();
     let mut partial = TcpStream::connect(addr).unwrap();
-    partial.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n").unwrap();
+    partial
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let (status, took) = daemon.terminate(Duration::from_secs(5 + 5));
     assert_eq!(status.code(), Some(0), "{}", daemon.stderr.lock().unwrap());
@@ -368,16 +382,40 @@ fn passwords_in_urls_never_reach_the_output() {
         // A bad mail setting: start fails on it, naming the URL.
         (
             "smtp",
-            vec!["--database", database, "--rules", rules, "run", "--listen", "127.0.0.1:0", "--smtp-url", smtp],
+            vec![
+                "--database",
+                database,
+                "--rules",
+                rules,
+                "run",
+                "--listen",
+                "127.0.0.1:0",
+                "--smtp-url",
+                smtp,
+            ],
             Some("--smtp-url smtp://mailer:***@127.0.0.1:25?tls=sometimes"),
         ),
         // The raw password is not a valid URL: start fails, naming it.
         (
             "run",
-            vec!["--database", database, "--rules", rules, "run", "--listen", "127.0.0.1:0", "--outbox-dir", outbox],
+            vec![
+                "--database",
+                database,
+                "--rules",
+                rules,
+                "run",
+                "--listen",
+                "127.0.0.1:0",
+                "--outbox-dir",
+                outbox,
+            ],
             Some("postgres://app:***@127.0.0.1:1/crm"),
         ),
-        ("eval", vec!["--database", database, "--rules", rules, "eval"], None),
+        (
+            "eval",
+            vec!["--database", database, "--rules", rules, "eval"],
+            None,
+        ),
         ("migrate", vec!["--database", database, "migrate"], None),
     ];
     for (what, args, shown) in runs {
@@ -426,7 +464,11 @@ async fn answers_carry_security_headers_and_errors_are_json() {
             .unwrap()
             .expect("an answer")
     };
-    let get = |path: &str| ask(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    let get = |path: &str| {
+        ask(format!(
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ))
+    };
 
     // The scheme of the token is case-insensitive.
     for scheme in ["Bearer", "bearer", "BEARER"] {
@@ -444,9 +486,21 @@ async fn answers_carry_security_headers_and_errors_are_json() {
 
     // Errors: ours, axum's rejections, a wrong method, no such path.
     let errors = [
-        ("GET /api/v1/objectives/volume/history?from=garbage", 400, "`from` must be an RFC 3339 time"),
-        ("GET /api/v1/objectives/volume/history?limit=many", 400, "limit"),
-        ("GET /api/v1/objectives/nope/history", 404, "no objective `nope`"),
+        (
+            "GET /api/v1/objectives/volume/history?from=garbage",
+            400,
+            "`from` must be an RFC 3339 time",
+        ),
+        (
+            "GET /api/v1/objectives/volume/history?limit=many",
+            400,
+            "limit",
+        ),
+        (
+            "GET /api/v1/objectives/nope/history",
+            404,
+            "no objective `nope`",
+        ),
         ("POST /metrics", 405, "GET"),
         ("DELETE /api/v1/alerts", 405, "GET"),
         ("GET /nope", 404, "no such endpoint"),
@@ -457,14 +511,19 @@ async fn answers_carry_security_headers_and_errors_are_json() {
         ))
         .await;
         assert_eq!(status, code, "{line}: {body}");
-        assert_eq!(headers["content-type"], "application/json", "{line}: {body}");
-        let v: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{line}: {e}: {body}"));
+        assert_eq!(
+            headers["content-type"], "application/json",
+            "{line}: {body}"
+        );
+        let v: Value =
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("{line}: {e}: {body}"));
         let error = v["error"].as_str().unwrap();
         assert!(error.contains(says), "{line}: {error}");
         assert_eq!(headers["x-content-type-options"], "nosniff", "{line}");
     }
     let (status, headers, _) = ask(
-        "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned(),
+        "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            .to_owned(),
     )
     .await;
     assert_eq!(status, 405);
@@ -472,7 +531,14 @@ async fn answers_carry_security_headers_and_errors_are_json() {
 
     // Security headers on every answer; the page's policy allows its inline
     // styles and nothing else, and no framing.
-    for path in ["/", "/metrics", "/-/healthy", "/-/ready", "/api/v1/objectives", "/api/v1/alerts"] {
+    for path in [
+        "/",
+        "/metrics",
+        "/-/healthy",
+        "/-/ready",
+        "/api/v1/objectives",
+        "/api/v1/alerts",
+    ] {
         let (status, headers, _) = get(path).await;
         assert_eq!(status, 200, "{path}");
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");

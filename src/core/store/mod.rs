@@ -650,14 +650,29 @@ mod tests {
             ("postgres://u:pa%ss@h/db", "postgres://u:***@h/db"),
             ("postgres://u:pa#ss@h/db", "postgres://u:***@h/db"),
             ("postgres://u:pa?ss@h/db", "postgres://u:***@h/db"),
-            ("mysql://u:a/b@c:d%e#f?g@h:3306/db", "mysql://u:***@h:3306/db"),
-            ("postgres://u:pa%2Fss%40x%3A%25%23%3F@h/db", "postgres://u:***@h/db"),
-            ("smtp://u:p/w@mail.example:587?tls=required", "smtp://u:***@mail.example:587?tls=required"),
+            (
+                "mysql://u:a/b@c:d%e#f?g@h:3306/db",
+                "mysql://u:***@h:3306/db",
+            ),
+            (
+                "postgres://u:pa%2Fss%40x%3A%25%23%3F@h/db",
+                "postgres://u:***@h/db",
+            ),
+            (
+                "smtp://u:p/w@mail.example:587?tls=required",
+                "smtp://u:***@mail.example:587?tls=required",
+            ),
             ("smtps://u:p?w@mail.example", "smtps://u:***@mail.example"),
             // A user name with an @ (a mail address) keeps its name.
-            ("smtp://me@acme.example:s3cret@mail.example:25", "smtp://me@acme.example:***@mail.example:25"),
+            (
+                "smtp://me@acme.example:s3cret@mail.example:25",
+                "smtp://me@acme.example:***@mail.example:25",
+            ),
             // The password in the query.
-            ("postgres://h/db?user=u&password=s3cret&sslmode=require", "postgres://h/db?user=u&password=***&sslmode=require"),
+            (
+                "postgres://h/db?user=u&password=s3cret&sslmode=require",
+                "postgres://h/db?user=u&password=***&sslmode=require",
+            ),
         ] {
             assert_eq!(redact(url), shown, "{url}");
         }
