@@ -46,7 +46,13 @@ pub struct GlobalArgs {
     ///
     /// A missing SQLite file is created by the verbs that write (demo, import,
     /// migrate, run); eval reads only an existing one. [default: sqlite://handoff.db]
-    #[arg(long, env = "HANDOFF_DATABASE", global = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = "HANDOFF_DATABASE",
+        global = true,
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database: Option<String>,
 
     /// Directory holding the SLA rule files (every *.yaml below it).
@@ -323,7 +329,8 @@ pub struct DaemonArgs {
     #[arg(long, env = "HANDOFF_CONCURRENCY", value_name = "N")]
     pub concurrency: Option<usize>,
 
-    /// Seconds that running evaluations get to finish on SIGTERM.
+    /// Seconds that running evaluations, and HTTP requests in progress, get
+    /// to finish on SIGTERM. Idle and slow HTTP clients are not waited for.
     #[arg(
         long,
         env = "HANDOFF_SHUTDOWN_GRACE",
@@ -338,6 +345,44 @@ pub struct DaemonArgs {
     /// deploy or an editor would otherwise stop every alert at once.
     #[arg(long, env = "HANDOFF_ALLOW_EMPTY_RULES")]
     pub allow_empty_rules: bool,
+
+    /// Seconds an HTTP client has to send a whole request head, from
+    /// connecting (or from the first byte of its next request); slower
+    /// clients, which hold a connection open by sending a byte now and then,
+    /// are disconnected.
+    #[arg(
+        long,
+        env = "HANDOFF_HTTP_HEADER_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub http_header_timeout: u64,
+
+    /// Seconds a kept-alive HTTP connection may wait for its next request (and
+    /// a client may take to read an answer) before it is closed.
+    #[arg(
+        long,
+        env = "HANDOFF_HTTP_IDLE_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub http_idle_timeout: u64,
+
+    /// Most HTTP connections open at once, so that clients can never take the
+    /// file descriptors the database, mail and the rules watcher need (keep it
+    /// well below `ulimit -n`). One more takes the place of the connection
+    /// that has waited longest without a request in progress; when all have
+    /// one, new connections wait in the kernel's queue.
+    #[arg(
+        long,
+        env = "HANDOFF_HTTP_MAX_CONNECTIONS",
+        value_name = "N",
+        default_value_t = 128,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub http_max_connections: u64,
 
     /// The SMTP server alert mail goes through. The URL says how the connection
     /// is secured, never the port: smtp://HOST:PORT (none),
@@ -464,6 +509,11 @@ impl DaemonArgs {
             concurrency: self.concurrency(backend),
             shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace),
             allow_empty_rules: self.allow_empty_rules,
+            http: crate::daemon::HttpLimits {
+                header_read: std::time::Duration::from_secs(self.http_header_timeout),
+                idle: std::time::Duration::from_secs(self.http_idle_timeout),
+                max_connections: usize::try_from(self.http_max_connections).unwrap_or(usize::MAX),
+            },
             mail: Some(self.mail()?),
             ..crate::daemon::Options::default()
         })
@@ -810,8 +860,9 @@ fn load_rules(global: &GlobalArgs) -> Option<crate::rules::RuleSet> {
     }
 }
 
-/// `handoff run`: load the rules, reach the database (retrying while it is
-/// away), bring the schema up to date, and serve until SIGINT or SIGTERM.
+/// `handoff run`: load the rules, start HTTP, reach the database (retrying
+/// while it is away, while `/-/healthy` answers and `/-/ready` says why not),
+/// bring the schema up to date, and serve until SIGINT or SIGTERM.
 async fn run_daemon(global: &GlobalArgs, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     let Some(rules) = load_rules(global) else {
         return Ok(ExitCode::FAILURE);
@@ -828,6 +879,10 @@ async fn run_daemon(global: &GlobalArgs, args: &DaemonArgs) -> anyhow::Result<Ex
     let extra = u32::from(backend != crate::store::Backend::Sqlite);
     let mut store_options = global.store_options();
     store_options.read_connections = store_options.read_connections.min(concurrency + extra);
+    let database = crate::store::redact(global.database_url());
+    let listening =
+        crate::daemon::Listening::bind(&options, &database, rules.objectives().len()).await?;
+    let stop = listening.stopping();
     let mut backoff = std::time::Duration::from_secs(1);
     let store = loop {
         let attempt = async {
@@ -840,20 +895,31 @@ async fn run_daemon(global: &GlobalArgs, args: &DaemonArgs) -> anyhow::Result<Ex
                 Ok(store) => break store,
                 Err(e) => e,
             },
-            _ = tokio::signal::ctrl_c() => return Ok(ExitCode::FAILURE),
+            () = stop.cancelled() => {
+                listening.shutdown(options.shutdown_grace).await;
+                return Ok(ExitCode::SUCCESS);
+            }
         };
         if matches!(failed.kind(), crate::store::ErrorKind::Config) {
+            listening.shutdown(options.shutdown_grace).await;
             return Err(anyhow::Error::new(failed).context("cannot start"));
         }
-        tracing::error!(
-            error = %crate::error_chain(&failed),
-            retry_in = ?backoff,
-            "Cannot reach the database; retrying."
-        );
-        tokio::time::sleep(backoff).await;
+        let reason = crate::error_chain(&failed);
+        tracing::error!(error = %reason, retry_in = ?backoff, "Cannot reach the database; retrying.");
+        listening.starting(&format!(
+            "database unreachable: {reason}; retrying in {}s",
+            backoff.as_secs()
+        ));
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            () = stop.cancelled() => {
+                listening.shutdown(options.shutdown_grace).await;
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
         backoff = (backoff * 2).min(std::time::Duration::from_secs(60));
     };
-    crate::daemon::serve(store, rules, global.rules.clone(), options).await?;
+    crate::daemon::serve(listening, store, rules, global.rules.clone(), options).await?;
     Ok(ExitCode::SUCCESS)
 }
 

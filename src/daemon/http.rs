@@ -5,11 +5,18 @@
 //! Write endpoints need the admin token: with none configured they answer 403,
 //! with a wrong or missing one 401. The token is compared in constant time and
 //! never logged.
+//!
+//! Every answer carries `X-Content-Type-Options: nosniff` and `Referrer-Policy:
+//! no-referrer`; the page also a `Content-Security-Policy` that allows only its
+//! inline styles (no script, nothing fetched, no framing). Every error answer
+//! is JSON `{"error": …}`, axum's own (a bad query, a wrong method) included,
+//! except the plain-text `/-/ready`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderValue;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,7 +31,7 @@ type Shared = State<Arc<Daemon>>;
 
 /// The router of every endpoint.
 pub fn router(daemon: Arc<Daemon>) -> Router {
-    Router::new()
+    let app = Router::new()
         .route("/", get(index))
         .route("/metrics", get(scrape))
         .route("/-/healthy", get(healthy))
@@ -34,8 +41,140 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/api/v1/objectives/{name}/history", get(history))
         .route("/api/v1/alerts", get(alerts))
         .fallback(not_found)
-        .with_state(daemon)
+        .with_state(daemon);
+    finished(app)
 }
+
+/// `app` with [`finish`] around it whole: outside its method routers, so that
+/// it sees their answers as they leave (a 405 with its `Allow` header).
+fn finished(app: Router) -> Router {
+    Router::new()
+        .fallback_service(app)
+        .layer(axum::middleware::map_response(finish))
+}
+
+/// What the daemon is waiting for while it starts.
+#[derive(Clone, Debug, Default)]
+pub struct Starting(Arc<Mutex<String>>);
+
+impl Starting {
+    /// Says why the daemon is not running yet.
+    pub fn set(&self, why: &str) {
+        why.clone_into(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    fn why(&self) -> String {
+        let why = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if why.is_empty() {
+            "connecting to the database".to_owned()
+        } else {
+            why
+        }
+    }
+}
+
+/// The endpoints while the daemon starts (the database not reached yet):
+/// `/-/healthy` answers 200, `/-/ready` 503 with the reason, everything else
+/// 503 with it as JSON.
+pub fn starting(status: Starting) -> Router {
+    let app = Router::new()
+        .route("/-/healthy", get(healthy))
+        .route("/-/ready", get(starting_ready))
+        .fallback(starting_other)
+        .with_state(status);
+    finished(app)
+}
+
+async fn starting_ready(State(status): State<Starting>) -> Response {
+    plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("handoff is starting: {}\n", status.why()),
+    )
+}
+
+async fn starting_other(State(status): State<Starting>) -> Response {
+    let mut r = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &format!("handoff is starting: {}", status.why()),
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    r
+}
+
+/// Marks an error answer that is meant as plain text (for probes).
+#[derive(Clone, Copy, Debug)]
+struct PlainText;
+
+fn plain(code: StatusCode, text: String) -> Response {
+    let mut r = (code, text).into_response();
+    r.extensions_mut().insert(PlainText);
+    r
+}
+
+/// The security headers of every answer, and error answers as JSON.
+async fn finish(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let h = &mut parts.headers;
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    let content_type = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("text/html") {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_POLICY),
+        );
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    let failed = parts.status.is_client_error() || parts.status.is_server_error();
+    if !failed
+        || content_type.starts_with("application/json")
+        || parts.extensions.get::<PlainText>().is_some()
+    {
+        return Response::from_parts(parts, body);
+    }
+    // axum's own rejections are plain text, and a wrong method has no body.
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let message = if !text.is_empty() {
+        text
+    } else if parts.status == StatusCode::METHOD_NOT_ALLOWED {
+        let allow = parts
+            .headers
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        format!("method not allowed; this endpoint answers {allow}")
+    } else {
+        parts
+            .status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_lowercase()
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    let json = error(parts.status, &message);
+    let (json_parts, json_body) = json.into_parts();
+    parts.headers.extend(json_parts.headers);
+    Response::from_parts(parts, json_body)
+}
+
+/// The status page is drawn by the server: inline CSS and SVG, no script,
+/// nothing fetched.
+const PAGE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 async fn not_found() -> Response {
     error(
@@ -61,10 +200,13 @@ async fn healthy() -> &'static str {
 async fn ready(State(d): Shared) -> Response {
     let loaded = d.board().rules_loaded_at.is_some();
     if !loaded {
-        return (StatusCode::SERVICE_UNAVAILABLE, "rules not loaded\n").into_response();
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "rules not loaded\n".into());
     }
     if !d.database_ok() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response();
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database unreachable\n".into(),
+        );
     }
     if let Some(why) = d.write_failing() {
         let rows = d.board().unwritten.rows();
@@ -88,7 +230,7 @@ fn authorized(d: &Daemon, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(bearer)
         .unwrap_or("");
     if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
         Ok(())
@@ -98,6 +240,15 @@ fn authorized(d: &Daemon, headers: &HeaderMap) -> Result<(), Box<Response>> {
             "missing or wrong admin token (Authorization: Bearer TOKEN)",
         )))
     }
+}
+
+/// The token of an `Authorization: Bearer TOKEN` value; the scheme is
+/// case-insensitive (RFC 7235), spaces after it are skipped.
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim_start_matches(' '))
 }
 
 /// Equality whose time depends only on the lengths, not on where the bytes
@@ -246,7 +397,17 @@ fn with_details(r: &crate::store::ResultRow) -> serde_json::Value {
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use super::{bearer, constant_time_eq};
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer("Bearer s3cret"), Some("s3cret"));
+        assert_eq!(bearer("bearer s3cret"), Some("s3cret"));
+        assert_eq!(bearer("BEARER  s3cret"), Some("s3cret"));
+        assert_eq!(bearer("Basic czNjcmV0"), None);
+        assert_eq!(bearer("Bearers3cret"), None);
+        assert_eq!(bearer("s3cret"), None);
+    }
 
     #[test]
     fn token_comparison() {

@@ -27,6 +27,7 @@ mod metrics;
 mod notify;
 pub mod page;
 mod schedule;
+mod server;
 mod view;
 
 use std::collections::HashMap;
@@ -48,6 +49,7 @@ pub use alerts::{Change, Observation, Series, Severity, State, Timing, Transitio
 pub use board::{Board, Entry, summarize};
 pub use notify::{FIRST_RETRY, Grouping, MailOptions};
 pub use schedule::{Clock, Plan};
+pub use server::Limits as HttpLimits;
 
 use board::{Outcome, log_transition, period_of};
 
@@ -59,6 +61,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:9477";
 pub struct Options {
     /// Where HTTP listens.
     pub listen: SocketAddr,
+    /// HTTP timeouts and connection limit.
+    pub http: HttpLimits,
     /// The bearer token of write endpoints; none: they answer 403.
     pub admin_token: Option<String>,
     /// How long results history and alert events are kept.
@@ -84,6 +88,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             listen: DEFAULT_LISTEN.parse().expect("valid address"),
+            http: HttpLimits::default(),
             admin_token: None,
             retention: TimeDelta::days(400),
             concurrency: 2,
@@ -908,52 +913,126 @@ fn fingerprint(dir: &std::path::Path) -> Fingerprint {
     out
 }
 
-/// Runs the daemon until SIGINT or SIGTERM: HTTP first (so /-/healthy answers
-/// while the database is reached), then the database, saved state, and the
-/// schedules.
+/// HTTP up before the daemon proper: it binds first, so that `/-/healthy`
+/// answers (and `/-/ready` says why not) while the database is reached, and
+/// it owns the stop signals from then on.
+pub struct Listening {
+    server: server::Server,
+    addr: SocketAddr,
+    status: http::Starting,
+    stop: CancellationToken,
+    daemon: Arc<std::sync::OnceLock<Arc<Daemon>>>,
+}
+
+impl Listening {
+    /// Binds `options.listen`, serves the endpoints of a daemon that is
+    /// starting, prints the addresses, and takes SIGINT, SIGTERM and SIGHUP.
+    /// `database` names the database for people (without its password) and
+    /// `objectives` counts the rules loaded.
+    ///
+    /// # Errors
+    ///
+    /// The listen address cannot be bound.
+    pub async fn bind(
+        options: &Options,
+        database: &str,
+        objectives: usize,
+    ) -> anyhow::Result<Listening> {
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", options.listen))?;
+        let addr = listener.local_addr()?;
+        let status = http::Starting::default();
+        let server = server::Server::start(
+            listener,
+            http::starting(status.clone()),
+            options.http.clone(),
+        );
+        let banner = format!(
+            "handoff is watching {database} ({objectives} objectives)\n  status page: http://{addr}/\n  metrics:     http://{addr}/metrics\n  alerts:      http://{addr}/api/v1/alerts\nCtrl-C (or SIGTERM) stops it.\n",
+        );
+        // One write, and a closed stderr is no reason to stop.
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
+        let listening = Listening {
+            server,
+            addr,
+            status,
+            stop: CancellationToken::new(),
+            daemon: Arc::default(),
+        };
+        signals(listening.stop.clone(), listening.daemon.clone());
+        Ok(listening)
+    }
+
+    /// The address HTTP listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// What `/-/ready` and the other endpoints say while the daemon starts.
+    pub fn starting(&self, why: &str) {
+        self.status.set(why);
+    }
+
+    /// Cancelled by SIGINT or SIGTERM.
+    pub fn stopping(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    /// Stops HTTP before the daemon started.
+    pub async fn shutdown(self, grace: Duration) {
+        self.server.shutdown(grace).await;
+    }
+}
+
+/// Runs the daemon on HTTP that is already up until SIGINT or SIGTERM: saved
+/// state, then the schedules.
 ///
 /// # Errors
 ///
-/// The listen address cannot be bound, or the rules do not load at start.
+/// None yet; the result leaves room for start-up failures.
 pub async fn serve(
+    listening: Listening,
     store: Store,
     rules: RuleSet,
     rules_dir: PathBuf,
     options: Options,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(options.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", options.listen))?;
-    let addr = listener.local_addr()?;
-    let banner = format!(
-        "handoff is watching {} ({} objectives)\n  status page: http://{addr}/\n  metrics:     http://{addr}/metrics\n  alerts:      http://{addr}/api/v1/alerts\nCtrl-C (or SIGTERM) stops it.\n",
-        store.describe(),
-        rules.objectives().len(),
-    );
-    // One write, and a closed stderr is no reason to stop.
-    let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
     let daemon = Daemon::new(store, rules, rules_dir, options);
-    signals(daemon.clone());
-    run_with(daemon, listener).await
+    let _ = listening.daemon.set(daemon.clone());
+    let stop = listening.stop.clone();
+    let d = daemon.clone();
+    tokio::spawn(async move {
+        stop.cancelled().await;
+        d.stop();
+    });
+    listening.server.replace(http::router(daemon.clone()));
+    run_on(daemon, listening.server, listening.addr).await
 }
 
 /// As [`serve`], on a listener already bound (tests bind port 0).
 ///
 /// # Errors
 ///
-/// The HTTP server failed.
+/// The listener has no address.
 pub async fn run_with(
     daemon: Arc<Daemon>,
     listener: tokio::net::TcpListener,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
-    let app = http::router(daemon.clone());
-    let stop = daemon.stopping();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-    });
+    let server = server::Server::start(
+        listener,
+        http::router(daemon.clone()),
+        daemon.options.http.clone(),
+    );
+    run_on(daemon, server, addr).await
+}
+
+async fn run_on(
+    daemon: Arc<Daemon>,
+    server: server::Server,
+    addr: SocketAddr,
+) -> anyhow::Result<()> {
     tracing::info!(%addr, database = %daemon.store().describe(), "Serving /metrics, the API and the status page.");
     // Saved state first, so that a restart continues where it stopped.
     let mut backoff = FIRST_BACKOFF;
@@ -981,27 +1060,34 @@ pub async fn run_with(
     }
     daemon.shutdown.cancelled().await;
     tracing::info!("Stopping.");
-    daemon.shutdown().await;
-    match server.await {
-        Ok(r) => r?,
-        Err(e) => anyhow::bail!("the HTTP server stopped: {e}"),
-    }
+    // HTTP stops beside the evaluations: requests in progress finish, idle
+    // and slow clients are not waited for.
+    tokio::join!(
+        daemon.shutdown(),
+        server.shutdown(daemon.options.shutdown_grace)
+    );
     tracing::info!("Stopped.");
     Ok(())
 }
 
-/// SIGINT/SIGTERM stop; SIGHUP reloads.
-fn signals(daemon: Arc<Daemon>) {
+/// SIGINT/SIGTERM cancel `stop`; SIGHUP reloads the daemon once it runs.
+fn signals(stop: CancellationToken, daemon: Arc<std::sync::OnceLock<Arc<Daemon>>>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let d = daemon.clone();
         tokio::spawn(async move {
             let Ok(mut hup) = signal(SignalKind::hangup()) else {
                 return;
             };
             while hup.recv().await.is_some() {
-                let _ = d.reload("SIGHUP").await;
+                match daemon.get() {
+                    Some(d) => {
+                        let _ = d.reload("SIGHUP").await;
+                    }
+                    None => tracing::info!(
+                        "SIGHUP received while starting: the rules are read once the database is reached."
+                    ),
+                }
             }
         });
         tokio::spawn(async move {
@@ -1015,7 +1101,7 @@ fn signals(daemon: Arc<Daemon>) {
                 _ = term.recv() => tracing::info!("SIGTERM received."),
                 _ = int.recv() => tracing::info!("SIGINT received."),
             }
-            daemon.stop();
+            stop.cancel();
             // A second signal while stopping does not wait for the grace period.
             tokio::select! {
                 _ = term.recv() => {}
@@ -1026,10 +1112,13 @@ fn signals(daemon: Arc<Daemon>) {
         });
     }
     #[cfg(not(unix))]
-    tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        daemon.stop();
-    });
+    {
+        let _ = daemon;
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            stop.cancel();
+        });
+    }
 }
 
 /// Fills the results history of the `days` before `now` with what each

@@ -792,7 +792,14 @@ fn the_binary_stops_on_sigterm_and_keeps_state_across_sigkill() {
     let firing = |addr: SocketAddr| -> Vec<(String, String, String)> {
         rt.block_on(async move {
             for _ in 0..1500 {
-                let v = get_json(addr, "/api/v1/alerts").await;
+                // HTTP is up before the database is reached: 503 until then.
+                let (status, body) = http(addr, "GET", "/api/v1/alerts", None).await;
+                if status == 503 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+                assert_eq!(status, 200, "{body}");
+                let v: Value = serde_json::from_str(&body).unwrap();
                 let mut out: Vec<_> = v["alerts"]
                     .as_array()
                     .unwrap()

@@ -17,4 +17,5 @@ mod mail;
 mod mapping;
 mod reads;
 mod rules;
+mod server;
 mod store;

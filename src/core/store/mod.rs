@@ -580,21 +580,58 @@ pub fn backend_of(url: &str) -> Result<Backend, StoreError> {
 }
 
 /// The URL with any password replaced by `***`, for messages and logs.
+///
+/// The password is whatever lies between the first `:` of the userinfo and
+/// the **last** `@` of the URL: people type passwords raw, and a raw password
+/// may hold `/`, `?`, `#`, `:` or `@` itself (a host never holds `@`). A URL
+/// whose path or query holds an `@` is cut there, hiding more than the
+/// password rather than showing any of it. A `password=` (or `sslpassword=`)
+/// query parameter is hidden too. SQLite URLs name a file and carry no
+/// secret; they are kept whole.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
+    if scheme.eq_ignore_ascii_case("sqlite") {
+        return url.to_owned();
     }
+    let (userinfo, host) = match rest.rsplit_once('@') {
+        Some((userinfo, host)) => (Some(userinfo), host),
+        None => (None, rest),
+    };
+    let mut out = format!("{scheme}://");
+    if let Some(userinfo) = userinfo {
+        match userinfo.split_once(':') {
+            Some((user, _password)) => {
+                out.push_str(user);
+                out.push_str(":***");
+            }
+            None => out.push_str(userinfo),
+        }
+        out.push('@');
+    }
+    match host.split_once('?') {
+        Some((before, query)) => {
+            out.push_str(before);
+            out.push('?');
+            let params: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _))
+                        if ["password", "sslpassword", "pass", "pwd"]
+                            .iter()
+                            .any(|p| k.eq_ignore_ascii_case(p)) =>
+                    {
+                        format!("{k}=***")
+                    }
+                    _ => kv.to_owned(),
+                })
+                .collect();
+            out.push_str(&params.join("&"));
+        }
+        None => out.push_str(host),
+    }
+    out
 }
 
 #[cfg(test)]
@@ -624,5 +661,50 @@ mod tests {
         );
         assert_eq!(redact("postgres://app@db/crm"), "postgres://app@db/crm");
         assert_eq!(redact("sqlite://handoff.db"), "sqlite://handoff.db");
+        assert_eq!(redact("postgres://db/crm"), "postgres://db/crm");
+        assert_eq!(redact("not a url"), "not a url");
+    }
+
+    /// Passwords as people type them (raw) and as URLs want them
+    /// (percent-encoded), with each character that ends a part of a URL.
+    #[test]
+    fn passwords_with_special_characters_never_reach_messages() {
+        for (url, shown) in [
+            ("postgres://u:pa/ss@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:pa@ss@h:5432/db", "postgres://u:***@h:5432/db"),
+            ("postgres://u:pa:ss@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:pa%ss@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:pa#ss@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:pa?ss@h/db", "postgres://u:***@h/db"),
+            (
+                "mysql://u:a/b@c:d%e#f?g@h:3306/db",
+                "mysql://u:***@h:3306/db",
+            ),
+            (
+                "postgres://u:pa%2Fss%40x%3A%25%23%3F@h/db",
+                "postgres://u:***@h/db",
+            ),
+            (
+                "smtp://u:p/w@mail.example:587?tls=required",
+                "smtp://u:***@mail.example:587?tls=required",
+            ),
+            ("smtps://u:p?w@mail.example", "smtps://u:***@mail.example"),
+            // A user name with an @ (a mail address) keeps its name.
+            (
+                "smtp://me@acme.example:s3cret@mail.example:25",
+                "smtp://me@acme.example:***@mail.example:25",
+            ),
+            // The password in the query.
+            (
+                "postgres://h/db?user=u&password=s3cret&sslmode=require",
+                "postgres://h/db?user=u&password=***&sslmode=require",
+            ),
+        ] {
+            assert_eq!(redact(url), shown, "{url}");
+        }
+        // An @ after the host: more is hidden, never the password shown.
+        let r = redact("postgres://u:s3cret@h/db?application_name=a@b");
+        assert!(!r.contains("s3cret"), "{r}");
+        assert!(r.starts_with("postgres://u:***@"), "{r}");
     }
 }
