@@ -1,4 +1,4 @@
-//! The alert state machine of DESIGN §5, one series per (objective, group).
+//! The alert state machine of docs/DAEMON.md ("Alerts"), one series per (objective, group).
 //!
 //! It follows Prometheus' alerting rules: a problem makes a series `pending`;
 //! held for `for`, it becomes `firing`; once the problem clears, the series stays

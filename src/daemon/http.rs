@@ -1,4 +1,4 @@
-//! The HTTP endpoints of DESIGN §8.
+//! The HTTP endpoints (docs/DAEMON.md, "HTTP").
 //!
 //! Reads (`/metrics`, the API, the page) are served from the board in memory;
 //! only the history endpoint reads the database, and only the `handoff_` tables.

@@ -1,4 +1,4 @@
-//! `/metrics` (DESIGN §6): the board and the daemon's health in Prometheus' text
+//! `/metrics` (docs/DAEMON.md, "Metrics"): the board and the daemon's health in Prometheus' text
 //! format, through the `prometheus` crate.
 //!
 //! Health counters and the evaluation histogram live in one registry for the

@@ -1,4 +1,4 @@
-//! `handoff run`: the daemon (DESIGN §5, §6, §8).
+//! `handoff run`: the daemon (docs/DAEMON.md).
 //!
 //! ```text
 //!            ┌──────────── one task per objective ─────────────┐

@@ -1,4 +1,4 @@
-//! Who is told what, and when (DESIGN §5, §9): the daemon's side of alert mail.
+//! Who is told what, and when (docs/MAIL.md): the daemon's side of alert mail.
 //!
 //! Mail follows state, not events. After every evaluation (and every second)
 //! the [`Planner`] compares what each receiver should know — the alerts firing

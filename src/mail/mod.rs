@@ -1,4 +1,4 @@
-//! Alert mail (DESIGN §9): how a decided mail is written ([`render`]) and how
+//! Alert mail (docs/MAIL.md): how a decided mail is written ([`render`]) and how
 //! it leaves ([`Transport`]): to an SMTP server through lettre, or, without
 //! one, as an `.eml` file in an outbox directory.
 //!

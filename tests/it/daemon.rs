@@ -716,23 +716,7 @@ impl Drop for Child {
 #[test]
 fn the_binary_stops_on_sigterm_and_keeps_state_across_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("demo.db").display());
-    let out = handoff()
-        .args([
-            "--database",
-            &url,
-            "demo",
-            "--build-only",
-            "--leads",
-            "2000",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let url = crate::helpers::demo_database(dir.path(), 2000);
     let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
 
     // Mail: first to an SMTP port where nothing listens, so that the mails

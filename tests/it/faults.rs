@@ -222,23 +222,7 @@ impl FakeSmtp {
 #[test]
 fn a_kill_during_a_slow_delivery_round_repeats_at_most_the_mails_in_flight() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("demo.db").display());
-    let out = handoff()
-        .args([
-            "--database",
-            &url,
-            "demo",
-            "--build-only",
-            "--leads",
-            "2000",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let url = crate::helpers::demo_database(dir.path(), 2000);
     let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
     let rt = tokio::runtime::Runtime::new().unwrap();
     // Every reply after 150 ms: a mail takes about a second.

@@ -469,3 +469,27 @@ pub fn csv_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
 pub fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()
 }
+
+/// Builds the demo company with `leads` leads in a SQLite file in `dir`
+/// (`handoff demo --build-only`, the binary as a user runs it); its URL.
+#[allow(dead_code)]
+pub fn demo_database(dir: &std::path::Path, leads: u32) -> String {
+    let url = format!("sqlite://{}", dir.join("demo.db").display());
+    let out = handoff()
+        .args([
+            "--database",
+            &url,
+            "demo",
+            "--build-only",
+            "--leads",
+            &leads.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    url
+}
