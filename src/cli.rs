@@ -239,6 +239,27 @@ pub enum Command {
     /// Exits 1 when an objective could not be evaluated (status error).
     Eval(EvalArgs),
 
+    /// Replay the rules over past instants against the lead data, through the
+    /// daemon's own engine; send nothing.
+    ///
+    /// Prints, per objective and group, the status at every instant (a
+    /// timeline), the alerts that would have fired and resolved, and every
+    /// notice that would have gone, per receiver, with its subject. Mail
+    /// grouping (--group-wait, --group-interval) runs on the simulated clock.
+    /// Only events before each instant count, as with `eval --at`. An
+    /// objective is evaluated at an instant once its schedule would have run
+    /// since its last evaluation, so a weekly objective is replayed weekly.
+    ///
+    /// --against DIR replays a proposed rule set beside the current one and
+    /// prints both: "what would an 85% target have meant over the last six
+    /// months". --record writes the results and the final figures of closed
+    /// periods into the results history, so that data imported from a CRM gets
+    /// its status-page charts and true "since" (alert state and mail are never
+    /// written). Example:
+    ///
+    ///   handoff backtest --from 2026-06-01 --to 2026-11-30 --against proposed/
+    Backtest(BacktestArgs),
+
     /// Print the JSON Schema (draft 2020-12) of rule files (or, with --mapping,
     /// of mapping files) to stdout.
     ///
@@ -247,6 +268,43 @@ pub enum Command {
     /// Refresh the shipped copy with `handoff schema > rules/schema.json`. The schema
     /// checks shape; `handoff check` also checks meaning (cron, time zones, references).
     Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// The first instant: 2026-06-01 (midnight starting that day, in the rules'
+    /// time zone), 2026-06-01T09:00 (a wall time) or an exact instant.
+    #[arg(long, value_name = "WHEN")]
+    pub from: crate::when::When,
+
+    /// The last instant [default: now].
+    #[arg(long, value_name = "WHEN")]
+    pub to: Option<crate::when::When>,
+
+    /// The step between instants: 1d, 12h, 30m, 1w.
+    #[arg(long, value_name = "DURATION", default_value = "1d")]
+    pub every: crate::rules::Duration,
+
+    /// A proposed rule set (a directory or file) to replay beside the current one.
+    #[arg(long, value_name = "DIR")]
+    pub against: Option<PathBuf>,
+
+    /// Write the results and closed periods into the results history (the
+    /// current rules only).
+    #[arg(long)]
+    pub record: bool,
+
+    /// Output: a table for people, or one JSON object for programs.
+    #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
+    pub format: EvalFormat,
+
+    /// Seconds the first mail to a receiver waits (as `run --group-wait`).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub group_wait: u64,
+
+    /// Seconds between mail rounds to a receiver (as `run --group-interval`).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub group_interval: u64,
 }
 
 #[derive(Debug, Args)]
@@ -835,6 +893,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Eval(args) => eval(&global, &args).await,
+        Command::Backtest(args) => backtest(&global, &args).await,
         Command::Schema(args) => {
             let schema = if args.mapping {
                 crate::mapping::json_schema()
@@ -991,4 +1050,116 @@ async fn eval(global: &GlobalArgs, args: &EvalArgs) -> anyhow::Result<ExitCode> 
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `handoff backtest`: replay the rules (and a proposed set) over past
+/// instants, print what would have happened, optionally record the results.
+async fn backtest(global: &GlobalArgs, args: &BacktestArgs) -> anyhow::Result<ExitCode> {
+    let Some(rules) = load_rules(global) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let against = match &args.against {
+        None => None,
+        Some(dir) => match crate::rules::load_dir(dir) {
+            Ok(r) => Some(r),
+            Err(errors) => {
+                eprint!("{errors}");
+                eprintln!(
+                    "--against {}: rules are not valid: {}",
+                    dir.display(),
+                    errors.summary()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+        },
+    };
+    let tz = rules.timezone();
+    let from = args
+        .from
+        .resolve(tz)
+        .map_err(|e| anyhow::anyhow!("--from: {e}"))?
+        .trunc_subsecs(6);
+    let to = match args.to {
+        Some(w) => w.resolve(tz).map_err(|e| anyhow::anyhow!("--to: {e}"))?,
+        None => chrono::Utc::now(),
+    }
+    .trunc_subsecs(6);
+    anyhow::ensure!(from <= to, "--from ({from}) is after --to ({to})");
+    let every = args.every.to_chrono();
+    anyhow::ensure!(
+        every > chrono::TimeDelta::zero(),
+        "--every must be longer than 0"
+    );
+    let options = crate::backtest::Options {
+        from,
+        to,
+        every,
+        grouping: crate::daemon::Grouping {
+            group_wait: chrono::TimeDelta::seconds(args.group_wait as i64),
+            group_interval: chrono::TimeDelta::seconds(args.group_interval as i64),
+        },
+        record: args.record,
+    };
+    let store = if args.record {
+        let store = global.store().await?;
+        store.migrate().await?;
+        store
+    } else {
+        let mut store_options = global.store_options();
+        store_options.read_connections = 1;
+        Store::connect_existing(global.database_url(), &store_options)
+            .await
+            .context("cannot backtest: run `handoff migrate` or `handoff demo` first")?
+    };
+    let progress = crate::progress::Progress::stderr();
+    let current = crate::backtest::replay(
+        &store,
+        std::sync::Arc::new(rules),
+        &global.rules.display().to_string(),
+        &options,
+        &progress,
+    )
+    .await?;
+    let proposed = match (against, &args.against) {
+        (Some(r), Some(dir)) => {
+            let options = crate::backtest::Options {
+                record: false,
+                ..options.clone()
+            };
+            Some(
+                crate::backtest::replay(
+                    &store,
+                    std::sync::Arc::new(r),
+                    &dir.display().to_string(),
+                    &options,
+                    &progress,
+                )
+                .await?,
+            )
+        }
+        _ => None,
+    };
+    store.close().await;
+    match args.format {
+        EvalFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&crate::backtest::json(
+                &current,
+                proposed.as_ref(),
+                &options
+            ))?
+        ),
+        EvalFormat::Table => print!(
+            "{}",
+            crate::backtest::table(&current, proposed.as_ref(), &options)
+        ),
+    }
+    if args.record {
+        let n: usize = current.replay.points.values().map(Vec::len).sum();
+        eprintln!(
+            "recorded {n} results into the history of {}",
+            crate::store::redact(global.database_url())
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

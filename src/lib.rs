@@ -28,6 +28,7 @@ pub use handoff_core::{
     demo, error_chain, eval, import, mapping, model, progress, rules, store, suggest, when,
 };
 
+pub mod backtest;
 pub mod cli;
 pub mod daemon;
 pub mod mail;

@@ -38,6 +38,9 @@ impl Progress {
             Unit::Bytes => {
                 "{prefix:>14} [{bar:30}] {bytes}/{total_bytes}, {bytes_per_sec}, {eta} left"
             }
+            Unit::Instants => {
+                "{prefix:>14} [{bar:30}] {human_pos}/{human_len} instants, {eta} left"
+            }
         };
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style.progress_chars("=> "));
@@ -53,4 +56,6 @@ impl Progress {
 pub enum Unit {
     Rows,
     Bytes,
+    /// Instants of a replay (`handoff backtest`).
+    Instants,
 }

@@ -292,6 +292,48 @@ impl Series {
         }
     }
 
+    /// Judges the series afresh at `at`, as after an SLA change: a problem
+    /// fires at once and a healthy (or absent) figure ends it at once, with
+    /// no `for` and no `keep_firing_for`, since the change of definition, not
+    /// a change of performance, moved it. A firing series of the same
+    /// severity goes on unchanged.
+    pub fn judge(&mut self, obs: Observation, at: DateTime<Utc>) -> Option<Transition> {
+        let from = self.state;
+        match obs {
+            Observation::Keep | Observation::Error => self.step(obs, at, Timing::default()),
+            Observation::Healthy => {
+                let severity = self.severity.unwrap_or(Severity::Warning);
+                self.error_since = None;
+                if self.state == State::Inactive {
+                    return None;
+                }
+                self.clear();
+                Some(Transition {
+                    from,
+                    to: if from == State::Firing {
+                        Change::Resolved
+                    } else {
+                        Change::Cancelled
+                    },
+                    severity,
+                })
+            }
+            Observation::Problem(severity) => {
+                if self.state == State::Firing && self.severity == Some(severity) {
+                    self.clear_since = None;
+                    self.error_since = None;
+                    return None;
+                }
+                if self.state == State::Firing {
+                    self.step(obs, at, Timing::default())
+                } else {
+                    self.clear();
+                    self.step(obs, at, Timing::default())
+                }
+            }
+        }
+    }
+
     /// Back to inactive, keeping only the error streak.
     fn clear(&mut self) {
         *self = Series {

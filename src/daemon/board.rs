@@ -67,6 +67,18 @@ pub struct Entry {
     /// The start of the calendar period of the latest evaluation (calendar
     /// windows only): when it moves on, the period closed.
     pub period: Option<DateTime<Utc>>,
+    /// The start of each group's episode: the first evaluation of its
+    /// unbroken run of `at_risk`/`breached` results (an `ok` or `no_data`
+    /// result ends it; an `error` neither starts nor ends one). Restored from
+    /// the results history, so it is true across restarts.
+    pub episodes: BTreeMap<String, DateTime<Utc>>,
+    /// Each group's evaluation that caused its latest alert transition: its
+    /// instant and figures, which a notice about that transition shows.
+    pub causes: BTreeMap<String, (DateTime<Utc>, GroupResult)>,
+    /// The definition changed (an SLA change): the next successful
+    /// evaluation judges every group afresh, setting its alert straight to
+    /// what the new definition says, without `for` or `keep_firing_for`.
+    pub rejudge: bool,
 }
 
 /// A group's last evaluation, as alerts and the page show it.
@@ -93,6 +105,9 @@ impl Entry {
             latest: BTreeMap::new(),
             chart: BTreeMap::new(),
             period: None,
+            episodes: BTreeMap::new(),
+            causes: BTreeMap::new(),
+            rejudge: false,
         }
     }
 
@@ -142,8 +157,6 @@ pub struct Board {
     pub rules_loaded_at: Option<DateTime<Utc>>,
     pub rules_summary: String,
     pub reload_error: Option<String>,
-    /// The record not yet written.
-    pub unwritten: Journal,
     /// Bumped on every change, so that caches of what is derived from the
     /// board (the /metrics body) know to refresh.
     pub generation: u64,
@@ -160,8 +173,9 @@ pub struct Board {
 pub const PARKED_FOR: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 /// One evaluation to put on the board.
-pub struct Outcome<'a> {
-    pub definition: &'a str,
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub definition: String,
     pub at: DateTime<Utc>,
     pub duration: f64,
     pub result: ObjectiveResult,
@@ -181,10 +195,10 @@ pub struct Logged {
 }
 
 impl Board {
-    /// Applies one evaluation: latest results, alert steps, chart, and the rows
-    /// to record. Returns the transitions made, or `None` when the objective's
-    /// definition changed while it ran (the result is dropped).
-    pub fn apply(&mut self, name: &str, outcome: Outcome<'_>) -> Option<Vec<Logged>> {
+    /// Applies one evaluation: latest results, alert steps, chart. Returns the
+    /// transitions made and the rows to record, or `None` when the
+    /// objective's definition changed while it ran (the result is dropped).
+    pub fn apply(&mut self, name: &str, outcome: Outcome) -> Option<(Vec<Logged>, Journal)> {
         let entry = self.entries.get_mut(name)?;
         if entry.definition != outcome.definition {
             return None;
@@ -235,6 +249,7 @@ impl Board {
             None => {
                 entry.failure = None;
                 entry.latest.clear();
+                let rejudge = std::mem::take(&mut entry.rejudge);
                 for r in &outcome.result.results {
                     let summary = summarize(&objective, r);
                     entry.latest.insert(
@@ -245,12 +260,32 @@ impl Board {
                             summary: summary.clone(),
                         },
                     );
+                    match r.status {
+                        Status::AtRisk | Status::Breached => {
+                            entry.episodes.entry(r.group.clone()).or_insert(at);
+                        }
+                        Status::Ok | Status::NoData => {
+                            entry.episodes.remove(&r.group);
+                        }
+                        Status::Error => {}
+                    }
                     let series = entry.series.entry(r.group.clone()).or_default();
                     let obs = Observation::of(r.status, &objective.alert);
-                    if let Some(t) = series.step(obs, at, timing) {
+                    let step = if rejudge {
+                        series.judge(obs, at)
+                    } else {
+                        series.step(obs, at, timing)
+                    };
+                    if let Some(t) = step {
+                        let summary = if rejudge {
+                            format!("{summary} (judged afresh: the SLA changed)")
+                        } else {
+                            summary
+                        };
                         journal
                             .events
                             .push(event_row(name, &r.group, at, &t, r, &summary));
+                        entry.causes.insert(r.group.clone(), (at, r.clone()));
                         logged.push(Logged {
                             objective: name.to_owned(),
                             group: r.group.clone(),
@@ -273,8 +308,16 @@ impl Board {
                     .collect();
                 let absent = Observation::of(Status::NoData, &objective.alert);
                 for g in gone {
+                    entry.episodes.remove(&g);
                     if let Some(mut s) = entry.series.remove(&g) {
-                        let t = s.step(absent, at, timing);
+                        let t = if rejudge {
+                            s.judge(absent, at)
+                        } else {
+                            s.step(absent, at, timing)
+                        };
+                        if t.is_some() {
+                            entry.causes.remove(&g);
+                        }
                         if s.is_active() {
                             entry.series.insert(g.clone(), s);
                         }
@@ -312,9 +355,8 @@ impl Board {
             journal.alerts.push(alert_row(name, group, s, entry, at));
         }
         logged.extend(self.step_source(at, &mut journal));
-        self.merge_unwritten(journal);
         self.generation += 1;
-        Some(logged)
+        Some((logged, journal))
     }
 
     /// Steps the "evaluation failing" alert: a problem while any objective
@@ -379,10 +421,13 @@ impl Board {
             summary,
         })
     }
+}
 
-    /// Adds rows to the record not yet written, bounded.
-    pub fn merge_unwritten(&mut self, journal: Journal) {
-        let u = &mut self.unwritten;
+/// Adds `journal` to the rows not yet written, `u`, bounded: the latest state
+/// of a series, log entry or mail replaces an earlier one; results, events
+/// and delivered mail are dropped oldest first beyond their bounds.
+pub fn merge_journal(u: &mut Journal, journal: Journal) {
+    {
         u.results.extend(journal.results);
         let mut bytes: usize = u.results.iter().map(row_bytes).sum();
         if bytes > MAX_UNWRITTEN_BYTES {
@@ -452,7 +497,9 @@ impl Board {
             u.prune_before = journal.prune_before;
         }
     }
+}
 
+impl Board {
     /// The firing and pending alerts: (objective, group, series, summary).
     pub fn active_alerts(&self) -> Vec<(&Entry, &str, &Series)> {
         let mut out = Vec::new();
@@ -479,8 +526,9 @@ impl Board {
     }
 
     /// Restores saved alert state: series of objectives whose definition is
-    /// unchanged come back as they were; the rest are forgotten.
-    pub fn restore(&mut self, rows: Vec<AlertRow>) {
+    /// unchanged come back as they were; the rest are forgotten (returned,
+    /// to delete from the saved state).
+    pub fn restore(&mut self, rows: Vec<AlertRow>) -> Vec<(String, String)> {
         let mut forget = Vec::new();
         for row in rows {
             let series = series_of(&row);
@@ -511,11 +559,8 @@ impl Board {
                 _ => forget.push((row.objective, row.group)),
             }
         }
-        self.merge_unwritten(Journal {
-            forget,
-            ..Journal::default()
-        });
         self.generation += 1;
+        forget
     }
 }
 

@@ -189,7 +189,8 @@ fn error(code: StatusCode, message: &str) -> Response {
 
 async fn scrape(State(d): Shared) -> Response {
     // The cached body is shared, not copied.
-    let body = d.metrics.body(&d.board);
+    let rows = d.unwritten().rows();
+    let body = d.metrics.body(&d.board(), rows);
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response()
 }
 
@@ -209,7 +210,7 @@ async fn ready(State(d): Shared) -> Response {
         );
     }
     if let Some(why) = d.write_failing() {
-        let rows = d.board().unwritten.rows();
+        let rows = d.unwritten().rows();
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("{why}; {rows} rows wait in memory\n"),

@@ -233,23 +233,27 @@ impl Metrics {
 
     /// The body of a scrape: cached until the board or a health metric changes.
     /// `board` is consulted only when the cache is stale.
-    pub fn body(&self, board: &Mutex<Board>) -> Bytes {
+    pub fn body(&self, board: &Board, unwritten: usize) -> Bytes {
         let ticks = self.ticks.load(std::sync::atomic::Ordering::Relaxed);
-        let board = board.lock().unwrap_or_else(|e| e.into_inner());
-        let key = board.generation.wrapping_mul(1_000_003).wrapping_add(ticks);
+        let key = board
+            .generation
+            .wrapping_mul(1_000_003)
+            .wrapping_add(ticks)
+            .wrapping_mul(1_000_033)
+            .wrapping_add(unwritten as u64);
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((k, body)) = &*cache
             && *k == key
         {
             return body.clone();
         }
-        let body = Bytes::from(self.encode(&board));
+        self.history_unwritten.set(unwritten as i64);
+        let body = Bytes::from(self.encode(board));
         *cache = Some((key, body.clone()));
         body
     }
 
     fn encode(&self, board: &Board) -> String {
-        self.history_unwritten.set(board.unwritten.rows() as i64);
         let mut families = self.health.gather();
         families.extend(objective_families(board));
         // A family without samples cannot be encoded (and says nothing).

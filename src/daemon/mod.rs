@@ -22,18 +22,22 @@
 
 mod alerts;
 mod board;
+pub mod engine;
+pub mod evaluate;
 mod http;
 mod metrics;
 mod notify;
 pub mod page;
+pub mod replay;
 mod schedule;
 mod server;
+mod shim;
 mod view;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
@@ -41,17 +45,19 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::eval::{FailureReason, close_period, run_objective, timeout_for};
+use crate::eval::{FailureReason, timeout_for};
 use crate::rules::{Objective, RuleSet};
 use crate::store::{Journal, Store};
 
 pub use alerts::{Change, Observation, Series, Severity, State, Timing, Transition};
 pub use board::{Board, Entry, summarize};
+pub use engine::{Effects, Engine, Input, definition};
 pub use notify::{FIRST_RETRY, Grouping, MailOptions};
 pub use schedule::{Clock, Plan};
 pub use server::Limits as HttpLimits;
 
-use board::{Outcome, log_transition, period_of};
+pub use board::Outcome as Evaluation;
+use board::log_transition;
 
 /// The default listen address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9477";
@@ -127,8 +133,10 @@ pub struct Daemon {
     store: Store,
     rules_dir: PathBuf,
     options: Options,
-    rules: RwLock<Arc<RuleSet>>,
-    board: Mutex<Board>,
+    /// What the daemon decides: alert state, mail, the snapshot HTTP reads.
+    engine: Mutex<Engine>,
+    /// The record not yet written (bounded while the database is away).
+    unwritten: Mutex<Journal>,
     metrics: metrics::Metrics,
     permits: Semaphore,
     /// The running task of each objective: its definition and its stop switch.
@@ -137,7 +145,7 @@ pub struct Daemon {
     shutdown: CancellationToken,
     /// Writes of the record, one at a time and in order.
     writer: tokio::sync::Mutex<()>,
-    /// Wakes the writer: rows wait in the board's unwritten journal.
+    /// Wakes the writer: rows wait in `unwritten`.
     write_wake: tokio::sync::Notify,
     /// Why the last write of the record failed, while rows that failed wait
     /// for the next: `/-/ready` says so.
@@ -148,8 +156,6 @@ pub struct Daemon {
     reloading: tokio::sync::Mutex<()>,
     /// What the rules directory held when the running rules were loaded.
     rules_seen: Mutex<Fingerprint>,
-    /// Alert mail: the notification log and the outbox.
-    mail: Mutex<notify::MailState>,
     /// Wakes the mail round after an evaluation.
     mail_wake: tokio::sync::Notify,
     /// Wakes delivery after mail was decided.
@@ -163,28 +169,6 @@ pub struct Daemon {
 
 type Fingerprint = Vec<(PathBuf, u64, Option<std::time::SystemTime>)>;
 
-/// A fingerprint of what an objective measures and when its alerts move:
-/// alert state survives a reload only while this stays the same. Its kind and
-/// settings, window, grouping, time zone, `for`, `keep_firing_for`, `on_error`
-/// and `on_no_data` count; its description, owners, receivers, `repeat`, schedule
-/// and where it is written do not (a new schedule restarts its timer, keeping
-/// its state).
-pub fn definition(objective: &Objective) -> String {
-    let a = &objective.alert;
-    let text = format!(
-        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
-        objective.spec,
-        objective.window,
-        objective.by,
-        objective.timezone,
-        a.pending_for,
-        a.keep_firing_for,
-        a.on_error,
-        a.on_no_data
-    );
-    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
-}
-
 impl Daemon {
     /// A daemon over `store` with the rule set loaded from `rules_dir`.
     pub fn new(store: Store, rules: RuleSet, rules_dir: PathBuf, options: Options) -> Arc<Daemon> {
@@ -192,25 +176,22 @@ impl Daemon {
         let now = options.clock.now();
         metrics.reload_ok.set(1);
         metrics.reload_time.set(now.timestamp() as f64);
-        let mut board = Board {
-            rules_loaded_at: Some(now),
-            rules_summary: rules.summary(),
-            ..Board::default()
-        };
         for o in rules.objectives() {
             metrics.declare(&o.name);
-            board.order.push(o.name.clone());
-            board
-                .entries
-                .insert(o.name.clone(), Entry::new(o.clone(), definition(o)));
         }
+        let engine = Engine::new(
+            Arc::new(rules),
+            options.mail.clone(),
+            store.describe().to_owned(),
+            now,
+        );
         Arc::new(Daemon {
             store,
             rules_dir: rules_dir.clone(),
             permits: Semaphore::new(options.concurrency.max(1)),
             options,
-            rules: RwLock::new(Arc::new(rules)),
-            board: Mutex::new(board),
+            engine: Mutex::new(engine),
+            unwritten: Mutex::new(Journal::default()),
             metrics,
             tasks: Mutex::new(HashMap::new()),
             tracker: TaskTracker::new(),
@@ -221,7 +202,6 @@ impl Daemon {
             database_ok: std::sync::atomic::AtomicBool::new(true),
             reloading: tokio::sync::Mutex::new(()),
             rules_seen: Mutex::new(fingerprint(&rules_dir)),
-            mail: Mutex::new(notify::MailState::default()),
             mail_wake: tokio::sync::Notify::new(),
             deliver_wake: tokio::sync::Notify::new(),
             smtp_slots: Semaphore::new(MAIL_CONNECTIONS),
@@ -237,12 +217,46 @@ impl Daemon {
 
     /// The rule set in force.
     pub fn rules(&self) -> Arc<RuleSet> {
-        self.rules.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.engine().rules().clone()
     }
 
-    /// Locks the board.
-    pub fn board(&self) -> std::sync::MutexGuard<'_, Board> {
-        self.board.lock().unwrap_or_else(|e| e.into_inner())
+    /// Locks the engine.
+    pub fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Locks the board (the engine's snapshot).
+    pub fn board(&self) -> BoardGuard<'_> {
+        BoardGuard(self.engine())
+    }
+
+    /// Locks the record not yet written.
+    pub fn unwritten(&self) -> std::sync::MutexGuard<'_, Journal> {
+        self.unwritten.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Carries out what the engine decided: rows to write, transitions to
+    /// log, schedules to start and stop, mail to deliver.
+    fn carry_out(self: &Self, effects: Effects) {
+        for l in &effects.transitions {
+            log_transition(l);
+        }
+        if effects.unbuildable > 0 {
+            self.metrics
+                .notifications_failed
+                .with_label_values(&["permanent"])
+                .inc_by(effects.unbuildable);
+        }
+        let pending = self.engine().mail.pending.len();
+        self.metrics.outbox_pending.set(pending as i64);
+        if !effects.record.is_empty() {
+            board::merge_journal(&mut self.unwritten(), effects.record);
+            self.record_soon();
+        }
+        if !effects.notices.is_empty() {
+            self.deliver_wake.notify_one();
+        }
+        self.metrics.touch();
     }
 
     /// The current wall time.
@@ -265,17 +279,56 @@ impl Daemon {
         self.shutdown.clone()
     }
 
-    /// Brings back saved alert state and the chart points of the last 90 days.
+    /// Brings back saved state: alert series, the notification log and the
+    /// outbox, the periods missed lately, the episodes still open in the
+    /// results history, and the definitions of the last rule set recorded.
     ///
     /// # Errors
     ///
     /// The database could not be read.
     pub async fn restore(&self) -> Result<(), crate::store::StoreError> {
-        let rows = self.store.alert_rows().await?;
-        let n = rows.len();
-        self.board().restore(rows);
-        tracing::info!(alert_series = n, "Restored alert state.");
-        self.restore_mail().await
+        let now = self.now();
+        let rules = self.rules();
+        let alerts = self.store.alert_rows().await?;
+        let n = alerts.len();
+        let mut restored = engine::Restored {
+            alerts,
+            now,
+            ..engine::Restored::default()
+        };
+        for o in rules.objectives() {
+            for (group, start) in shim::episode_starts(&self.store, &o.name).await? {
+                restored.episodes.push((o.name.clone(), group, start));
+            }
+            if o.kind() == crate::rules::Kind::LeadVolume {
+                restored.periods.extend(
+                    self.store
+                        .periods(
+                            &o.name,
+                            now - notify::MISSED_TOLD_FOR,
+                            now + TimeDelta::days(1),
+                        )
+                        .await?,
+                );
+            }
+        }
+        restored.last_definitions = shim::latest_rules(&self.store)
+            .await?
+            .map(|rules| engine::recorded_definitions(&rules));
+        if self.options.mail.is_some() {
+            restored.log = self.store.notification_log().await?;
+            restored.pending = self.store.pending_mail().await?;
+        }
+        let (log, pending) = (restored.log.len(), restored.pending.len());
+        let effects = self.engine().handle(Input::Restored(Box::new(restored)));
+        tracing::info!(
+            alert_series = n,
+            notification_log = log,
+            outbox_pending = pending,
+            "Restored alert state, the notification log and the outbox."
+        );
+        self.carry_out(effects);
+        Ok(())
     }
 
     /// Brings back the chart points of the last 90 days from the results
@@ -398,52 +451,33 @@ impl Daemon {
         let _busy = Busy::new(&self.busy_evaluations);
         let at = self.now().trunc_subsecs(6);
         let timeout = timeout_for(objective.kind());
-        let started = std::time::Instant::now();
-        let result = run_objective(objective, &self.store, at, timeout).await;
-        let failure = result.failure().cloned();
-        // A calendar period that moved on since the last evaluation closed:
-        // its final figures are the evaluation at its end.
-        let period = period_of(objective, at);
-        let previous = self
-            .board()
-            .entries
-            .get(&objective.name)
-            .and_then(|e| e.period);
-        let mut closed = None;
-        // The period the board moves on to: the current one, unless a close
-        // that is due could not be measured (it is tried again next run).
-        let mut moved_to = if failure.is_none() { period } else { None };
-        if failure.is_none()
-            && let (Some(prev), Some(cur)) = (previous, period)
-            && prev < cur
-        {
-            let (closed_period, r) = close_period(objective, &self.store, prev, timeout).await;
-            if let Some(f) = r.failure() {
-                tracing::warn!(
-                    objective = %objective.name,
-                    period_start = %closed_period.start,
-                    error = %f.message,
-                    "The final figures of a closed period could not be measured; tried again next run."
-                );
-                self.metrics.failed(&objective.name, f.reason);
-                moved_to = previous;
-            } else {
-                tracing::info!(
-                    objective = %objective.name,
-                    period_start = %closed_period.start,
-                    period_end = %closed_period.end,
-                    "A period closed; its final figures are recorded."
-                );
-                closed = Some((closed_period, r));
-            }
-        }
-        let duration = started.elapsed().as_secs_f64();
         let name = objective.name.as_str();
+        let known = self.board().entries.get(name).and_then(|e| e.period);
+        let (outcome, close_failure) =
+            evaluate::evaluate(objective, def, &self.store, at, known, timeout).await;
+        drop(permit);
+        let failure = outcome.result.failure().cloned();
+        if let Some(f) = &close_failure {
+            tracing::warn!(
+                objective = name,
+                error = %f.message,
+                "The final figures of a closed period could not be measured; tried again next run."
+            );
+            self.metrics.failed(name, f.reason);
+        }
+        if let Some((p, _)) = &outcome.closed {
+            tracing::info!(
+                objective = name,
+                period_start = %p.start,
+                period_end = %p.end,
+                "A period closed; its final figures are recorded."
+            );
+        }
         self.metrics.evaluations.with_label_values(&[name]).inc();
         self.metrics
             .duration
             .with_label_values(&[name])
-            .observe(duration);
+            .observe(outcome.duration);
         self.metrics
             .last_evaluation
             .with_label_values(&[name])
@@ -452,24 +486,10 @@ impl Daemon {
             self.metrics.failed(name, f.reason);
         }
         self.note_database(failure.as_ref().map(|f| f.reason));
-        self.metrics.touch();
-        let outcome = Outcome {
-            definition: def,
-            at,
-            duration,
-            result,
-            closed,
-            // A failed run keeps the period it knew, so the close is not lost.
-            period: moved_to,
-        };
-        drop(permit);
-        let logged = self.board().apply(name, outcome);
-        for l in logged.iter().flatten() {
-            log_transition(l);
-        }
+        let effects = self.engine().handle(Input::Evaluated(Box::new(outcome)));
+        self.carry_out(effects);
         // Neither deciding mail nor the next run waits for the database.
         self.mail_wake.notify_one();
-        self.record_soon();
         failure.is_none()
     }
 
@@ -535,7 +555,7 @@ impl Daemon {
     /// Returns whether nothing is left waiting.
     pub async fn flush(&self) -> bool {
         let _turn = self.writer.lock().await;
-        let mut rest = std::mem::take(&mut self.board().unwritten);
+        let mut rest = std::mem::take(&mut *self.unwritten());
         if rest.is_empty() {
             return true;
         }
@@ -573,11 +593,12 @@ impl Daemon {
                     kind.as_str(),
                     crate::error_chain(&error)
                 ));
-                let mut board = self.board();
-                let newer = std::mem::take(&mut board.unwritten);
-                board.unwritten = part;
-                board.merge_unwritten(newer);
-                board.generation += 1;
+                let mut unwritten = self.unwritten();
+                let newer = std::mem::take(&mut *unwritten);
+                *unwritten = part;
+                board::merge_journal(&mut unwritten, newer);
+                drop(unwritten);
+                self.board().generation += 1;
             } else {
                 tracing::error!(
                     error = %crate::error_chain(&error),
@@ -603,16 +624,8 @@ impl Daemon {
     async fn housekeeping(self: Arc<Self>) {
         loop {
             let before = self.now() - self.options.retention;
-            self.board().merge_unwritten(Journal {
-                prune_before: Some(before),
-                ..Journal::default()
-            });
-            self.mail
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .planner
-                .prune(before);
-            self.record_soon();
+            let effects = self.engine().handle(Input::Prune(before));
+            self.carry_out(effects);
             tokio::select! {
                 () = self.shutdown.cancelled() => return,
                 () = tokio::time::sleep(PRUNE_EVERY) => {}
@@ -689,79 +702,11 @@ impl Daemon {
         }
         let rules = Arc::new(rules);
         let now = self.now();
-        let mut start = Vec::new();
-        let mut stop = Vec::new();
-        let mut kept = 0usize;
-        let mut retime = Vec::new();
-        {
-            let mut board = self.board();
-            let mut forget = Vec::new();
-            let mut entries = std::collections::BTreeMap::new();
-            // Objectives removed long enough ago are forgotten for good.
-            board.parked.retain(|name, (old, since)| {
-                let keep = now - *since < board::PARKED_FOR;
-                if !keep {
-                    forget.extend(old.series.keys().map(|g| (name.clone(), g.clone())));
-                }
-                keep
-            });
-            for o in rules.objectives() {
-                let def = definition(o);
-                let current = board
-                    .entries
-                    .remove(&o.name)
-                    .or_else(|| board.parked.remove(&o.name).map(|(e, _)| e));
-                match current {
-                    Some(mut e) if e.definition == def => {
-                        // Unchanged, or back unchanged after a removal: its
-                        // alert state goes on (a returning one needs its task).
-                        let returning = !tasks_running(self, &o.name);
-                        if returning {
-                            start.push(o.clone());
-                            self.metrics.declare(&o.name);
-                        } else if e.objective.schedule != o.schedule {
-                            retime.push(o.clone());
-                        }
-                        e.objective = o.clone();
-                        entries.insert(o.name.clone(), e);
-                        if !returning {
-                            kept += 1;
-                        }
-                    }
-                    old => {
-                        if let Some(old) = old {
-                            forget.extend(old.series.keys().map(|g| (o.name.clone(), g.clone())));
-                            let mut fresh = Entry::new(o.clone(), def);
-                            fresh.chart = old.chart;
-                            entries.insert(o.name.clone(), fresh);
-                        } else {
-                            entries.insert(o.name.clone(), Entry::new(o.clone(), def));
-                        }
-                        self.metrics.declare(&o.name);
-                        start.push(o.clone());
-                    }
-                }
-            }
-            // Removed objectives stop, their alert state parked: neither
-            // resolved nor forgotten while they may come back.
-            for (name, old) in std::mem::take(&mut board.entries) {
-                board.parked.insert(name.clone(), (old, now));
-                stop.push(name);
-            }
-            board.entries = entries;
-            board.order = rules.objectives().iter().map(|o| o.name.clone()).collect();
-            board.rules_loaded_at = Some(now);
-            board.rules_summary = rules.summary();
-            board.reload_error = None;
-            board.merge_unwritten(Journal {
-                forget,
-                ..Journal::default()
-            });
-            board.generation += 1;
-            // The rules change with the board, so that a mail round never sees
-            // new objectives with old teams.
-            *self.rules.write().unwrap_or_else(|e| e.into_inner()) = rules.clone();
-        }
+        let effects = self.engine().handle(Input::Reloaded {
+            rules: rules.clone(),
+            at: now,
+        });
+        let (start, stop) = (effects.start.clone(), effects.stop.clone());
         {
             let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
             for name in &stop {
@@ -771,23 +716,24 @@ impl Daemon {
                 self.metrics.forget(name);
             }
         }
-        for o in start.iter().chain(&retime).cloned() {
-            self.spawn_objective(o);
+        for o in &start {
+            self.metrics.declare(&o.name);
+            self.spawn_objective(o.clone());
         }
+        let kept = rules.objectives().len() - start.len();
         self.metrics.reload_ok.set(1);
         self.metrics.reload_time.set(now.timestamp() as f64);
-        self.metrics.touch();
         // A reload never waits for the database.
-        self.record_soon();
+        self.carry_out(effects);
         let summary = format!(
-            "rules reloaded: {kept} unchanged, {} new or changed, {} removed",
+            "rules reloaded: {kept} unchanged, {} new, changed or rescheduled, {} removed",
             start.len(),
             stop.len()
         );
         tracing::info!(
             why,
             unchanged = kept,
-            changed = start.len(),
+            started = start.len(),
             removed = stop.len(),
             "Rules reloaded."
         );
@@ -822,7 +768,7 @@ impl Daemon {
         {
             tracing::warn!("The last write did not finish within the grace period.");
         }
-        let left = self.board().unwritten.rows();
+        let left = self.unwritten().rows();
         if left > 0 {
             tracing::error!(
                 rows = left,
@@ -831,14 +777,6 @@ impl Daemon {
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), self.store.close()).await;
     }
-}
-
-/// Whether the schedule of objective `name` is running.
-fn tasks_running(d: &Daemon, name: &str) -> bool {
-    d.tasks
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .contains_key(name)
 }
 
 /// Why a reload from `old` to `new` removes too many objectives to be taken
@@ -1121,81 +1059,13 @@ fn signals(stop: CancellationToken, daemon: Arc<std::sync::OnceLock<Arc<Daemon>>
     }
 }
 
-/// Fills the results history of the `days` before `now` with what each
-/// objective measured then (one evaluation a day; events count only if they
-/// happened before each instant), and the final figures of the calendar periods
-/// that closed in that time. `handoff demo` uses it so that the status page's
-/// charts show a trend at once. Does nothing if there is history already.
-///
-/// Returns how many results were recorded.
-///
-/// # Errors
-///
-/// The database could not be read or written.
-pub async fn backfill(
-    store: &Store,
-    rules: &RuleSet,
-    now: DateTime<Utc>,
-    days: i64,
-) -> Result<usize, crate::store::StoreError> {
-    let from = now - TimeDelta::days(days);
-    let mut any = false;
-    store
-        .results(None, from, now + TimeDelta::days(1), 1, &mut |_| any = true)
-        .await?;
-    if any {
-        return Ok(0);
-    }
-    let mut written = 0;
-    for objective in rules.objectives() {
-        let timeout = timeout_for(objective.kind());
-        // Profitability looks back months and runs weekly: once a week is its pace.
-        let step = if objective.kind() == crate::rules::Kind::Profitability {
-            7
-        } else {
-            1
-        };
-        let mut journal = Journal::default();
-        let mut previous: Option<DateTime<Utc>> = None;
-        for k in (1..=days).rev().step_by(step) {
-            let at = (now - TimeDelta::days(k)).trunc_subsecs(6);
-            let result = run_objective(objective, store, at, timeout).await;
-            if let Some(f) = result.failure() {
-                tracing::warn!(objective = %objective.name, error = %f.message, "Backfill stopped for this objective.");
-                break;
-            }
-            let period = period_of(objective, at);
-            if let (Some(prev), Some(cur)) = (previous, period)
-                && prev < cur
-            {
-                let (p, closed) = close_period(objective, store, prev, timeout).await;
-                if closed.failure().is_none() {
-                    journal.periods.extend(
-                        closed
-                            .results
-                            .iter()
-                            .map(|r| board::period_row(&objective.name, p, at, r)),
-                    );
-                }
-            }
-            previous = period.or(previous);
-            journal.results.extend(
-                result
-                    .results
-                    .iter()
-                    .map(|r| board::result_row(&objective.name, at, r)),
-            );
-        }
-        written += journal.results.len();
-        store.record(&journal).await?;
-    }
-    Ok(written)
-}
+pub use replay::backfill;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::eval::{Details, GroupResult, ObjectiveResult, Status, VolumeDetails};
+    use board::Outcome;
     use chrono::TimeZone as _;
 
     fn rules(objective: &str) -> RuleSet {
@@ -1222,13 +1092,16 @@ mod tests {
     }
 
     #[test]
-    fn definition_counts_what_is_measured_and_when_alerts_move() {
+    fn definition_counts_what_is_measured_and_its_target() {
         let base = def(BASE);
         for same in [
             BASE.replace("MQLs by channel.", "Leads by channel."),
             BASE.replace("owner: sales", "owner: mkt"),
             BASE.replace("'0 * * * *'", "'*/5 * * * *'"),
             BASE.replace("repeat: 24h", "repeat: 4h"),
+            // Alert timing is not what the SLA measures: no SLA change.
+            BASE.replace("for: 1h", "for: 2h"),
+            BASE.replace("keep_firing_for: 2h", "keep_firing_for: 1h"),
             format!("\n{BASE}"),
         ] {
             assert_eq!(def(&same), base, "{same}");
@@ -1237,8 +1110,6 @@ mod tests {
             BASE.replace("webinar: 10", "webinar: 12"),
             BASE.replace("window: month", "window: week"),
             BASE.replace("by: channel", "by: segment"),
-            BASE.replace("for: 1h", "for: 2h"),
-            BASE.replace("keep_firing_for: 2h", "keep_firing_for: 1h"),
         ] {
             assert_ne!(def(&changed), base, "{changed}");
         }
@@ -1246,28 +1117,30 @@ mod tests {
 
     #[test]
     fn unwritten_results_are_bounded_by_bytes_and_keep_the_newest() {
-        let mut board = Board::default();
+        let mut unwritten = Journal::default();
         let t0 = Utc.with_ymd_and_hms(2026, 11, 10, 9, 0, 0).unwrap();
         // 20 results of 1 MiB of details each: 16 MiB hold 15 of them (each row
         // also counts 256 bytes and its names), the 15 newest.
         for i in 0..20 {
-            board.merge_unwritten(Journal {
-                results: vec![crate::store::ResultRow {
-                    objective: "o".to_owned(),
-                    group: "all".to_owned(),
-                    evaluated_at: t0 + TimeDelta::minutes(i),
-                    status: "ok".to_owned(),
-                    value: None,
-                    target: None,
-                    numerator: None,
-                    denominator: None,
-                    details: "x".repeat(1 << 20),
-                }],
-                ..Journal::default()
-            });
+            board::merge_journal(
+                &mut unwritten,
+                Journal {
+                    results: vec![crate::store::ResultRow {
+                        objective: "o".to_owned(),
+                        group: "all".to_owned(),
+                        evaluated_at: t0 + TimeDelta::minutes(i),
+                        status: "ok".to_owned(),
+                        value: None,
+                        target: None,
+                        numerator: None,
+                        denominator: None,
+                        details: "x".repeat(1 << 20),
+                    }],
+                    ..Journal::default()
+                },
+            );
         }
-        let kept: Vec<i64> = board
-            .unwritten
+        let kept: Vec<i64> = unwritten
             .results
             .iter()
             .map(|r| (r.evaluated_at - t0).num_minutes())
@@ -1315,7 +1188,7 @@ mod tests {
                 .apply(
                     "volume",
                     Outcome {
-                        definition: &d,
+                        definition: d.clone(),
                         at: at(h),
                         duration: 0.0,
                         result: ObjectiveResult {
@@ -1338,14 +1211,30 @@ mod tests {
         assert_eq!(state(&board, "webinar"), Some(State::Firing));
         apply(&mut board, 3, vec![volume("events", Status::Ok)]);
         assert_eq!(state(&board, "webinar"), Some(State::Firing));
-        let logged = apply(&mut board, 4, vec![volume("events", Status::Ok)]);
+        let (logged, journal) = apply(&mut board, 4, vec![volume("events", Status::Ok)]);
         assert_eq!(state(&board, "webinar"), None, "resolved and forgotten");
         assert_eq!(logged[0].transition.to, Change::Resolved);
         assert!(
-            board
-                .unwritten
+            journal
                 .forget
                 .contains(&("volume".to_owned(), "webinar".to_owned()))
         );
+    }
+}
+
+/// The board, locked: the engine's snapshot, as HTTP, `/metrics` and the
+/// status page read it.
+pub struct BoardGuard<'a>(std::sync::MutexGuard<'a, Engine>);
+
+impl std::ops::Deref for BoardGuard<'_> {
+    type Target = Board;
+    fn deref(&self) -> &Board {
+        &self.0.board
+    }
+}
+
+impl std::ops::DerefMut for BoardGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Board {
+        &mut self.0.board
     }
 }

@@ -33,6 +33,8 @@ pub type Key = (String, String, String, String);
 pub const ALERT: &str = "alert";
 /// Topic of a log entry about missed periods.
 pub const PERIOD: &str = "period";
+/// Topic of a log entry about SLA changes (group "").
+pub const SLA: &str = "sla";
 
 /// How long mail to one receiver waits (Alertmanager's names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +65,20 @@ pub struct Live {
     pub receivers: BTreeSet<String>,
     /// How often it is told again while it fires.
     pub repeat: TimeDelta,
+    /// A problem again, not firing yet (`fired_at` is its start): a
+    /// resolution not yet told waits, since it would not be true.
+    pub pending: bool,
+}
+
+/// An SLA change to tell the receivers of its objective.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SlaNotice {
+    pub objective: String,
+    /// When the change was loaded.
+    pub at: DateTime<Utc>,
+    pub receivers: BTreeSet<String>,
+    /// Judged under the new definition: the notice can say where it stands.
+    pub ready: bool,
 }
 
 /// A closed period that missed its target.
@@ -86,6 +102,12 @@ pub enum What {
     Resolved { severity: Severity, send: bool },
     /// A period closed below target.
     PeriodMissed(Box<PeriodRow>),
+    /// What the objective measures or its target changed.
+    SlaChanged,
+    /// The alert told as firing fired again before its resolution was told:
+    /// for the receiver it never stopped, so the log moves on to the new
+    /// episode and no mail goes.
+    Continued { severity: Severity },
 }
 
 /// One mail to write, or (a silent resolution) one log entry to move on.
@@ -106,6 +128,7 @@ impl Decision {
     pub fn topic(&self) -> &'static str {
         match self.what {
             What::PeriodMissed(_) => PERIOD,
+            What::SlaChanged => SLA,
             _ => ALERT,
         }
     }
@@ -141,6 +164,10 @@ pub struct KnownObjective {
     /// Removed by a reload and kept for its return: what its receivers were
     /// told stays as it is, neither resolved nor forgotten.
     pub parked: bool,
+    /// Its SLA changed and not every receiver has been told: what they were
+    /// told of its alerts is left alone until its "SLA changed" notice, which
+    /// sets it to where the objective stands under the new definition.
+    pub settling: bool,
 }
 
 /// The objectives in the rules, by name.
@@ -192,14 +219,16 @@ impl Planner {
         known: &Known,
         inhibited: &BTreeSet<String>,
         missed: &[Missed],
+        sla: &[SlaNotice],
         now: DateTime<Utc>,
         grouping: Grouping,
     ) -> Vec<Decision> {
         let mut wanted: BTreeMap<String, Vec<Decision>> = BTreeMap::new();
         let mut firing: BTreeSet<(&str, &str)> = BTreeSet::new();
+        let settling = |o: &str| known.get(o).is_some_and(|k| k.settling);
         for l in live {
             firing.insert((&l.objective, &l.group));
-            if inhibited.contains(&l.objective) {
+            if inhibited.contains(&l.objective) || l.pending || settling(&l.objective) {
                 continue;
             }
             for r in &l.receivers {
@@ -211,28 +240,34 @@ impl Planner {
                 );
                 let told = self.log.get(&key);
                 // The same series fired again before its end was told (it
-                // resolved and fired within the wait): close the old thread.
+                // resolved and fired within the wait): for the receiver it
+                // never stopped. Its thread goes on; only a new severity is
+                // news.
                 if let Some(t) = told
                     && t.state == "firing"
                     && t.episode != l.fired_at
                 {
-                    let send = l.objective.is_empty()
-                        || known.get(&l.objective).is_none_or(|k| k.send_resolved);
+                    let was = t.severity.as_deref().and_then(Severity::parse);
+                    let what = if was == Some(l.severity) {
+                        What::Continued {
+                            severity: l.severity,
+                        }
+                    } else {
+                        What::Firing {
+                            severity: l.severity,
+                            repeat: false,
+                            changed_from: was,
+                        }
+                    };
                     wanted.entry(r.clone()).or_default().push(Decision {
                         receiver: r.clone(),
                         objective: l.objective.clone(),
                         group: l.group.clone(),
-                        what: What::Resolved {
-                            severity: t
-                                .severity
-                                .as_deref()
-                                .and_then(Severity::parse)
-                                .unwrap_or(Severity::Critical),
-                            send,
-                        },
-                        episode: t.episode,
+                        what,
+                        episode: l.fired_at,
                         thread: Some((t.thread.clone(), t.last_message.clone())),
                     });
+                    continue;
                 }
                 let what = match told {
                     Some(t) if t.state == "firing" && t.episode == l.fired_at => {
@@ -294,6 +329,9 @@ impl Planner {
                 continue;
             }
             let (receiver, objective, group, _) = key;
+            if settling(objective) {
+                continue;
+            }
             if firing.contains(&(objective.as_str(), group.as_str())) {
                 // Still firing: a receiver no longer in `notify` simply stops
                 // hearing of it. The "evaluation failing" alert's receivers
@@ -371,6 +409,28 @@ impl Planner {
             }
         }
 
+        for c in sla.iter().filter(|c| c.ready) {
+            for r in &c.receivers {
+                let key = (
+                    r.clone(),
+                    c.objective.clone(),
+                    String::new(),
+                    SLA.to_owned(),
+                );
+                if self.log.get(&key).is_some_and(|t| t.episode >= c.at) {
+                    continue;
+                }
+                wanted.entry(r.clone()).or_default().push(Decision {
+                    receiver: r.clone(),
+                    objective: c.objective.clone(),
+                    group: String::new(),
+                    what: What::SlaChanged,
+                    episode: c.at,
+                    thread: None,
+                });
+            }
+        }
+
         let mut out = Vec::new();
         let receivers: BTreeSet<String> = self
             .clocks
@@ -409,9 +469,12 @@ impl Planner {
     /// save.
     pub fn note(&mut self, d: &Decision, message_id: &str, now: DateTime<Utc>) -> NotifyRow {
         let (state, severity) = match &d.what {
-            What::Firing { severity, .. } => ("firing", Some(severity.as_str().to_owned())),
+            What::Firing { severity, .. } | What::Continued { severity } => {
+                ("firing", Some(severity.as_str().to_owned()))
+            }
             What::Resolved { .. } => ("resolved", None),
             What::PeriodMissed(_) => ("missed", None),
+            What::SlaChanged => ("told", None),
         };
         let thread = d
             .thread
@@ -440,6 +503,75 @@ impl Planner {
         );
         row
     }
+
+    /// After an "SLA changed" notice (`message`) to `receiver`: what it was
+    /// told of `objective`'s alerts becomes where they stand now, `firing`
+    /// under the new definition, in the notice's thread; an alert told as
+    /// firing that no longer fires is settled as resolved. No mail goes.
+    /// Returns the log entries to save.
+    pub fn settle(
+        &mut self,
+        receiver: &str,
+        objective: &str,
+        firing: &[&Live],
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> Vec<NotifyRow> {
+        let mut out = Vec::new();
+        for l in firing {
+            let d = Decision {
+                receiver: receiver.to_owned(),
+                objective: objective.to_owned(),
+                group: l.group.clone(),
+                what: What::Continued {
+                    severity: l.severity,
+                },
+                episode: l.fired_at,
+                thread: Some((message.to_owned(), message.to_owned())),
+            };
+            out.push(self.note(&d, message, now));
+        }
+        let stale: Vec<Key> = self
+            .log
+            .iter()
+            .filter(|(k, t)| {
+                k.0 == receiver
+                    && k.1 == objective
+                    && k.3 == ALERT
+                    && t.state == "firing"
+                    && !firing.iter().any(|l| l.group == k.2)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in stale {
+            if let Some(t) = self.log.get_mut(&k) {
+                t.state = "resolved".to_owned();
+                t.severity = None;
+                t.sent_at = now;
+                out.push(t.clone());
+            }
+        }
+        out
+    }
+
+    /// The earliest instant at which a receiver with something waiting is
+    /// due a mail round.
+    pub fn next_due(&self, grouping: Grouping) -> Option<DateTime<Utc>> {
+        self.clocks
+            .iter()
+            .filter_map(|(r, c)| {
+                let since = c.waiting_since?;
+                let active = self
+                    .log
+                    .iter()
+                    .any(|(k, t)| &k.0 == r && k.3 == ALERT && t.state == "firing");
+                Some(match c.last_round {
+                    Some(last) if active => last + grouping.group_interval,
+                    _ => since + grouping.group_wait,
+                })
+            })
+            .min()
+    }
 }
 
 /// A Message-ID (without angle brackets) for a decided mail, in the sender's
@@ -456,6 +588,8 @@ pub fn message_id(d: &Decision, domain: &str) -> String {
         } => format!("firing:{severity}:{repeat}:{changed_from:?}"),
         What::Resolved { severity, .. } => format!("resolved:{severity}"),
         What::PeriodMissed(r) => format!("missed:{}", r.period_end.timestamp_micros()),
+        What::SlaChanged => "sla".to_owned(),
+        What::Continued { severity } => format!("continued:{severity}"),
     };
     let text = format!(
         "{}|{}|{}|{}|{}|{}|{}",
@@ -469,9 +603,10 @@ pub fn message_id(d: &Decision, domain: &str) -> String {
     );
     let h = xxhash_rust::xxh3::xxh3_128(text.as_bytes());
     let what = match &d.what {
-        What::Firing { .. } => "alert",
+        What::Firing { .. } | What::Continued { .. } => "alert",
         What::Resolved { .. } => "resolved",
         What::PeriodMissed(_) => "period",
+        What::SlaChanged => "sla",
     };
     format!("handoff.{what}.{h:032x}@{domain}")
 }
@@ -504,6 +639,7 @@ mod tests {
             fired_at: t(fired),
             receivers: to.iter().map(|s| (*s).to_owned()).collect(),
             repeat: TimeDelta::hours(24),
+            pending: false,
         }
     }
 
@@ -517,6 +653,7 @@ mod tests {
                         send_resolved: *s,
                         measured: true,
                         parked: false,
+                        settling: false,
                     },
                 )
             })
@@ -526,7 +663,7 @@ mod tests {
     /// Plans at `now` and notes every decision, as the daemon does.
     fn step(p: &mut Planner, live: &[Live], k: &Known, missed: &[Missed], now: i64) -> Vec<String> {
         let g = Grouping::default();
-        let ds = p.plan(live, k, &BTreeSet::new(), missed, t(now), g);
+        let ds = p.plan(live, k, &BTreeSet::new(), missed, &[], t(now), g);
         ds.iter()
             .map(|d| {
                 let id = message_id(d, "acme.example");
@@ -548,6 +685,8 @@ mod tests {
                     What::Resolved { send: true, .. } => "resolved".to_owned(),
                     What::Resolved { send: false, .. } => "resolved silently".to_owned(),
                     What::PeriodMissed(r) => format!("missed {}", r.period_start.format("%H:%M")),
+                    What::SlaChanged => "sla changed".to_owned(),
+                    What::Continued { severity } => format!("continued {severity}"),
                 };
                 let threaded = if d.thread.is_some() {
                     " (threaded)"
@@ -678,10 +817,13 @@ mod tests {
         let inhibited: BTreeSet<String> = ["speed".to_owned()].into();
         let g = Grouping::default();
         assert!(
-            p.plan(&[only_a.clone()], &k, &inhibited, &[], t(60 * 25), g)
+            p.plan(&[only_a.clone()], &k, &inhibited, &[], &[], t(60 * 25), g)
                 .is_empty()
         );
-        assert!(p.plan(&[], &k, &inhibited, &[], t(60 * 26), g).is_empty());
+        assert!(
+            p.plan(&[], &k, &inhibited, &[], &[], t(60 * 26), g)
+                .is_empty()
+        );
         // Once evaluations succeed, the reminder that is due goes.
         assert_eq!(
             step(&mut p, &[only_a], &k, &[], 60 * 27),
@@ -690,22 +832,36 @@ mod tests {
     }
 
     #[test]
-    fn a_series_that_fires_again_closes_its_old_thread_first() {
+    fn a_series_that_fires_again_before_its_resolution_was_told_goes_on() {
         let mut p = Planner::default();
         let k = known(&[("speed", true)]);
         let a = live("speed", "all", Severity::Critical, 0, &["s@x"]);
         assert!(step(&mut p, &[a.clone()], &k, &[], 0).is_empty());
         assert_eq!(step(&mut p, &[a], &k, &[], 1).len(), 1);
-        // It resolved and fired again between two rounds (for: 0).
+        // It resolved and fired again between two rounds (for: 0): for the
+        // receiver it never stopped. The log moves to the new episode quietly.
         let again = live("speed", "all", Severity::Critical, 4, &["s@x"]);
         assert_eq!(
             step(&mut p, &[again.clone()], &k, &[], 6),
-            [
-                "s@x speed/all: resolved (threaded)",
-                "s@x speed/all: firing critical",
-            ]
+            ["s@x speed/all: continued critical (threaded)"]
         );
-        assert!(step(&mut p, &[again], &k, &[], 12).is_empty());
+        let key = ("s@x".into(), "speed".into(), "all".into(), ALERT.into());
+        assert_eq!(p.log[&key].episode, t(4));
+        assert!(step(&mut p, &[again.clone()], &k, &[], 12).is_empty());
+        // Fired again at another severity: that is news, in the same thread.
+        let warning = live("speed", "all", Severity::Warning, 20, &["s@x"]);
+        assert_eq!(
+            step(&mut p, &[warning], &k, &[], 21),
+            ["s@x speed/all: critical->warning (threaded)"]
+        );
+        // A pending problem holds a resolution back.
+        let mut pending = live("speed", "all", Severity::Critical, 30, &["s@x"]);
+        pending.pending = true;
+        assert!(step(&mut p, &[pending], &k, &[], 40).is_empty());
+        assert_eq!(
+            step(&mut p, &[], &k, &[], 41),
+            ["s@x speed/all: resolved (threaded)"]
+        );
     }
 
     #[test]
@@ -719,14 +875,12 @@ mod tests {
         let mut changed = k.clone();
         changed.get_mut("speed").unwrap().measured = false;
         assert!(step(&mut p, &[], &changed, &[], 10).is_empty());
-        // Measured: it still fires (a new series, a new thread), or it does not.
+        // Measured: it still fires (for the receiver it never stopped).
         let b = live("speed", "all", Severity::Critical, 11, &["s@x"]);
         assert_eq!(
             step(&mut p, &[b], &k, &[], 12),
-            [
-                "s@x speed/all: resolved (threaded)",
-                "s@x speed/all: firing critical",
-            ]
+            ["s@x speed/all: continued critical (threaded)"],
+            "no mail: the log moves on"
         );
     }
 
@@ -872,13 +1026,12 @@ use std::sync::Arc;
 
 use lettre::message::Mailbox;
 
-use super::board::SOURCE_GROUP;
-use super::{Daemon, State};
+use super::Daemon;
 use crate::eval::{Details, GroupResult, VolumeDetails};
 use crate::mail::Transport;
-use crate::mail::render::{self, MailKind, Notice, Templates, Thread};
+use crate::mail::render::Templates;
 use crate::rules::Kind;
-use crate::store::{Journal, OutboxRow};
+use crate::store::OutboxRow;
 
 /// How alert mail is sent.
 #[derive(Clone, Debug)]
@@ -918,7 +1071,7 @@ pub fn missed(kind: Kind, row: &PeriodRow) -> bool {
 }
 
 /// The final figures of a closed volume period, from its saved row.
-fn volume_result(row: &PeriodRow) -> GroupResult {
+pub(super) fn volume_result(row: &PeriodRow) -> GroupResult {
     let d: serde_json::Value = serde_json::from_str(&row.details).unwrap_or_default();
     let num = |k: &str| d.get(k).and_then(serde_json::Value::as_f64);
     let delivered = d
@@ -944,7 +1097,7 @@ fn volume_result(row: &PeriodRow) -> GroupResult {
     }
 }
 
-fn status_word(s: Severity) -> &'static str {
+pub(super) fn status_word(s: Severity) -> &'static str {
     match s {
         Severity::Warning => "at_risk",
         Severity::Critical => "breached",
@@ -977,11 +1130,13 @@ impl Daemon {
                 () = tokio::time::sleep(MAIL_TICK) => {}
                 () = self.deliver_wake.notified() => {}
             }
-            for receiver in self.receivers_due() {
+            let now = self.now();
+            let due = self.engine().receivers_due(now);
+            for receiver in due {
                 let d = self.clone();
                 self.tracker.spawn(async move {
                     d.deliver_to(&receiver).await;
-                    d.mail_state().busy.remove(&receiver);
+                    d.engine().done_with(&receiver);
                     // Mail decided for it meanwhile goes at once.
                     d.deliver_wake.notify_one();
                 });
@@ -989,298 +1144,33 @@ impl Daemon {
         }
     }
 
-    fn mail_state(&self) -> std::sync::MutexGuard<'_, MailState> {
-        self.mail.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Decides what to tell and delivers what is due, waiting for the
     /// deliveries (the loops do the same without waiting).
     pub async fn mail_round(&self) {
         self.decide_mail();
-        let receivers = self.receivers_due();
+        let now = self.now();
+        let receivers = self.engine().receivers_due(now);
         let deliveries = receivers.iter().map(|r| self.deliver_to(r));
         futures_util::future::join_all(deliveries).await;
-        let mut state = self.mail_state();
+        let mut engine = self.engine();
         for r in &receivers {
-            state.busy.remove(r);
+            engine.done_with(r);
         }
     }
 
     /// Decides what to tell now: the mails go into the outbox in memory and
     /// into the record, which the writer task writes.
     fn decide_mail(&self) {
-        let Some(mail) = &self.options.mail else {
+        if self.options.mail.is_none() {
             return;
-        };
-        let journal = self.plan_mail(mail);
-        if !journal.is_empty() {
-            self.board().merge_unwritten(journal);
-            self.record_soon();
+        }
+        let now = self.now();
+        let effects = self.engine().handle(super::engine::Input::Tick(now));
+        let decided = !effects.notices.is_empty();
+        self.carry_out(effects);
+        if decided {
             self.deliver_wake.notify_one();
         }
-    }
-
-    /// The receivers with mail due now and no delivery under way; each is
-    /// marked busy.
-    fn receivers_due(&self) -> Vec<String> {
-        if self.options.mail.is_none() {
-            return Vec::new();
-        }
-        let now = self.now();
-        let mut state = self.mail_state();
-        if state.pause_until.is_some_and(|p| p > now) {
-            return Vec::new();
-        }
-        let due: BTreeSet<String> = state
-            .pending
-            .iter()
-            .filter(|m| m.next_attempt_at <= now && !state.busy.contains(&m.receiver))
-            .map(|m| m.receiver.clone())
-            .collect();
-        state.busy.extend(due.iter().cloned());
-        due.into_iter().collect()
-    }
-
-    fn plan_mail(&self, mail: &MailOptions) -> Journal {
-        let now = self.now();
-        let rules = self.rules();
-        let mut journal = Journal::default();
-        let mut board = self.board();
-        let mut state = self.mail_state();
-        let mut live = Vec::new();
-        let mut known = Known::new();
-        for name in &board.order {
-            let Some(e) = board.entries.get(name) else {
-                continue;
-            };
-            let o = &e.objective;
-            known.insert(
-                name.clone(),
-                KnownObjective {
-                    send_resolved: o.alert.send_resolved,
-                    measured: e.last_ok.is_some(),
-                    parked: false,
-                },
-            );
-            let receivers = rules.notify_addresses(o);
-            for (g, s) in &e.series {
-                if s.state == State::Firing {
-                    live.push(Live {
-                        objective: name.clone(),
-                        group: g.clone(),
-                        severity: s.severity.unwrap_or(Severity::Critical),
-                        fired_at: s.fired_at.unwrap_or(now),
-                        receivers: receivers.clone(),
-                        repeat: o.alert.repeat.to_chrono(),
-                    });
-                }
-            }
-        }
-        for (name, (e, _)) in &board.parked {
-            known.entry(name.clone()).or_insert(KnownObjective {
-                send_resolved: e.objective.alert.send_resolved,
-                measured: true,
-                parked: true,
-            });
-        }
-        let mut inhibited = BTreeSet::new();
-        if board.source.state == State::Firing {
-            let failing = board.failing();
-            let mut receivers = BTreeSet::new();
-            for e in &failing {
-                receivers.extend(rules.notify_addresses(&e.objective));
-                inhibited.insert(e.objective.name.clone());
-            }
-            live.push(Live {
-                objective: String::new(),
-                group: SOURCE_GROUP.to_owned(),
-                severity: Severity::Critical,
-                fired_at: board.source.fired_at.unwrap_or(now),
-                receivers,
-                // Told once, then its end: no reminders.
-                repeat: TimeDelta::MAX,
-            });
-        }
-        board
-            .missed
-            .retain(|r| known.contains_key(&r.objective) && now - r.period_end < MISSED_TOLD_FOR);
-        let missed: Vec<Missed> = board
-            .missed
-            .iter()
-            .filter_map(|r| {
-                let o = &board.entries.get(&r.objective)?.objective;
-                Some(Missed {
-                    row: r.clone(),
-                    receivers: rules.notify_addresses(o),
-                })
-            })
-            .collect();
-        let decisions = state
-            .planner
-            .plan(&live, &known, &inhibited, &missed, now, mail.grouping);
-        journal.unnotify = state.planner.take_forgotten();
-        let domain = mail.from.email.domain().to_owned();
-        for d in decisions {
-            if let What::Resolved { send: false, .. } = d.what {
-                let last = d.thread.as_ref().map(|t| t.1.clone()).unwrap_or_default();
-                journal.notified.push(state.planner.note(&d, &last, now));
-                continue;
-            }
-            let id = message_id(&d, &domain);
-            let database = self.store.describe().to_owned();
-            let (kind, rendered) = {
-                let entry = board.entries.get(&d.objective);
-                let objective = entry.map(|e| &e.objective);
-                let result = entry
-                    .and_then(|e| e.last.as_ref())
-                    .and_then(|r| r.results.iter().find(|g| g.group == d.group));
-                let series = entry.and_then(|e| e.series.get(&d.group));
-                let failing: Vec<_> = board
-                    .failing()
-                    .into_iter()
-                    .map(|e| (&e.objective, e.failure.as_ref()))
-                    .collect();
-                let period_result;
-                let mut notice = Notice {
-                    kind: MailKind::Breach,
-                    repeat: false,
-                    changed_from: None,
-                    objective,
-                    group: &d.group,
-                    result,
-                    measured_at: entry.and_then(|e| e.last_ok),
-                    since: series.and_then(|s| s.active_since),
-                    fired_at: Some(d.episode),
-                    resolved_at: None,
-                    resolved_status: None,
-                    period: None,
-                    failing: Vec::new(),
-                    database: &database,
-                    receiver: &d.receiver,
-                    external_url: mail.external_url.as_deref(),
-                };
-                match &d.what {
-                    What::Firing {
-                        severity,
-                        repeat,
-                        changed_from,
-                    } => {
-                        notice.repeat = *repeat;
-                        notice.changed_from = changed_from.map(status_word);
-                        notice.kind = match (d.objective.is_empty(), severity) {
-                            (true, _) => MailKind::EvaluationFailing,
-                            (false, Severity::Critical) => MailKind::Breach,
-                            (false, Severity::Warning) => MailKind::AtRisk,
-                        };
-                        if d.objective.is_empty() {
-                            notice.failing = failing;
-                            notice.since = board.source.active_since;
-                            notice.measured_at = None;
-                        }
-                    }
-                    What::Resolved { severity, .. } => {
-                        notice.kind = MailKind::Resolved;
-                        notice.resolved_at = Some(now);
-                        notice.resolved_status = Some(status_word(*severity));
-                        notice.since = None;
-                    }
-                    What::PeriodMissed(row) => {
-                        notice.kind = MailKind::PeriodMissed;
-                        period_result = volume_result(row);
-                        notice.result = Some(&period_result);
-                        notice.period = Some((row.period_start, row.period_end));
-                        notice.measured_at = Some(row.period_end);
-                        notice.since = None;
-                        notice.fired_at = None;
-                    }
-                }
-                let rendered = mail.templates.render(&notice).unwrap_or_else(|e| {
-                    tracing::error!(error = %e, "A mail template failed; the mail goes out as plain facts.");
-                    let v = render::view(&notice);
-                    // Text only: an empty HTML part would show as a blank mail.
-                    render::Rendered {
-                        subject: v.subject.clone(),
-                        text: format!("{}\n\n{}\n\n(The mail template failed: {e})\n", v.subject, v.headline),
-                        html: String::new(),
-                    }
-                });
-                (notice.kind, rendered)
-            };
-            let thread = Thread {
-                root: d.thread.as_ref().map(|t| t.0.clone()),
-                parent: d.thread.as_ref().map(|t| t.1.clone()),
-            };
-            let message = match render::message(
-                &mail.from,
-                &d.receiver,
-                &id,
-                &thread,
-                now,
-                &rendered,
-            ) {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::error!(receiver = %d.receiver, error = %e, "A mail could not be built; it is dropped.");
-                    self.metrics
-                        .notifications_failed
-                        .with_label_values(&["permanent"])
-                        .inc();
-                    journal.notified.push(state.planner.note(&d, &id, now));
-                    continue;
-                }
-            };
-            let kind = match &d.what {
-                What::Firing { repeat: true, .. } => format!("{}:repeat", kind.as_str()),
-                _ => kind.as_str().to_owned(),
-            };
-            tracing::info!(
-                receiver = %d.receiver,
-                objective = %d.objective,
-                group = %d.group,
-                kind = %kind,
-                subject = %rendered.subject,
-                "Mail decided."
-            );
-            let row = OutboxRow {
-                id: id.clone(),
-                receiver: d.receiver.clone(),
-                objective: d.objective.clone(),
-                group: d.group.clone(),
-                kind,
-                subject: rendered.subject,
-                message,
-                created_at: now,
-                state: "pending".to_owned(),
-                attempts: 0,
-                next_attempt_at: now,
-                sent_at: None,
-                last_error: None,
-            };
-            journal.notified.push(state.planner.note(&d, &id, now));
-            journal.outbox.push(row.clone());
-            state.pending.push(row);
-        }
-        // Missed periods every receiver has been told of are done.
-        let log = &state.planner.log;
-        board.missed.retain(|r| {
-            missed.iter().any(|m| {
-                &m.row == r
-                    && m.receivers.iter().any(|rcv| {
-                        log.get(&(
-                            rcv.clone(),
-                            r.objective.clone(),
-                            r.group.clone(),
-                            PERIOD.to_owned(),
-                        ))
-                        .is_none_or(|t| t.episode < r.period_start)
-                    })
-            })
-        });
-        self.metrics.outbox_pending.set(state.pending.len() as i64);
-        if !journal.is_empty() {
-            self.metrics.touch();
-        }
-        journal
     }
 
     /// Hands one receiver's due mail to the server, oldest first, and never a
@@ -1299,27 +1189,7 @@ impl Daemon {
                 return;
             }
             let now = self.now();
-            let next = {
-                let state = self.mail_state();
-                if state.pause_until.is_some_and(|p| p > now) {
-                    return;
-                }
-                let mut waiting = BTreeSet::new();
-                let mut next = None;
-                for m in state.pending.iter().filter(|m| m.receiver == receiver) {
-                    let thread = (m.objective.clone(), m.group.clone());
-                    if waiting.contains(&thread) || failed_threads.contains(&thread) {
-                        continue;
-                    }
-                    if m.next_attempt_at <= now {
-                        next = Some(m.clone());
-                        break;
-                    }
-                    waiting.insert(thread);
-                }
-                next
-            };
-            let Some(mut m) = next else {
+            let Some(mut m) = self.engine().next_mail(receiver, now, &failed_threads) else {
                 return;
             };
             let Ok(_slot) = self.smtp_slots.acquire().await else {
@@ -1341,6 +1211,7 @@ impl Daemon {
                         k if k.ends_with(":repeat") => "repeat",
                         "resolved" => "resolved",
                         "period_missed" => "period_missed",
+                        "sla_changed" => "sla_changed",
                         _ => "firing",
                     };
                     self.metrics.notifications.with_label_values(&[label]).inc();
@@ -1357,7 +1228,7 @@ impl Daemon {
                 }
                 Err(e) => {
                     let now = self.now();
-                    m.next_attempt_at = now + retry_after(m.attempts, mail.first_retry);
+                    m.next_attempt_at = self.engine().retry_at(m.attempts, now);
                     m.last_error = Some(e.message.clone());
                     self.metrics
                         .notifications_failed
@@ -1372,80 +1243,14 @@ impl Daemon {
                     }
                 }
             }
-            {
-                let mut state = self.mail_state();
-                if pause.is_some() {
-                    state.pause_until = pause;
-                }
-                if let Some(p) = state.pending.iter_mut().find(|p| p.id == m.id) {
-                    *p = m.clone();
-                }
-                state.pending.retain(|p| p.state == "pending");
-                self.metrics.outbox_pending.set(state.pending.len() as i64);
-            }
-            self.board().merge_unwritten(Journal {
-                outbox: vec![m],
-                ..Journal::default()
+            let effects = self.engine().handle(super::engine::Input::Delivered {
+                row: Box::new(m),
+                pause_until: pause,
             });
-            self.metrics.touch();
-            self.record_soon();
+            self.carry_out(effects);
             if pause.is_some() {
                 return;
             }
         }
-    }
-
-    /// Brings back the notification log, the outbox and the periods missed
-    /// lately.
-    ///
-    /// # Errors
-    ///
-    /// The database could not be read.
-    pub async fn restore_mail(&self) -> Result<(), crate::store::StoreError> {
-        if self.options.mail.is_none() {
-            return Ok(());
-        }
-        let log = self.store.notification_log().await?;
-        let now = self.now();
-        // A restart is often the fix (a new --smtp-url): what waits is tried
-        // at once, its backoff starting over.
-        let mut pending = self.store.pending_mail().await?;
-        for m in &mut pending {
-            m.next_attempt_at = m.next_attempt_at.min(now);
-        }
-        let mut missed_rows = Vec::new();
-        for o in self.rules().objectives() {
-            if o.kind() != Kind::LeadVolume {
-                continue;
-            }
-            for row in self
-                .store
-                .periods(&o.name, now - MISSED_TOLD_FOR, now + TimeDelta::days(1))
-                .await?
-            {
-                if missed(o.kind(), &row) {
-                    missed_rows.push(row);
-                }
-            }
-        }
-        tracing::info!(
-            log = log.len(),
-            pending = pending.len(),
-            missed_periods = missed_rows.len(),
-            "Restored the notification log and the outbox."
-        );
-        {
-            let mut state = self.mail_state();
-            state.planner = Planner::with_log(log);
-            self.metrics.outbox_pending.set(pending.len() as i64);
-            state.pending = pending;
-        }
-        let mut board = self.board();
-        for row in missed_rows {
-            if !board.missed.contains(&row) {
-                board.missed.push(row);
-            }
-        }
-        Ok(())
     }
 }

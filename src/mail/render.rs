@@ -32,16 +32,19 @@ pub enum MailKind {
     PeriodMissed,
     /// Evaluations against the database keep failing.
     EvaluationFailing,
+    /// What an objective measures, or its target, changed in the rules.
+    SlaChanged,
 }
 
 impl MailKind {
     /// Every kind, for checks of the templates.
-    pub const ALL: [MailKind; 5] = [
+    pub const ALL: [MailKind; 6] = [
         MailKind::Breach,
         MailKind::AtRisk,
         MailKind::Resolved,
         MailKind::PeriodMissed,
         MailKind::EvaluationFailing,
+        MailKind::SlaChanged,
     ];
 
     /// The stem of its templates and its name in the outbox.
@@ -52,6 +55,7 @@ impl MailKind {
             MailKind::Resolved => "resolved",
             MailKind::PeriodMissed => "period_missed",
             MailKind::EvaluationFailing => "evaluation_failing",
+            MailKind::SlaChanged => "sla_changed",
         }
     }
 
@@ -62,6 +66,7 @@ impl MailKind {
             MailKind::AtRisk => "#b45309",
             MailKind::Resolved => "#15803d",
             MailKind::EvaluationFailing => "#7c3aed",
+            MailKind::SlaChanged => "#1d4ed8",
         }
     }
 
@@ -73,6 +78,7 @@ impl MailKind {
             MailKind::Resolved => "RESOLVED",
             MailKind::PeriodMissed => "PERIOD MISSED",
             MailKind::EvaluationFailing => "EVALUATION FAILING",
+            MailKind::SlaChanged => "SLA CHANGED",
         }
     }
 }
@@ -90,10 +96,22 @@ pub struct Notice<'a> {
     pub objective: Option<&'a Objective>,
     /// The group (`all` without `by`).
     pub group: &'a str,
-    /// The latest figures of the group (for a missed period, its final ones).
+    /// The figures the notice is about: those of the evaluation that caused
+    /// the transition it tells (for a missed period, its final ones).
     pub result: Option<&'a GroupResult>,
+    /// The latest figures, when they differ from `result`.
+    pub latest: Option<&'a GroupResult>,
+    /// A firing alert whose latest figure meets the target is held by
+    /// `keep_firing_for` until then (unless the promise breaks again).
+    pub held_until: Option<DateTime<Utc>>,
+    /// For an SLA change: what changed, a line each (`target: 95% → 90%`).
+    pub changes: Vec<String>,
+    /// For an SLA change: each group's status under the new definition.
+    pub statuses: Vec<(String, String)>,
     /// When the figures were measured.
     pub measured_at: Option<DateTime<Utc>>,
+    /// When the latest figures were measured.
+    pub latest_measured_at: Option<DateTime<Utc>>,
     /// When the problem began (the start of pending).
     pub since: Option<DateTime<Utc>>,
     /// When the alert fired.
@@ -163,6 +181,16 @@ pub struct View {
     pub group: Option<String>,
     /// The figure against the target: "81% worked within 4h, target 95%".
     pub headline: String,
+    /// The latest figure, when the mail is about an earlier evaluation and
+    /// the figure has moved since.
+    pub latest: Option<String>,
+    /// When the latest figure was measured.
+    pub latest_at: Option<String>,
+    /// A firing alert held by `keep_firing_for`: until when.
+    pub held_until: Option<String>,
+    /// For an SLA change: what changed, and each group's status now.
+    pub changes: Vec<String>,
+    pub statuses: Vec<String>,
     pub figures: Vec<Figure>,
     pub measured_at: Option<String>,
     pub since: Option<String>,
@@ -223,6 +251,14 @@ const BUILT_IN: &[(&str, &str)] = &[
     (
         "evaluation_failing.html.j2",
         include_str!("templates/evaluation_failing.html.j2"),
+    ),
+    (
+        "sla_changed.txt.j2",
+        include_str!("templates/sla_changed.txt.j2"),
+    ),
+    (
+        "sla_changed.html.j2",
+        include_str!("templates/sla_changed.html.j2"),
     ),
 ];
 
@@ -797,6 +833,11 @@ pub fn view(n: &Notice<'_>) -> View {
         (Some(_), Some(r)) if n.kind == MailKind::PeriodMissed => closed_headline(r),
         (Some(o), Some(r)) => headline(o, r),
         (None, _) if n.kind == MailKind::Resolved => "evaluations succeed again".to_owned(),
+        (Some(o), None) if n.kind == MailKind::SlaChanged => n
+            .changes
+            .first()
+            .cloned()
+            .unwrap_or_else(|| format!("{} changed", o.name)),
         _ if n.kind == MailKind::EvaluationFailing => {
             let names: Vec<&str> = n.failing.iter().map(|(o, _)| o.name.as_str()).collect();
             match names.len() {
@@ -859,6 +900,27 @@ pub fn view(n: &Notice<'_>) -> View {
         window: window_text,
         group,
         headline: headline_text,
+        latest: match (n.objective, n.latest) {
+            (Some(o), Some(l)) => Some(headline(o, l)),
+            _ => None,
+        },
+        latest_at: n
+            .latest
+            .and(n.objective)
+            .and_then(|_| at(n.latest_measured_at)),
+        held_until: at(n.held_until),
+        changes: n.changes.clone(),
+        statuses: n
+            .statuses
+            .iter()
+            .map(|(g, s)| {
+                if g == "all" || s.starts_with(&format!("{g} ")) {
+                    s.clone()
+                } else {
+                    format!("{g} — {s}")
+                }
+            })
+            .collect(),
         figures: match (n.objective, n.result) {
             (Some(_), Some(r)) if n.kind == MailKind::PeriodMissed => closed_figures(r),
             (Some(o), Some(r)) => figures(o, r),
@@ -871,7 +933,9 @@ pub fn view(n: &Notice<'_>) -> View {
         lasted,
         was: n.resolved_status.map(|s| s.replace('_', " ")),
         offenders: match (n.objective, n.result) {
-            (Some(o), Some(r)) if n.kind != MailKind::Resolved => offenders(o, r),
+            (Some(o), Some(r)) if !matches!(n.kind, MailKind::Resolved | MailKind::SlaChanged) => {
+                offenders(o, r)
+            }
             _ => None,
         },
         period,
@@ -912,6 +976,11 @@ fn sample(kind: MailKind) -> View {
         window: "the last 28d".to_owned(),
         group: Some("webinar".to_owned()),
         headline: "81% worked in 4h, target 95%".to_owned(),
+        latest: Some("96% worked in 4h, target 95%".to_owned()),
+        latest_at: Some("Fri 20 Nov 2026, 09:30 EST".to_owned()),
+        held_until: Some("Fri 20 Nov 2026, 10:30 EST".to_owned()),
+        changes: vec!["target: 95% → 90%".to_owned()],
+        statuses: vec!["breached: 81.0% worked within 4h, target 90.0%".to_owned()],
         figures: vec![f("Target", "95%")],
         measured_at: Some("Fri 20 Nov 2026, 09:15 EST".to_owned()),
         since: Some("Fri 20 Nov 2026, 08:45 EST".to_owned()),

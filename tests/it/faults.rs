@@ -496,8 +496,7 @@ async fn a_full_disk_keeps_the_record_and_writes_it_when_space_returns() {
     assert_eq!(received_in(out.path()).len(), 2);
     eventually("both deliveries noted", || async {
         run.daemon
-            .board()
-            .unwritten
+            .unwritten()
             .outbox
             .iter()
             .filter(|m| m.state == "sent")

@@ -58,6 +58,61 @@ impl Period {
     }
 }
 
+/// The period-close rule, the one the daemon, `handoff backtest` and the
+/// demo's history follow: an objective with a calendar window evaluated at
+/// `at`, whose last evaluation fell in the period starting `known`, closes
+/// that period when `at` lies in a later one. The final figures of the
+/// closed period are its evaluation at its end. Returns the period to close,
+/// if one is due.
+///
+/// After the evaluation, the objective's known period moves to the one
+/// containing `at` only if both the evaluation and the close (when one was
+/// due) succeeded: see [`Step::after`]. A close that could not be measured is
+/// tried again at the next evaluation, so no period's figures are skipped.
+pub fn close_due(window: Window, tz: Tz, known: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Step {
+    if !window.is_calendar_period() {
+        return Step {
+            close: None,
+            current: None,
+            known,
+        };
+    }
+    let current = Period::containing(window, tz, at).start;
+    let close = known
+        .filter(|k| *k < current)
+        .map(|k| Period::containing(window, tz, k));
+    Step {
+        close,
+        current: Some(current),
+        known,
+    }
+}
+
+/// What [`close_due`] found: the period to close, if any, and where the
+/// objective stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// The period whose final figures are due.
+    pub close: Option<Period>,
+    /// The start of the period containing the evaluation (calendar windows).
+    pub current: Option<DateTime<Utc>>,
+    /// The start of the period of the last evaluation, before this one.
+    pub known: Option<DateTime<Utc>>,
+}
+
+impl Step {
+    /// The period the objective knows after this evaluation: the current one
+    /// when the evaluation and any due close succeeded, else the one before.
+    pub fn after(self, evaluated: bool, closed: bool) -> Option<DateTime<Utc>> {
+        let close_ok = self.close.is_none() || closed;
+        if evaluated && close_ok {
+            self.current.or(self.known)
+        } else {
+            self.known
+        }
+    }
+}
+
 fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
     local_instant(tz, date.and_time(chrono::NaiveTime::MIN))
 }
@@ -90,6 +145,44 @@ mod tests {
         let r = Period::containing(Window::Rolling(Duration::from_secs(86_400)), ny, t);
         assert_eq!(r.start, utc("2026-11-24T15:00:00Z"));
         assert_eq!(r.end, t);
+    }
+
+    #[test]
+    fn a_period_closes_once_the_evaluation_lies_in_a_later_one() {
+        let tz: Tz = "UTC".parse().unwrap();
+        let nov = utc("2026-11-01T00:00:00Z");
+        // First evaluation ever: nothing known, nothing to close.
+        let s = close_due(Window::Month, tz, None, utc("2026-11-20T10:00:00Z"));
+        assert_eq!(s.close, None);
+        assert_eq!(s.after(true, false), Some(nov));
+        assert_eq!(
+            s.after(false, false),
+            None,
+            "a failed evaluation moves nothing"
+        );
+        // Still November: nothing to close.
+        let s = close_due(Window::Month, tz, Some(nov), utc("2026-11-30T23:59:59Z"));
+        assert_eq!(s.close, None);
+        // 1 December: November closes, [1 Nov, 1 Dec).
+        let s = close_due(Window::Month, tz, Some(nov), utc("2026-12-01T00:00:00Z"));
+        assert_eq!(
+            s.close,
+            Some(Period {
+                start: nov,
+                end: utc("2026-12-01T00:00:00Z")
+            })
+        );
+        assert_eq!(s.after(true, true), Some(utc("2026-12-01T00:00:00Z")));
+        // The close failed: November stays known, and is closed next time.
+        assert_eq!(s.after(true, false), Some(nov));
+        // Rolling windows never close.
+        let s = close_due(
+            Window::Rolling(Duration::from_secs(86_400)),
+            tz,
+            None,
+            utc("2026-12-01T00:00:00Z"),
+        );
+        assert_eq!((s.close, s.after(true, true)), (None, None));
     }
 
     #[test]
