@@ -647,7 +647,7 @@ W2,2026-01-01T00:00:00Z,2026-11-03T10:00:00Z,R1,webinar,,,
     let (status, body) = http(run.addr, "POST", "/-/reload", Some("s3cret")).await;
     assert_eq!(status, 200, "{body}");
     assert!(
-        body.contains("1 unchanged, 2 new or changed, 0 removed"),
+        body.contains("1 unchanged, 2 new, changed or rescheduled, 0 removed"),
         "{body}"
     );
     evaluated(run.addr, 3).await;

@@ -767,12 +767,52 @@ fn each_kind_of_mail_reads_as_reviewed() {
         resolved_status: None,
         period: None,
         failing: Vec::new(),
+        latest: None,
+        latest_measured_at: None,
+        held_until: None,
+        changes: Vec::new(),
+        statuses: Vec::new(),
         database: "postgres://handoff:***@db.acme.example/crm",
         receiver: "sales-managers@acme.example",
         external_url: Some("https://handoff.acme.example"),
     };
+    // speed-to-lead, webinar, 40 minutes later: 37 of 40 (92.5%) meet the 90%
+    // target again; the alert is held by keep_firing_for.
+    let mut speed_now = speed.clone();
+    speed_now.numerator = Some(37.0);
+    speed_now.value = Some(0.925);
+    speed_now.status = Status::Ok;
     let cases = [
         ("breach", base.clone()),
+        (
+            "breach_held",
+            Notice {
+                latest: Some(&speed_now),
+                latest_measured_at: Some(t("2026-11-20T15:45:00Z")),
+                held_until: Some(t("2026-11-20T16:45:00Z")),
+                ..base.clone()
+            },
+        ),
+        (
+            "sla_changed",
+            Notice {
+                kind: MailKind::SlaChanged,
+                group: "",
+                result: None,
+                since: None,
+                fired_at: None,
+                measured_at: Some(t("2026-11-20T15:06:00Z")),
+                changes: vec![
+                    "target.webinar: 90% → 85%".to_owned(),
+                    "was written at rules/acme.yaml:92".to_owned(),
+                ],
+                statuses: vec![
+                    ("webinar".to_owned(), "webinar — breached: 77.5% worked within 4h, target 85.0%".to_owned()),
+                    ("events".to_owned(), "events — ok: 96.0% worked within 4h, target 90.0%".to_owned()),
+                ],
+                ..base.clone()
+            },
+        ),
         (
             "at_risk",
             Notice {
