@@ -1,10 +1,11 @@
 //! The SLA's change log (`handoff_rule_sets`) and when problems began
-//! (`Store::episode_starts`), on every backend (docs/DAEMON.md, "Alert
-//! identity and the SLA's change log").
+//! (`Store::episode_starts`), on every backend; the change log over HTTP
+//! (docs/DAEMON.md, "Alert identity and the SLA's change log").
 
 use chrono::{DateTime, TimeDelta, Utc};
 use handoff::store::{Journal, ResultRow, RuleSetRow, Store, StoreOptions};
 
+use crate::daemon::{get_json, http, options, rules_dir, start};
 use crate::helpers::{TestDb, backend_tests, handoff, utc};
 
 backend_tests!(
@@ -262,4 +263,88 @@ fn migrate_creates_the_change_log() {
         assert_eq!(store.latest_rule_set().await.unwrap(), None);
         store.close().await;
     });
+}
+
+const SPEED: &str = "  - name: speed
+    kind: percent_worked
+    owner: sales
+    schedule: '0 0 1 1 *'
+    window: rolling 28d
+    respond_within: 1h
+    target: 0.9
+";
+
+/// `GET /api/v1/rules/history`: the rule sets newest first, their rules as
+/// JSON; errors as the other history endpoint gives them.
+#[tokio::test]
+async fn the_change_log_over_http() {
+    let db = TestDb::sqlite().await;
+    let dir = rules_dir(SPEED);
+    let rules = handoff::rules::load_dir(dir.path()).unwrap();
+    let normalized = rules.normalized();
+    let row = |at: &str, source: &str| RuleSetRow {
+        loaded_at: utc(at),
+        hash: rules.content_hash(),
+        source: source.to_owned(),
+        rules: normalized.to_string(),
+    };
+    // October: before the daemon's clock, so that whatever it records of its
+    // own start is after `to`.
+    db.store
+        .record(&Journal {
+            rule_sets: vec![
+                row("2026-10-01T08:00:00Z", "start"),
+                row("2026-10-02T08:00:00.5Z", "SIGHUP"),
+                row("2026-10-03T08:00:00Z", "POST /-/reload"),
+            ],
+            ..Journal::default()
+        })
+        .await
+        .unwrap();
+    let run = start(&db, dir.path(), options(utc("2026-11-20T12:00:00Z"))).await;
+
+    let log = get_json(
+        run.addr,
+        "/api/v1/rules/history?from=2026-10-02T00:00:00Z&to=2026-11-01T00:00:00Z",
+    )
+    .await;
+    let sets = log["rule_sets"].as_array().unwrap();
+    assert_eq!(sets.len(), 2, "{log}");
+    assert_eq!(sets[0]["loaded_at"], "2026-10-03T08:00:00Z");
+    assert_eq!(sets[0]["source"], "POST /-/reload");
+    assert_eq!(sets[1]["loaded_at"], "2026-10-02T08:00:00.500Z");
+    assert_eq!(sets[1]["source"], "SIGHUP");
+    assert_eq!(sets[0]["hash"], rules.content_hash().as_str());
+    // The rules as JSON, not as a string of it.
+    assert_eq!(sets[0]["rules"], normalized);
+    assert_eq!(sets[0]["rules"]["objectives"][0]["name"], "speed");
+    assert_eq!(
+        sets[0]["rules"]["objectives"][0]["definition"]["respond_within"],
+        "1h"
+    );
+
+    // Without `from`: everything up to `to`.
+    let all = get_json(run.addr, "/api/v1/rules/history?to=2026-11-01T00:00:00Z").await;
+    assert_eq!(all["rule_sets"].as_array().unwrap().len(), 3, "{all}");
+    assert_eq!(all["rule_sets"][2]["source"], "start");
+
+    for (path, says) in [
+        (
+            "/api/v1/rules/history?from=yesterday",
+            "`from` must be an RFC 3339 time",
+        ),
+        (
+            "/api/v1/rules/history?from=2026-10-03T00:00:00Z&to=2026-10-02T00:00:00Z",
+            "`from` must be before `to`",
+        ),
+    ] {
+        let (status, body) = http(run.addr, "GET", path, None).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert!(
+            v["error"].as_str().unwrap().contains(says),
+            "{path}: {body}"
+        );
+    }
+    run.stop().await;
 }
