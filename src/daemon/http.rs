@@ -1,7 +1,8 @@
 //! The HTTP endpoints (docs/DAEMON.md, "HTTP").
 //!
 //! Reads (`/metrics`, the API, the page) are served from the board in memory;
-//! only the history endpoint reads the database, and only the `handoff_` tables.
+//! only the history endpoints (an objective's, and the rules' change log) read
+//! the database, and only the `handoff_` tables.
 //! Write endpoints need the admin token: with none configured they answer 403,
 //! with a wrong or missing one 401. The token is compared in constant time and
 //! never logged.
@@ -40,6 +41,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/api/v1/objectives", get(objectives))
         .route("/api/v1/objectives/{name}/history", get(history))
         .route("/api/v1/alerts", get(alerts))
+        .route("/api/v1/rules/history", get(rules_history))
         .fallback(not_found)
         .with_state(daemon);
     finished(app)
@@ -388,6 +390,49 @@ async fn history(
         "alerts": events,
     }))
     .into_response()
+}
+
+/// The most rule sets one change-log request returns.
+const MAX_RULE_SETS: u32 = 100;
+
+/// The SLA's change log: the rule sets loaded in `[from, to)` (default:
+/// everything up to now), newest first, at most 100, each with its rules as
+/// JSON.
+async fn rules_history(State(d): Shared, Query(range): Query<Range>) -> Response {
+    let (from, to) = match (
+        instant("from", range.from.as_deref()),
+        instant("to", range.to.as_deref()),
+    ) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(r), _) | (_, Err(r)) => return *r,
+    };
+    let to = to.unwrap_or_else(|| d.now() + TimeDelta::seconds(1));
+    let from = from.unwrap_or(DateTime::UNIX_EPOCH);
+    if from >= to {
+        return error(StatusCode::BAD_REQUEST, "`from` must be before `to`");
+    }
+    let limit = range.limit.unwrap_or(MAX_RULE_SETS).clamp(1, MAX_RULE_SETS);
+    let rows = match d.store().rule_sets(from, to, limit).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("cannot read the change log: {}", e.kind().as_str()),
+            );
+        }
+    };
+    let rule_sets: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "loaded_at": r.loaded_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                "hash": r.hash,
+                "source": r.source,
+                "rules": serde_json::from_str::<serde_json::Value>(&r.rules).unwrap_or_default(),
+            })
+        })
+        .collect();
+    axum::Json(json!({ "rule_sets": rule_sets })).into_response()
 }
 
 fn with_details(r: &crate::store::ResultRow) -> serde_json::Value {

@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod changelog;
 mod cli;
 mod daemon;
 mod demo;

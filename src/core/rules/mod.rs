@@ -14,6 +14,8 @@
 //! - `validate`: checks values, the fields each kind takes, and, across files,
 //!   duplicate names and references; builds the model only when all is well.
 //! - `model`, [`Calendar`], [`Schedule`]: the validated model.
+//! - `normal`: the canonical JSON of an objective's definition and of the whole
+//!   set, their keys, and the differences between two definitions.
 //!
 //! Loading returns a complete [`RuleSet`] or every error: never a half-applied
 //! set. A reload builds a new `RuleSet`; the old one is dropped, not mutated.
@@ -22,6 +24,7 @@ mod calendar;
 mod diagnostic;
 mod hints;
 mod model;
+mod normal;
 mod problem;
 mod raw;
 mod schedule;
@@ -42,6 +45,7 @@ pub use model::{
     Alert, Checks, Duration, ErrorPolicy, Kind, NoDataPolicy, Objective, Origin, Recipient, Spec,
     Target, Team, Window,
 };
+pub use normal::{canonical_text, definition_changes};
 pub use schedule::Schedule;
 pub use schema::json_schema;
 

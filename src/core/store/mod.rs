@@ -35,7 +35,9 @@ pub use read::{
     Abandoned, AbandonedCount, AbandonedLead, FirstAttempt, JudgedCounts, MqlCount, Reach, Reader,
     question_sql,
 };
-pub use state::{AlertEvent, AlertRow, Journal, NotifyRow, OutboxRow, PeriodRow, ResultRow};
+pub use state::{
+    AlertEvent, AlertRow, Journal, NotifyRow, OutboxRow, PeriodRow, ResultRow, RuleSetRow,
+};
 pub use write::{Encoded, Encoder, RowSet, Tx, UpsertColumns};
 
 use state::{StateItem, StateRead};
@@ -366,7 +368,8 @@ impl Store {
     }
 
     /// Writes one step of the daemon's record (results, closed periods, alert
-    /// state and events, pruning) in one transaction: all of it or nothing.
+    /// state and events, the change log's rule sets, pruning) in one
+    /// transaction: all of it or nothing.
     ///
     /// # Errors
     ///
@@ -531,6 +534,71 @@ impl Store {
         self.read_state(&what, &mut |item| {
             if let StateItem::Event(e) = item {
                 rows.push(e);
+            }
+        })
+        .await?;
+        Ok(rows)
+    }
+
+    /// The newest rule set of the SLA's change log, if any was recorded.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn latest_rule_set(&self) -> Result<Option<RuleSetRow>, StoreError> {
+        let mut latest = None;
+        self.read_state(&StateRead::LatestRuleSet, &mut |item| {
+            if let StateItem::RuleSet(r) = item {
+                latest = Some(r);
+            }
+        })
+        .await?;
+        Ok(latest)
+    }
+
+    /// The rule sets of the SLA's change log loaded in `[from, to)`, newest
+    /// first, at most `limit`.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn rule_sets(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<RuleSetRow>, StoreError> {
+        let mut rows = Vec::new();
+        self.read_state(&StateRead::RuleSets { from, to, limit }, &mut |item| {
+            if let StateItem::RuleSet(r) = item {
+                rows.push(r);
+            }
+        })
+        .await?;
+        Ok(rows)
+    }
+
+    /// When the current problem of each group of `objective` began, from the
+    /// results history: for each group whose latest result (errors aside) is
+    /// `at_risk` or `breached`, the `evaluated_at` of the first problem result
+    /// after its latest `ok` or `no_data` one (or of its first result, if it
+    /// never had one). Error results neither start nor end a run. Groups in
+    /// byte order; one statement, aggregated by the database.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn episode_starts(
+        &self,
+        objective: &str,
+    ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, StoreError> {
+        let what = StateRead::EpisodeStarts {
+            objective: objective.to_owned(),
+        };
+        let mut rows = Vec::new();
+        self.read_state(&what, &mut |item| {
+            if let StateItem::EpisodeStart(g, t) = item {
+                rows.push((g, t));
             }
         })
         .await?;

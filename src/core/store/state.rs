@@ -201,6 +201,21 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
+/// One load of the rules, as the SLA's change log keeps it
+/// (docs/DAEMON.md, "Alert identity and the SLA's change log").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RuleSetRow {
+    /// When the rules were loaded; the log's key.
+    pub loaded_at: DateTime<Utc>,
+    /// `RuleSet::content_hash` of what was loaded.
+    pub hash: String,
+    /// Why it was loaded: `start`, `SIGHUP`, `a rule file changed`,
+    /// `POST /-/reload`.
+    pub source: String,
+    /// `RuleSet::normalized`, as compact JSON text.
+    pub rules: String,
+}
+
 /// Everything one step of the daemon writes, in one transaction.
 #[derive(Clone, Debug, Default)]
 pub struct Journal {
@@ -222,8 +237,13 @@ pub struct Journal {
     pub unnotify: Vec<(String, String, String, String)>,
     /// Mails to save (new, or their delivery state updated).
     pub outbox: Vec<OutboxRow>,
-    /// Remove results, alert events, delivered mail and settled notification
-    /// log entries from before this instant.
+    /// Loads of the rules for the SLA's change log (a row at the same
+    /// instant is replaced).
+    pub rule_sets: Vec<RuleSetRow>,
+    /// Remove results, alert events, delivered mail, settled notification
+    /// log entries and the change log's rule sets from before this instant;
+    /// the rule set in force at it (the newest loaded before it) stays, so
+    /// the newest row of the change log is never removed.
     pub prune_before: Option<DateTime<Utc>>,
 }
 
@@ -238,11 +258,12 @@ impl Journal {
             && self.notified.is_empty()
             && self.unnotify.is_empty()
             && self.outbox.is_empty()
+            && self.rule_sets.is_empty()
             && self.prune_before.is_none()
     }
 
     /// Takes out the mail part (notification log and outbox), leaving the
-    /// rest (results, periods, alert state and events, pruning). The daemon
+    /// rest (results, periods, alert state and events, rule sets, pruning). The daemon
     /// writes the two in separate transactions, so that rows the database
     /// refuses in one never cost the other.
     pub fn take_mail(&mut self) -> Journal {
@@ -264,6 +285,7 @@ impl Journal {
             + self.notified.len()
             + self.unnotify.len()
             + self.outbox.len()
+            + self.rule_sets.len()
     }
 }
 
@@ -303,6 +325,18 @@ pub(crate) enum StateRead {
     Notifications,
     /// Mails still pending, oldest first.
     Outbox,
+    /// Rule sets of the change log loaded in `[from, to)`, newest first, at
+    /// most `limit`.
+    RuleSets {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    },
+    /// The newest rule set of the change log.
+    LatestRuleSet,
+    /// For each group of `objective` whose latest result (errors aside) is a
+    /// problem, the first problem result after its latest healthy one.
+    EpisodeStarts { objective: String },
 }
 
 /// One row of a [`StateRead`].
@@ -315,6 +349,8 @@ pub(crate) enum StateItem {
     Notified(NotifyRow),
     Mail(OutboxRow),
     Point(String, String, DateTime<Utc>, f64),
+    RuleSet(RuleSetRow),
+    EpisodeStart(String, DateTime<Utc>),
 }
 
 impl StateRead {
@@ -326,6 +362,10 @@ impl StateRead {
             StateRead::Events { .. } => "reading alert history",
             StateRead::Notifications => "reading the notification log",
             StateRead::Outbox => "reading the outbox",
+            StateRead::RuleSets { .. } | StateRead::LatestRuleSet => {
+                "reading the change log of the rules"
+            }
+            StateRead::EpisodeStarts { .. } => "reading when problems began",
         }
     }
 }
@@ -343,6 +383,7 @@ const NOTIFY_COLUMNS: &str =
     "receiver, objective, grp, topic, state, severity, episode, thread, last_message, sent_at";
 const OUTBOX_COLUMNS: &str = "id, receiver, objective, grp, kind, subject, message, created_at, \
                               state, attempts, next_attempt_at, sent_at, last_error";
+const RULE_SET_COLUMNS: &str = "loaded_at, hash, source, rules";
 
 /// Runs a read of the daemon's record, handing each row to `each`.
 pub(super) async fn read<DB: Dialect>(
@@ -430,6 +471,19 @@ pub(super) async fn read<DB: Dialect>(
             qb.push(OUTBOX_COLUMNS);
             qb.push(" FROM handoff_outbox WHERE state = 'pending' ORDER BY created_at, id");
         }
+        StateRead::RuleSets { from, to, limit } => {
+            qb.push(RULE_SET_COLUMNS);
+            qb.push(" FROM handoff_rule_sets WHERE loaded_at >= ");
+            DB::bind_time(&mut qb, Some(*from));
+            qb.push(" AND loaded_at < ");
+            DB::bind_time(&mut qb, Some(*to));
+            qb.push(format_args!(" ORDER BY loaded_at DESC LIMIT {limit}"));
+        }
+        StateRead::LatestRuleSet => {
+            qb.push(RULE_SET_COLUMNS);
+            qb.push(" FROM handoff_rule_sets ORDER BY loaded_at DESC LIMIT 1");
+        }
+        StateRead::EpisodeStarts { objective } => push_episode_starts(&mut qb, objective),
     }
     stream_rows(conn, &mut qb, doing, |row| {
         let text = |i| <DB as Typed<String>>::get(row, i);
@@ -525,6 +579,15 @@ pub(super) async fn read<DB: Dialect>(
                 sent_at: DB::get_time(row, 11)?,
                 last_error: opt_text(12)?,
             }),
+            StateRead::RuleSets { .. } | StateRead::LatestRuleSet => {
+                StateItem::RuleSet(RuleSetRow {
+                    loaded_at: time(0)?,
+                    hash: text(1)?,
+                    source: text(2)?,
+                    rules: text(3)?,
+                })
+            }
+            StateRead::EpisodeStarts { .. } => StateItem::EpisodeStart(text(0)?, time(1)?),
         };
         each(item);
         Ok(())
@@ -736,6 +799,22 @@ pub(super) async fn record<DB: Dialect>(
         "saving the outbox",
     )
     .await?;
+    insert::<DB, _>(
+        conn,
+        "handoff_rule_sets",
+        RULE_SET_COLUMNS,
+        "loaded_at",
+        &["hash", "source", "rules"],
+        &journal.rule_sets,
+        |sep, r| {
+            DB::bind_time_sep(sep, Some(r.loaded_at));
+            <DB as Typed<String>>::bind_sep(sep, r.hash.clone());
+            <DB as Typed<String>>::bind_sep(sep, r.source.clone());
+            <DB as Typed<String>>::bind_sep(sep, r.rules.clone());
+        },
+        "recording the change log of the rules",
+    )
+    .await?;
     if let Some(before) = journal.prune_before {
         for (table, column, also) in [
             ("handoff_results", "evaluated_at", ""),
@@ -757,8 +836,52 @@ pub(super) async fn record<DB: Dialect>(
                 .await
                 .map_err(failed::<DB>("pruning history"))?;
         }
+        // The rule set in force at `before` (the newest loaded before it)
+        // stays: it describes the oldest results kept, and the newest row
+        // of the change log is never removed. MySQL reads the table it
+        // deletes from only through a derived table, which the aggregate
+        // keeps from being merged away.
+        let mut qb = QueryBuilder::<DB>::new(
+            "DELETE FROM handoff_rule_sets WHERE loaded_at < (SELECT newest FROM \
+             (SELECT MAX(loaded_at) AS newest FROM handoff_rule_sets WHERE loaded_at < ",
+        );
+        DB::bind_time(&mut qb, Some(before));
+        qb.push(") in_force)");
+        DB::execute(conn, &mut qb)
+            .await
+            .map_err(failed::<DB>("pruning the change log of the rules"))?;
     }
     Ok(())
+}
+
+/// For each group of `objective` whose latest result, errors aside, is a
+/// problem (`at_risk` or `breached`): the group and the `evaluated_at` of its
+/// first problem result after its latest healthy one (`ok` or `no_data`), or
+/// of its first result if it was never healthy.
+///
+/// A group whose latest result is healthy has no problem result after its
+/// latest healthy one, so it drops out of the join without a test of its
+/// own; error rows match neither status list, so they neither start nor
+/// break a run. Both halves read only the objective's range of the primary
+/// key `(objective, evaluated_at, grp)`, and the database aggregates: one
+/// row per group comes back.
+fn push_episode_starts<DB: Dialect>(qb: &mut QueryBuilder<DB>, objective: &str) {
+    qb.push(
+        "p.grp, MIN(p.evaluated_at) FROM handoff_results p \
+         LEFT JOIN (SELECT grp, MAX(evaluated_at) AS healthy_at FROM handoff_results \
+         WHERE objective = ",
+    );
+    <DB as Typed<String>>::bind(qb, objective.to_owned());
+    qb.push(
+        " AND status IN ('ok', 'no_data') GROUP BY grp) h ON h.grp = p.grp \
+         WHERE p.objective = ",
+    );
+    <DB as Typed<String>>::bind(qb, objective.to_owned());
+    qb.push(
+        " AND p.status IN ('at_risk', 'breached') \
+         AND (h.healthy_at IS NULL OR p.evaluated_at > h.healthy_at) GROUP BY p.grp",
+    );
+    qb.push(format_args!(" ORDER BY {}", DB::bytewise("p.grp")));
 }
 
 /// Upserts `rows` into `table` in multi-row statements within the backend's

@@ -1,0 +1,12 @@
+-- The SLA's change log (docs/DAEMON.md, "Alert identity and the SLA's change
+-- log"): one row each time the daemon loads the rules, saying when, why
+-- (`source`: start, SIGHUP, a rule file changed, POST /-/reload), the content
+-- hash of what it loaded and the rules themselves as normalized JSON.
+-- Timestamps are fixed-width RFC 3339 text in UTC, as in the lead tables.
+
+CREATE TABLE IF NOT EXISTS handoff_rule_sets (
+    loaded_at TEXT NOT NULL PRIMARY KEY,
+    hash      TEXT NOT NULL,
+    source    TEXT NOT NULL,
+    rules     TEXT NOT NULL
+) STRICT;
