@@ -36,7 +36,6 @@ use super::notify::{
     Decision, Known, KnownObjective, Live, MISSED_TOLD_FOR, MailOptions, MailState, Missed, PERIOD,
     SlaNotice, What, message_id, missed, retry_after, status_word, volume_result,
 };
-use super::shim::DefinitionExt as _;
 use crate::mail::render::{self, MailKind, Notice, Thread};
 use crate::rules::{Objective, RuleSet};
 use crate::store::{AlertRow, Journal, NotifyRow, OutboxRow, PeriodRow};
@@ -52,6 +51,8 @@ pub enum Input {
     Reloaded {
         rules: Arc<RuleSet>,
         at: DateTime<Utc>,
+        /// Why: `SIGHUP`, `a rule file changed`, `POST /-/reload`.
+        why: String,
     },
     /// Time passed: decide what mail is due.
     Tick(DateTime<Utc>),
@@ -79,6 +80,8 @@ pub struct Restored {
     /// The definitions recorded with the last rule set the daemon ran,
     /// by objective (none: no rule set was recorded yet).
     pub last_definitions: Option<BTreeMap<String, RecordedDefinition>>,
+    /// The content hash of the last rule set recorded.
+    pub last_rule_set: Option<String>,
     pub now: DateTime<Utc>,
 }
 
@@ -151,6 +154,8 @@ pub struct Engine {
     database: String,
     /// SLA changes not yet told, by objective.
     pub sla: BTreeMap<String, SlaChange>,
+    /// The content hash of the last rule set recorded in the change log.
+    recorded: Option<String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -196,7 +201,24 @@ impl Engine {
             notices,
             database,
             sla: BTreeMap::new(),
+            recorded: None,
         }
+    }
+
+    /// The change log's row for the rules in force, if they differ from the
+    /// last rule set recorded.
+    fn record_rules(&mut self, at: DateTime<Utc>, why: &str) -> Option<crate::store::RuleSetRow> {
+        let hash = self.rules.content_hash();
+        if self.recorded.as_ref() == Some(&hash) {
+            return None;
+        }
+        self.recorded = Some(hash.clone());
+        Some(crate::store::RuleSetRow {
+            loaded_at: at,
+            hash,
+            source: why.to_owned(),
+            rules: crate::rules::canonical_text(&self.rules.normalized()),
+        })
     }
 
     /// The rule set in force.
@@ -214,7 +236,7 @@ impl Engine {
         match input {
             Input::Restored(r) => self.restored(*r),
             Input::Evaluated(o) => self.evaluated(*o),
-            Input::Reloaded { rules, at } => self.reloaded(rules, at),
+            Input::Reloaded { rules, at, why } => self.reloaded(rules, at, &why),
             Input::Tick(now) => self.tick(now),
             Input::Delivered { row, pause_until } => self.delivered(*row, pause_until),
             Input::Prune(before) => {
@@ -269,6 +291,8 @@ impl Engine {
             }
         }
         effects.record.forget = self.board.restore(alerts);
+        self.recorded = r.last_rule_set.clone();
+        effects.record.rule_sets.extend(self.record_rules(r.now, "start"));
         for (objective, group, start) in r.episodes {
             if let Some(e) = self.board.entries.get_mut(&objective)
                 && !e.rejudge
@@ -306,7 +330,7 @@ impl Engine {
         old_origin: &str,
         at: DateTime<Utc>,
     ) {
-        let changes = super::shim::definition_changes(old, &o.definition_json());
+        let changes = crate::rules::definition_changes(old, &o.definition_json());
         let changes = changes
             .into_iter()
             .map(|line| pretty_change(o, &line))
@@ -332,7 +356,7 @@ impl Engine {
     /// their alert state (a new schedule restarts their timer); changed ones
     /// are an SLA change; removed ones stop, their state parked for their
     /// return.
-    fn reloaded(&mut self, rules: Arc<RuleSet>, now: DateTime<Utc>) -> Effects {
+    fn reloaded(&mut self, rules: Arc<RuleSet>, now: DateTime<Utc>, why: &str) -> Effects {
         let mut effects = Effects::default();
         let mut forget = Vec::new();
         let mut entries = BTreeMap::new();
@@ -397,6 +421,7 @@ impl Engine {
         // An SLA change of an objective that left the rules is not told.
         let rules = self.rules.clone();
         self.sla.retain(|name, _| rules.objective(name).is_some());
+        effects.record.rule_sets.extend(self.record_rules(now, why));
         effects
     }
 
@@ -947,10 +972,11 @@ pub fn recorded_definitions(rules: &serde_json::Value) -> BTreeMap<String, Recor
         ) else {
             continue;
         };
-        let text = serde_json::to_string(json).unwrap_or_default();
+        let text = crate::rules::canonical_text(json);
         out.insert(
             name.to_owned(),
             RecordedDefinition {
+                // As `Objective::definition_key` computes it.
                 key: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes())),
                 json: json.clone(),
                 origin: o
@@ -1120,6 +1146,7 @@ mod tests {
         let effects = e.handle(Input::Reloaded {
             rules: rules(1, "{ for: 10m }"),
             at: t(700),
+            why: "SIGHUP".to_owned(),
         });
         assert_eq!(effects.start.len(), 1, "evaluated at once");
         assert!(tick(&mut e, 701).is_empty(), "told once judged afresh");
@@ -1140,6 +1167,7 @@ mod tests {
         e.handle(Input::Reloaded {
             rules: rules(10, "{ for: 10m }"),
             at: t(3000),
+            why: "SIGHUP".to_owned(),
         });
         assert!(ev(&mut e, 3001, 1, 10.0, Status::Breached).is_empty());
         let effects = e.handle(Input::Tick(t(3400)));
@@ -1188,6 +1216,7 @@ mod tests {
         e.handle(Input::Reloaded {
             rules: rules(10, "{ for: 20m, keep_firing_for: 1h }"),
             at: t(700),
+            why: "SIGHUP".to_owned(),
         });
         assert!(ev(&mut e, 701, 1, 10.0, Status::Breached).is_empty());
         assert!(e.sla.is_empty());

@@ -31,7 +31,6 @@ pub mod page;
 pub mod replay;
 mod schedule;
 mod server;
-mod shim;
 mod view;
 
 use std::collections::HashMap;
@@ -297,7 +296,7 @@ impl Daemon {
             ..engine::Restored::default()
         };
         for o in rules.objectives() {
-            for (group, start) in shim::episode_starts(&self.store, &o.name).await? {
+            for (group, start) in self.store.episode_starts(&o.name).await? {
                 restored.episodes.push((o.name.clone(), group, start));
             }
             if o.kind() == crate::rules::Kind::LeadVolume {
@@ -312,9 +311,12 @@ impl Daemon {
                 );
             }
         }
-        restored.last_definitions = shim::latest_rules(&self.store)
-            .await?
+        let last = self.store.latest_rule_set().await?;
+        restored.last_definitions = last
+            .as_ref()
+            .and_then(|r| serde_json::from_str::<serde_json::Value>(&r.rules).ok())
             .map(|rules| engine::recorded_definitions(&rules));
+        restored.last_rule_set = last.map(|r| r.hash);
         if self.options.mail.is_some() {
             restored.log = self.store.notification_log().await?;
             restored.pending = self.store.pending_mail().await?;
@@ -705,6 +707,7 @@ impl Daemon {
         let effects = self.engine().handle(Input::Reloaded {
             rules: rules.clone(),
             at: now,
+            why: why.to_owned(),
         });
         let (start, stop) = (effects.start.clone(), effects.stop.clone());
         {

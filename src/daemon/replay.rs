@@ -123,7 +123,11 @@ impl Replay {
     /// Takes a new rule set at `at`, as a reload does.
     pub fn reload(&mut self, rules: Arc<RuleSet>, at: DateTime<Utc>) {
         self.advance(at);
-        let effects = self.engine.handle(Input::Reloaded { rules, at });
+        let effects = self.engine.handle(Input::Reloaded {
+            rules,
+            at,
+            why: "a test change".to_owned(),
+        });
         self.now = Some(at);
         // A changed or new objective is evaluated at once.
         for o in &effects.start {

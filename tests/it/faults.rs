@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, TimeDelta, Utc};
 use handoff::mail::Transport;
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
 
@@ -541,4 +542,58 @@ async fn a_full_disk_keeps_the_record_and_writes_it_when_space_returns() {
     again.daemon.mail_round().await;
     assert_eq!(received_in(out.path()).len(), 2);
     again.stop().await;
+}
+
+/// A daemon started on a history in which speed has been breached for 90
+/// days says so: "Broken since" is the first breached result of the unbroken
+/// run in the results history, not the daemon's start.
+#[tokio::test]
+async fn a_restart_during_a_long_breach_tells_since_when_from_the_history() {
+    let db = TestDb::sqlite().await;
+    load(&db, NOVEMBER_LEADS, NOVEMBER_TOUCHES, "").await;
+    let store = db
+        .store_with(&handoff::store::StoreOptions::default())
+        .await;
+    let row = |at: DateTime<Utc>, status: &str| handoff::store::ResultRow {
+        objective: "speed".to_owned(),
+        group: "all".to_owned(),
+        evaluated_at: at,
+        status: status.to_owned(),
+        value: Some(if status == "ok" { 0.95 } else { 0.5 }),
+        target: Some(0.9),
+        numerator: None,
+        denominator: None,
+        details: "{}".to_owned(),
+    };
+    let now = utc("2026-11-20T12:00:00Z");
+    // ok until 91 days ago, breached every day since 90 days ago, with one
+    // failed evaluation in the run (an error neither ends nor starts it).
+    let mut results = vec![row(now - TimeDelta::days(91), "ok")];
+    for d in (1..=90).rev() {
+        let status = if d == 40 { "error" } else { "breached" };
+        results.push(row(now - TimeDelta::days(d), status));
+    }
+    store
+        .record(&handoff::store::Journal {
+            results,
+            ..handoff::store::Journal::default()
+        })
+        .await
+        .unwrap();
+    store.close().await;
+
+    let dir = rules_dir(SPEED);
+    let out = tempfile::tempdir().unwrap();
+    let mut o = options(now);
+    o.mail = Some(mail_options(Transport::Dir(out.path().to_owned())));
+    let run = start(&db, dir.path(), o).await;
+    eventually("the breach mail", || async { !received_in(out.path()).is_empty() }).await;
+    let mails = received_in(out.path());
+    let text = &mails[0].3;
+    // 90 days before Fri 20 Nov 2026 12:00 UTC.
+    assert!(
+        text.contains("Broken since: Sat 22 Aug 2026, 12:00 UTC"),
+        "{text}"
+    );
+    run.stop().await;
 }
