@@ -137,6 +137,9 @@ impl RuleSet {
 /// Loads every `*.yaml` file under `path` (recursively, in name order, skipping
 /// names that start with `.`), or the single file `path`.
 ///
+/// A directory named `tests` directly under `path` is skipped: it holds the
+/// rule unit tests (docs/TESTS.md), which are not rule files.
+///
 /// Symbolic links to files are followed (as Kubernetes ConfigMap volumes need);
 /// links to directories are not. A `*.yml` file is an error rather than silently
 /// ignored.
@@ -151,7 +154,7 @@ pub fn load_dir(path: &Path) -> Result<RuleSet, LoadErrors> {
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() => paths.push(path.to_owned()),
         Ok(meta) if meta.is_dir() => {
-            walk(path, &mut paths, &mut errors);
+            walk(path, &mut paths, &mut errors, true);
             if paths.is_empty() && errors.is_empty() {
                 errors.push(LoadError::file(
                     path,
@@ -211,7 +214,12 @@ fn finish(files: &[SourceFile], mut errors: Vec<LoadError>) -> Result<RuleSet, L
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
+/// The directory under the rules directory that holds test files, not rules.
+pub(crate) const TESTS_DIR: &str = "tests";
+
+/// Collects the rule files under `dir`; `top` when `dir` is the rules
+/// directory itself, whose `tests` directory is skipped.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>, top: bool) {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
@@ -235,7 +243,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
             continue;
         };
         if file_type.is_dir() {
-            walk(&path, out, errors);
+            if !(top && name == TESTS_DIR) {
+                walk(&path, out, errors, false);
+            }
             continue;
         }
         // A symlink counts when it leads to a file; links to directories are
