@@ -20,14 +20,14 @@
 
 mod calendar;
 mod diagnostic;
-mod hints;
+pub(crate) mod hints;
 mod model;
-mod problem;
-mod raw;
+pub(crate) mod problem;
+pub(crate) mod raw;
 mod schedule;
 mod schema;
-mod validate;
-mod values;
+pub(crate) mod validate;
+pub(crate) mod values;
 pub(crate) mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -45,7 +45,7 @@ pub use model::{
 pub use schedule::Schedule;
 pub use schema::json_schema;
 
-use diagnostic::plural;
+pub(crate) use diagnostic::plural;
 use validate::SourceFile;
 
 /// The whole SLA: every objective, team and calendar of the rule files, checked.
@@ -138,7 +138,7 @@ impl RuleSet {
 /// names that start with `.`), or the single file `path`.
 ///
 /// A directory named `tests` directly under `path` is skipped: it holds the
-/// rule unit tests (docs/TESTS.md), which are not rule files.
+/// rule unit tests ([`crate::ruletest`], docs/TESTS.md), which are not rule files.
 ///
 /// Symbolic links to files are followed (as Kubernetes ConfigMap volumes need);
 /// links to directories are not. A `*.yml` file is an error rather than silently
@@ -270,7 +270,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>, top: bo
     }
 }
 
-fn read(path: &Path) -> Result<String, Box<LoadError>> {
+/// Reads a YAML file as text: UTF-8 (located error otherwise), without a byte-order mark.
+pub(crate) fn read(path: &Path) -> Result<String, Box<LoadError>> {
     let bytes = std::fs::read(path).map_err(|e| {
         Box::new(LoadError::file(
             path,
@@ -305,7 +306,7 @@ fn read(path: &Path) -> Result<String, Box<LoadError>> {
     }
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
