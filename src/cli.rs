@@ -205,15 +205,21 @@ pub enum Command {
     /// lead tables can be views over CRM sync tables.
     Migrate,
 
-    /// Validate SLA rule files, or a mapping file with --mapping; never touches
-    /// the database.
+    /// Validate SLA rule files and their tests, or a mapping file with
+    /// --mapping; never touches the database.
     ///
     /// Checks every *.yaml under PATH (default: the --rules directory) as one rule
     /// set: the YAML itself, unknown or misspelled fields, the fields each kind of
     /// objective takes, cron schedules, time zones, durations, windows, targets and
     /// calendars, and that every team, calendar and objective named exists.
     ///
-    /// All is well: prints one line (`5 objectives in 1 file are valid`), exits 0.
+    /// The rule tests in PATH/tests/ (docs/TESTS.md) are checked too: each test
+    /// file's fields, timestamps, durations, rows (as import checks a CSV field),
+    /// paths, and that every expectation is at an instant the test evaluates at.
+    /// Given a test file, or a directory named `tests`, check checks only those.
+    ///
+    /// All is well: prints one line (`5 objectives in 1 file are valid`), and one
+    /// for the tests if there are any (`3 tests in 1 test file are valid`), exits 0.
     /// Otherwise: prints every error in every file to stderr as FILE:LINE:COLUMN with
     /// the offending line and a hint, exits 1. Fast enough for a git pre-commit hook.
     ///
@@ -239,6 +245,24 @@ pub enum Command {
     /// Exits 1 when an objective could not be evaluated (status error).
     Eval(EvalArgs),
 
+    /// Run rule unit tests: lead rows, instants on a simulated clock, and the
+    /// statuses, alerts and mail expected (docs/TESTS.md).
+    ///
+    /// Each test gets an in-process SQLite database of its own with the rows it
+    /// gives, and runs through the daemon's own decision engine: objectives
+    /// are evaluated at each of its instants, row changes and rule changes
+    /// apply at theirs, and mail grouping (group_wait, group_interval) runs on
+    /// the simulated clock, without sleeping. The mail expected at an instant is
+    /// the mail the evaluation at that instant leads to, whenever grouping
+    /// sends it.
+    ///
+    /// Prints each test as ok or FAIL; each failed expectation as
+    /// FILE:LINE with what was expected and what was found. Exits 1 on any
+    /// failure or invalid test file. PATH: test files or directories of them
+    /// [default: the tests/ directory of --rules]. A file's `rules:` names its
+    /// rules; otherwise --rules.
+    Test(TestArgs),
+
     /// Replay the rules over past instants against the lead data, through the
     /// daemon's own engine; send nothing.
     ///
@@ -261,13 +285,24 @@ pub enum Command {
     Backtest(BacktestArgs),
 
     /// Print the JSON Schema (draft 2020-12) of rule files (or, with --mapping,
-    /// of mapping files) to stdout.
+    /// of mapping files; with --tests, of rule test files) to stdout.
     ///
     /// Editors running the YAML language server use it to complete and check rule
     /// files: the shipped ones start with `# yaml-language-server: $schema=schema.json`.
     /// Refresh the shipped copy with `handoff schema > rules/schema.json`. The schema
     /// checks shape; `handoff check` also checks meaning (cron, time zones, references).
+    ///
+    /// `handoff schema --tests > docs/tests.schema.json` refreshes the schema of
+    /// test files (docs/TESTS.md); a test file can name it in its own modeline,
+    /// `# yaml-language-server: $schema=PATH`, PATH relative to the test file.
     Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Test files, or directories of them [default: RULES/tests/].
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -309,14 +344,21 @@ pub struct BacktestArgs {
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
-    /// The schema of mapping files rather than rule files.
-    #[arg(long)]
+    /// The schema of mapping files rather than rule files (docs/MAPPINGS.md).
+    #[arg(long, conflicts_with = "tests")]
     pub mapping: bool,
+
+    /// The schema of rule test files rather than rule files (docs/TESTS.md):
+    /// the files under RULES/tests/ that `handoff check` also checks.
+    #[arg(long)]
+    pub tests: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// A rule file, or a directory of them [default: the --rules directory].
+    /// A rule file, or a directory of them and of tests in its `tests/`; or a
+    /// test file, or a `tests` directory: only those [default: the --rules
+    /// directory].
     #[arg(value_name = "PATH", conflicts_with = "mapping")]
     pub path: Option<PathBuf>,
 
@@ -878,25 +920,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         },
-        Command::Check(args) => {
-            let path = args.path.as_deref().unwrap_or(&global.rules);
-            match crate::rules::load_dir(path) {
-                Ok(rules) => {
-                    println!("{}", rules.summary());
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(errors) => {
-                    eprint!("{errors}");
-                    eprintln!("rules are not valid: {}", errors.summary());
-                    Ok(ExitCode::FAILURE)
-                }
-            }
-        }
+        Command::Check(args) => Ok(check(args.path.as_deref().unwrap_or(&global.rules))),
         Command::Eval(args) => eval(&global, &args).await,
         Command::Backtest(args) => backtest(&global, &args).await,
+        Command::Test(args) => rule_tests(&global, &args).await,
         Command::Schema(args) => {
             let schema = if args.mapping {
                 crate::mapping::json_schema()
+            } else if args.tests {
+                crate::ruletest::schema()
             } else {
                 crate::rules::json_schema()
             };
@@ -904,6 +936,47 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{schema}");
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// `handoff check PATH`: the rules at PATH and the tests in PATH/tests/, or
+/// only tests when PATH is a test file or a `tests` directory.
+fn check(path: &std::path::Path) -> ExitCode {
+    use crate::ruletest;
+    let mut ok = true;
+    let tests = if ruletest::is_test_path(path) {
+        Some((path.to_owned(), true))
+    } else {
+        match crate::rules::load_dir(path) {
+            Ok(rules) => println!("{}", rules.summary()),
+            Err(errors) => {
+                eprint!("{errors}");
+                eprintln!("rules are not valid: {}", errors.summary());
+                ok = false;
+            }
+        }
+        let dir = path.join("tests");
+        (path.is_dir() && dir.is_dir()).then_some((dir, false))
+    };
+    if let Some((tests, given)) = tests {
+        match ruletest::load_paths(std::slice::from_ref(&tests)) {
+            (_, Some(errors)) => {
+                eprint!("{errors}");
+                eprintln!("tests are not valid: {}", errors.summary());
+                ok = false;
+            }
+            (files, None) if files.is_empty() && given => {
+                eprintln!("no test files (*.yaml) in {}", tests.display());
+                ok = false;
+            }
+            (files, None) if files.is_empty() => {}
+            (files, None) => println!("{}", ruletest::summary(&files)),
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
@@ -1162,4 +1235,48 @@ async fn backtest(global: &GlobalArgs, args: &BacktestArgs) -> anyhow::Result<Ex
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `handoff test`: run the rule tests, print each, exit 1 on any failure.
+async fn rule_tests(global: &GlobalArgs, args: &TestArgs) -> anyhow::Result<ExitCode> {
+    let paths = if args.paths.is_empty() {
+        vec![global.rules.join("tests")]
+    } else {
+        args.paths.clone()
+    };
+    for p in &paths {
+        if !p.exists() {
+            anyhow::bail!(
+                "{} does not exist: give test files or directories (docs/TESTS.md)",
+                p.display()
+            );
+        }
+    }
+    let (files, errors) = crate::ruletest::load_paths(&paths);
+    if let Some(errors) = &errors {
+        eprint!("{errors}");
+        eprintln!("tests are not valid: {}", errors.summary());
+        return Ok(ExitCode::FAILURE);
+    }
+    if files.is_empty() {
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        anyhow::bail!("no test files (*.yaml) in {}", shown.join(", "));
+    }
+    let mut failed = 0usize;
+    let mut total = 0usize;
+    for file in &files {
+        let report = crate::testing::run_file(file, &global.rules)
+            .await
+            .with_context(|| format!("cannot run {}", file.path.display()))?;
+        total += report.cases.len();
+        failed += report.cases.iter().filter(|c| !c.failures.is_empty()).count();
+        print!("{report}");
+    }
+    if failed == 0 {
+        println!("all {total} tests passed");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{failed} of {total} tests failed");
+        Ok(ExitCode::FAILURE)
+    }
 }

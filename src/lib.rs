@@ -9,8 +9,8 @@
 //! ```
 //!
 //! Two crates. `handoff-core` (`src/core/`) holds everything that reads or
-//! writes lead data: [`model`], [`rules`], [`store`], [`eval`], [`import`],
-//! [`mapping`], [`demo`], [`when`], [`suggest`] and [`progress`]; this crate
+//! writes lead data: [`model`], [`rules`], [`ruletest`], [`store`], [`eval`],
+//! [`import`], [`mapping`], [`demo`], [`when`], [`suggest`] and [`progress`]; this crate
 //! re-exports them under the same names. This crate adds what runs on top:
 //!
 //! - [`cli`]: the command line (`handoff demo|import|migrate|check|eval|run|…`),
@@ -25,10 +25,12 @@
 //! timestamp is a UTC instant.
 
 pub use handoff_core::{
-    demo, error_chain, eval, import, mapping, model, progress, rules, store, suggest, when,
+    demo, error_chain, eval, import, mapping, model, progress, rules, ruletest, store, suggest,
+    when,
 };
 
 pub mod backtest;
 pub mod cli;
 pub mod daemon;
+pub mod testing;
 pub mod mail;

@@ -23,6 +23,8 @@
 //!   JSON Schema, business-hours calendars, and the immutable [`rules::RuleSet`].
 //! - [`eval`]: the five measures (DESIGN §4): [`eval::run_objective`] runs one
 //!   objective at one instant; the arithmetic on what the store returns is pure.
+//! - [`ruletest`]: the format of rule unit tests (docs/TESTS.md): data, instants,
+//!   changes and what must be found, loaded with located errors like rule files.
 //! - [`when`]: reading the instants people type; [`suggest`]: did-you-mean;
 //!   [`progress`]: progress reporting for long work.
 //!
@@ -43,6 +45,7 @@ pub mod mapping;
 pub mod model;
 pub mod progress;
 pub mod rules;
+pub mod ruletest;
 pub mod store;
 pub mod suggest;
 pub mod when;

@@ -493,6 +493,8 @@ pub fn merge_journal(u: &mut Journal, journal: Journal) {
                 !drop
             });
         }
+        // The change log: every rule set loaded, in order.
+        u.rule_sets.extend(journal.rule_sets);
         if journal.prune_before.is_some() {
             u.prune_before = journal.prune_before;
         }

@@ -261,3 +261,143 @@ fn the_tests_add_no_feature_to_the_binarys_dependencies() {
         "cargo tree listed the binary's crates"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Rule tests (docs/TESTS.md): `check` and `schema --tests`.
+
+const GOOD_TEST: &str = r#"rules: ../acme.yaml
+tests:
+  - name: a webinar lead left alone
+    rows:
+      reps: [{ id: R1, name: Ana, team: sales-na }]
+      leads: [{ id: L1, created_at: "2026-11-02T14:00:00Z", mql_at: "2026-11-02T14:00:00Z", owner_id: R1, channel: webinar }]
+    at: { from: "2026-11-02T14:00:00Z", to: "2026-11-02T20:00:00Z", every: 15m }
+    expect:
+      - { at: "2026-11-02T18:45:00Z", objective: speed-to-lead, status: breached, alert: firing, mail: [] }
+"#;
+
+/// A rules directory with the shipped rules and `tests/` holding `tests`.
+fn rules_with_tests(tests: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy("rules/acme.yaml", dir.path().join("acme.yaml")).unwrap();
+    std::fs::create_dir(dir.path().join("tests")).unwrap();
+    for (name, text) in tests {
+        std::fs::write(dir.path().join("tests").join(name), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn check_checks_the_rule_tests_beside_the_rules() {
+    let dir = rules_with_tests(&[("good.yaml", GOOD_TEST)]);
+    let out = handoff()
+        .arg("--rules")
+        .arg(dir.path())
+        .arg("check")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "5 objectives in 1 file are valid\n1 test in 1 test file is valid\n"
+    );
+}
+
+#[test]
+fn check_with_a_broken_test_file_exits_1_with_located_errors() {
+    let broken = GOOD_TEST
+        .replace("every: 15m", "every: 15")
+        .replace("status: breached", "status: breach")
+        .replace("\"2026-11-02T18:45:00Z\"", "\"2026-11-02T18:40:00Z\"");
+    let dir = rules_with_tests(&[("broken.yaml", &broken), ("good.yaml", GOOD_TEST)]);
+    let file = dir.path().join("tests").join("broken.yaml");
+    for args in [vec![dir.path().to_owned()], vec![file.clone()]] {
+        let out = handoff().arg("check").args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let f = file.display();
+        let starts: Vec<&str> = stderr.lines().filter(|l| l.contains(": error: ")).collect();
+        assert_eq!(
+            starts,
+            [
+                format!("{f}:7:76: error: `15` has no unit"),
+                format!("{f}:9:73: error: unknown value `breach` — did you mean `breached`?"),
+            ],
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("= help: write e.g. `15m` for minutes"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.ends_with("tests are not valid: 2 errors in 1 file\n"),
+            "{stderr}"
+        );
+        // The rules are checked when the rules directory is, and only then.
+        let rules_line = "5 objectives in 1 file are valid\n";
+        assert_eq!(stdout, if args[0] == file { "" } else { rules_line });
+    }
+
+    // An expectation at an instant the test does not evaluate at.
+    let off = GOOD_TEST.replace("18:45:00Z", "18:40:00Z");
+    let dir = rules_with_tests(&[("off.yaml", &off)]);
+    let out = handoff()
+        .arg("check")
+        .arg(dir.path().join("tests"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(":9:15: error: 2026-11-02T18:40:00Z is not an instant of this test")
+            && stderr.contains("the nearest are 2026-11-02T18:30:00Z and 2026-11-02T18:45:00Z"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn schema_tests_prints_the_schema_of_test_files() {
+    let out = handoff().args(["schema", "--tests"]).output().unwrap();
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed, handoff::ruletest::schema());
+    let shipped: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("docs/tests.schema.json").unwrap()).unwrap();
+    assert_eq!(
+        shipped, printed,
+        "refresh it: handoff schema --tests > docs/tests.schema.json"
+    );
+
+    // It takes a good file and refuses the mistakes it can see.
+    let validator = jsonschema::validator_for(&printed).unwrap();
+    let json = |yaml: &str| serde_saphyr::from_str::<serde_json::Value>(yaml).unwrap();
+    assert!(validator.is_valid(&json(GOOD_TEST)));
+    for bad in [
+        GOOD_TEST.replace("status: breached", "status: breach"),
+        GOOD_TEST.replace("    rows:", "    data: d\n    rows:"),
+        GOOD_TEST.replace("alert: firing, mail: []", "tolerance: 0.1"),
+        GOOD_TEST.replace("team: sales-na", "tema: sales-na"),
+        GOOD_TEST.replace("expect:", "expct:"),
+    ] {
+        assert!(!validator.is_valid(&json(&bad)), "{bad}");
+    }
+
+    // --mapping and --tests ask for two different schemas.
+    let out = handoff()
+        .args(["schema", "--tests", "--mapping"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = handoff().args(["schema", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        help.contains("--tests") && help.contains("docs/TESTS.md"),
+        "{help}"
+    );
+}

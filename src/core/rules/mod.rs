@@ -22,15 +22,15 @@
 
 mod calendar;
 mod diagnostic;
-mod hints;
+pub(crate) mod hints;
 mod model;
 mod normal;
-mod problem;
-mod raw;
+pub(crate) mod problem;
+pub(crate) mod raw;
 mod schedule;
 mod schema;
-mod validate;
-mod values;
+pub(crate) mod validate;
+pub(crate) mod values;
 pub(crate) mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,7 +49,7 @@ pub use normal::{canonical_text, definition_changes};
 pub use schedule::Schedule;
 pub use schema::json_schema;
 
-use diagnostic::plural;
+pub(crate) use diagnostic::plural;
 use validate::SourceFile;
 
 /// The whole SLA: every objective, team and calendar of the rule files, checked.
@@ -141,6 +141,9 @@ impl RuleSet {
 /// Loads every `*.yaml` file under `path` (recursively, in name order, skipping
 /// names that start with `.`), or the single file `path`.
 ///
+/// A directory named `tests` directly under `path` is skipped: it holds the
+/// rule unit tests ([`crate::ruletest`], docs/TESTS.md), which are not rule files.
+///
 /// Symbolic links to files are followed (as Kubernetes ConfigMap volumes need);
 /// links to directories are not. A `*.yml` file is an error rather than silently
 /// ignored.
@@ -155,7 +158,7 @@ pub fn load_dir(path: &Path) -> Result<RuleSet, LoadErrors> {
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() => paths.push(path.to_owned()),
         Ok(meta) if meta.is_dir() => {
-            walk(path, &mut paths, &mut errors);
+            walk(path, &mut paths, &mut errors, true);
             if paths.is_empty() && errors.is_empty() {
                 errors.push(LoadError::file(
                     path,
@@ -215,7 +218,12 @@ fn finish(files: &[SourceFile], mut errors: Vec<LoadError>) -> Result<RuleSet, L
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
+/// The directory under the rules directory that holds test files, not rules.
+pub(crate) const TESTS_DIR: &str = "tests";
+
+/// Collects the rule files under `dir`; `top` when `dir` is the rules
+/// directory itself, whose `tests` directory is skipped.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>, top: bool) {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
@@ -239,7 +247,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
             continue;
         };
         if file_type.is_dir() {
-            walk(&path, out, errors);
+            if !(top && name == TESTS_DIR) {
+                walk(&path, out, errors, false);
+            }
             continue;
         }
         // A symlink counts when it leads to a file; links to directories are
@@ -264,7 +274,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
     }
 }
 
-fn read(path: &Path) -> Result<String, Box<LoadError>> {
+/// Reads a YAML file as text: UTF-8 (located error otherwise), without a byte-order mark.
+pub(crate) fn read(path: &Path) -> Result<String, Box<LoadError>> {
     let bytes = std::fs::read(path).map_err(|e| {
         Box::new(LoadError::file(
             path,
@@ -299,7 +310,7 @@ fn read(path: &Path) -> Result<String, Box<LoadError>> {
     }
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),

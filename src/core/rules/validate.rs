@@ -1306,7 +1306,7 @@ fn required_help(field: &str) -> String {
 
 /// The location of characters `offset..offset + len` of a scalar `text` written
 /// at `loc`, when the scalar sits on one line plainly or in quotes; else `loc`.
-fn part_loc(loc: Loc, text: &str, offset: usize, len: usize) -> Loc {
+pub(crate) fn part_loc(loc: Loc, text: &str, offset: usize, len: usize) -> Loc {
     let n = text.chars().count() as u32;
     if text.contains('\n') || !loc.is_known() {
         return loc;
