@@ -762,7 +762,17 @@ pub struct ImportArgs {
 
 /// Starts the tracing subscriber that writes logs to stderr.
 pub fn init_tracing(cli: &Cli) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.global.log)
+    // `test` and `backtest` print their own report: what the engine decides
+    // on the simulated clock ("Mail decided", alert transitions) is not news,
+    // so they log warnings only unless --log says otherwise.
+    let quiet =
+        matches!(cli.command, Command::Test(_) | Command::Backtest(_)) && cli.global.log == "info";
+    let level = if quiet {
+        "warn"
+    } else {
+        cli.global.log.as_str()
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colours only for a person at a terminal, never into a log file or journal.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -1269,7 +1279,11 @@ async fn rule_tests(global: &GlobalArgs, args: &TestArgs) -> anyhow::Result<Exit
             .await
             .with_context(|| format!("cannot run {}", file.path.display()))?;
         total += report.cases.len();
-        failed += report.cases.iter().filter(|c| !c.failures.is_empty()).count();
+        failed += report
+            .cases
+            .iter()
+            .filter(|c| !c.failures.is_empty())
+            .count();
         print!("{report}");
     }
     if failed == 0 {

@@ -32,5 +32,5 @@ pub use handoff_core::{
 pub mod backtest;
 pub mod cli;
 pub mod daemon;
-pub mod testing;
 pub mod mail;
+pub mod testing;

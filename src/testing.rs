@@ -17,8 +17,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::daemon::replay::{Pace, Replay, notices};
 use crate::daemon::{Change, Grouping, State};
-use crate::ruletest::{AlertExpect, Expect, TestCase, TestFile};
 use crate::rules::RuleSet;
+use crate::ruletest::{AlertExpect, Expect, TestCase, TestFile};
 use crate::store::{Store, StoreOptions};
 
 /// What one test found.
@@ -77,7 +77,10 @@ impl std::fmt::Display for FileReport {
 /// The rules do not load, or a test's database or data could not be set up
 /// (a failed expectation is not an error: it is in the report).
 pub async fn run_file(file: &TestFile, default_rules: &Path) -> anyhow::Result<FileReport> {
-    let rules_path = file.rules.clone().unwrap_or_else(|| default_rules.to_owned());
+    let rules_path = file
+        .rules
+        .clone()
+        .unwrap_or_else(|| default_rules.to_owned());
     let rules = load_rules(&rules_path)?;
     let mut cases = Vec::new();
     for case in &file.tests {
@@ -125,7 +128,13 @@ async fn run_case(
         group_interval: file.grouping.group_interval,
     };
     let mail = notices(grouping).map_err(|e| anyhow::anyhow!(e))?;
-    let mut replay = Replay::new(rules, Some(mail), "the test's database".to_owned(), first, Pace::Every);
+    let mut replay = Replay::new(
+        rules,
+        Some(mail),
+        "the test's database".to_owned(),
+        first,
+        Pace::Every,
+    );
     let mut failures = Vec::new();
     let mut changes = case.changes.iter().peekable();
     for &at in &case.instants {
@@ -284,7 +293,10 @@ fn check_mail(replay: &Replay, file: &TestFile, e: &Expect, failures: &mut Vec<S
             m.subject
                 .as_deref()
                 .map(|s| format!("{s:?}"))
-                .or_else(|| m.subject_contains.as_deref().map(|s| format!("containing {s:?}")))
+                .or_else(|| m
+                    .subject_contains
+                    .as_deref()
+                    .map(|s| format!("containing {s:?}")))
                 .unwrap_or_else(|| "any".to_owned())
         );
     }

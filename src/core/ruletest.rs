@@ -401,6 +401,10 @@ pub fn is_test_path(path: &Path) -> bool {
     }
 }
 
+/// The directory, anywhere below a tests directory, that holds rule files
+/// tests load (a changed SLA), skipped when looking for tests.
+pub const RULES_DIR: &str = "rules";
+
 fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -425,7 +429,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
             continue;
         };
         if file_type.is_dir() {
-            walk(&path, out, errors);
+            // `rules/` beside the tests holds the rule sets tests switch to
+            // (`changes: … rules:`), not tests.
+            if name != RULES_DIR {
+                walk(&path, out, errors);
+            }
             continue;
         }
         // Links to files count; links to directories are not followed.

@@ -292,7 +292,10 @@ impl Engine {
         }
         effects.record.forget = self.board.restore(alerts);
         self.recorded = r.last_rule_set.clone();
-        effects.record.rule_sets.extend(self.record_rules(r.now, "start"));
+        effects
+            .record
+            .rule_sets
+            .extend(self.record_rules(r.now, "start"));
         for (objective, group, start) in r.episodes {
             if let Some(e) = self.board.entries.get_mut(&objective)
                 && !e.rejudge

@@ -587,7 +587,10 @@ async fn a_restart_during_a_long_breach_tells_since_when_from_the_history() {
     let mut o = options(now);
     o.mail = Some(mail_options(Transport::Dir(out.path().to_owned())));
     let run = start(&db, dir.path(), o).await;
-    eventually("the breach mail", || async { !received_in(out.path()).is_empty() }).await;
+    eventually("the breach mail", || async {
+        !received_in(out.path()).is_empty()
+    })
+    .await;
     let mails = received_in(out.path());
     let text = &mails[0].3;
     // 90 days before Fri 20 Nov 2026 12:00 UTC.

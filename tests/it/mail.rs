@@ -807,8 +807,14 @@ fn each_kind_of_mail_reads_as_reviewed() {
                     "was written at rules/acme.yaml:92".to_owned(),
                 ],
                 statuses: vec![
-                    ("webinar".to_owned(), "webinar — breached: 77.5% worked within 4h, target 85.0%".to_owned()),
-                    ("events".to_owned(), "events — ok: 96.0% worked within 4h, target 90.0%".to_owned()),
+                    (
+                        "webinar".to_owned(),
+                        "webinar — breached: 77.5% worked within 4h, target 85.0%".to_owned(),
+                    ),
+                    (
+                        "events".to_owned(),
+                        "events — ok: 96.0% worked within 4h, target 90.0%".to_owned(),
+                    ),
                 ],
                 ..base.clone()
             },

@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod backtest;
 mod changelog;
 mod cli;
 mod daemon;
