@@ -176,7 +176,7 @@ fn section(out: &mut String, run: &Run, objective: &str, indent: &str) {
         .replay
         .alerts()
         .into_iter()
-        .filter(|a| a.0 == objective)
+        .filter(|a| a.objective == objective)
         .collect();
     if alerts.is_empty() {
         let _ = writeln!(out, "{indent}alerts: none would have fired");
@@ -186,8 +186,9 @@ fn section(out: &mut String, run: &Run, objective: &str, indent: &str) {
             "{indent}alerts that would have fired: {}",
             alerts.len()
         );
-        for (_, g, fired, resolved) in alerts.iter().take(20) {
-            let until = resolved.map_or_else(
+        for a in alerts.iter().take(20) {
+            let (g, fired) = (&a.group, a.fired_at);
+            let until = a.resolved_at.map_or_else(
                 || "still firing at the end".to_owned(),
                 |r| format!("resolved {}", r.format("%Y-%m-%d %H:%M")),
             );
@@ -259,12 +260,12 @@ fn run_json(run: &Run) -> Value {
             .replay
             .alerts()
             .into_iter()
-            .filter(|a| a.0 == o.name)
-            .map(|(_, g, fired, resolved)| {
+            .filter(|a| a.objective == o.name)
+            .map(|a| {
                 json!({
-                    "group": g,
-                    "fired_at": ts(fired),
-                    "resolved_at": resolved.map(ts),
+                    "group": a.group,
+                    "fired_at": ts(a.fired_at),
+                    "resolved_at": a.resolved_at.map(ts),
                 })
             })
             .collect();

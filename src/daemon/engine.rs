@@ -623,15 +623,14 @@ impl Engine {
                 })
             })
             .collect();
-        let decisions = state.planner.plan(
-            &live,
-            &known,
-            &inhibited,
-            &missed_now,
-            &sla,
-            now,
-            mail.grouping,
-        );
+        let facts = super::notify::Facts {
+            live: &live,
+            known: &known,
+            inhibited: &inhibited,
+            missed: &missed_now,
+            sla: &sla,
+        };
+        let decisions = state.planner.plan(&facts, now, mail.grouping);
         effects.record.unnotify = state.planner.take_forgotten();
         let domain = mail.from.email.domain().to_owned();
         for d in decisions {

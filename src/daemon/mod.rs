@@ -236,7 +236,7 @@ impl Daemon {
 
     /// Carries out what the engine decided: rows to write, transitions to
     /// log, schedules to start and stop, mail to deliver.
-    fn carry_out(self: &Self, effects: Effects) {
+    fn carry_out(&self, effects: Effects) {
         for l in &effects.transitions {
             log_transition(l);
         }
@@ -1064,6 +1064,23 @@ fn signals(stop: CancellationToken, daemon: Arc<std::sync::OnceLock<Arc<Daemon>>
 
 pub use replay::backfill;
 
+/// The board, locked: the engine's snapshot, as HTTP, `/metrics` and the
+/// status page read it.
+pub struct BoardGuard<'a>(std::sync::MutexGuard<'a, Engine>);
+
+impl std::ops::Deref for BoardGuard<'_> {
+    type Target = Board;
+    fn deref(&self) -> &Board {
+        &self.0.board
+    }
+}
+
+impl std::ops::DerefMut for BoardGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Board {
+        &mut self.0.board
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1222,22 +1239,5 @@ mod tests {
                 .forget
                 .contains(&("volume".to_owned(), "webinar".to_owned()))
         );
-    }
-}
-
-/// The board, locked: the engine's snapshot, as HTTP, `/metrics` and the
-/// status page read it.
-pub struct BoardGuard<'a>(std::sync::MutexGuard<'a, Engine>);
-
-impl std::ops::Deref for BoardGuard<'_> {
-    type Target = Board;
-    fn deref(&self) -> &Board {
-        &self.0.board
-    }
-}
-
-impl std::ops::DerefMut for BoardGuard<'_> {
-    fn deref_mut(&mut self) -> &mut Board {
-        &mut self.0.board
     }
 }

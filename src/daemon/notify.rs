@@ -70,6 +70,21 @@ pub struct Live {
     pub pending: bool,
 }
 
+/// What should be known now, for [`Planner::plan`].
+#[derive(Clone, Copy, Debug)]
+pub struct Facts<'a> {
+    /// The alerts firing (and those pending again, which hold a resolution).
+    pub live: &'a [Live],
+    /// The objectives in the rules.
+    pub known: &'a Known,
+    /// The objectives whose alerts are held while evaluations fail.
+    pub inhibited: &'a BTreeSet<String>,
+    /// The periods missed lately.
+    pub missed: &'a [Missed],
+    /// The SLA changes not yet told.
+    pub sla: &'a [SlaNotice],
+}
+
 /// An SLA change to tell the receivers of its objective.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SlaNotice {
@@ -210,19 +225,20 @@ impl Planner {
             .retain(|k, t| k.3 == PERIOD || t.state == "firing" || t.sent_at >= before);
     }
 
-    /// Decides what to tell now. `live` are the firing alerts; `known` the
-    /// objectives in the rules; `inhibited` the objectives whose alerts are
-    /// held while evaluations fail; `missed` the periods missed lately.
+    /// Decides what to tell now, of what should be known (`facts`).
     pub fn plan(
         &mut self,
-        live: &[Live],
-        known: &Known,
-        inhibited: &BTreeSet<String>,
-        missed: &[Missed],
-        sla: &[SlaNotice],
+        facts: &Facts<'_>,
         now: DateTime<Utc>,
         grouping: Grouping,
     ) -> Vec<Decision> {
+        let Facts {
+            live,
+            known,
+            inhibited,
+            missed,
+            sla,
+        } = *facts;
         let mut wanted: BTreeMap<String, Vec<Decision>> = BTreeMap::new();
         let mut firing: BTreeSet<(&str, &str)> = BTreeSet::new();
         let settling = |o: &str| known.get(o).is_some_and(|k| k.settling);
@@ -663,7 +679,14 @@ mod tests {
     /// Plans at `now` and notes every decision, as the daemon does.
     fn step(p: &mut Planner, live: &[Live], k: &Known, missed: &[Missed], now: i64) -> Vec<String> {
         let g = Grouping::default();
-        let ds = p.plan(live, k, &BTreeSet::new(), missed, &[], t(now), g);
+        let facts = Facts {
+            live,
+            known: k,
+            inhibited: &BTreeSet::new(),
+            missed,
+            sla: &[],
+        };
+        let ds = p.plan(&facts, t(now), g);
         ds.iter()
             .map(|d| {
                 let id = message_id(d, "acme.example");
@@ -817,13 +840,27 @@ mod tests {
         let inhibited: BTreeSet<String> = ["speed".to_owned()].into();
         let g = Grouping::default();
         assert!(
-            p.plan(&[only_a.clone()], &k, &inhibited, &[], &[], t(60 * 25), g)
-                .is_empty()
+            p.plan(
+                &Facts {
+                    live: &[only_a.clone()],
+                    known: &k,
+                    inhibited: &inhibited,
+                    missed: &[],
+                    sla: &[],
+                },
+                t(60 * 25),
+                g
+            )
+            .is_empty()
         );
-        assert!(
-            p.plan(&[], &k, &inhibited, &[], &[], t(60 * 26), g)
-                .is_empty()
-        );
+        let facts = Facts {
+            live: &[],
+            known: &k,
+            inhibited: &inhibited,
+            missed: &[],
+            sla: &[],
+        };
+        assert!(p.plan(&facts, t(60 * 26), g).is_empty());
         // Once evaluations succeed, the reminder that is due goes.
         assert_eq!(
             step(&mut p, &[only_a], &k, &[], 60 * 27),

@@ -233,20 +233,25 @@ impl Replay {
         }
     }
 
-    /// The alerts that fired: (objective, group, fired at, resolved at).
-    pub fn alerts(&self) -> Vec<(String, String, DateTime<Utc>, Option<DateTime<Utc>>)> {
+    /// The alerts that fired, in order.
+    pub fn alerts(&self) -> Vec<Fired> {
         let mut open: BTreeMap<(String, String), usize> = BTreeMap::new();
-        let mut out: Vec<(String, String, DateTime<Utc>, Option<DateTime<Utc>>)> = Vec::new();
+        let mut out: Vec<Fired> = Vec::new();
         for (at, l) in &self.transitions {
             let key = (l.objective.clone(), l.group.clone());
             match l.transition.to {
                 Change::Firing => {
-                    open.insert(key.clone(), out.len());
-                    out.push((key.0, key.1, *at, None));
+                    open.insert(key, out.len());
+                    out.push(Fired {
+                        objective: l.objective.clone(),
+                        group: l.group.clone(),
+                        fired_at: *at,
+                        resolved_at: None,
+                    });
                 }
                 Change::Resolved => {
                     if let Some(i) = open.remove(&key) {
-                        out[i].3 = Some(*at);
+                        out[i].resolved_at = Some(*at);
                     }
                 }
                 _ => {}
@@ -254,6 +259,15 @@ impl Replay {
         }
         out
     }
+}
+
+/// An alert that fired during a replay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fired {
+    pub objective: String,
+    pub group: String,
+    pub fired_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
 }
 
 /// The instants from `from` to `to` (both included) every `every`.

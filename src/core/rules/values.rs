@@ -263,6 +263,19 @@ pub(crate) fn email(text: &str) -> Result<(), Problem> {
     }
 }
 
+/// `30m`, `4h`, `7d`, `2w`, `1h30m` or `0`, as rule files write durations
+/// (for command-line options).
+impl FromStr for Duration {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Duration, String> {
+        duration(s).map_err(|p| match p.help {
+            Some(h) => format!("{}: {h}", p.message),
+            None => p.message,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,18 +363,5 @@ mod tests {
         );
         assert!(email("a@b.example").is_ok());
         assert!(email("sales").is_err());
-    }
-}
-
-/// `30m`, `4h`, `7d`, `2w`, `1h30m` or `0`, as rule files write durations
-/// (for command-line options).
-impl FromStr for Duration {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Duration, String> {
-        duration(s).map_err(|p| match p.help {
-            Some(h) => format!("{}: {h}", p.message),
-            None => p.message,
-        })
     }
 }
