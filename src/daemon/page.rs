@@ -116,6 +116,9 @@ pub struct AlertView {
     pub severity: String,
     /// When it entered its state.
     pub since: DateTime<Utc>,
+    /// When its episode began (the first of the unbroken run of results off
+    /// target, from the history), when that is earlier than `since`.
+    pub episode: Option<DateTime<Utc>>,
     /// What is wrong, e.g. `breached: 81% worked in 4h, target 95%`.
     pub summary: String,
 }
@@ -546,8 +549,14 @@ fn alert_html(alert: &AlertView, now: DateTime<Utc>) -> String {
     } else {
         esc(&alert.state)
     };
+    let episode = alert.episode.map_or_else(String::new, |e| {
+        format!(
+            " <span class=\"since\">· off target since {}</span>",
+            time_html(e, now)
+        )
+    });
     format!(
-        "<span class=\"alert {} {}\">{state} {}</span> <span class=\"since\">since {}</span>",
+        "<span class=\"alert {} {}\">{state} {}</span> <span class=\"since\">since {}</span>{episode}",
         if firing { "firing" } else { "pending" },
         if alert.severity == "critical" {
             "critical"
@@ -1158,6 +1167,7 @@ mod tests {
             state: state.to_owned(),
             severity: severity.to_owned(),
             since,
+            episode: None,
             summary: summary.to_owned(),
         }
     }

@@ -1,6 +1,7 @@
 //! What HTTP shows, drawn from the board: the status page's view and the JSON
 //! of `/api/v1/objectives` and `/api/v1/alerts`.
 
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::Daemon;
@@ -31,6 +32,7 @@ pub fn page(daemon: &Daemon) -> PageView {
             state: board.source.state.as_str().to_owned(),
             severity: "critical".to_owned(),
             since: board.source.active_since.unwrap_or(now),
+            episode: None,
             summary: source_summary(&board),
         }),
         objectives,
@@ -62,11 +64,13 @@ fn unit(kind: Kind) -> Unit {
     }
 }
 
-fn alert_view(s: &Series, summary: &str) -> Option<AlertView> {
+fn alert_view(s: &Series, episode: Option<DateTime<Utc>>, summary: &str) -> Option<AlertView> {
+    let since = s.fired_at.or(s.active_since).unwrap_or_default();
     s.is_active().then(|| AlertView {
         state: s.state.as_str().to_owned(),
         severity: s.severity.map_or("warning", |x| x.as_str()).to_owned(),
-        since: s.fired_at.or(s.active_since).unwrap_or_default(),
+        since,
+        episode: episode.filter(|e| *e < since),
         summary: summary.to_owned(),
     })
 }
@@ -86,7 +90,10 @@ fn objective_view(e: &Entry) -> ObjectiveView {
                     numerator: r.numerator,
                     denominator: r.denominator,
                     note: note(r),
-                    alert: e.series.get(&r.group).and_then(|s| alert_view(s, summary)),
+                    alert: e
+                        .series
+                        .get(&r.group)
+                        .and_then(|s| alert_view(s, e.episodes.get(&r.group).copied(), summary)),
                 });
             }
         }
@@ -101,7 +108,10 @@ fn objective_view(e: &Entry) -> ObjectiveView {
                     numerator: None,
                     denominator: None,
                     note: None,
-                    alert: e.series.get(g).and_then(|s| alert_view(s, &l.summary)),
+                    alert: e
+                        .series
+                        .get(g)
+                        .and_then(|s| alert_view(s, e.episodes.get(g).copied(), &l.summary)),
                 });
             }
         }
@@ -244,6 +254,8 @@ pub fn alerts_json(daemon: &Daemon) -> Value {
             "severity": s.severity.map(|x| x.as_str()),
             "active_since": s.active_since.map(crate_rfc3339),
             "fired_at": s.fired_at.map(crate_rfc3339),
+            // The first of the unbroken run of results off target (docs/DAEMON.md).
+            "episode_start": e.episodes.get(g).copied().map(crate_rfc3339),
             "status": latest.map_or(Status::Error, |l| l.status).as_str(),
             "value": latest.and_then(|l| l.value),
             "summary": latest.map(|l| l.summary.as_str()),

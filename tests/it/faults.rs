@@ -598,5 +598,20 @@ async fn a_restart_during_a_long_breach_tells_since_when_from_the_history() {
         text.contains("Broken since: Sat 22 Aug 2026, 12:00 UTC"),
         "{text}"
     );
+    // The API and the status page say it too, beside when the alert fired.
+    let alerts = crate::daemon::get_json(run.addr, "/api/v1/alerts").await;
+    let speed = alerts["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["objective"] == "speed")
+        .unwrap()
+        .clone();
+    assert_eq!(speed["episode_start"], "2026-08-22T12:00:00Z", "{alerts}");
+    // It fired when this daemon first evaluated it, just after it started.
+    let fired = speed["fired_at"].as_str().unwrap();
+    assert!(fired.starts_with("2026-11-20T12:00:0"), "{alerts}");
+    let (_, page) = http(run.addr, "GET", "/", None).await;
+    assert!(page.contains("off target since"), "{page}");
     run.stop().await;
 }
