@@ -356,6 +356,12 @@ async fn a_database_that_hangs(db: TestDb) {
     let addr = listener.local_addr().unwrap();
     let daemon = handoff::daemon::Daemon::new(store, rules, dir.path().to_owned(), o);
     let task = tokio::spawn(handoff::daemon::run_with(daemon.clone(), listener));
+    // Started: saved state read back (the rule set it records says so), so
+    // its mail round runs.
+    eventually("the daemon restored its state", || async {
+        count(&db, "SELECT COUNT(*) FROM handoff_rule_sets").await >= 1
+    })
+    .await;
 
     assert_eq!(run_all(&daemon).await, [true, true]);
     proxy.hang();
