@@ -21,7 +21,7 @@
 //!   through a store it is given, on the calendar of the rules it ships.
 //! - [`rules`]: the YAML rule files: parsing, validation with located errors, the
 //!   JSON Schema, business-hours calendars, and the immutable [`rules::RuleSet`].
-//! - [`eval`]: the five measures (DESIGN §4): [`eval::run_objective`] runs one
+//! - [`eval`]: the five measures (docs/eval.md): [`eval::run_objective`] runs one
 //!   objective at one instant; the arithmetic on what the store returns is pure.
 //! - [`ruletest`]: the format of rule unit tests (docs/TESTS.md): data, instants,
 //!   changes and what must be found, loaded with located errors like rule files.

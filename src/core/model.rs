@@ -1,4 +1,4 @@
-//! The canonical rows of the lead store (DESIGN §2) and the value types they hold.
+//! The canonical rows of the lead store (README, "The lead store") and the value types they hold.
 //!
 //! These types are what import and the demo generator produce and what the store
 //! writes. They carry no SQL: [`Table`] and [`Column`] name the schema, and

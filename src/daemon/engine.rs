@@ -111,17 +111,6 @@ pub struct Effects {
     pub unbuildable: u64,
 }
 
-impl Effects {
-    fn extend(&mut self, other: Effects) {
-        super::board::merge_journal(&mut self.record, other.record);
-        self.transitions.extend(other.transitions);
-        self.start.extend(other.start);
-        self.stop.extend(other.stop);
-        self.notices.extend(other.notices);
-        self.unbuildable += other.unbuildable;
-    }
-}
-
 /// A mail decided, with the instant of the evaluation (or reload) that
 /// caused what it tells.
 #[derive(Clone, Debug)]
@@ -757,15 +746,6 @@ impl Engine {
             board.generation += 1;
         }
         effects
-    }
-
-    /// Takes several inputs in order.
-    pub fn handle_all(&mut self, inputs: impl IntoIterator<Item = Input>) -> Effects {
-        let mut out = Effects::default();
-        for i in inputs {
-            out.extend(self.handle(i));
-        }
-        out
     }
 }
 

@@ -136,11 +136,8 @@ impl Replay {
         self.take(at, effects);
     }
 
-    /// Evaluates the objectives due at `at` and lets the engine decide.
-    ///
-    /// # Errors
-    ///
-    /// None: a failed evaluation is an `error` result, as in the daemon.
+    /// Evaluates the objectives due at `at` and lets the engine decide. A
+    /// failed evaluation is an `error` result, as in the daemon.
     pub async fn step(&mut self, store: &Store, at: DateTime<Utc>) {
         self.advance(at);
         let rules = self.engine.rules().clone();

@@ -2,7 +2,7 @@
 //! trouble it plants, and writing it to every backend.
 //!
 //! The figures are computed here from the generated rows with the definitions of
-//! DESIGN §2 (an attempt is a human outbound touch at or after `mql_at`), not from
+//! the README's "The lead store" (an attempt is a human outbound touch at or after `mql_at`), not from
 //! the generator's own bookkeeping.
 
 use std::collections::HashMap;

@@ -1,4 +1,4 @@
-//! `handoff eval`: the five measures of DESIGN §4, worked out by hand.
+//! `handoff eval`: the five measures of docs/eval.md, worked out by hand.
 //!
 //! Each test loads a few rows through the CSV import (so every backend holds the
 //! same data), evaluates at a fixed instant and compares with figures computed

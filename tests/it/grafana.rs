@@ -116,7 +116,7 @@ fn exported() -> (BTreeSet<String>, BTreeSet<String>) {
             labels.insert(lit.to_owned());
         }
     }
-    // The parse must find what DESIGN §6 names, or it would vouch for nothing.
+    // The parse must find what docs/DAEMON.md, "Metrics" names, or it would vouch for nothing.
     for name in [
         "handoff_objective_value",
         "handoff_alerts",

@@ -1,4 +1,4 @@
-//! The evaluator's reads against the plain per-lead definitions of DESIGN §4,
+//! The evaluator's reads against the plain per-lead definitions of docs/eval.md,
 //! on random data full of ties and edges, on every backend.
 //!
 //! The expected answers are computed here, lead by lead, from the rows the test
@@ -151,7 +151,7 @@ async fn load(db: &TestDb, data: &Data) {
     tx.commit().await.unwrap();
 }
 
-/// What DESIGN §4 says of one lead at `at`, computed from the rows.
+/// What docs/eval.md says of one lead at `at`, computed from the rows.
 struct Facts<'a> {
     lead: &'a Lead,
     group: Option<String>,

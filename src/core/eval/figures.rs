@@ -1,4 +1,4 @@
-//! The arithmetic of each kind (DESIGN §4): from what the store returns (counts
+//! The arithmetic of each kind (docs/eval.md): from what the store returns (counts
 //! per group, histograms, the first few offenders, first attempts) to figures and
 //! statuses. Pure: no I/O, no clock; every input is an argument.
 

@@ -1,4 +1,4 @@
-//! Each kind's reads (DESIGN §4): which windows it asks the store about, at
+//! Each kind's reads (docs/eval.md): which windows it asks the store about, at
 //! which instants. The arithmetic on the answers is in `figures`.
 
 use chrono::{DateTime, Utc};

@@ -1,4 +1,4 @@
-//! Evaluation: the five measures of DESIGN §4 over the store, at one instant.
+//! Evaluation: the five measures of docs/eval.md over the store, at one instant.
 //!
 //! ```text
 //! Objective ─┐

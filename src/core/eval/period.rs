@@ -1,4 +1,4 @@
-//! Windows: the calendar periods of DESIGN §4.
+//! Windows: the calendar periods of docs/eval.md.
 //!
 //! Calendar periods are found in the rule's time zone and turned into UTC
 //! instants at their local midnights, so a day with a daylight-saving change is

@@ -1,5 +1,5 @@
 //! What an evaluation finds: typed results that serialize to the JSON of
-//! DESIGN §7.
+//! the README's "Commands".
 //!
 //! Numbers follow one rule in JSON: a whole number is written without a
 //! fraction, and an absent or non-finite one is `null`. Keys come out in
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::rules::Kind;
 
-/// The state of one objective for one group (DESIGN §4).
+/// The state of one objective for one group (docs/eval.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
     /// The promise is kept.
@@ -274,7 +274,7 @@ pub struct ProfitabilityDetails {
     pub window_start: DateTime<Utc>,
 }
 
-/// The kind-specific figures of one result (DESIGN §7 `details`).
+/// The kind-specific figures of one result (the README's "Commands" `details`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Details {
@@ -388,7 +388,7 @@ impl Evaluation {
             .any(|r| r.status == Status::Error)
     }
 
-    /// The JSON object of DESIGN §7: `{"evaluated_at", "objectives": [...]}`,
+    /// The JSON object of the README's "Commands": `{"evaluated_at", "objectives": [...]}`,
     /// every object's keys in alphabetical order.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)

@@ -1,5 +1,5 @@
 //! Business-hours calendars: open hours per weekday and holidays, as rule files
-//! define them, and the business-time arithmetic on them (DESIGN §4): a clock
+//! define them, and the business-time arithmetic on them (docs/eval.md): a clock
 //! that runs only in open hours. The open spans of each day are read in the
 //! calendar's own time zone and turned into UTC instants with [`local_instant`],
 //! so they follow daylight-saving changes as the wall clock does.

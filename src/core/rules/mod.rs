@@ -1,4 +1,4 @@
-//! The SLA rule files (DESIGN §3): parsing, validation with located errors, the
+//! The SLA rule files (rules/README.md): parsing, validation with located errors, the
 //! JSON Schema, and the immutable [`RuleSet`] the rest of the program receives.
 //!
 //! ```text

@@ -14,7 +14,7 @@ use super::calendar::Calendar;
 use super::schedule::Schedule;
 use crate::model::GroupBy;
 
-/// What an objective measures (DESIGN §4).
+/// What an objective measures (docs/eval.md).
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
 )]
@@ -136,7 +136,7 @@ impl fmt::Display for Duration {
     }
 }
 
-/// The period an objective measures (DESIGN §4: windows are half-open `[start, end)`).
+/// The period an objective measures (docs/eval.md: windows are half-open `[start, end)`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Window {
     /// The calendar day containing the evaluation instant, up to it.
@@ -212,7 +212,7 @@ impl Target {
 /// The kind-specific part of an objective.
 #[derive(Clone, Debug)]
 pub enum Spec {
-    /// DESIGN §4 lead_volume.
+    /// `lead_volume` (rules/README.md, docs/eval.md).
     LeadVolume {
         /// MQLs per period (per group with `by`).
         target: Target,
@@ -221,14 +221,14 @@ pub enum Spec {
         /// With a calendar period, the elapsed part counts business time only.
         calendar: Option<Arc<Calendar>>,
     },
-    /// DESIGN §4 lead_quality.
+    /// `lead_quality` (rules/README.md, docs/eval.md).
     LeadQuality {
         /// Accepted / (accepted + rejected), 0–1.
         target: Target,
         /// MQLs younger than this are not judged yet.
         mature_after: Duration,
     },
-    /// DESIGN §4 percent_worked.
+    /// `percent_worked` (rules/README.md, docs/eval.md).
     PercentWorked {
         /// Share of MQLs worked in time, 0–1.
         target: Target,
@@ -237,14 +237,14 @@ pub enum Spec {
         /// When set, the deadline clock runs in open hours only.
         calendar: Option<Arc<Calendar>>,
     },
-    /// DESIGN §4 contact_attempts.
+    /// `contact_attempts` (rules/README.md, docs/eval.md).
     ContactAttempts {
         /// Share of abandoned MQLs that got `min_attempts`, 0–1.
         target: Target,
         /// Attempts owed before giving up.
         min_attempts: u32,
     },
-    /// DESIGN §4 profitability.
+    /// `profitability` (rules/README.md, docs/eval.md).
     Profitability {
         /// How far back the cohort reaches (also the objective's rolling window).
         lookback: Duration,

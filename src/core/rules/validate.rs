@@ -31,7 +31,7 @@ pub(crate) struct SourceFile {
     pub text: String,
 }
 
-/// Defaults and limits where DESIGN is silent; rules/README.md documents them.
+/// Defaults and limits the product contract leaves open; rules/README.md documents them.
 pub(crate) mod defaults {
     use super::Duration;
 

@@ -1,4 +1,4 @@
-//! The SQL store: the canonical lead tables (DESIGN §2) on SQLite, PostgreSQL or
+//! The SQL store: the canonical lead tables (the README's "The lead store") on SQLite, PostgreSQL or
 //! MySQL/MariaDB.
 //!
 //! This is the only module that speaks SQL, and [`Store`] is its only door. The

@@ -72,7 +72,7 @@ pub struct ResultRow {
     pub objective: String,
     /// The group (`all` without `by`).
     pub group: String,
-    /// The instant the result describes (DESIGN §4 `t`).
+    /// The instant the result describes (docs/eval.md `t`).
     pub evaluated_at: DateTime<Utc>,
     /// `ok`, `at_risk`, `breached`, `no_data` or `error`.
     pub status: String,
