@@ -25,6 +25,8 @@
 //!   objective at one instant; the arithmetic on what the store returns is pure.
 //! - [`ruletest`]: the format of rule unit tests (docs/TESTS.md): data, instants,
 //!   changes and what must be found, loaded with located errors like rule files.
+//! - [`codes`]: the words stored for statuses, alert states, severities and the
+//!   notification log, each encoded and decoded in one place.
 //! - [`when`]: reading the instants people type; [`suggest`]: did-you-mean;
 //!   [`progress`]: progress reporting for long work.
 //!
@@ -35,9 +37,12 @@
 //!   values are bound parameters.
 //! - One function runs one objective, [`eval::run_objective`]; it never fails, it
 //!   returns failure as data with a bounded reason.
+//! - Every enum stored as text goes through [`codes::Code`]: an unknown stored
+//!   word is an error on read, never mapped to some other value.
 //! - Every timestamp is a UTC instant ([`chrono::DateTime<Utc>`]) with microsecond
 //!   precision, on every backend.
 
+pub mod codes;
 pub mod demo;
 pub mod eval;
 pub mod import;

@@ -10,79 +10,11 @@
 //! Everything here is pure: [`Series::step`] takes the observation and the time,
 //! and returns the transition, if any, for the caller to log and record.
 
-use std::fmt;
-
 use chrono::{DateTime, TimeDelta, Utc};
 
+pub use crate::codes::{Change, Severity, State};
 use crate::eval::Status;
 use crate::rules::{Alert, ErrorPolicy, NoDataPolicy};
-
-/// Where a series stands.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum State {
-    /// No problem (or none that lasted).
-    #[default]
-    Inactive,
-    /// A problem, held for `for` before it fires.
-    Pending,
-    /// The alert is raised.
-    Firing,
-}
-
-impl State {
-    /// The name stored and shown: `inactive`, `pending`, `firing`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Inactive => "inactive",
-            State::Pending => "pending",
-            State::Firing => "firing",
-        }
-    }
-
-    /// Reads a stored name.
-    pub fn parse(s: &str) -> Option<State> {
-        match s {
-            "inactive" => Some(State::Inactive),
-            "pending" => Some(State::Pending),
-            "firing" => Some(State::Firing),
-            _ => None,
-        }
-    }
-}
-
-/// How bad a problem is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    /// `at_risk`, or no data where `on_no_data: alert`.
-    Warning,
-    /// `breached`, or evaluations failing.
-    Critical,
-}
-
-impl Severity {
-    /// `warning` or `critical`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
-    }
-
-    /// Reads a stored name.
-    pub fn parse(s: &str) -> Option<Severity> {
-        match s {
-            "warning" => Some(Severity::Warning),
-            "critical" => Some(Severity::Critical),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// What one evaluation says about a series.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,34 +98,6 @@ pub struct Transition {
     /// The severity of the problem (for `Resolved` and `Cancelled`, the one the
     /// alert had).
     pub severity: Severity,
-}
-
-/// What happened to a series.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Change {
-    /// A problem began; it must last `for` before it fires.
-    Pending,
-    /// The alert fired.
-    Firing,
-    /// A firing alert changed severity (at risk ↔ breached).
-    Escalated,
-    /// A pending problem cleared before it fired.
-    Cancelled,
-    /// A firing alert resolved.
-    Resolved,
-}
-
-impl Change {
-    /// The name recorded in the alert history.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Change::Pending => "pending",
-            Change::Firing => "firing",
-            Change::Escalated => "escalated",
-            Change::Cancelled => "inactive",
-            Change::Resolved => "resolved",
-        }
-    }
 }
 
 impl Series {

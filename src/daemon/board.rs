@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
-use super::alerts::{Change, Observation, Series, Severity, State, Timing, Transition};
+use super::alerts::{Change, Observation, Series, Severity, Timing, Transition};
+use crate::codes::Delivery;
 use crate::eval::{Failure, GroupResult, ObjectiveResult, Status};
 use crate::rules::{Kind, Objective};
 use crate::store::{AlertEvent, AlertRow, Journal, PeriodRow, ResultRow};
@@ -327,10 +328,10 @@ impl Board {
                                 objective: name.to_owned(),
                                 group: g.clone(),
                                 at,
-                                from_state: t.from.as_str().to_owned(),
-                                to_state: t.to.as_str().to_owned(),
-                                severity: Some(t.severity.as_str().to_owned()),
-                                status: Status::NoData.as_str().to_owned(),
+                                from_state: t.from,
+                                to_state: t.to,
+                                severity: Some(t.severity),
+                                status: Status::NoData,
                                 value: None,
                                 summary: summary.clone(),
                             });
@@ -389,13 +390,17 @@ impl Board {
             journal.alerts.push(AlertRow {
                 objective: String::new(),
                 group: SOURCE_GROUP.to_owned(),
-                state: self.source.state.as_str().to_owned(),
-                severity: self.source.severity.map(|s| s.as_str().to_owned()),
+                state: self.source.state,
+                severity: self.source.severity,
                 active_since: self.source.active_since,
                 fired_at: self.source.fired_at,
                 clear_since: self.source.clear_since,
                 error_since: self.source.error_since,
-                status: if failing.is_empty() { "ok" } else { "error" }.to_owned(),
+                status: if failing.is_empty() {
+                    Status::Ok
+                } else {
+                    Status::Error
+                },
                 value: Some(failing.len() as f64),
                 summary: summary.clone(),
                 definition: String::new(),
@@ -407,10 +412,14 @@ impl Board {
             objective: String::new(),
             group: SOURCE_GROUP.to_owned(),
             at,
-            from_state: t.from.as_str().to_owned(),
-            to_state: t.to.as_str().to_owned(),
-            severity: Some(t.severity.as_str().to_owned()),
-            status: if failing.is_empty() { "ok" } else { "error" }.to_owned(),
+            from_state: t.from,
+            to_state: t.to,
+            severity: Some(t.severity),
+            status: if failing.is_empty() {
+                Status::Ok
+            } else {
+                Status::Error
+            },
             value: Some(failing.len() as f64),
             summary: summary.clone(),
         });
@@ -488,7 +497,7 @@ pub fn merge_journal(u: &mut Journal, journal: Journal) {
         if u.outbox.len() > MAX_UNWRITTEN_MAIL {
             let mut over = u.outbox.len() - MAX_UNWRITTEN_MAIL;
             u.outbox.retain(|o| {
-                let drop = over > 0 && o.state != "pending";
+                let drop = over > 0 && o.state != Delivery::Pending;
                 over -= usize::from(drop);
                 !drop
             });
@@ -546,7 +555,7 @@ impl Board {
                     e.latest.insert(
                         row.group.clone(),
                         Latest {
-                            status: status_of(&row.status),
+                            status: row.status,
                             value: row.value,
                             summary: row.summary.clone(),
                         },
@@ -573,17 +582,10 @@ pub fn period_of(objective: &Objective, t: DateTime<Utc>) -> Option<DateTime<Utc
     })
 }
 
-pub(super) fn status_of(s: &str) -> Status {
-    Status::ALL
-        .into_iter()
-        .find(|x| x.as_str() == s)
-        .unwrap_or(Status::Error)
-}
-
 fn series_of(row: &AlertRow) -> Series {
     Series {
-        state: State::parse(&row.state).unwrap_or_default(),
-        severity: row.severity.as_deref().and_then(Severity::parse),
+        state: row.state,
+        severity: row.severity,
         active_since: row.active_since,
         fired_at: row.fired_at,
         clear_since: row.clear_since,
@@ -596,16 +598,13 @@ fn alert_row(name: &str, group: &str, s: &Series, entry: &Entry, at: DateTime<Ut
     AlertRow {
         objective: name.to_owned(),
         group: group.to_owned(),
-        state: s.state.as_str().to_owned(),
-        severity: s.severity.map(|x| x.as_str().to_owned()),
+        state: s.state,
+        severity: s.severity,
         active_since: s.active_since,
         fired_at: s.fired_at,
         clear_since: s.clear_since,
         error_since: s.error_since,
-        status: latest
-            .map_or(Status::Error, |l| l.status)
-            .as_str()
-            .to_owned(),
+        status: latest.map_or(Status::Error, |l| l.status),
         value: latest.and_then(|l| l.value),
         summary: latest.map(|l| l.summary.clone()).unwrap_or_default(),
         definition: entry.definition.clone(),
@@ -620,7 +619,7 @@ pub(super) fn result_row(name: &str, at: DateTime<Utc>, r: &GroupResult) -> Resu
         objective: name.to_owned(),
         group: r.group.clone(),
         evaluated_at: at,
-        status: r.status.as_str().to_owned(),
+        status: r.status,
         value: r.value,
         target: r.target,
         numerator: r.numerator,
@@ -640,7 +639,7 @@ pub(super) fn period_row(
         group: r.group.clone(),
         period_start: period.start,
         period_end: period.end,
-        status: r.status.as_str().to_owned(),
+        status: r.status,
         value: r.value,
         target: r.target,
         numerator: r.numerator,
@@ -662,10 +661,10 @@ fn event_row(
         objective: name.to_owned(),
         group: group.to_owned(),
         at,
-        from_state: t.from.as_str().to_owned(),
-        to_state: t.to.as_str().to_owned(),
-        severity: Some(t.severity.as_str().to_owned()),
-        status: r.status.as_str().to_owned(),
+        from_state: t.from,
+        to_state: t.to,
+        severity: Some(t.severity),
+        status: r.status,
         value: r.value,
         summary: summary.to_owned(),
     }

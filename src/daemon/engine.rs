@@ -33,9 +33,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::alerts::{Severity, State};
 use super::board::{self, Board, Entry, Logged, Outcome, SOURCE_GROUP};
 use super::notify::{
-    Decision, Known, KnownObjective, Live, MISSED_TOLD_FOR, MailOptions, MailState, Missed, PERIOD,
+    Decision, Known, KnownObjective, Live, MISSED_TOLD_FOR, MailOptions, MailState, Missed,
     SlaNotice, What, message_id, missed, retry_after, status_word, volume_result,
 };
+use crate::codes::{Delivery, Topic};
 use crate::mail::render::{self, MailKind, Notice, Thread};
 use crate::rules::{Objective, RuleSet};
 use crate::store::{AlertRow, Journal, NotifyRow, OutboxRow, PeriodRow};
@@ -426,7 +427,7 @@ impl Engine {
         if let Some(p) = state.pending.iter_mut().find(|p| p.id == m.id) {
             *p = m.clone();
         }
-        state.pending.retain(|p| p.state == "pending");
+        state.pending.retain(|p| p.state == Delivery::Pending);
         Effects {
             record: Journal {
                 outbox: vec![m],
@@ -681,7 +682,7 @@ impl Engine {
                 subject: rendered.subject,
                 message,
                 created_at: now,
-                state: "pending".to_owned(),
+                state: Delivery::Pending,
                 attempts: 0,
                 next_attempt_at: now,
                 sent_at: None,
@@ -721,7 +722,7 @@ impl Engine {
                             rcv.clone(),
                             r.objective.clone(),
                             r.group.clone(),
-                            PERIOD.to_owned(),
+                            Topic::Period,
                         ))
                         .is_none_or(|t| t.episode < r.period_start)
                     })
@@ -732,13 +733,8 @@ impl Engine {
             sla.iter().any(|n| {
                 &n.objective == name
                     && n.receivers.iter().any(|rcv| {
-                        log.get(&(
-                            rcv.clone(),
-                            name.clone(),
-                            String::new(),
-                            super::notify::SLA.to_owned(),
-                        ))
-                        .is_none_or(|t| t.episode < c.at)
+                        log.get(&(rcv.clone(), name.clone(), String::new(), Topic::Sla))
+                            .is_none_or(|t| t.episode < c.at)
                     })
             })
         });
@@ -1173,7 +1169,7 @@ mod tests {
             "m@acme.example".to_owned(),
             "volume".to_owned(),
             "all".to_owned(),
-            "alert".to_owned(),
+            crate::codes::Topic::Alert,
         )]
             .thread
             .clone();

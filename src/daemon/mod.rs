@@ -981,8 +981,14 @@ async fn run_on(
         match daemon.restore().await {
             Ok(()) => break,
             Err(e) => {
-                daemon.note_database(Some(FailureReason::DatabaseUnreachable));
-                tracing::error!(error = %crate::error_chain(&e), retry_in = ?backoff, "Could not read saved alert state.");
+                daemon.note_database(Some(crate::eval::reason_of(e.kind())));
+                if e.kind() == crate::store::ErrorKind::Data {
+                    // A stored word this release does not know (a newer
+                    // release's, or a hand edit) is never read as another.
+                    tracing::error!(error = %crate::error_chain(&e), retry_in = ?backoff, "Could not read saved alert state: a saved value is not one this release knows; correct or delete that row (docs/DAEMON.md, \"What survives what\").");
+                } else {
+                    tracing::error!(error = %crate::error_chain(&e), retry_in = ?backoff, "Could not read saved alert state.");
+                }
                 tokio::select! {
                     () = daemon.shutdown.cancelled() => break,
                     () = tokio::time::sleep(backoff) => {}
@@ -1149,7 +1155,7 @@ mod tests {
                         objective: "o".to_owned(),
                         group: "all".to_owned(),
                         evaluated_at: t0 + TimeDelta::minutes(i),
-                        status: "ok".to_owned(),
+                        status: crate::eval::Status::Ok,
                         value: None,
                         target: None,
                         numerator: None,

@@ -24,17 +24,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::alerts::Severity;
+use crate::codes::{Delivery, Told, Topic};
 use crate::store::{NotifyRow, PeriodRow};
 
 /// The notification log key: (receiver, objective, group, topic).
-pub type Key = (String, String, String, String);
-
-/// Topic of a log entry about an alert.
-pub const ALERT: &str = "alert";
-/// Topic of a log entry about missed periods.
-pub const PERIOD: &str = "period";
-/// Topic of a log entry about SLA changes (group "").
-pub const SLA: &str = "sla";
+pub type Key = (String, String, String, Topic);
 
 /// How long mail to one receiver waits (Alertmanager's names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,11 +134,11 @@ pub struct Decision {
 
 impl Decision {
     /// The log topic it belongs to.
-    pub fn topic(&self) -> &'static str {
+    pub fn topic(&self) -> Topic {
         match self.what {
-            What::PeriodMissed(_) => PERIOD,
-            What::SlaChanged => SLA,
-            _ => ALERT,
+            What::PeriodMissed(_) => Topic::Period,
+            What::SlaChanged => Topic::Sla,
+            _ => Topic::Alert,
         }
     }
 }
@@ -222,7 +216,7 @@ impl Planner {
     /// being sent twice.
     pub fn prune(&mut self, before: DateTime<Utc>) {
         self.log
-            .retain(|k, t| k.3 == PERIOD || t.state == "firing" || t.sent_at >= before);
+            .retain(|k, t| k.3 == Topic::Period || t.state == Told::Firing || t.sent_at >= before);
     }
 
     /// Decides what to tell now, of what should be known (`facts`).
@@ -252,7 +246,7 @@ impl Planner {
                     r.clone(),
                     l.objective.clone(),
                     l.group.clone(),
-                    ALERT.to_owned(),
+                    Topic::Alert,
                 );
                 let told = self.log.get(&key);
                 // The same series fired again before its end was told (it
@@ -260,10 +254,10 @@ impl Planner {
                 // never stopped. Its thread goes on; only a new severity is
                 // news.
                 if let Some(t) = told
-                    && t.state == "firing"
+                    && t.state == Told::Firing
                     && t.episode != l.fired_at
                 {
-                    let was = t.severity.as_deref().and_then(Severity::parse);
+                    let was = t.severity;
                     let what = if was == Some(l.severity) {
                         What::Continued {
                             severity: l.severity,
@@ -286,8 +280,8 @@ impl Planner {
                     continue;
                 }
                 let what = match told {
-                    Some(t) if t.state == "firing" && t.episode == l.fired_at => {
-                        let was = t.severity.as_deref().and_then(Severity::parse);
+                    Some(t) if t.state == Told::Firing && t.episode == l.fired_at => {
+                        let was = t.severity;
                         if was != Some(l.severity) {
                             Some(What::Firing {
                                 severity: l.severity,
@@ -319,7 +313,7 @@ impl Planner {
                                 changed_from,
                                 ..
                             },
-                        ) if t.state == "firing"
+                        ) if t.state == Told::Firing
                             && t.episode == l.fired_at
                             && (*repeat || changed_from.is_some()) =>
                         {
@@ -341,7 +335,7 @@ impl Planner {
         // Alerts told as firing that no longer fire.
         let mut forget = Vec::new();
         for (key, t) in &self.log {
-            if key.3 != ALERT || t.state != "firing" {
+            if key.3 != Topic::Alert || t.state != Told::Firing {
                 continue;
             }
             let (receiver, objective, group, _) = key;
@@ -381,11 +375,7 @@ impl Planner {
             if inhibited.contains(objective) {
                 continue;
             }
-            let severity = t
-                .severity
-                .as_deref()
-                .and_then(Severity::parse)
-                .unwrap_or(Severity::Critical);
+            let severity = t.severity.unwrap_or(Severity::Critical);
             wanted.entry(receiver.clone()).or_default().push(Decision {
                 receiver: receiver.clone(),
                 objective: objective.clone(),
@@ -405,7 +395,7 @@ impl Planner {
                     r.clone(),
                     m.row.objective.clone(),
                     m.row.group.clone(),
-                    PERIOD.to_owned(),
+                    Topic::Period,
                 );
                 if self
                     .log
@@ -427,12 +417,7 @@ impl Planner {
 
         for c in sla.iter().filter(|c| c.ready) {
             for r in &c.receivers {
-                let key = (
-                    r.clone(),
-                    c.objective.clone(),
-                    String::new(),
-                    SLA.to_owned(),
-                );
+                let key = (r.clone(), c.objective.clone(), String::new(), Topic::Sla);
                 if self.log.get(&key).is_some_and(|t| t.episode >= c.at) {
                     continue;
                 }
@@ -467,7 +452,7 @@ impl Planner {
             let active = self
                 .log
                 .iter()
-                .any(|(k, t)| k.0 == r && k.3 == ALERT && t.state == "firing");
+                .any(|(k, t)| k.0 == r && k.3 == Topic::Alert && t.state == Told::Firing);
             let due = match clock.last_round {
                 Some(last) if active => now >= last + grouping.group_interval,
                 _ => now >= since + grouping.group_wait,
@@ -486,11 +471,11 @@ impl Planner {
     pub fn note(&mut self, d: &Decision, message_id: &str, now: DateTime<Utc>) -> NotifyRow {
         let (state, severity) = match &d.what {
             What::Firing { severity, .. } | What::Continued { severity } => {
-                ("firing", Some(severity.as_str().to_owned()))
+                (Told::Firing, Some(*severity))
             }
-            What::Resolved { .. } => ("resolved", None),
-            What::PeriodMissed(_) => ("missed", None),
-            What::SlaChanged => ("told", None),
+            What::Resolved { .. } => (Told::Resolved, None),
+            What::PeriodMissed(_) => (Told::Missed, None),
+            What::SlaChanged => (Told::Told, None),
         };
         let thread = d
             .thread
@@ -500,8 +485,8 @@ impl Planner {
             receiver: d.receiver.clone(),
             objective: d.objective.clone(),
             group: d.group.clone(),
-            topic: d.topic().to_owned(),
-            state: state.to_owned(),
+            topic: d.topic(),
+            state,
             severity,
             episode: d.episode,
             thread,
@@ -553,15 +538,15 @@ impl Planner {
             .filter(|(k, t)| {
                 k.0 == receiver
                     && k.1 == objective
-                    && k.3 == ALERT
-                    && t.state == "firing"
+                    && k.3 == Topic::Alert
+                    && t.state == Told::Firing
                     && !firing.iter().any(|l| l.group == k.2)
             })
             .map(|(k, _)| k.clone())
             .collect();
         for k in stale {
             if let Some(t) = self.log.get_mut(&k) {
-                t.state = "resolved".to_owned();
+                t.state = Told::Resolved;
                 t.severity = None;
                 t.sent_at = now;
                 out.push(t.clone());
@@ -580,7 +565,7 @@ impl Planner {
                 let active = self
                     .log
                     .iter()
-                    .any(|(k, t)| &k.0 == r && k.3 == ALERT && t.state == "firing");
+                    .any(|(k, t)| &k.0 == r && k.3 == Topic::Alert && t.state == Told::Firing);
                 Some(match c.last_round {
                     Some(last) if active => last + grouping.group_interval,
                     _ => since + grouping.group_wait,
@@ -831,7 +816,7 @@ mod tests {
         assert!(!p.log.keys().any(|k| k.0 == "b@x"));
         assert_eq!(
             p.take_forgotten(),
-            [("b@x".into(), "speed".into(), "all".into(), ALERT.into())],
+            [("b@x".into(), "speed".into(), "all".into(), Topic::Alert)],
             "deleted from the saved log too"
         );
         assert!(p.take_forgotten().is_empty());
@@ -882,7 +867,7 @@ mod tests {
             step(&mut p, &[again.clone()], &k, &[], 6),
             ["s@x speed/all: continued critical (threaded)"]
         );
-        let key = ("s@x".into(), "speed".into(), "all".into(), ALERT.into());
+        let key = ("s@x".into(), "speed".into(), "all".into(), Topic::Alert);
         assert_eq!(p.log[&key].episode, t(4));
         assert!(step(&mut p, &[again.clone()], &k, &[], 12).is_empty());
         // Fired again at another severity: that is news, in the same thread.
@@ -995,7 +980,7 @@ mod tests {
             group: "webinar".into(),
             period_start: t(start),
             period_end: t(start + 60),
-            status: "at_risk".into(),
+            status: crate::eval::Status::AtRisk,
             value: Some(90.0),
             target: Some(100.0),
             numerator: None,
@@ -1128,7 +1113,7 @@ pub(super) fn volume_result(row: &PeriodRow) -> GroupResult {
         }),
         group: row.group.clone(),
         numerator: row.numerator,
-        status: super::board::status_of(&row.status),
+        status: row.status,
         target: row.target,
         value: row.value,
     }
@@ -1241,7 +1226,7 @@ impl Daemon {
             let mut pause = None;
             match result {
                 Ok(()) => {
-                    m.state = "sent".to_owned();
+                    m.state = Delivery::Sent;
                     m.sent_at = Some(self.now());
                     m.last_error = None;
                     let label = match m.kind.as_str() {
@@ -1255,7 +1240,7 @@ impl Daemon {
                     tracing::info!(receiver = %m.receiver, message_id = %m.id, subject = %m.subject, via = %mail.transport.describe(), "Mail delivered.");
                 }
                 Err(e) if e.permanent => {
-                    m.state = "failed".to_owned();
+                    m.state = Delivery::Failed;
                     m.last_error = Some(e.message.clone());
                     self.metrics
                         .notifications_failed

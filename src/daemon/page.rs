@@ -21,6 +21,9 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
+use crate::codes::{Severity, State};
+use crate::eval::Status;
+
 /// Everything the status page shows, gathered at one instant.
 #[derive(Debug, Clone)]
 pub struct PageView {
@@ -91,8 +94,7 @@ pub enum Unit {
 pub struct GroupView {
     /// The group, `all` when the objective is not split.
     pub group: String,
-    /// `ok`, `at_risk`, `breached`, `no_data` or `error`.
-    pub status: String,
+    pub status: Status,
     /// The measured value.
     pub value: Option<f64>,
     /// The value the objective promises.
@@ -110,10 +112,9 @@ pub struct GroupView {
 /// An alert that is pending or firing.
 #[derive(Debug, Clone)]
 pub struct AlertView {
-    /// `pending` or `firing`.
-    pub state: String,
-    /// `warning` or `critical`.
-    pub severity: String,
+    /// Pending or firing.
+    pub state: State,
+    pub severity: Severity,
     /// When it entered its state.
     pub since: DateTime<Utc>,
     /// When its episode began (the first of the unbroken run of results off
@@ -166,41 +167,33 @@ const HISTORY_DAYS: i64 = 90;
 /// What stands for a missing value.
 const DASH: &str = "—";
 
-/// The status of an objective or group, ordered from best to worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Status {
-    Ok,
-    NoData,
-    AtRisk,
-    Breached,
-    Error,
+/// Every status, in the order the header counts them.
+const SHOWN: [Status; 5] = [
+    Status::Ok,
+    Status::AtRisk,
+    Status::Breached,
+    Status::NoData,
+    Status::Error,
+];
+
+/// How the page shows a status.
+trait Look: Copy {
+    /// Its place from best to worst: ok, no data, at risk, breached, error.
+    fn rank(self) -> u8;
+    fn slug(self) -> &'static str;
+    fn label(self) -> &'static str;
+    fn icon(self) -> &'static str;
 }
 
-impl Status {
-    /// Every status, in the order the header counts them.
-    const SHOWN: [Status; 5] = [
-        Status::Ok,
-        Status::AtRisk,
-        Status::Breached,
-        Status::NoData,
-        Status::Error,
-    ];
-
-    /// The status a result names; `None` for a name the page does not know.
-    fn parse(text: &str) -> Option<Status> {
-        match text {
-            "ok" => Some(Status::Ok),
-            "at_risk" => Some(Status::AtRisk),
-            "breached" => Some(Status::Breached),
-            "no_data" => Some(Status::NoData),
-            "error" => Some(Status::Error),
-            _ => None,
+impl Look for Status {
+    fn rank(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::NoData => 1,
+            Status::AtRisk => 2,
+            Status::Breached => 3,
+            Status::Error => 4,
         }
-    }
-
-    /// How the status ranks; an unknown one counts as "no data".
-    fn rank(text: &str) -> Status {
-        Status::parse(text).unwrap_or(Status::NoData)
     }
 
     /// The CSS class suffix and id suffix.
@@ -245,15 +238,15 @@ fn objective_status(o: &ObjectiveView) -> Status {
     }
     o.groups
         .iter()
-        .map(|g| Status::rank(&g.status))
-        .max()
+        .map(|g| g.status)
+        .max_by_key(|s| s.rank())
         .unwrap_or(Status::NoData)
 }
 
 /// The header's counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Summary {
-    /// Objectives per status, indexed like [`Status::SHOWN`].
+    /// Objectives per status, indexed like [`SHOWN`].
     objectives: [usize; 5],
     /// Alerts firing, the evaluation alert included.
     firing: usize,
@@ -264,7 +257,7 @@ impl Summary {
         let mut objectives = [0; 5];
         for o in &view.objectives {
             let status = objective_status(o);
-            if let Some(i) = Status::SHOWN.iter().position(|s| *s == status) {
+            if let Some(i) = SHOWN.iter().position(|s| *s == status) {
                 objectives[i] += 1;
             }
         }
@@ -280,7 +273,7 @@ impl Summary {
     }
 
     fn count(&self, status: Status) -> usize {
-        Status::SHOWN
+        SHOWN
             .iter()
             .position(|s| *s == status)
             .map_or(0, |i| self.objectives[i])
@@ -308,7 +301,7 @@ impl Summary {
 }
 
 fn is_firing(alert: &AlertView) -> bool {
-    alert.state == "firing"
+    alert.state == State::Firing
 }
 
 fn page_header(out: &mut String, view: &PageView, summary: &Summary) {
@@ -317,7 +310,7 @@ fn page_header(out: &mut String, view: &PageView, summary: &Summary) {
         "<div class=\"brand\"><h1>handoff</h1><span class=\"tag\">marketing → sales SLA</span></div>\n",
     );
     out.push_str("<p class=\"counts\" id=\"counts\">");
-    for status in Status::SHOWN {
+    for status in SHOWN {
         let n = summary.count(status);
         let _ = write!(
             out,
@@ -511,7 +504,7 @@ fn groups_table(out: &mut String, o: &ObjectiveView, now: DateTime<Utc>) {
             out,
             "<tr><td data-label=\"Group\">{}</td><td data-label=\"Status\">{}</td><td data-label=\"Value\" class=\"num\">{}</td><td data-label=\"Target\" class=\"num\">{}</td><td data-label=\"n / d\" class=\"num\">{fraction}</td><td data-label=\"Note\">{}</td><td data-label=\"Alert\">{alert}</td></tr>",
             esc(&g.group),
-            status_badge(&g.status),
+            badge(g.status),
             fmt_value(o.unit, g.value),
             fmt_value(o.unit, g.target),
             g.note.as_deref().map_or_else(String::new, esc),
@@ -530,24 +523,13 @@ fn badge(status: Status) -> String {
     )
 }
 
-/// The badge of a status as a result names it; an unknown name is shown as is.
-fn status_badge(text: &str) -> String {
-    match Status::parse(text) {
-        Some(status) => badge(status),
-        None => format!(
-            "<span class=\"badge s-no-data\"><span aria-hidden=\"true\">?</span> {}</span>",
-            esc(text)
-        ),
-    }
-}
-
 /// `FIRING critical since 2026-11-26 14:05 UTC (3 min ago)`.
 fn alert_html(alert: &AlertView, now: DateTime<Utc>) -> String {
     let firing = is_firing(alert);
     let state = if firing {
         "FIRING".to_owned()
     } else {
-        esc(&alert.state)
+        alert.state.as_str().to_owned()
     };
     let episode = alert.episode.map_or_else(String::new, |e| {
         format!(
@@ -558,12 +540,8 @@ fn alert_html(alert: &AlertView, now: DateTime<Utc>) -> String {
     format!(
         "<span class=\"alert {} {}\">{state} {}</span> <span class=\"since\">since {}</span>{episode}",
         if firing { "firing" } else { "pending" },
-        if alert.severity == "critical" {
-            "critical"
-        } else {
-            "warning"
-        },
-        esc(&alert.severity),
+        alert.severity,
+        alert.severity,
         time_html(alert.since, now)
     )
 }
@@ -1121,7 +1099,7 @@ mod tests {
     fn group(name: &str, status: &str, value: Option<f64>, target: Option<f64>) -> GroupView {
         GroupView {
             group: name.to_owned(),
-            status: status.to_owned(),
+            status: Status::parse(status).expect("a status"),
             value,
             target,
             numerator: None,
@@ -1164,8 +1142,8 @@ mod tests {
 
     fn alert(state: &str, severity: &str, since: DateTime<Utc>, summary: &str) -> AlertView {
         AlertView {
-            state: state.to_owned(),
-            severity: severity.to_owned(),
+            state: State::parse(state).unwrap(),
+            severity: Severity::parse(severity).unwrap(),
             since,
             episode: None,
             summary: summary.to_owned(),
@@ -1365,13 +1343,21 @@ mod tests {
         );
         failed.error = Some("timeout".to_owned());
         assert_eq!(objective_status(&failed), Status::Error);
-        let odd = objective("odd", Unit::Ratio, vec![group("all", "weird", None, None)]);
+        // No data ranks below every problem and above ok.
+        let odd = objective(
+            "odd",
+            Unit::Ratio,
+            vec![
+                group("a", "ok", Some(1.0), None),
+                group("b", "no_data", None, None),
+            ],
+        );
         assert_eq!(objective_status(&odd), Status::NoData);
         let html = render(&view(vec![fresh, failed, odd]));
         assert!(section(&html, "fresh").contains("Not evaluated yet"));
         assert!(!section(&html, "fresh").contains("<table"));
         assert!(section(&html, "failed").contains("<div class=\"error-box\" role=\"alert\"><strong>The last evaluation failed.</strong><pre>timeout</pre>"));
-        assert!(section(&html, "odd").contains("<span aria-hidden=\"true\">?</span> weird"));
+        assert!(section(&html, "odd").contains("<span aria-hidden=\"true\">○</span> no data"));
     }
 
     #[test]

@@ -19,6 +19,7 @@ use super::board::Logged;
 use super::engine::{Decided, Effects, Engine, Input, definition};
 use super::evaluate::evaluate;
 use super::notify::{Grouping, MailOptions};
+use crate::codes::Delivery;
 use crate::eval::{Status, timeout_for};
 use crate::mail::render::Templates;
 use crate::rules::{Objective, RuleSet};
@@ -219,7 +220,7 @@ impl Replay {
         }
         for d in effects.notices {
             let mut row = d.row.clone();
-            row.state = "sent".to_owned();
+            row.state = Delivery::Sent;
             row.sent_at = Some(at);
             row.attempts = 1;
             self.engine.handle(Input::Delivered {

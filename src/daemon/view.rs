@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::Daemon;
-use super::alerts::Series;
+use super::alerts::{Series, Severity};
 use super::board::{Board, Entry, SOURCE_GROUP, is_ratio};
 use super::page::{AlertView, ChartSeries, GroupView, ObjectiveView, PageView, Unit};
 use crate::eval::{Details, GroupResult, Status};
@@ -29,8 +29,8 @@ pub fn page(daemon: &Daemon) -> PageView {
         rules_loaded_at: board.rules_loaded_at,
         reload_error: board.reload_error.clone(),
         source_alert: board.source.is_active().then(|| AlertView {
-            state: board.source.state.as_str().to_owned(),
-            severity: "critical".to_owned(),
+            state: board.source.state,
+            severity: Severity::Critical,
             since: board.source.active_since.unwrap_or(now),
             episode: None,
             summary: source_summary(&board),
@@ -67,8 +67,8 @@ fn unit(kind: Kind) -> Unit {
 fn alert_view(s: &Series, episode: Option<DateTime<Utc>>, summary: &str) -> Option<AlertView> {
     let since = s.fired_at.or(s.active_since).unwrap_or_default();
     s.is_active().then(|| AlertView {
-        state: s.state.as_str().to_owned(),
-        severity: s.severity.map_or("warning", |x| x.as_str()).to_owned(),
+        state: s.state,
+        severity: s.severity.unwrap_or(Severity::Warning),
         since,
         episode: episode.filter(|e| *e < since),
         summary: summary.to_owned(),
@@ -84,7 +84,7 @@ fn objective_view(e: &Entry) -> ObjectiveView {
                 let summary = e.latest.get(&r.group).map_or("", |l| l.summary.as_str());
                 groups.push(GroupView {
                     group: r.group.clone(),
-                    status: r.status.as_str().to_owned(),
+                    status: r.status,
                     value: r.value,
                     target: r.target,
                     numerator: r.numerator,
@@ -102,7 +102,7 @@ fn objective_view(e: &Entry) -> ObjectiveView {
             for (g, l) in &e.latest {
                 groups.push(GroupView {
                     group: g.clone(),
-                    status: l.status.as_str().to_owned(),
+                    status: l.status,
                     value: l.value,
                     target: None,
                     numerator: None,

@@ -29,7 +29,7 @@ fn result(objective: &str, group: &str, at: DateTime<Utc>, status: &str) -> Resu
         objective: objective.to_owned(),
         group: group.to_owned(),
         evaluated_at: at,
-        status: status.to_owned(),
+        status: handoff::codes::Status::parse(status).unwrap(),
         value: (status != "error").then_some(0.5),
         target: Some(0.9),
         numerator: None,

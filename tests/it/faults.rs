@@ -506,7 +506,7 @@ async fn a_full_disk_keeps_the_record_and_writes_it_when_space_returns() {
             .unwritten()
             .outbox
             .iter()
-            .filter(|m| m.state == "sent")
+            .filter(|m| m.state == handoff::codes::Delivery::Sent)
             .count()
             == 2
     })
@@ -564,7 +564,7 @@ async fn a_restart_during_a_long_breach_tells_since_when_from_the_history() {
         objective: "speed".to_owned(),
         group: "all".to_owned(),
         evaluated_at: at,
-        status: status.to_owned(),
+        status: handoff::codes::Status::parse(status).unwrap(),
         value: Some(if status == "ok" { 0.95 } else { 0.5 }),
         target: Some(0.9),
         numerator: None,

@@ -9,6 +9,7 @@ mod helpers;
 mod backtest;
 mod changelog;
 mod cli;
+mod codes;
 mod daemon;
 mod demo;
 mod eval;

@@ -78,14 +78,19 @@ impl EvalError {
     pub fn reason(&self) -> FailureReason {
         match self {
             EvalError::Timeout(_) => FailureReason::Timeout,
-            EvalError::Store(e) => match e.kind() {
-                ErrorKind::Timeout => FailureReason::Timeout,
-                ErrorKind::Unreachable | ErrorKind::Storage => FailureReason::DatabaseUnreachable,
-                ErrorKind::Query | ErrorKind::Schema => FailureReason::QueryFailed,
-                ErrorKind::Data => FailureReason::BadData,
-                ErrorKind::Config => FailureReason::Configuration,
-            },
+            EvalError::Store(e) => reason_of(e.kind()),
         }
+    }
+}
+
+/// The bounded reason for a store error of `kind`.
+pub fn reason_of(kind: ErrorKind) -> FailureReason {
+    match kind {
+        ErrorKind::Timeout => FailureReason::Timeout,
+        ErrorKind::Unreachable | ErrorKind::Storage => FailureReason::DatabaseUnreachable,
+        ErrorKind::Query | ErrorKind::Schema => FailureReason::QueryFailed,
+        ErrorKind::Data => FailureReason::BadData,
+        ErrorKind::Config => FailureReason::Configuration,
     }
 }
 

@@ -46,6 +46,11 @@ impl Status {
             Status::Error => "error",
         }
     }
+
+    /// The status a name names (`at_risk`).
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|x| x.as_str() == s)
+    }
 }
 
 impl std::fmt::Display for Status {

@@ -14,6 +14,7 @@ use sqlx::QueryBuilder;
 use super::StoreError;
 use super::db::{failed, stream_rows};
 use super::dialect::{Dialect, Typed};
+use crate::codes::{Change, Code, Delivery, Severity, State, Status, Told, Topic};
 
 /// The value of `key` in `handoff_meta`.
 pub(super) async fn meta<DB: Dialect>(
@@ -74,8 +75,7 @@ pub struct ResultRow {
     pub group: String,
     /// The instant the result describes (docs/eval.md `t`).
     pub evaluated_at: DateTime<Utc>,
-    /// `ok`, `at_risk`, `breached`, `no_data` or `error`.
-    pub status: String,
+    pub status: Status,
     pub value: Option<f64>,
     pub target: Option<f64>,
     pub numerator: Option<f64>,
@@ -93,7 +93,7 @@ pub struct PeriodRow {
     pub period_start: DateTime<Utc>,
     /// The instant the period closed; the figures were evaluated at it.
     pub period_end: DateTime<Utc>,
-    pub status: String,
+    pub status: Status,
     pub value: Option<f64>,
     pub target: Option<f64>,
     pub numerator: Option<f64>,
@@ -109,10 +109,9 @@ pub struct PeriodRow {
 pub struct AlertRow {
     pub objective: String,
     pub group: String,
-    /// `inactive`, `pending` or `firing`.
-    pub state: String,
-    /// `warning` or `critical`, while pending or firing.
-    pub severity: Option<String>,
+    pub state: State,
+    /// While pending or firing.
+    pub severity: Option<Severity>,
     /// When the current problem began (the start of pending).
     pub active_since: Option<DateTime<Utc>>,
     /// When the alert fired.
@@ -122,7 +121,7 @@ pub struct AlertRow {
     /// The first of the current run of failed evaluations.
     pub error_since: Option<DateTime<Utc>>,
     /// The status of the last evaluation.
-    pub status: String,
+    pub status: Status,
     /// The value of the last evaluation.
     pub value: Option<f64>,
     /// One line saying what was measured against what was promised.
@@ -139,10 +138,10 @@ pub struct AlertEvent {
     pub objective: String,
     pub group: String,
     pub at: DateTime<Utc>,
-    pub from_state: String,
-    pub to_state: String,
-    pub severity: Option<String>,
-    pub status: String,
+    pub from_state: State,
+    pub to_state: Change,
+    pub severity: Option<Severity>,
+    pub status: Status,
     pub value: Option<f64>,
     pub summary: String,
 }
@@ -156,13 +155,11 @@ pub struct NotifyRow {
     /// The objective ("" for the "evaluation failing" alert).
     pub objective: String,
     pub group: String,
-    /// `alert` or `period`.
-    pub topic: String,
-    /// What the receiver was told last: `firing` or `resolved` (alerts),
-    /// `missed` (periods).
-    pub state: String,
+    pub topic: Topic,
+    /// What the receiver was told last.
+    pub state: Told,
     /// The severity told, while firing.
-    pub severity: Option<String>,
+    pub severity: Option<Severity>,
     /// The alert's `fired_at` (one thread per firing), or the start of the
     /// period told.
     pub episode: DateTime<Utc>,
@@ -190,8 +187,7 @@ pub struct OutboxRow {
     /// The whole RFC 5322 message, as sent.
     pub message: String,
     pub created_at: DateTime<Utc>,
-    /// `pending`, `sent` or `failed`.
-    pub state: String,
+    pub state: Delivery,
     /// Delivery attempts so far.
     pub attempts: i64,
     /// When the next attempt is due (while pending).
@@ -234,7 +230,7 @@ pub struct Journal {
     pub notified: Vec<NotifyRow>,
     /// Notification log entries to delete: (receiver, objective, group,
     /// topic).
-    pub unnotify: Vec<(String, String, String, String)>,
+    pub unnotify: Vec<(String, String, String, Topic)>,
     /// Mails to save (new, or their delivery state updated).
     pub outbox: Vec<OutboxRow>,
     /// Loads of the rules for the SLA's change log (a row at the same
@@ -499,13 +495,13 @@ pub(super) async fn read<DB: Dialect>(
             StateRead::Alerts => StateItem::Alert(AlertRow {
                 objective: text(0)?,
                 group: text(1)?,
-                state: text(2)?,
-                severity: opt_text(3)?,
+                state: code(text(2)?, 2)?,
+                severity: opt_code(opt_text(3)?, 3)?,
                 active_since: DB::get_time(row, 4)?,
                 fired_at: DB::get_time(row, 5)?,
                 clear_since: DB::get_time(row, 6)?,
                 error_since: DB::get_time(row, 7)?,
-                status: text(8)?,
+                status: code(text(8)?, 8)?,
                 value: num(9)?,
                 summary: text(10)?,
                 definition: text(11)?,
@@ -515,7 +511,7 @@ pub(super) async fn read<DB: Dialect>(
                 objective: text(0)?,
                 group: text(1)?,
                 evaluated_at: time(2)?,
-                status: text(3)?,
+                status: code(text(3)?, 3)?,
                 value: num(4)?,
                 target: num(5)?,
                 numerator: num(6)?,
@@ -533,7 +529,7 @@ pub(super) async fn read<DB: Dialect>(
                 group: text(1)?,
                 period_start: time(2)?,
                 period_end: time(3)?,
-                status: text(4)?,
+                status: code(text(4)?, 4)?,
                 value: num(5)?,
                 target: num(6)?,
                 numerator: num(7)?,
@@ -545,10 +541,10 @@ pub(super) async fn read<DB: Dialect>(
                 objective: text(0)?,
                 group: text(1)?,
                 at: time(2)?,
-                from_state: text(3)?,
-                to_state: text(4)?,
-                severity: opt_text(5)?,
-                status: text(6)?,
+                from_state: code(text(3)?, 3)?,
+                to_state: code(text(4)?, 4)?,
+                severity: opt_code(opt_text(5)?, 5)?,
+                status: code(text(6)?, 6)?,
                 value: num(7)?,
                 summary: text(8)?,
             }),
@@ -556,9 +552,9 @@ pub(super) async fn read<DB: Dialect>(
                 receiver: text(0)?,
                 objective: text(1)?,
                 group: text(2)?,
-                topic: text(3)?,
-                state: text(4)?,
-                severity: opt_text(5)?,
+                topic: code(text(3)?, 3)?,
+                state: code(text(4)?, 4)?,
+                severity: opt_code(opt_text(5)?, 5)?,
                 episode: time(6)?,
                 thread: text(7)?,
                 last_message: text(8)?,
@@ -573,7 +569,7 @@ pub(super) async fn read<DB: Dialect>(
                 subject: text(5)?,
                 message: text(6)?,
                 created_at: time(7)?,
-                state: text(8)?,
+                state: code(text(8)?, 8)?,
                 attempts: <DB as Typed<i64>>::get(row, 9)?,
                 next_attempt_at: time(10)?,
                 sent_at: DB::get_time(row, 11)?,
@@ -594,6 +590,25 @@ pub(super) async fn read<DB: Dialect>(
     })
     .await?;
     Ok(())
+}
+
+/// The stored word of `x`.
+fn word<T: Code>(x: T) -> String {
+    x.as_str().to_owned()
+}
+
+/// Reads the stored word of column `i`: a word its type does not know is a
+/// decode error that names the column and quotes the word.
+fn code<T: Code>(s: String, i: usize) -> Result<T, sqlx::Error> {
+    T::decode(&s).map_err(|e| sqlx::Error::ColumnDecode {
+        index: i.to_string(),
+        source: Box::new(e),
+    })
+}
+
+/// [`code`] of a nullable column.
+fn opt_code<T: Code>(s: Option<String>, i: usize) -> Result<Option<T>, sqlx::Error> {
+    s.map(|s| code(s, i)).transpose()
 }
 
 /// Writes a journal on the connection of a write transaction.
@@ -619,7 +634,7 @@ pub(super) async fn record<DB: Dialect>(
             <DB as Typed<String>>::bind_sep(sep, r.objective.clone());
             <DB as Typed<String>>::bind_sep(sep, r.group.clone());
             DB::bind_time_sep(sep, Some(r.evaluated_at));
-            <DB as Typed<String>>::bind_sep(sep, r.status.clone());
+            <DB as Typed<String>>::bind_sep(sep, word(r.status));
             for x in [r.value, r.target, r.numerator, r.denominator] {
                 <DB as Typed<Option<f64>>>::bind_sep(sep, x);
             }
@@ -649,7 +664,7 @@ pub(super) async fn record<DB: Dialect>(
             <DB as Typed<String>>::bind_sep(sep, p.group.clone());
             DB::bind_time_sep(sep, Some(p.period_start));
             DB::bind_time_sep(sep, Some(p.period_end));
-            <DB as Typed<String>>::bind_sep(sep, p.status.clone());
+            <DB as Typed<String>>::bind_sep(sep, word(p.status));
             for x in [p.value, p.target, p.numerator, p.denominator] {
                 <DB as Typed<Option<f64>>>::bind_sep(sep, x);
             }
@@ -681,12 +696,12 @@ pub(super) async fn record<DB: Dialect>(
         |sep, a| {
             <DB as Typed<String>>::bind_sep(sep, a.objective.clone());
             <DB as Typed<String>>::bind_sep(sep, a.group.clone());
-            <DB as Typed<String>>::bind_sep(sep, a.state.clone());
-            <DB as Typed<Option<String>>>::bind_sep(sep, a.severity.clone());
+            <DB as Typed<String>>::bind_sep(sep, word(a.state));
+            <DB as Typed<Option<String>>>::bind_sep(sep, a.severity.map(word));
             for t in [a.active_since, a.fired_at, a.clear_since, a.error_since] {
                 DB::bind_time_sep(sep, t);
             }
-            <DB as Typed<String>>::bind_sep(sep, a.status.clone());
+            <DB as Typed<String>>::bind_sep(sep, word(a.status));
             <DB as Typed<Option<f64>>>::bind_sep(sep, a.value);
             <DB as Typed<String>>::bind_sep(sep, a.summary.clone());
             <DB as Typed<String>>::bind_sep(sep, a.definition.clone());
@@ -715,10 +730,10 @@ pub(super) async fn record<DB: Dialect>(
             <DB as Typed<String>>::bind_sep(sep, e.objective.clone());
             <DB as Typed<String>>::bind_sep(sep, e.group.clone());
             DB::bind_time_sep(sep, Some(e.at));
-            <DB as Typed<String>>::bind_sep(sep, e.from_state.clone());
-            <DB as Typed<String>>::bind_sep(sep, e.to_state.clone());
-            <DB as Typed<Option<String>>>::bind_sep(sep, e.severity.clone());
-            <DB as Typed<String>>::bind_sep(sep, e.status.clone());
+            <DB as Typed<String>>::bind_sep(sep, word(e.from_state));
+            <DB as Typed<String>>::bind_sep(sep, word(e.to_state));
+            <DB as Typed<Option<String>>>::bind_sep(sep, e.severity.map(word));
+            <DB as Typed<String>>::bind_sep(sep, word(e.status));
             <DB as Typed<Option<f64>>>::bind_sep(sep, e.value);
             <DB as Typed<String>>::bind_sep(sep, e.summary.clone());
         },
@@ -740,10 +755,12 @@ pub(super) async fn record<DB: Dialect>(
         ],
         &journal.notified,
         |sep, n| {
-            for t in [&n.receiver, &n.objective, &n.group, &n.topic, &n.state] {
+            for t in [&n.receiver, &n.objective, &n.group] {
                 <DB as Typed<String>>::bind_sep(sep, t.clone());
             }
-            <DB as Typed<Option<String>>>::bind_sep(sep, n.severity.clone());
+            <DB as Typed<String>>::bind_sep(sep, word(n.topic));
+            <DB as Typed<String>>::bind_sep(sep, word(n.state));
+            <DB as Typed<Option<String>>>::bind_sep(sep, n.severity.map(word));
             DB::bind_time_sep(sep, Some(n.episode));
             <DB as Typed<String>>::bind_sep(sep, n.thread.clone());
             <DB as Typed<String>>::bind_sep(sep, n.last_message.clone());
@@ -755,9 +772,13 @@ pub(super) async fn record<DB: Dialect>(
     for (receiver, objective, group, topic) in &journal.unnotify {
         let mut qb = QueryBuilder::<DB>::new("DELETE FROM handoff_notifications WHERE receiver = ");
         <DB as Typed<String>>::bind(&mut qb, receiver.clone());
-        for (column, value) in [("objective", objective), ("grp", group), ("topic", topic)] {
+        for (column, value) in [
+            ("objective", objective.clone()),
+            ("grp", group.clone()),
+            ("topic", word(*topic)),
+        ] {
             qb.push(format_args!(" AND {column} = "));
-            <DB as Typed<String>>::bind(&mut qb, value.clone());
+            <DB as Typed<String>>::bind(&mut qb, value);
         }
         DB::execute(conn, &mut qb)
             .await
@@ -790,7 +811,7 @@ pub(super) async fn record<DB: Dialect>(
                 <DB as Typed<String>>::bind_sep(sep, t.clone());
             }
             DB::bind_time_sep(sep, Some(m.created_at));
-            <DB as Typed<String>>::bind_sep(sep, m.state.clone());
+            <DB as Typed<String>>::bind_sep(sep, word(m.state));
             <DB as Typed<i64>>::bind_sep(sep, m.attempts);
             DB::bind_time_sep(sep, Some(m.next_attempt_at));
             DB::bind_time_sep(sep, m.sent_at);
