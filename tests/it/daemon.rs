@@ -172,10 +172,14 @@ pub(crate) fn rules_dir(objectives: &str) -> tempfile::TempDir {
 }
 
 pub(crate) fn write_rules(dir: &Path, objectives: &str) {
-    let text = format!(
+    std::fs::write(dir.join("sla.yaml"), rules_text(objectives)).unwrap();
+}
+
+/// A rule file of `objectives`, with the teams `sales` and `marketing`.
+pub(crate) fn rules_text(objectives: &str) -> String {
+    format!(
         "version: 1\ntimezone: UTC\nteams:\n  sales: {{ email: [sales@acme.example] }}\n  marketing: {{ email: [mkt@acme.example] }}\nobjectives:\n{objectives}"
-    );
-    std::fs::write(dir.join("sla.yaml"), text).unwrap();
+    )
 }
 
 pub(crate) async fn count(db: &TestDb, sql: &str) -> i64 {
@@ -185,7 +189,7 @@ pub(crate) async fn count(db: &TestDb, sql: &str) -> i64 {
 // ---------------------------------------------------------------- the tests
 
 /// Volume and speed-to-lead in November 2026, evaluated at 2026-11-20 12:00 UTC.
-const SPEED_AND_VOLUME: &str = "  - name: volume
+pub(crate) const SPEED_AND_VOLUME: &str = "  - name: volume
     kind: lead_volume
     owner: marketing
     schedule: '0 0 1 1 *'
@@ -591,7 +595,10 @@ W2,2026-01-01T00:00:00Z,2026-11-03T10:00:00Z,R1,webinar,,,
     // 0 of 0.65 (a group the target names is measured even without leads).
     let speed_fired = fired_at(&before, "speed", "all").expect("speed fires");
     assert!(fired_at(&before, "volume", "webinar").is_some(), "{before}");
-    let paid_fired = fired_at(&before, "volume", "paid_search").expect("paid_search fires");
+    assert!(
+        fired_at(&before, "volume", "paid_search").is_some(),
+        "{before}"
+    );
 
     // Tokens: none or wrong → 401.
     assert_eq!(http(run.addr, "POST", "/-/reload", None).await.0, 401);
@@ -627,9 +634,13 @@ W2,2026-01-01T00:00:00Z,2026-11-03T10:00:00Z,R1,webinar,,,
         page.contains("id=\"reload-error\""),
         "the page says the reload failed"
     );
+    assert_eq!(
+        fired_at(&get_json(run.addr, "/api/v1/alerts").await, "speed", "all"),
+        Some(speed_fired),
+        "the running state is kept"
+    );
 
-    // A good file that changes volume's target and adds an objective: speed is
-    // unchanged and keeps its firing alert (same fired_at); volume starts afresh.
+    // A good file that changes volume's target and adds an objective.
     write_rules(
         dir.path(),
         &format!(
@@ -650,18 +661,9 @@ W2,2026-01-01T00:00:00Z,2026-11-03T10:00:00Z,R1,webinar,,,
         body.contains("1 unchanged, 2 new, changed or rescheduled, 0 removed"),
         "{body}"
     );
+    // What the reload does to each objective's alerts (unchanged kept,
+    // changed judged afresh) is the engine's: tests/it/engine.rs.
     evaluated(run.addr, 3).await;
-    let after = get_json(run.addr, "/api/v1/alerts").await;
-    assert_eq!(
-        fired_at(&after, "speed", "all"),
-        Some(speed_fired),
-        "{after}"
-    );
-    // volume changed: its state starts afresh. webinar now has 2 of an
-    // expected 2 × 0.65 = 1.3: ok, no alert; paid_search fires anew.
-    assert_eq!(fired_at(&after, "volume", "webinar"), None, "{after}");
-    let paid_after = fired_at(&after, "volume", "paid_search").expect("paid_search fires");
-    assert!(paid_after > paid_fired, "{paid_after} after {paid_fired}");
     let (_, scrape) = http(run.addr, "GET", "/metrics", None).await;
     assert_eq!(
         sample(&scrape, "handoff_rules_last_reload_successful", &[]),

@@ -1,5 +1,7 @@
-//! Alert mail from the running daemon: what is decided, how it is written and
-//! threaded, and that a restart neither loses nor repeats a mail.
+//! Alert mail from the running daemon: that what the engine decides reaches
+//! the mail server threaded, and that a restart neither loses nor repeats a
+//! mail. What is decided, with which figures, for whom, is the engine's and is
+//! tested on a simulated clock in `engine`.
 //!
 //! The plain suite delivers into an outbox directory (the `.eml` files a
 //! server would have received) on every backend. With the `smtp-tests`
@@ -22,13 +24,13 @@ use crate::eval::load;
 use crate::helpers::{TestDb, backend_tests, utc};
 
 backend_tests!(
-    mail_is_decided_threaded_and_never_sent_twice,
+    mail_goes_out_threaded_and_a_restart_never_sends_it_twice,
     a_missed_month_is_mailed_once,
 );
 
 /// Volume (marketing) and speed (sales) as in the daemon tests, each with
 /// `alert.notify` set so that the receivers are plain.
-const RULES: &str = "  - name: volume
+pub(crate) const RULES: &str = "  - name: volume
     description: Marketing hands sales 10 webinar MQLs a month.
     kind: lead_volume
     owner: marketing
@@ -123,29 +125,29 @@ pub(crate) type Read = (String, String, String, String, String, Option<String>);
 
 /// The mails in an outbox directory, sorted by recipient and subject.
 pub(crate) fn received_in(dir: &Path) -> Vec<Read> {
-    let mut out: Vec<_> = outbox(dir)
-        .iter()
-        .map(|(_, b)| {
-            let m = parse(b);
-            (
-                to(&m),
-                m.subject().unwrap_or_default().to_owned(),
-                m.message_id().unwrap_or_default().to_owned(),
-                m.body_text(0).unwrap_or_default().into_owned(),
-                m.body_html(0).unwrap_or_default().into_owned(),
-                in_reply_to(&m),
-            )
-        })
-        .collect();
+    let mut out: Vec<_> = outbox(dir).iter().map(|(_, b)| read(b)).collect();
     out.sort();
     out
+}
+
+/// One whole message, as the tests read it.
+pub(crate) fn read(message: &[u8]) -> Read {
+    let m = parse(message);
+    (
+        to(&m),
+        m.subject().unwrap_or_default().to_owned(),
+        m.message_id().unwrap_or_default().to_owned(),
+        m.body_text(0).unwrap_or_default().into_owned(),
+        m.body_html(0).unwrap_or_default().into_owned(),
+        in_reply_to(&m),
+    )
 }
 
 fn mails(dir: &Path) -> Vec<Read> {
     received_in(dir)
 }
 
-async fn mail_is_decided_threaded_and_never_sent_twice(db: TestDb) {
+async fn mail_goes_out_threaded_and_a_restart_never_sends_it_twice(db: TestDb) {
     load(&db, NOVEMBER_LEADS, NOVEMBER_TOUCHES, "").await;
     let dir = rules_dir(RULES);
     let out = tempfile::tempdir().unwrap();
@@ -180,39 +182,8 @@ async fn mail_is_decided_threaded_and_never_sent_twice(db: TestDb) {
             ),
         ]
     );
-    let breach = &got[2];
-    // HTML escapes `/` in values as `&#x2f;`, which every reader decodes.
-    let html = breach.4.replace("&#x2f;", "/");
-    // The promise, the figures, who owns it, since when, the offenders (W3
-    // and P1 never attempted) and the link, in both parts.
-    for part in [&breach.3, &html] {
-        for needle in [
-            "Sales makes a first attempt on 90% of MQLs within the hour.",
-            "sales",
-            "Fri 20 Nov 2026, 12:00 UTC",
-            "W3",
-            "P1",
-            "R1",
-            "https://handoff.acme.example/#objective-speed",
-        ] {
-            assert!(part.contains(needle), "{needle:?} missing from:\n{part}");
-        }
-    }
-    assert!(
-        breach
-            .3
-            .contains("Missed the deadline: 2 (of which 2 never attempted)"),
-        "{}",
-        breach.3
-    );
-    assert!(breach.4.contains("<table"), "{}", breach.4);
-    let volume = &got[1];
-    assert!(volume.3.contains("Expected by now: 6.5"), "{}", volume.3);
-    assert!(
-        !volume.3.contains("paid_search"),
-        "paid_search is on pace:\n{}",
-        volume.3
-    );
+    // Both parts are there (their content: `engine`).
+    assert!(got[2].4.contains("<table"), "{}", got[2].4);
     assert_eq!(
         count(
             &db,
@@ -279,35 +250,8 @@ async fn mail_is_decided_threaded_and_never_sent_twice(db: TestDb) {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(outbox(out.path()).len(), 5, "{:#?}", mails(out.path()));
 
-    // Marketing hands the volume alerts to lead@: marketing's entry in the
-    // log goes (from the database too), and lead@ is told of the webinar.
-    crate::daemon::write_rules(
-        dir.path(),
-        &RULES.replace(
-            "    warn_below: 0.9\n",
-            "    warn_below: 0.9\n    alert: { notify: [lead@acme.example] }\n",
-        ),
-    );
-    run.daemon.reload("test").await.unwrap();
-    eventually("marketing forgotten", || async {
-        count(
-            &db,
-            "SELECT COUNT(*) FROM handoff_notifications WHERE receiver = 'mkt@acme.example'",
-        )
-        .await
-            == 0
-    })
-    .await;
-    eventually("lead@ told", || async { outbox(out.path()).len() >= 6 }).await;
-    let got = mails(out.path());
-    assert!(
-        got.iter()
-            .any(|m| m.0 == "lead@acme.example"
-                && m.1.starts_with("[handoff] AT RISK volume (webinar)")),
-        "{got:#?}"
-    );
     run.stop().await;
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM handoff_outbox").await, 6);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM handoff_outbox").await, 5);
     assert_eq!(
         count(
             &db,

@@ -12,6 +12,7 @@ mod cli;
 mod codes;
 mod daemon;
 mod demo;
+mod engine;
 mod eval;
 mod faults;
 mod grafana;
