@@ -122,19 +122,15 @@ macro_rules! codes {
 
 codes! {
     /// Where an alert series stands (docs/DAEMON.md, "Alerts").
+    #[derive(Default)]
     pub enum State ("alert state") {
         /// No problem (or none that lasted).
+        #[default]
         Inactive = "inactive",
         /// A problem, held for `for` before it fires.
         Pending = "pending",
         /// The alert is raised.
         Firing = "firing",
-    }
-}
-
-impl Default for State {
-    fn default() -> Self {
-        State::Inactive
     }
 }
 

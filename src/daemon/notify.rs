@@ -194,7 +194,7 @@ impl Planner {
                             r.receiver.clone(),
                             r.objective.clone(),
                             r.group.clone(),
-                            r.topic.clone(),
+                            r.topic,
                         ),
                         r,
                     )
@@ -498,7 +498,7 @@ impl Planner {
                 row.receiver.clone(),
                 row.objective.clone(),
                 row.group.clone(),
-                row.topic.clone(),
+                row.topic,
             ),
             row.clone(),
         );

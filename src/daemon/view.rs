@@ -235,7 +235,7 @@ pub fn alerts_json(daemon: &Daemon) -> Value {
             "alertname": "evaluation_failing",
             "source": SOURCE_GROUP,
             "state": board.source.state.as_str(),
-            "severity": "critical",
+            "severity": Severity::Critical.as_str(),
             "active_since": board.source.active_since.map(crate_rfc3339),
             "fired_at": board.source.fired_at.map(crate_rfc3339),
             "summary": source_summary(&board),

@@ -206,6 +206,14 @@ pub(crate) const SPEED_AND_VOLUME: &str = "  - name: volume
     target: 0.9
 ";
 
+/// Two webinar MQLs this month: W1 worked within the hour, W2 never.
+pub(crate) const TWO_WEBINAR_LEADS: &str = "\
+W1,2026-01-01T00:00:00Z,2026-11-02T10:00:00Z,R1,webinar,,,
+W2,2026-01-01T00:00:00Z,2026-11-03T10:00:00Z,R1,webinar,,,
+";
+pub(crate) const TWO_WEBINAR_TOUCHES: &str =
+    "T1,W1,2026-11-02T10:30:00Z,call,outbound,no_answer,false\n";
+
 /// Four MQLs this month: W1 and W2 worked within the hour, W3 and P1 never.
 pub(crate) const NOVEMBER_LEADS: &str = "\
 W1,2026-01-01T00:00:00Z,2026-11-02T10:00:00Z,R1,webinar,,,
@@ -567,16 +575,7 @@ async fn alert_state_and_closed_periods_survive_a_restart(db: TestDb) {
 #[tokio::test]
 async fn a_broken_reload_keeps_the_running_rules_and_unchanged_objectives_keep_their_state() {
     let db = TestDb::sqlite().await;
-    load(
-        &db,
-        "\
-W1,2026-01-01T00:00:00Z,2026-11-02T10:00:00Z,R1,webinar,,,
-W2,2026-01-01T00:00:00Z,2026-11-03T10:00:00Z,R1,webinar,,,
-",
-        "T1,W1,2026-11-02T10:30:00Z,call,outbound,no_answer,false\n",
-        "",
-    )
-    .await;
+    load(&db, TWO_WEBINAR_LEADS, TWO_WEBINAR_TOUCHES, "").await;
     let dir = rules_dir(SPEED_AND_VOLUME);
     let mut o = options(utc("2026-11-20T12:00:00Z"));
     o.admin_token = Some("s3cret".to_owned());

@@ -15,11 +15,12 @@ use handoff::mail::Transport;
 use handoff::rules::RuleSet;
 
 use crate::daemon::{
-    NOVEMBER_LEADS, NOVEMBER_TOUCHES, OCTOBER_LEADS, SPEED_AND_VOLUME, rules_text,
+    NOVEMBER_LEADS, NOVEMBER_TOUCHES, OCTOBER_LEADS, SPEED_AND_VOLUME, TWO_WEBINAR_LEADS,
+    TWO_WEBINAR_TOUCHES, rules_text,
 };
 use crate::eval::load;
 use crate::helpers::{TestDb, utc};
-use crate::mail::{RULES, Read, mail_options, read};
+use crate::mail::{MONTHLY_VOLUME, RULES, Read, mail_options, read};
 
 /// The engine over a test database, with what it has decided so far.
 struct Sim {
@@ -260,20 +261,7 @@ async fn mail_is_decided_per_receiver_with_its_figures_and_threaded() {
 async fn a_missed_month_is_told_once_with_its_figures() {
     let db = TestDb::sqlite().await;
     load(&db, OCTOBER_LEADS, "", "").await;
-    // `for: 1d` keeps the pace alerts of either month from firing here.
-    let mut sim = Sim::new(
-        db,
-        "  - name: volume
-    kind: lead_volume
-    owner: marketing
-    schedule: '0 0 1 1 *'
-    window: month
-    target: 10
-    warn_below: 0.9
-    alert: { for: 1d }
-",
-        "2026-10-31T23:00:00Z",
-    );
+    let mut sim = Sim::new(db, MONTHLY_VOLUME, "2026-10-31T23:00:00Z");
     sim.at("2026-10-31T23:00:00Z").await;
     assert!(sim.mail_until("2026-11-01T01:00:00Z").is_empty());
     // O1, O2 and O3 (23:30): 3 of 10 over the whole of October.
@@ -309,16 +297,7 @@ async fn a_missed_month_is_told_once_with_its_figures() {
 #[tokio::test]
 async fn a_reload_keeps_unchanged_objectives_and_judges_changed_ones_afresh() {
     let db = TestDb::sqlite().await;
-    load(
-        &db,
-        "\
-W1,2026-01-01T00:00:00Z,2026-11-02T10:00:00Z,R1,webinar,,,
-W2,2026-01-01T00:00:00Z,2026-11-03T10:00:00Z,R1,webinar,,,
-",
-        "T1,W1,2026-11-02T10:30:00Z,call,outbound,no_answer,false\n",
-        "",
-    )
-    .await;
+    load(&db, TWO_WEBINAR_LEADS, TWO_WEBINAR_TOUCHES, "").await;
     let mut sim = Sim::new(db, SPEED_AND_VOLUME, "2026-11-20T12:00:00Z");
     let noon = utc("2026-11-20T12:00:00Z");
     sim.at("2026-11-20T12:00:00Z").await;
