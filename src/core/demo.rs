@@ -1016,7 +1016,8 @@ pub async fn build(
     Ok(summary)
 }
 
-/// Replaces the lead data of `store` with the demo company of `spec`.
+/// Replaces the lead data of `store` with the demo company of `spec`, and
+/// starts the daemon's record of it afresh.
 ///
 /// # Errors
 ///
@@ -1029,6 +1030,9 @@ pub async fn write(
     let started = Instant::now();
     let mut tx = store.begin().await?;
     tx.delete_lead_data().await?;
+    // A new company: what the daemon knew of the old one (alert state, the
+    // notification log, history) would keep it from telling anything anew.
+    tx.delete_daemon_state().await?;
 
     // The generator thread also encodes the statements, so that making the next
     // batch overlaps with the database writing this one.

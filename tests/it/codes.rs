@@ -32,7 +32,8 @@ fn alert(group: &str, state: State, severity: Option<Severity>, status: Status) 
     }
 }
 
-fn journal() -> Journal {
+/// A journal with every word of every type.
+pub(crate) fn journal() -> Journal {
     let at = utc("2026-11-02T09:00:00Z");
     let result = |group: &str, status| ResultRow {
         objective: "speed".to_owned(),

@@ -364,6 +364,23 @@ async fn demo_lands_whole_in_the_database(db: TestDb) {
     );
 }
 
+/// The rows of the daemon's record: results, alert state and events, the
+/// notification log, the outbox.
+async fn daemon_rows(db: &TestDb) -> i64 {
+    let sql = [
+        "results",
+        "alerts",
+        "alert_events",
+        "notifications",
+        "outbox",
+    ]
+    .iter()
+    .map(|t| format!("(SELECT COUNT(*) FROM handoff_{t})"))
+    .collect::<Vec<_>>()
+    .join(" + ");
+    db.counts(&format!("SELECT {sql}")).await[0][0].unwrap()
+}
+
 async fn demo_replaces_itself_but_not_other_data(db: TestDb) {
     let spec = DemoSpec {
         leads: 300,
@@ -374,11 +391,25 @@ async fn demo_replaces_itself_but_not_other_data(db: TestDb) {
     handoff::demo::build(&db.store, spec, false, &Progress::hidden())
         .await
         .unwrap();
-    // A second run over its own data needs no --replace.
+    // What a daemon recorded of the first company: results, alert state, the
+    // notification log, mail, the rules it ran.
+    db.store.record(&crate::codes::journal()).await.unwrap();
+    assert!(daemon_rows(&db).await > 0);
+    // A second run over its own data needs no --replace, and starts the
+    // daemon's record afresh: nothing it knew of the old company stays to
+    // keep it from telling the new one's trouble.
     handoff::demo::build(&db.store, spec, false, &Progress::hidden())
         .await
         .unwrap();
     assert_eq!(db.store.count(Table::Leads).await.unwrap(), 300);
+    assert_eq!(daemon_rows(&db).await, 0);
+    assert!(
+        db.store
+            .meta(handoff::store::META_DEMO)
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     // Someone else's data is kept unless --replace is given.
     let db2 = if db.url.starts_with("sqlite") {

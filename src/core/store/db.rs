@@ -69,6 +69,7 @@ pub(crate) trait TxOps: Send {
         ids: &'a [&'a str],
     ) -> BoxFuture<'a, Result<HashSet<String>, StoreError>>;
     fn delete_lead_data(&mut self) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn delete_daemon_state(&mut self) -> BoxFuture<'_, Result<(), StoreError>>;
     fn set_meta<'a>(
         &'a mut self,
         name: &'a str,
@@ -660,6 +661,10 @@ impl<DB: Dialect> TxOps for DbTx<DB> {
             }
             Ok(())
         })
+    }
+
+    fn delete_daemon_state(&mut self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(state::delete_daemon_state::<DB>(&mut *self.conn))
     }
 
     fn record<'a>(&'a mut self, journal: &'a Journal) -> BoxFuture<'a, Result<(), StoreError>> {

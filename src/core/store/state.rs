@@ -592,6 +592,30 @@ pub(super) async fn read<DB: Dialect>(
     Ok(())
 }
 
+/// The daemon's tables: what it recorded about the lead data.
+pub(super) const DAEMON_TABLES: [&str; 7] = [
+    "handoff_results",
+    "handoff_periods",
+    "handoff_alerts",
+    "handoff_alert_events",
+    "handoff_notifications",
+    "handoff_outbox",
+    "handoff_rule_sets",
+];
+
+/// Deletes every row of [`DAEMON_TABLES`].
+pub(super) async fn delete_daemon_state<DB: Dialect>(
+    conn: &mut DB::Connection,
+) -> Result<(), StoreError> {
+    for table in DAEMON_TABLES {
+        let mut qb = QueryBuilder::<DB>::new(format!("DELETE FROM {table}"));
+        DB::execute(conn, &mut qb)
+            .await
+            .map_err(failed::<DB>(format!("deleting {table}")))?;
+    }
+    Ok(())
+}
+
 /// The stored word of `x`.
 fn word<T: Code>(x: T) -> String {
     x.as_str().to_owned()

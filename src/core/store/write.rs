@@ -180,6 +180,17 @@ impl Tx {
         self.ops.delete_lead_data().await
     }
 
+    /// Deletes everything the daemon recorded about the lead data: results
+    /// history, closed periods, alert state and events, the notification log,
+    /// the outbox and the SLA's change log. `handoff_meta` stays.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn delete_daemon_state(&mut self) -> Result<(), StoreError> {
+        self.ops.delete_daemon_state().await
+    }
+
     /// Sets one value of the store's own metadata (`handoff_meta`).
     ///
     /// # Errors
