@@ -789,8 +789,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Migrate => {
             let store = global.store().await?;
-            store.migrate().await?;
-            println!("schema of {} is up to date", store.describe());
+            let applied = store.migrate().await;
+            // Closing folds SQLite's write-ahead log back into the file: the
+            // database is one file again.
+            store.close().await;
+            match applied? {
+                0 => println!(
+                    "schema of {} is up to date: no migration to apply",
+                    store.describe()
+                ),
+                n => println!(
+                    "applied {n} migration{} to {}: its schema is up to date",
+                    if n == 1 { "" } else { "s" },
+                    store.describe()
+                ),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Import(args) => {

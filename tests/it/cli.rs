@@ -96,6 +96,42 @@ fn demo_then_import_of_a_bad_file_leaves_the_database_as_it_was() {
 /// `--log handoff::eval=debug` (and `handoff::store`) picks out what it names,
 /// whichever crate the code lives in: the timing lines the benchmarks and
 /// operators read.
+/// `migrate` says what it did, and leaves a new SQLite database as one file.
+#[test]
+fn migrate_says_what_it_applied_and_leaves_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("new.db").display());
+    // Every migration this build ships, counted from the repository.
+    let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension() == Some("sql".as_ref()))
+        .count();
+    assert!(shipped > 1);
+    let run = || {
+        let out = handoff()
+            .args(["--database", &db, "migrate"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let first = run();
+    assert!(
+        first.starts_with(&format!("applied {shipped} migrations to SQLite database ")),
+        "{first}"
+    );
+    let files: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files, ["new.db"], "no -wal or -shm left behind");
+    let again = run();
+    assert!(
+        again.ends_with("is up to date: no migration to apply\n"),
+        "{again}"
+    );
+}
+
 #[test]
 fn log_filters_name_handoffs_modules() {
     let dir = tempfile::tempdir().unwrap();

@@ -296,13 +296,14 @@ impl Store {
         self.db.sqlite_file()
     }
 
-    /// Creates the schema, or upgrades it to the one this build knows.
+    /// Creates the schema, or upgrades it to the one this build knows;
+    /// returns how many migrations it applied (0: it was up to date).
     ///
     /// # Errors
     ///
     /// A migration that fails, or a database whose applied migrations differ from
     /// this build's (edited after they were applied).
-    pub async fn migrate(&self) -> Result<(), StoreError> {
+    pub async fn migrate(&self) -> Result<u64, StoreError> {
         self.db.migrate().await
     }
 
