@@ -75,6 +75,18 @@ pub struct GlobalArgs {
     )]
     pub log: String,
 
+    /// How log lines are written to stderr: `text` for a person, `json` (one
+    /// object per line: timestamp, level, target, message and fields) for a
+    /// log collector such as journald with a JSON parser, Loki or Elastic.
+    #[arg(
+        long,
+        env = "HANDOFF_LOG_FORMAT",
+        global = true,
+        value_name = "FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+
     /// Most database connections for reads: `eval` uses one (it evaluates one objective at a
     /// time), `run` one per evaluation it may run at once (--concurrency).
     #[arg(
@@ -774,13 +786,31 @@ pub fn init_tracing(cli: &Cli) {
     };
     let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colours only for a person at a terminal, never into a log file or journal.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match cli.global.log_format {
+        // Colours only for a person at a terminal, never into a log file or
+        // journal.
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init(),
+    };
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line per event, for a person.
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
 }
 
 /// Runs one verb to completion and returns the process exit code.
@@ -1024,7 +1054,8 @@ async fn run_daemon(global: &GlobalArgs, args: &DaemonArgs) -> anyhow::Result<Ex
     };
     let backend = crate::store::backend_of(global.database_url())?;
     // Mail settings are checked before anything starts.
-    let options = args.options(backend).context("cannot start")?;
+    let mut options = args.options(backend).context("cannot start")?;
+    options.banner = global.log_format == LogFormat::Text;
     tracing::info!(rules = %global.rules.display(), "{}", rules.summary());
     // On SQLite every read connection that has evaluated keeps its memory in
     // this process (page cache, sort space, its thread's heap): one connection

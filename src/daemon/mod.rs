@@ -87,6 +87,9 @@ pub struct Options {
     /// Accept a reload that removes every objective, or more than half of
     /// them ([`dropped_too_many`]); without it such a reload is refused.
     pub allow_empty_rules: bool,
+    /// Print the addresses for a person on stderr when listening; off when
+    /// the logs are JSON, whose stream must hold nothing else.
+    pub banner: bool,
 }
 
 impl Default for Options {
@@ -103,6 +106,7 @@ impl Default for Options {
             run_on_start: true,
             mail: None,
             allow_empty_rules: false,
+            banner: true,
         }
     }
 }
@@ -892,8 +896,10 @@ impl Listening {
         let banner = format!(
             "handoff is watching {database} ({objectives} objectives)\n  status page: http://{addr}/\n  metrics:     http://{addr}/metrics\n  alerts:      http://{addr}/api/v1/alerts\nCtrl-C (or SIGTERM) stops it.\n",
         );
-        // One write, and a closed stderr is no reason to stop.
-        let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
+        if options.banner {
+            // One write, and a closed stderr is no reason to stop.
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
+        }
         let listening = Listening {
             server,
             addr,

@@ -132,6 +132,62 @@ fn migrate_says_what_it_applied_and_leaves_one_file() {
     );
 }
 
+/// `--log-format json`: every line on stderr is one JSON object, the daemon's
+/// addresses included, with nothing for a person mixed in.
+#[test]
+fn json_logs_are_one_object_per_line_and_nothing_else() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("h.db").display());
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let migrated = handoff()
+        .args(["--database", &db, "migrate"])
+        .output()
+        .unwrap();
+    assert!(migrated.status.success(), "{migrated:?}");
+    let mut child = crate::daemon::Child(
+        handoff()
+            .args(["--log-format", "json", "--database", &db, "--rules", rules])
+            .args(["run", "--listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = std::io::BufReader::new(child.0.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let mut serving = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        for key in ["timestamp", "level", "target", "message"] {
+            assert!(v.get(key).is_some(), "no {key} in {line}");
+        }
+        seen.push(line);
+        if v["message"] == "Serving /metrics, the API and the status page." {
+            serving = Some(v);
+            break;
+        }
+    }
+    let serving = serving.unwrap_or_else(|| panic!("never served: {seen:#?}"));
+    assert!(
+        serving["addr"].as_str().unwrap().starts_with("127.0.0.1:"),
+        "{serving}"
+    );
+    let pid = child.0.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    for line in lines {
+        let line = line.unwrap();
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&line).is_ok(),
+            "not JSON: {line}"
+        );
+    }
+    assert!(child.0.wait().unwrap().success());
+}
+
 #[test]
 fn log_filters_name_handoffs_modules() {
     let dir = tempfile::tempdir().unwrap();
