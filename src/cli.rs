@@ -55,6 +55,18 @@ pub struct GlobalArgs {
     )]
     pub database: Option<String>,
 
+    /// A file holding the database URL (one line), instead of --database: for
+    /// systemd's LoadCredential= or a mounted secret, so that the password is
+    /// in neither the command line nor the environment.
+    #[arg(
+        long,
+        env = "HANDOFF_DATABASE_FILE",
+        global = true,
+        value_name = "PATH",
+        conflicts_with = "database"
+    )]
+    pub database_file: Option<PathBuf>,
+
     /// Directory holding the SLA rule files (every *.yaml below it).
     #[arg(
         long,
@@ -423,6 +435,15 @@ pub struct DaemonArgs {
     )]
     pub admin_token: Option<String>,
 
+    /// A file holding the admin token (one line), instead of --admin-token.
+    #[arg(
+        long,
+        env = "HANDOFF_ADMIN_TOKEN_FILE",
+        value_name = "PATH",
+        conflicts_with = "admin_token"
+    )]
+    pub admin_token_file: Option<PathBuf>,
+
     /// Days of results history and alert events to keep; older rows are pruned.
     /// The final figures of closed periods are kept.
     #[arg(
@@ -511,6 +532,17 @@ pub struct DaemonArgs {
         help_heading = "Alert mail"
     )]
     pub smtp_url: Option<String>,
+
+    /// A file holding the SMTP URL (one line, with its password), instead of
+    /// --smtp-url.
+    #[arg(
+        long,
+        env = "HANDOFF_SMTP_URL_FILE",
+        value_name = "PATH",
+        help_heading = "Alert mail",
+        conflicts_with = "smtp_url"
+    )]
+    pub smtp_url_file: Option<PathBuf>,
 
     /// Seconds the SMTP server is given for each step of sending a mail:
     /// connecting, its greeting, its reply to each command (EHLO, STARTTLS,
@@ -811,6 +843,46 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line, for a log collector.
     Json,
+}
+
+impl Cli {
+    /// Reads the secrets given as files (`--database-file`,
+    /// `--admin-token-file`, `--smtp-url-file`) into the options they stand
+    /// for.
+    ///
+    /// # Errors
+    ///
+    /// A file that cannot be read, or is empty; the error names the option
+    /// and the file, never what it holds.
+    pub fn read_secret_files(&mut self) -> anyhow::Result<()> {
+        if let Some(path) = &self.global.database_file {
+            self.global.database = Some(read_secret("--database-file", path)?);
+        }
+        let daemon = match &mut self.command {
+            Command::Run(args) => &mut args.daemon,
+            Command::Demo(args) => &mut args.daemon,
+            _ => return Ok(()),
+        };
+        if let Some(path) = &daemon.admin_token_file {
+            daemon.admin_token = Some(read_secret("--admin-token-file", path)?);
+        }
+        if let Some(path) = &daemon.smtp_url_file {
+            daemon.smtp_url = Some(read_secret("--smtp-url-file", path)?);
+        }
+        Ok(())
+    }
+}
+
+/// The secret in `path`: its text without the line end(s) that editors and
+/// `echo` add.
+fn read_secret(option: &str, path: &std::path::Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {option} {}: {e}", path.display()))?;
+    let secret = text.trim_end_matches(['\n', '\r']);
+    if secret.trim().is_empty() {
+        anyhow::bail!("{option} {} is empty", path.display());
+    }
+    Ok(secret.to_owned())
 }
 
 /// Runs one verb to completion and returns the process exit code.

@@ -4,8 +4,12 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    let cli = handoff::cli::Cli::parse();
+    let mut cli = handoff::cli::Cli::parse();
     handoff::cli::init_tracing(&cli);
+    if let Err(e) = cli.read_secret_files() {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -132,23 +132,26 @@ fn migrate_says_what_it_applied_and_leaves_one_file() {
     );
 }
 
-/// `--log-format json`: every line on stderr is one JSON object, the daemon's
-/// addresses included, with nothing for a person mixed in.
-#[test]
-fn json_logs_are_one_object_per_line_and_nothing_else() {
+/// A daemon started as a user starts it, with JSON logs.
+struct Daemon {
+    child: crate::daemon::Child,
+    /// The rest of its stderr.
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
+    /// Where it listens.
+    addr: std::net::SocketAddr,
+}
+
+/// Starts `handoff --log-format json ARGS run --listen 127.0.0.1:0 RUN_ARGS`
+/// and reads its log until it serves, checking that every line is one JSON
+/// object with a timestamp, level, target and message.
+fn spawn_json(args: &[&str], run_args: &[&str]) -> Daemon {
     use std::io::BufRead as _;
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("h.db").display());
-    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
-    let migrated = handoff()
-        .args(["--database", &db, "migrate"])
-        .output()
-        .unwrap();
-    assert!(migrated.status.success(), "{migrated:?}");
     let mut child = crate::daemon::Child(
         handoff()
-            .args(["--log-format", "json", "--database", &db, "--rules", rules])
+            .args(["--log-format", "json"])
+            .args(args)
             .args(["run", "--listen", "127.0.0.1:0"])
+            .args(run_args)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -156,7 +159,6 @@ fn json_logs_are_one_object_per_line_and_nothing_else() {
     );
     let mut lines = std::io::BufReader::new(child.0.stderr.take().unwrap()).lines();
     let mut seen = Vec::new();
-    let mut serving = None;
     for line in lines.by_ref() {
         let line = line.unwrap();
         let v: serde_json::Value =
@@ -166,26 +168,170 @@ fn json_logs_are_one_object_per_line_and_nothing_else() {
         }
         seen.push(line);
         if v["message"] == "Serving /metrics, the API and the status page." {
-            serving = Some(v);
-            break;
+            let addr = v["addr"].as_str().unwrap().parse().unwrap();
+            return Daemon { child, lines, addr };
         }
     }
-    let serving = serving.unwrap_or_else(|| panic!("never served: {seen:#?}"));
-    assert!(
-        serving["addr"].as_str().unwrap().starts_with("127.0.0.1:"),
-        "{serving}"
-    );
-    let pid = child.0.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-    for line in lines {
-        let line = line.unwrap();
-        assert!(
-            serde_json::from_str::<serde_json::Value>(&line).is_ok(),
-            "not JSON: {line}"
-        );
+    panic!("never served: {seen:#?}");
+}
+
+impl Daemon {
+    /// SIGTERM; the rest of the log must be JSON too, and the exit 0.
+    fn stop(mut self) {
+        let pid = self.child.0.id().to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+        for line in self.lines {
+            let line = line.unwrap();
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&line).is_ok(),
+                "not JSON: {line}"
+            );
+        }
+        assert!(self.child.0.wait().unwrap().success());
     }
-    assert!(child.0.wait().unwrap().success());
+}
+
+/// A new SQLite database in `dir`, migrated; its URL.
+fn migrated(dir: &std::path::Path) -> String {
+    let db = format!("sqlite://{}", dir.join("h.db").display());
+    let out = handoff()
+        .args(["--database", &db, "migrate"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    db
+}
+
+const RULES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+
+/// `--log-format json`: every line on stderr is one JSON object, the daemon's
+/// addresses included, with nothing for a person mixed in.
+#[test]
+fn json_logs_are_one_object_per_line_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated(dir.path());
+    let daemon = spawn_json(&["--database", &db, "--rules", RULES_DIR], &[]);
+    assert_eq!(daemon.addr.ip().to_string(), "127.0.0.1");
+    daemon.stop();
+}
+
+/// Secrets from files (`--database-file`, `--admin-token-file`, and their
+/// `HANDOFF_…_FILE` variables): read without their line end, refused when
+/// missing or empty with the option and the path, never echoed.
+#[test]
+fn secrets_can_come_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated(dir.path());
+    let url_file = dir.path().join("database-url");
+    std::fs::write(&url_file, format!("{db}\n")).unwrap();
+    let token_file = dir.path().join("admin-token");
+    std::fs::write(&token_file, "s3cret-t0ken\r\n").unwrap();
+
+    let out = handoff()
+        .args(["migrate"])
+        .env("HANDOFF_DATABASE_FILE", &url_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        said.contains(&dir.path().join("h.db").display().to_string()),
+        "{said}"
+    );
+
+    let missing = dir.path().join("nope");
+    let out = handoff()
+        .arg("--database-file")
+        .arg(&missing)
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(&format!(
+            "cannot read --database-file {}",
+            missing.display()
+        )),
+        "{err}"
+    );
+    std::fs::write(&missing, "\n").unwrap();
+    let out = handoff()
+        .arg("--database-file")
+        .arg(&missing)
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("is empty"));
+
+    let out = handoff()
+        .args(["--database", &db, "run", "--smtp-url-file"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains(&format!("--smtp-url-file {} is empty", missing.display()))
+    );
+
+    // A password from a file is never shown, even when the database fails.
+    let pg_file = dir.path().join("pg-url");
+    std::fs::write(
+        &pg_file,
+        "postgres://handoff:pa55-from-file@127.0.0.1:1/x\n",
+    )
+    .unwrap();
+    let out = handoff()
+        .arg("--database-file")
+        .arg(&pg_file)
+        .args(["--db-connect-timeout", "1", "--rules", RULES_DIR, "eval"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("pa55-from-file"), "{all}");
+    assert!(all.contains("127.0.0.1"), "{all}");
+
+    // Both the option and its file: which one was meant is not guessed.
+    let out = handoff()
+        .args(["--database", &db, "--database-file"])
+        .arg(&url_file)
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    // The admin token, read without its line end, guards the reload.
+    let daemon = spawn_json(
+        &[
+            "--database-file",
+            url_file.to_str().unwrap(),
+            "--rules",
+            RULES_DIR,
+        ],
+        &["--admin-token-file", token_file.to_str().unwrap()],
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let reload = |token| {
+        runtime
+            .block_on(crate::daemon::http(daemon.addr, "POST", "/-/reload", token))
+            .0
+    };
+    assert_eq!(reload(Some("s3cret-t0ken")), 200);
+    assert_eq!(reload(Some("s3cret-t0ke")), 401);
+    assert_eq!(reload(None), 401);
+    daemon.stop();
 }
 
 #[test]
