@@ -816,8 +816,8 @@ pub fn init_tracing(cli: &Cli) {
     } else {
         cli.global.log.as_str()
     };
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_new(quiet_drivers(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(quiet_drivers("info")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -834,6 +834,17 @@ pub fn init_tracing(cli: &Cli) {
             .with_span_list(false)
             .try_init(),
     };
+}
+
+/// `filter`, with PostgreSQL's notices ("relation … already exists,
+/// skipping", on every migrate) at warn unless the filter names sqlx itself:
+/// they are the server chatting, not news for whoever reads handoff's log.
+fn quiet_drivers(filter: &str) -> String {
+    if filter.contains("sqlx") {
+        filter.to_owned()
+    } else {
+        format!("{filter},sqlx::postgres::notice=warn")
+    }
 }
 
 /// How log lines are written (`--log-format`).

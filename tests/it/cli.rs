@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+#[cfg(any(feature = "postgres-tests", feature = "mysql-tests"))]
+use crate::helpers::TestDb;
 use crate::helpers::handoff;
 
 #[test]
@@ -638,4 +640,65 @@ fn schema_tests_prints_the_schema_of_test_files() {
         help.contains("--tests") && help.contains("docs/TESTS.md"),
         "{help}"
     );
+}
+
+/// A server's first contact: `migrate` on a database already migrated says so
+/// with no line of driver chatter, and a database missing on the server is
+/// named with how to create it.
+#[cfg(any(feature = "postgres-tests", feature = "mysql-tests"))]
+fn server_first_contact_is_clean(db: &TestDb, what: &str, create: &str) {
+    let out = handoff()
+        .args(["--database", &db.url, "migrate"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "no notices");
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        said.ends_with("is up to date: no migration to apply\n"),
+        "{said}"
+    );
+
+    let (base, _) = db.url.rsplit_once('/').unwrap();
+    let out = handoff()
+        .args([
+            "--database",
+            &format!("{base}/handoff_none_here"),
+            "migrate",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with(&format!(
+            "error: cannot connect to {what} database handoff_none_here on "
+        )),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(&format!(
+            ": the server has no database `handoff_none_here`; create it first ({create}), then run `handoff migrate`\n"
+        )),
+        "{err}"
+    );
+}
+
+#[cfg(feature = "postgres-tests")]
+#[tokio::test]
+async fn postgres_first_contact_is_clean() {
+    let db = TestDb::postgres().await;
+    server_first_contact_is_clean(
+        &db,
+        "PostgreSQL",
+        "createdb handoff_none_here, or CREATE DATABASE \"handoff_none_here\"",
+    );
+}
+
+#[cfg(feature = "mysql-tests")]
+#[tokio::test]
+async fn mysql_first_contact_is_clean() {
+    let db = TestDb::mysql().await;
+    server_first_contact_is_clean(&db, "MySQL/MariaDB", "CREATE DATABASE `handoff_none_here`");
 }

@@ -197,6 +197,74 @@ impl<DB: Dialect> Db<DB> {
     }
 }
 
+/// What the server said, without the driver's decoration (PostgreSQL's
+/// "at line N" of its own C source, which means nothing to a user).
+#[derive(Debug)]
+struct ServerSaid {
+    message: String,
+    code: Option<String>,
+}
+
+impl std::fmt::Display for ServerSaid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the server said: {}", self.message)?;
+        if let Some(code) = &self.code {
+            write!(f, " ({code})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ServerSaid {}
+
+/// The error of a failed connection to `what`: a database missing on a server
+/// that answered says so with how to create it; what a server said is given
+/// in its own words.
+fn connect_error(what: &str, source: sqlx::Error) -> StoreError {
+    let sqlx::Error::Database(db) = &source else {
+        return StoreError::Connect {
+            what: what.to_owned(),
+            source: Box::new(source),
+        };
+    };
+    let message = db.message().to_owned();
+    let mysql_number = db
+        .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+        .map(|e| e.number());
+    let code = db.code().map(|c| c.into_owned());
+    // PostgreSQL's invalid_catalog_name; MySQL's ER_BAD_DB_ERROR.
+    let missing = code.as_deref() == Some("3D000") || mysql_number == Some(1049);
+    if missing && let Some(name) = quoted(&message) {
+        let create = if mysql_number.is_some() {
+            format!("CREATE DATABASE `{name}`")
+        } else {
+            format!("createdb {name}, or CREATE DATABASE \"{name}\"")
+        };
+        return StoreError::NoDatabase {
+            what: what.to_owned(),
+            name,
+            create,
+        };
+    }
+    StoreError::Connect {
+        what: what.to_owned(),
+        source: Box::new(ServerSaid {
+            message,
+            code: mysql_number.map(|n| n.to_string()).or(code),
+        }),
+    }
+}
+
+/// The first quoted word of a server's message: `database "x" does not
+/// exist`, `Unknown database 'x'`.
+fn quoted(message: &str) -> Option<String> {
+    let start = message.find(['"', '\''])?;
+    let quote = message[start..].chars().next()?;
+    let rest = &message[start + 1..];
+    let end = rest.find(quote)?;
+    Some(rest[..end].to_owned())
+}
+
 /// Connects once, without the pool's retries, so that a refused or unknown
 /// server is reported at once with its own reason.
 async fn first_connection<C: sqlx::ConnectOptions>(
@@ -209,10 +277,7 @@ where
 {
     match tokio::time::timeout(within, opts.connect()).await {
         Ok(Ok(conn)) => Ok(conn),
-        Ok(Err(source)) => Err(StoreError::Connect {
-            what: what.to_owned(),
-            source,
-        }),
+        Ok(Err(source)) => Err(connect_error(what, source)),
         Err(_) => Err(StoreError::ConnectTimeout {
             what: what.to_owned(),
             after: within,
@@ -261,10 +326,7 @@ pub(crate) async fn open_sqlite(
             base.create_if_missing(false)
         }
     };
-    let connect = |source| StoreError::Connect {
-        what: describe.clone(),
-        source,
-    };
+    let connect = |source| connect_error(&describe, source);
     // The writer connects first: it creates the file and turns on WAL. Bulk
     // loads touch every page of three indexes: the writer's cache is never
     // smaller than 64 MiB.

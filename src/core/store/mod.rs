@@ -186,7 +186,17 @@ pub enum StoreError {
     Connect {
         what: String,
         #[source]
-        source: sqlx::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The server answered, and the database named in the URL is not there.
+    #[error(
+        "cannot connect to {what}: the server has no database `{name}`; create it first \
+         ({create}), then run `handoff migrate`"
+    )]
+    NoDatabase {
+        what: String,
+        name: String,
+        create: String,
     },
     #[error("cannot connect to {what}: no answer within {}s", .after.as_secs())]
     ConnectTimeout { what: String, after: Duration },
@@ -214,6 +224,7 @@ impl StoreError {
             StoreError::UnsupportedUrl(_) | StoreError::BadUrl { .. } => ErrorKind::Config,
             StoreError::Missing { .. }
             | StoreError::Connect { .. }
+            | StoreError::NoDatabase { .. }
             | StoreError::ConnectTimeout { .. } => ErrorKind::Unreachable,
             StoreError::Migrate { .. } => ErrorKind::Query,
             StoreError::Deadline { .. } => ErrorKind::Timeout,
