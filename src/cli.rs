@@ -761,7 +761,7 @@ impl DemoArgs {
         let end = match self.end {
             Some(t) => t
                 .resolve(crate::demo::timezone())
-                .map_err(|e| anyhow::anyhow!("--end: {e}"))?,
+                .map_err(|e| Usage(format!("--end: {e}")))?,
             None => chrono::Utc::now().trunc_subsecs(0),
         };
         let end = end.with_second(0).unwrap_or(end);
@@ -855,6 +855,20 @@ pub enum LogFormat {
     /// One JSON object per line, for a log collector.
     Json,
 }
+
+/// A mistake on the command line that clap cannot see (an instant that does
+/// not exist, an objective the rules do not have): the binary exits with 2,
+/// as for clap's own usage errors, not 1 (a failure to do the work).
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
 
 impl Cli {
     /// Reads the secrets given as files (`--database-file`,
@@ -1198,6 +1212,24 @@ async fn eval(global: &GlobalArgs, args: &EvalArgs) -> anyhow::Result<ExitCode> 
     let Some(rules) = load_rules(global) else {
         return Ok(ExitCode::FAILURE);
     };
+    // Mistakes on the command line first: they need no database.
+    let at = match args.at {
+        Some(when) => when
+            .resolve(rules.timezone())
+            .map_err(|e| Usage(format!("--at: {e}")))?,
+        None => chrono::Utc::now(),
+    }
+    .trunc_subsecs(6);
+    for name in &args.objective {
+        if rules.objective(name).is_none() {
+            let names = rules.objectives().iter().map(|o| o.name.as_str());
+            let hint = match crate::suggest::did_you_mean(name, names) {
+                Some(near) => format!(" — did you mean `{near}`?"),
+                None => String::new(),
+            };
+            return Err(Usage(format!("no objective `{name}` in the rules{hint}")).into());
+        }
+    }
     // Advice only where it is the fix: a missing file or missing tables, not a
     // server that is down.
     let hint = "run `handoff migrate` to create the schema, or `handoff demo` for a demo database";
@@ -1221,23 +1253,6 @@ async fn eval(global: &GlobalArgs, args: &EvalArgs) -> anyhow::Result<ExitCode> 
         } else {
             e
         });
-    }
-    let at = match args.at {
-        Some(when) => when
-            .resolve(rules.timezone())
-            .map_err(|e| anyhow::anyhow!("--at: {e}"))?,
-        None => chrono::Utc::now(),
-    }
-    .trunc_subsecs(6);
-    for name in &args.objective {
-        if rules.objective(name).is_none() {
-            let names = rules.objectives().iter().map(|o| o.name.as_str());
-            let hint = match crate::suggest::did_you_mean(name, names) {
-                Some(near) => format!(" — did you mean `{near}`?"),
-                None => String::new(),
-            };
-            anyhow::bail!("no objective `{name}` in the rules{hint}");
-        }
     }
     let mut evaluation = crate::eval::Evaluation {
         evaluated_at: at,
@@ -1287,10 +1302,10 @@ async fn backtest(global: &GlobalArgs, args: &BacktestArgs) -> anyhow::Result<Ex
     let from = args
         .from
         .resolve(tz)
-        .map_err(|e| anyhow::anyhow!("--from: {e}"))?
+        .map_err(|e| Usage(format!("--from: {e}")))?
         .trunc_subsecs(6);
     let to = match args.to {
-        Some(w) => w.resolve(tz).map_err(|e| anyhow::anyhow!("--to: {e}"))?,
+        Some(w) => w.resolve(tz).map_err(|e| Usage(format!("--to: {e}")))?,
         None => chrono::Utc::now(),
     }
     .trunc_subsecs(6);

@@ -24,7 +24,11 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", handoff::error_chain(e.as_ref()));
-            std::process::ExitCode::FAILURE
+            if e.is::<handoff::cli::Usage>() {
+                std::process::ExitCode::from(2)
+            } else {
+                std::process::ExitCode::FAILURE
+            }
         }
     }
 }

@@ -702,3 +702,36 @@ async fn mysql_first_contact_is_clean() {
     let db = TestDb::mysql().await;
     server_first_contact_is_clean(&db, "MySQL/MariaDB", "CREATE DATABASE `handoff_none_here`");
 }
+
+/// A mistake on the command line exits with 2, as clap's own do (README,
+/// "Exit status"); a failure to do the work exits with 1.
+#[test]
+fn command_line_mistakes_exit_2() {
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("none.db").display());
+    let eval = |args: &[&str]| {
+        handoff()
+            .args(["--database", &db, "--rules", rules, "eval"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = eval(&["--objective", "speed-to-leed"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: no objective `speed-to-leed` in the rules — did you mean `speed-to-lead`?\n"
+    );
+    // 02:30 on 8 March 2026 is skipped by New York's clocks (the rules' zone).
+    let out = eval(&["--at", "2026-03-08 02:30"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .starts_with("error: --at: 2026-03-08 02:30 does not exist in America/New_York"),
+    );
+    // A database that is not there is no mistake of the command line.
+    let out = eval(&[]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+}
