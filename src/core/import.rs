@@ -371,7 +371,7 @@ pub async fn import_dir_with(
                 match import_into(store, db, table, &path, progress, &reading).await {
                     Ok(outcome) => outcome,
                     Err(e) => Outcome::Failed {
-                        error: format!("{e:#}"),
+                        error: crate::error_chain(&e),
                     },
                 }
             }
@@ -379,7 +379,7 @@ pub async fn import_dir_with(
             (None, None) => match import_file_as(store, table, &path, progress, &reading).await {
                 Ok(outcome) => outcome,
                 Err(e) => Outcome::Failed {
-                    error: format!("{e:#}"),
+                    error: crate::error_chain(&e),
                 },
             },
         };

@@ -206,6 +206,22 @@ pub(crate) const SPEED_AND_VOLUME: &str = "  - name: volume
     target: 0.9
 ";
 
+/// SPEED_AND_VOLUME after an edit: volume's webinar target lowered to 2, and
+/// a lead_quality objective added.
+pub(crate) fn reloaded_rules() -> String {
+    format!(
+        "{}  - name: quality
+    kind: lead_quality
+    owner: marketing
+    schedule: '0 0 1 1 *'
+    window: month
+    mature_after: 1d
+    target: 0.5
+",
+        SPEED_AND_VOLUME.replace("webinar: 10", "webinar: 2")
+    )
+}
+
 /// Two webinar MQLs this month: W1 worked within the hour, W2 never.
 pub(crate) const TWO_WEBINAR_LEADS: &str = "\
 W1,2026-01-01T00:00:00Z,2026-11-02T10:00:00Z,R1,webinar,,,
@@ -640,20 +656,7 @@ async fn a_broken_reload_keeps_the_running_rules_and_unchanged_objectives_keep_t
     );
 
     // A good file that changes volume's target and adds an objective.
-    write_rules(
-        dir.path(),
-        &format!(
-            "{}  - name: quality
-    kind: lead_quality
-    owner: marketing
-    schedule: '0 0 1 1 *'
-    window: month
-    mature_after: 1d
-    target: 0.5
-",
-            SPEED_AND_VOLUME.replace("webinar: 10", "webinar: 2")
-        ),
-    );
+    write_rules(dir.path(), &reloaded_rules());
     let (status, body) = http(run.addr, "POST", "/-/reload", Some("s3cret")).await;
     assert_eq!(status, 200, "{body}");
     assert!(

@@ -308,17 +308,7 @@ async fn a_reload_keeps_unchanged_objectives_and_judges_changed_ones_afresh() {
     assert_eq!(sim.fired_at("volume", "webinar"), Some(noon));
     assert_eq!(sim.fired_at("volume", "paid_search"), Some(noon));
 
-    let with_quality = format!(
-        "{}  - name: quality
-    kind: lead_quality
-    owner: marketing
-    schedule: '0 0 1 1 *'
-    window: month
-    mature_after: 1d
-    target: 0.5
-",
-        SPEED_AND_VOLUME.replace("webinar: 10", "webinar: 2")
-    );
+    let with_quality = crate::daemon::reloaded_rules();
     sim.reload(&with_quality, "2026-11-20T12:05:00Z");
     sim.at("2026-11-20T12:05:00Z").await;
     assert_eq!(sim.fired_at("speed", "all"), Some(noon), "unchanged");

@@ -536,3 +536,27 @@ async fn text_is_trimmed_alike_on_every_backend(db: TestDb) {
         vec![vec![Some(1)]]
     );
 }
+
+/// A write the database refuses is reported with the database's own words,
+/// not only with what the store was doing.
+#[tokio::test]
+async fn a_refused_write_is_reported_with_the_databases_reason() {
+    let db = TestDb::sqlite().await;
+    db.exec(
+        "CREATE TRIGGER frozen BEFORE INSERT ON leads \
+         BEGIN SELECT RAISE(ABORT, 'leads are frozen for the audit'); END",
+    )
+    .await;
+    let report = import(&db, &[("reps.csv", REPS), ("leads.csv", LEADS)]).await;
+    let error = report
+        .files
+        .iter()
+        .find_map(|f| match &f.outcome {
+            Outcome::Failed { error } => Some(error.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no failure in {report}"));
+    assert!(error.contains("leads"), "{error}");
+    assert!(error.contains("leads are frozen for the audit"), "{error}");
+    assert!(!report.is_success());
+}

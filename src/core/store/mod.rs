@@ -169,7 +169,8 @@ impl ErrorKind {
 /// Errors from the store.
 ///
 /// Each variant says what the store was doing; the database's own words are the
-/// [`source`](std::error::Error::source), so `{:#}` prints each once.
+/// [`source`](std::error::Error::source), which `Display` leaves out:
+/// [`crate::error_chain`] prints the whole chain, each cause once.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("unsupported database URL `{0}`: expected sqlite://FILE, postgres://… or mysql://…")]
