@@ -405,43 +405,11 @@ pub fn is_test_path(path: &Path) -> bool {
 /// tests load (a changed SLA), skipped when looking for tests.
 pub const RULES_DIR: &str = "rules";
 
+/// Collects the test files under `dir`, leaving out the `rules/` folders
+/// that hold the rule sets tests switch to (`changes: … rules:`).
 fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) => {
-            errors.push(LoadError::file(
-                dir,
-                format!("cannot read directory: {}", rules::io_reason(&e)),
-            ));
-            return;
-        }
-    };
-    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') {
-            continue;
-        }
-        let path = entry.path();
-        let Ok(file_type) = entry.file_type() else {
-            continue;
-        };
-        if file_type.is_dir() {
-            // `rules/` beside the tests holds the rule sets tests switch to
-            // (`changes: … rules:`), not tests.
-            if name != RULES_DIR {
-                walk(&path, out, errors);
-            }
-            continue;
-        }
-        // Links to files count; links to directories are not followed.
-        let is_file = file_type.is_file() || std::fs::metadata(&path).is_ok_and(|m| m.is_file());
-        if is_file && (name.ends_with(".yaml") || name.ends_with(".yml")) {
-            out.push(path);
-        }
-    }
+    let skip = |name: &str, _depth: usize| name == RULES_DIR;
+    rules::walk_yaml(dir, 0, &skip, errors, &mut |path, _| out.push(path));
 }
 
 // ---------------------------------------------------------------------------

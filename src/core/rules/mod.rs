@@ -222,8 +222,39 @@ fn finish(files: &[SourceFile], mut errors: Vec<LoadError>) -> Result<RuleSet, L
 pub(crate) const TESTS_DIR: &str = "tests";
 
 /// Collects the rule files under `dir`; `top` when `dir` is the rules
-/// directory itself, whose `tests` directory is skipped.
+/// directory itself, whose `tests` directory is skipped. A `.yml` file is an
+/// error: it would be ignored.
 fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>, top: bool) {
+    let skip = |name: &str, depth: usize| depth == 0 && top && name == TESTS_DIR;
+    walk_yaml(dir, 0, &skip, errors, &mut |path, errors| {
+        if path.extension().is_some_and(|e| e == "yml") {
+            let mut e = LoadError::file(
+                &path,
+                "rule files end in `.yaml`; this file would be ignored",
+            );
+            e.help = Some(format!(
+                "rename it to {}",
+                path.with_extension("yaml").display()
+            ));
+            errors.push(e);
+        } else {
+            out.push(path);
+        }
+    });
+}
+
+/// Visits the `.yaml` and `.yml` files under `dir` in name order, `depth`
+/// directories down, with `found`. Hidden entries are left out, and the
+/// directories `skip(name, depth)` names; a symlink counts when it leads to a
+/// file, and links to directories are not followed, so a link loop cannot
+/// trap the walk. A directory that cannot be read is an error.
+pub(crate) fn walk_yaml(
+    dir: &Path,
+    depth: usize,
+    skip: &dyn Fn(&str, usize) -> bool,
+    errors: &mut Vec<LoadError>,
+    found: &mut dyn FnMut(PathBuf, &mut Vec<LoadError>),
+) {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
@@ -247,29 +278,14 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>, top: bo
             continue;
         };
         if file_type.is_dir() {
-            if !(top && name == TESTS_DIR) {
-                walk(&path, out, errors, false);
+            if !skip(&name, depth) {
+                walk_yaml(&path, depth + 1, skip, errors, found);
             }
             continue;
         }
-        // A symlink counts when it leads to a file; links to directories are
-        // not followed, so a link loop cannot trap the walk.
         let is_file = file_type.is_file() || std::fs::metadata(&path).is_ok_and(|m| m.is_file());
-        if !is_file {
-            continue;
-        }
-        if name.ends_with(".yaml") {
-            out.push(path);
-        } else if name.ends_with(".yml") {
-            let mut e = LoadError::file(
-                &path,
-                "rule files end in `.yaml`; this file would be ignored",
-            );
-            e.help = Some(format!(
-                "rename it to {}",
-                path.with_extension("yaml").display()
-            ));
-            errors.push(e);
+        if is_file && (name.ends_with(".yaml") || name.ends_with(".yml")) {
+            found(path, errors);
         }
     }
 }
