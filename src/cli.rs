@@ -3,7 +3,7 @@
 //! Every option has a `HANDOFF_*` environment variable, so the same settings work
 //! from a shell, a systemd unit or a container.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -73,7 +73,7 @@ pub struct GlobalArgs {
         env = "HANDOFF_RULES",
         global = true,
         value_name = "DIR",
-        default_value = "rules/"
+        default_value = DEFAULT_RULES
     )]
     pub rules: PathBuf,
 
@@ -320,6 +320,27 @@ pub enum Command {
     /// test files (docs/TESTS.md); a test file can name it in its own modeline,
     /// `# yaml-language-server: $schema=PATH`, PATH relative to the test file.
     Schema(SchemaArgs),
+
+    /// Start a rule set: write the starter rules into DIR (default: the --rules
+    /// directory, ./rules), then print what to run next.
+    ///
+    /// The starter is the SLA of the demo company, with the reasons for every
+    /// default in its comments: lead volume and acceptance for marketing, speed
+    /// to lead, persistence and attempt economics for sales. Beside it: its rule
+    /// tests (tests/, run by `handoff test`), the field reference (README.md)
+    /// and the JSON Schemas editors complete from. Edit teams, addresses,
+    /// targets and schedules to yours; `handoff check` says what is wrong, where.
+    ///
+    /// DIR must be new or empty: a starter written beside other rule files would
+    /// make one rule set of both.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The directory to write the rules into [default: the --rules directory].
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -628,12 +649,9 @@ pub struct DaemonArgs {
 impl DaemonArgs {
     /// How many evaluations run at once on `backend`.
     pub fn concurrency(&self, backend: crate::store::Backend) -> usize {
-        let default = if backend == crate::store::Backend::Sqlite {
-            1
-        } else {
-            2
-        };
-        self.concurrency.unwrap_or(default).max(1)
+        self.concurrency
+            .unwrap_or(backend.default_concurrency())
+            .max(1)
     }
 
     /// The daemon's options on `backend`.
@@ -1021,6 +1039,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo(args) => {
             let progress = crate::progress::Progress::stderr();
+            // The rules first: a daemon without them would stop after the
+            // database is built, and the history needs them.
+            let rules = match &args.csv {
+                Some(_) => None,
+                None if args.build_only => crate::rules::load_dir(&global.rules).ok(),
+                None => match load_rules(&global) {
+                    Some(rules) => Some(rules),
+                    None => return Ok(ExitCode::FAILURE),
+                },
+            };
             let summary = match &args.csv {
                 Some(dir) => crate::demo::write_csv(dir, args.spec()?, &progress)?,
                 None => {
@@ -1037,13 +1065,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             // 90 days of results history, so that the status page's charts show
             // the trend the demo plants.
-            if let Ok(rules) = crate::rules::load_dir(&global.rules) {
-                let store = global.store().await?;
-                let n = crate::daemon::backfill(&store, &rules, chrono::Utc::now(), 90).await?;
-                if n > 0 {
-                    println!("recorded {n} results of the last 90 days as history");
+            match &rules {
+                Some(rules) => {
+                    let store = global.store().await?;
+                    let n = crate::daemon::backfill(&store, rules, chrono::Utc::now(), 90).await?;
+                    if n > 0 {
+                        println!("recorded {n} results of the last 90 days as history");
+                    }
+                    store.close().await;
                 }
-                store.close().await;
+                None => {
+                    eprintln!(
+                        "no results history recorded: the rules at {} cannot be read (`handoff check` says why)",
+                        global.rules.display()
+                    );
+                    no_rules_hint(&global.rules);
+                }
             }
             if args.build_only {
                 return Ok(ExitCode::SUCCESS);
@@ -1074,6 +1111,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval(&global, &args).await,
         Command::Backtest(args) => backtest(&global, &args).await,
         Command::Test(args) => rule_tests(&global, &args).await,
+        Command::Init(args) => {
+            let dir = args.dir.as_deref().unwrap_or(&global.rules);
+            let written = crate::init::write(dir)?;
+            println!(
+                "wrote a starter rule set into {}: the demo company's SLA, commented, with its tests",
+                dir.display()
+            );
+            for path in &written {
+                println!("  {}", path.display());
+            }
+            println!("next:");
+            let steps = crate::init::next_steps(dir, Path::new(DEFAULT_RULES));
+            let width = steps.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
+            for (command, what) in steps {
+                println!("  {command:width$}   {what}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema(args) => {
             let schema = if args.mapping {
                 crate::mapping::json_schema()
@@ -1102,6 +1157,7 @@ fn check(path: &std::path::Path) -> ExitCode {
             Err(errors) => {
                 eprint!("{errors}");
                 eprintln!("rules are not valid: {}", errors.summary());
+                no_rules_hint(path);
                 ok = false;
             }
         }
@@ -1130,15 +1186,27 @@ fn check(path: &std::path::Path) -> ExitCode {
     }
 }
 
-/// The rule set under `--rules`, or `None` after printing every error.
+/// The rule set under `--rules`, or `None` after printing every error (and,
+/// when there are no rules at all, where they were looked for).
 fn load_rules(global: &GlobalArgs) -> Option<crate::rules::RuleSet> {
     match crate::rules::load_dir(&global.rules) {
         Ok(rules) => Some(rules),
         Err(errors) => {
             eprint!("{errors}");
             eprintln!("rules are not valid: {}", errors.summary());
+            no_rules_hint(&global.rules);
             None
         }
+    }
+}
+
+/// The `--rules` default.
+const DEFAULT_RULES: &str = "rules/";
+
+/// Prints where rules were looked for and how to get some, when `path` holds none.
+fn no_rules_hint(path: &Path) {
+    if let Some(hint) = crate::init::no_rules_hint(path, Path::new(DEFAULT_RULES)) {
+        eprintln!("{hint}");
     }
 }
 
@@ -1154,14 +1222,11 @@ async fn run_daemon(global: &GlobalArgs, args: &DaemonArgs) -> anyhow::Result<Ex
     let mut options = args.options(backend).context("cannot start")?;
     options.banner = global.log_format == LogFormat::Text;
     tracing::info!(rules = %global.rules.display(), "{}", rules.summary());
-    // On SQLite every read connection that has evaluated keeps its memory in
-    // this process (page cache, sort space, its thread's heap): one connection
-    // per evaluation that may run, which the history API shares. A server
-    // backend gets one more, for the history API.
     let concurrency = args.concurrency(backend) as u32;
-    let extra = u32::from(backend != crate::store::Backend::Sqlite);
     let mut store_options = global.store_options();
-    store_options.read_connections = store_options.read_connections.min(concurrency + extra);
+    store_options.read_connections = store_options
+        .read_connections
+        .min(backend.daemon_read_connections(concurrency));
     let database = crate::store::redact(global.database_url());
     let listening =
         crate::daemon::Listening::bind(&options, &database, rules.objectives().len()).await?;
@@ -1247,11 +1312,15 @@ async fn eval(global: &GlobalArgs, args: &EvalArgs) -> anyhow::Result<ExitCode> 
     };
     if let Err(e) = crate::eval::check_schema(&store).await {
         let missing_tables = matches!(&e, crate::eval::EvalError::Store(s) if s.kind() == crate::store::ErrorKind::Schema);
-        let e = anyhow::Error::new(e).context(format!("{} has no lead tables", store.describe()));
+        let e = anyhow::Error::new(e);
         return Err(if missing_tables {
-            e.context(format!("cannot evaluate: {hint}"))
+            e.context(format!("{} has no lead tables", store.describe()))
+                .context(format!("cannot evaluate: {hint}"))
         } else {
-            e
+            e.context(format!(
+                "cannot read the lead tables of {}",
+                store.describe()
+            ))
         });
     }
     let mut evaluation = crate::eval::Evaluation {
@@ -1398,6 +1467,9 @@ async fn rule_tests(global: &GlobalArgs, args: &TestArgs) -> anyhow::Result<Exit
     };
     for p in &paths {
         if !p.exists() {
+            if args.paths.is_empty() {
+                no_rules_hint(&global.rules);
+            }
             anyhow::bail!(
                 "{} does not exist: give test files or directories (docs/TESTS.md)",
                 p.display()

@@ -32,5 +32,6 @@ pub use handoff_core::{
 pub mod backtest;
 pub mod cli;
 pub mod daemon;
+pub mod init;
 pub mod mail;
 pub mod testing;

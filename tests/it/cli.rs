@@ -735,3 +735,102 @@ fn command_line_mistakes_exit_2() {
     let out = eval(&[]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
 }
+
+/// The steps `handoff init` prints, as (command, what) pairs.
+fn next_steps(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .skip_while(|l| *l != "next:")
+        .skip(1)
+        .map(|l| l.trim().split("   ").next().unwrap().trim().to_owned())
+        .collect()
+}
+
+/// Runs `command` in `dir` through a shell, as a user types it, with this
+/// build's `handoff` first on the PATH and no HANDOFF_ variable.
+fn as_typed(dir: &std::path::Path, command: &str) -> std::process::Output {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_handoff"))
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(dir)
+        .env("PATH", path);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("HANDOFF_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.output().unwrap()
+}
+
+/// From an empty directory: every verb that needs rules says where it looked
+/// and names `handoff init`; `demo` says so before it builds anything; `init`
+/// writes the starter, refuses to write it twice, and every step it prints
+/// works as printed (all but `run`, which the README's tour runs in CI).
+#[test]
+fn init_starts_a_rule_set_whose_next_steps_work_as_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    for verb in ["check", "eval", "test", "run", "demo"] {
+        let out = as_typed(dir.path(), &format!("handoff {verb}"));
+        assert_eq!(out.status.code(), Some(1), "{verb}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "handoff reads its rules from rules/ (in {})",
+                dir.path().canonicalize().unwrap().display()
+            )) && err.contains("`handoff init` writes a starter rule set there"),
+            "{verb}: {err}"
+        );
+    }
+    assert!(
+        !dir.path().join("handoff.db").exists(),
+        "demo built a database it could not use"
+    );
+
+    let out = as_typed(dir.path(), "handoff init");
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(dir.path().join("rules/acme.yaml").is_file());
+    let steps = next_steps(&stdout);
+    assert_eq!(
+        steps,
+        [
+            "handoff check",
+            "handoff test",
+            "handoff demo --build-only",
+            "handoff eval",
+            "handoff run"
+        ]
+    );
+    for step in steps.iter().filter(|s| !s.ends_with(" run")) {
+        let out = as_typed(dir.path(), step);
+        assert!(out.status.success(), "{step}: {out:?}");
+    }
+    // The starter's own test file names its schema beside it.
+    let tests = std::fs::read_to_string(dir.path().join("rules/tests/acme.yaml")).unwrap();
+    assert!(tests.starts_with("# yaml-language-server: $schema=schema.json\n"));
+    assert!(dir.path().join("rules/tests/schema.json").is_file());
+
+    let again = as_typed(dir.path(), "handoff init");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&again.stderr)
+            .contains("rules/ already holds README.md, acme.yaml"),
+        "{again:?}"
+    );
+
+    // Another directory, with a space in its name: the steps name it, quoted.
+    let out = as_typed(dir.path(), "handoff init 'my rules'");
+    assert!(out.status.success(), "{out:?}");
+    let steps = next_steps(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(steps[0], "handoff --rules 'my rules' check");
+    let out = as_typed(dir.path(), &steps[0]);
+    assert!(out.status.success(), "{}: {out:?}", steps[0]);
+}

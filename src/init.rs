@@ -1,0 +1,241 @@
+//! `handoff init`: a starter rule set where the rules are read.
+//!
+//! The starter is the rule set this repository ships in `rules/`: the demo
+//! company's SLA, every objective kind with the reasons for its defaults in
+//! comments, the tests that pin its behaviour, the field reference and the
+//! JSON Schemas editors complete from. It is compiled into the binary, so an
+//! installed `handoff` can start a rule set anywhere; `handoff demo` then has
+//! rules to evaluate, and the user edits teams, targets and schedules to
+//! theirs.
+
+use std::path::{Path, PathBuf};
+
+/// The schema reference of the shipped test files, which point into the
+/// repository's `docs/`; a starter's test files use the copy beside them.
+const TESTS_SCHEMA_IN_REPO: &str = "$schema=../../docs/tests.schema.json";
+const TESTS_SCHEMA_BESIDE: &str = "$schema=schema.json";
+
+/// The files written, relative to the rules directory, with their text.
+pub const FILES: &[(&str, &str)] = &[
+    ("README.md", include_str!("../rules/README.md")),
+    ("acme.yaml", include_str!("../rules/acme.yaml")),
+    ("schema.json", include_str!("../rules/schema.json")),
+    ("tests/acme.yaml", include_str!("../rules/tests/acme.yaml")),
+    (
+        "tests/escalation.yaml",
+        include_str!("../rules/tests/escalation.yaml"),
+    ),
+    (
+        "tests/rules/speed-no-data-alerts.yaml",
+        include_str!("../rules/tests/rules/speed-no-data-alerts.yaml"),
+    ),
+    (
+        "tests/rules/speed-target-50.yaml",
+        include_str!("../rules/tests/rules/speed-target-50.yaml"),
+    ),
+    (
+        "tests/schema.json",
+        include_str!("../docs/tests.schema.json"),
+    ),
+];
+
+/// Why `init` wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// The directory exists and holds something: a starter beside other rule
+    /// files would be one rule set with both.
+    #[error(
+        "{} already holds {}: `handoff init` starts a rule set only in a new or empty directory (give another one: `handoff init my-rules`)",
+        dir.display(),
+        held.join(", ")
+    )]
+    NotEmpty { dir: PathBuf, held: Vec<String> },
+    /// A directory or file could not be made.
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Writes the starter rule set into `dir` (made if missing), which must be
+/// new or empty. Returns the files written, in [`FILES`] order.
+///
+/// # Errors
+///
+/// [`InitError::NotEmpty`] before anything is written; [`InitError::Io`] when
+/// the file system refuses (what was written before stays).
+pub fn write(dir: &Path) -> Result<Vec<PathBuf>, InitError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| InitError::Io { path, source }
+    };
+    match std::fs::read_dir(dir) {
+        Ok(entries) => {
+            let mut held: Vec<String> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            if !held.is_empty() {
+                held.sort();
+                return Err(InitError::NotEmpty {
+                    dir: dir.to_owned(),
+                    held,
+                });
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(dir)(e)),
+    }
+    let mut written = Vec::with_capacity(FILES.len());
+    for (name, text) in FILES {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        let text = if name.starts_with("tests/") {
+            text.replacen(TESTS_SCHEMA_IN_REPO, TESTS_SCHEMA_BESIDE, 1)
+        } else {
+            (*text).to_owned()
+        };
+        std::fs::write(&path, text).map_err(io(&path))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// What to run next, one `(command, what it does)` a line, every command as
+/// it works when typed: `rules` is the rules directory written, and a
+/// directory other than the default is named with `--rules`.
+pub fn next_steps(rules: &Path, default: &Path) -> Vec<(String, &'static str)> {
+    let handoff = if rules == default {
+        "handoff".to_owned()
+    } else {
+        format!(
+            "handoff --rules {}",
+            shell_word(&rules.display().to_string())
+        )
+    };
+    [
+        ("check", "validate the rules and their tests"),
+        ("test", "run the rule tests (tests/) on a simulated clock"),
+        (
+            "demo --build-only",
+            "build the demo company (handoff.db) the starter rules describe",
+        ),
+        ("eval", "measure every promise once, as of now"),
+        (
+            "run",
+            "the daemon: schedules, alerts, mail into ./outbox, a status page",
+        ),
+    ]
+    .into_iter()
+    .map(|(verb, what)| (format!("{handoff} {verb}"), what))
+    .collect()
+}
+
+/// `s` quoted for a POSIX shell when it needs quoting.
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./+,:@%=".contains(c));
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// A line for a verb that found no rules at `path`: where it looked and how
+/// to get some. `None` when `path` holds rule files (their errors say the rest).
+pub fn no_rules_hint(path: &Path, default: &Path) -> Option<String> {
+    let missing = match std::fs::metadata(path) {
+        Err(_) => true,
+        Ok(m) if m.is_dir() => !holds_yaml(path),
+        Ok(_) => false,
+    };
+    if !missing {
+        return None;
+    }
+    let shown = path.display().to_string();
+    let looked = if path.is_relative() {
+        match std::env::current_dir() {
+            Ok(cwd) => format!("{shown} (in {})", cwd.display()),
+            Err(_) => shown,
+        }
+    } else {
+        shown
+    };
+    let init = if path == default {
+        "handoff init".to_owned()
+    } else {
+        format!("handoff init {}", shell_word(&path.display().to_string()))
+    };
+    Some(format!(
+        "hint: handoff reads its rules from {looked}, set by --rules or HANDOFF_RULES. `{init}` writes a starter rule set there (the demo company's SLA, commented, with its tests)."
+    ))
+}
+
+/// Whether `dir` or a directory below it (other than `tests/`) holds a `*.yaml`.
+fn holds_yaml(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|e| {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let path = e.path();
+        if path.is_dir() {
+            name != "tests" && !name.starts_with('.') && holds_yaml(&path)
+        } else {
+            name.ends_with(".yaml") || name.ends_with(".yml")
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file under the repository's `rules/` is in the starter, and
+    /// nothing else but the tests' schema: a file added there is not
+    /// forgotten here.
+    #[test]
+    fn the_starter_is_the_shipped_rules_directory() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let mut found = Vec::new();
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let path = e.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let rel = path.strip_prefix(&root).unwrap();
+                    found.push(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        found.push("tests/schema.json".to_owned());
+        found.sort();
+        let mut listed: Vec<String> = FILES.iter().map(|(n, _)| (*n).to_owned()).collect();
+        listed.sort();
+        assert_eq!(listed, found);
+        for (name, text) in FILES {
+            if name.starts_with("tests/")
+                && !name.starts_with("tests/rules/")
+                && name.ends_with(".yaml")
+            {
+                assert!(text.contains(TESTS_SCHEMA_IN_REPO), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_word("my-rules/"), "my-rules/");
+        assert_eq!(shell_word("/etc/handoff/rules"), "/etc/handoff/rules");
+        assert_eq!(shell_word("my rules"), "'my rules'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+    }
+}
