@@ -59,17 +59,27 @@ pub mod when;
 ///
 /// Some libraries' errors repeat their source's text in their own message
 /// (sqlx's "error returned from database: X" has X as its source); a cause
-/// whose text the line already ends with is left out.
+/// whose text the line already ends with is left out. What a database server
+/// said is given in its own words ([`store::server_said`]), without the
+/// driver's decoration, and ends the line.
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let text = c.to_string();
+    let mut line = String::new();
+    let mut next = Some(e);
+    while let Some(c) = next {
+        let (text, last) = match store::server_said(c) {
+            Some(said) => (said, true),
+            None => (store::own_words(c).unwrap_or_else(|| c.to_string()), false),
+        };
         if !text.is_empty() && !line.ends_with(&text) {
-            line.push_str(": ");
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
             line.push_str(&text);
         }
-        cause = c.source();
+        if last {
+            break;
+        }
+        next = c.source();
     }
     line
 }

@@ -74,6 +74,39 @@ fn unique_name() -> String {
     )
 }
 
+/// The URL of a new, empty database of its own on the test server of
+/// `backend` (`postgres` or `mysql`), made through the server's admin URL.
+pub async fn new_database(backend: &str) -> String {
+    let name = unique_name();
+    let admin = if backend == "postgres" {
+        let admin = std::env::var("HANDOFF_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let pool = sqlx::PgPool::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this suite: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        admin
+    } else {
+        let admin = std::env::var("HANDOFF_TEST_MYSQL_URL")
+            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
+        let pool = sqlx::MySqlPool::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("MySQL/MariaDB at {admin} is required for this suite: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        admin
+    };
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap();
+    format!("{base}/{name}")
+}
+
 impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().unwrap();
@@ -89,36 +122,12 @@ impl TestDb {
 
     #[allow(dead_code)]
     pub async fn postgres() -> TestDb {
-        let admin = std::env::var("HANDOFF_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let name = unique_name();
-        let pool = sqlx::PgPool::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this suite: {e}"));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap();
-        TestDb::open(format!("{base}/{name}"), None).await
+        TestDb::open(new_database("postgres").await, None).await
     }
 
     #[allow(dead_code)]
     pub async fn mysql() -> TestDb {
-        let admin = std::env::var("HANDOFF_TEST_MYSQL_URL")
-            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
-        let name = unique_name();
-        let pool = sqlx::MySqlPool::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("MySQL/MariaDB at {admin} is required for this suite: {e}"));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap();
-        TestDb::open(format!("{base}/{name}"), None).await
+        TestDb::open(new_database("mysql").await, None).await
     }
 
     async fn open(url: String, dir: Option<tempfile::TempDir>) -> TestDb {
@@ -492,4 +501,27 @@ pub fn demo_database(dir: &std::path::Path, leads: u32) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     url
+}
+
+/// Runs `sql` on the database at `url` through a connection of its own.
+#[allow(dead_code)]
+pub async fn exec_on(url: &str, sql: &str) {
+    let q = || sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()));
+    let done = if url.starts_with("sqlite") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        let r = q().execute(&pool).await.map(drop);
+        pool.close().await;
+        r
+    } else if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        let r = q().execute(&pool).await.map(drop);
+        pool.close().await;
+        r
+    } else {
+        let pool = sqlx::MySqlPool::connect(url).await.unwrap();
+        let r = q().execute(&pool).await.map(drop);
+        pool.close().await;
+        r
+    };
+    done.unwrap_or_else(|e| panic!("{sql}: {e}"));
 }

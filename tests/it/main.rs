@@ -23,3 +23,4 @@ mod reads;
 mod rules;
 mod server;
 mod store;
+mod upgrade;

@@ -217,6 +217,43 @@ impl std::fmt::Display for ServerSaid {
 
 impl std::error::Error for ServerSaid {}
 
+impl ServerSaid {
+    /// What the server said in a database error, and its code: MySQL's error
+    /// number where there is one (what its manual lists), else the SQLSTATE.
+    fn of(db: &dyn sqlx::error::DatabaseError) -> ServerSaid {
+        let number = db
+            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .map(|e| e.number().to_string());
+        ServerSaid {
+            message: db.message().to_owned(),
+            code: number.or_else(|| db.code().map(|c| c.into_owned())),
+        }
+    }
+}
+
+/// `e`'s words when it is a database server's error (of the driver, or of a
+/// migration that ran into one): "the server said: MESSAGE (CODE)", without
+/// the driver's decoration (PostgreSQL's "at line N" of its own C source).
+pub fn server_said(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(sqlx::Error::Database(db)) = e.downcast_ref::<sqlx::Error>() {
+        return Some(ServerSaid::of(db.as_ref()).to_string());
+    }
+    None
+}
+
+/// `e`'s own words when its message repeats its source's (which the error
+/// chain prints next): a migration error says only what it was doing.
+pub fn own_words(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use sqlx::migrate::MigrateError;
+    match e.downcast_ref::<MigrateError>()? {
+        MigrateError::Execute(_) => Some("while executing migrations".to_owned()),
+        MigrateError::ExecuteMigration(_, version) => {
+            Some(format!("while executing migration {version}"))
+        }
+        _ => None,
+    }
+}
+
 /// The error of a failed connection to `what`: a database missing on a server
 /// that answered says so with how to create it; what a server said is given
 /// in its own words.
@@ -227,14 +264,13 @@ fn connect_error(what: &str, source: sqlx::Error) -> StoreError {
             source: Box::new(source),
         };
     };
-    let message = db.message().to_owned();
+    let said = ServerSaid::of(db.as_ref());
     let mysql_number = db
         .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
         .map(|e| e.number());
-    let code = db.code().map(|c| c.into_owned());
     // PostgreSQL's invalid_catalog_name; MySQL's ER_BAD_DB_ERROR.
-    let missing = code.as_deref() == Some("3D000") || mysql_number == Some(1049);
-    if missing && let Some(name) = quoted(&message) {
+    let missing = db.code().as_deref() == Some("3D000") || mysql_number == Some(1049);
+    if missing && let Some(name) = quoted(&said.message) {
         let create = if mysql_number.is_some() {
             format!("CREATE DATABASE `{name}`")
         } else {
@@ -248,10 +284,7 @@ fn connect_error(what: &str, source: sqlx::Error) -> StoreError {
     }
     StoreError::Connect {
         what: what.to_owned(),
-        source: Box::new(ServerSaid {
-            message,
-            code: mysql_number.map(|n| n.to_string()).or(code),
-        }),
+        source: Box::new(said),
     }
 }
 

@@ -345,6 +345,53 @@ static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/mysql");
 
+/// Applies what `migrator` holds that the database has not applied yet.
+///
+/// A database that has applied every migration, each with the checksum it
+/// has here, is left alone without a statement that needs more than read
+/// access to `_sqlx_migrations`: sqlx's own run starts with `CREATE TABLE IF
+/// NOT EXISTS`, which a role without the right to create tables is refused
+/// even when the table exists, and the daemon's least-privilege role
+/// (docs/DEPLOY.md) must still start. The checks it would make are made here
+/// too: a migration applied but changed since, one this release does not
+/// know, or one left half done is an error, never skipped.
+async fn migrate_if_pending<DB>(
+    migrator: &'static Migrator,
+    pool: &Pool<DB>,
+) -> Result<(), MigrateError>
+where
+    DB: Database,
+    DB::Connection: sqlx::migrate::Migrate,
+{
+    use sqlx::migrate::Migrate as _;
+    let mut conn = pool.acquire().await?;
+    let table = &migrator.table_name;
+    // No table yet (or it cannot be read): sqlx's run creates it, or says why not.
+    if let Ok(applied) = conn.list_applied_migrations(table).await {
+        if let Some(version) = conn.dirty_version(table).await? {
+            return Err(MigrateError::Dirty(version));
+        }
+        let known: std::collections::HashMap<i64, &[u8]> = migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| (m.version, m.checksum.as_ref()))
+            .collect();
+        for a in &applied {
+            match known.get(&a.version) {
+                None => return Err(MigrateError::VersionMissing(a.version)),
+                Some(checksum) if *checksum != a.checksum.as_ref() => {
+                    return Err(MigrateError::VersionMismatch(a.version));
+                }
+                Some(_) => {}
+            }
+        }
+        if applied.len() == known.len() {
+            return Ok(());
+        }
+    }
+    migrator.run_direct(None, &mut *conn, false).await
+}
+
 impl Dialect for Sqlite {
     const BACKEND: Backend = Backend::Sqlite;
     // SQLITE_MAX_VARIABLE_NUMBER of the bundled SQLite.
@@ -364,7 +411,7 @@ impl Dialect for Sqlite {
     ];
 
     fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<(), MigrateError>> {
-        Box::pin(SQLITE_MIGRATIONS.run(pool))
+        Box::pin(migrate_if_pending(&SQLITE_MIGRATIONS, pool))
     }
 
     fn bind_time(qb: &mut QueryBuilder<Self>, t: Option<DateTime<Utc>>) {
@@ -520,7 +567,7 @@ impl Dialect for Postgres {
     const LATERAL: bool = true;
 
     fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<(), MigrateError>> {
-        Box::pin(POSTGRES_MIGRATIONS.run(pool))
+        Box::pin(migrate_if_pending(&POSTGRES_MIGRATIONS, pool))
     }
 
     // Bulk writes go through COPY into a temporary table, then one
@@ -682,7 +729,7 @@ impl Dialect for MySql {
     const TIDY: &'static [&'static str] = &["ANALYZE TABLE reps, leads, touches, deals"];
 
     fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<(), MigrateError>> {
-        Box::pin(MYSQL_MIGRATIONS.run(pool))
+        Box::pin(migrate_if_pending(&MYSQL_MIGRATIONS, pool))
     }
 
     // DATETIME(6) holds the UTC wall clock; binding the naive value keeps the

@@ -30,13 +30,14 @@ use std::time::Duration;
 
 use crate::model::Table;
 
-pub use db::id_lookup_sql;
+pub use db::{id_lookup_sql, own_words, server_said};
 pub use read::{
     Abandoned, AbandonedCount, AbandonedLead, FirstAttempt, JudgedCounts, MqlCount, Reach, Reader,
     question_sql,
 };
 pub use state::{
-    AlertEvent, AlertRow, Journal, NotifyRow, OutboxRow, PeriodRow, ResultRow, RuleSetRow,
+    AlertEvent, AlertRow, DAEMON_TABLES, Journal, NotifyRow, OutboxRow, PeriodRow, ResultRow,
+    RuleSetRow,
 };
 pub use write::{Encoded, Encoder, RowSet, Tx, UpsertColumns};
 
@@ -54,6 +55,28 @@ pub enum Backend {
     Sqlite,
     Postgres,
     MySql,
+}
+
+impl Backend {
+    /// How many evaluations may read at once by default: one on SQLite, where
+    /// every read connection that has evaluated keeps its memory in this
+    /// process (page cache, sort space, its thread's heap); two on a server.
+    pub fn default_concurrency(self) -> usize {
+        match self {
+            Backend::Sqlite => 1,
+            Backend::Postgres | Backend::MySql => 2,
+        }
+    }
+
+    /// Read connections a daemon running `concurrency` evaluations at once
+    /// opens: one per evaluation, which the history API shares on SQLite
+    /// (for the memory above); a server gets one more, for the API.
+    pub fn daemon_read_connections(self, concurrency: u32) -> u32 {
+        match self {
+            Backend::Sqlite => concurrency,
+            Backend::Postgres | Backend::MySql => concurrency + 1,
+        }
+    }
 }
 
 impl fmt::Display for Backend {

@@ -1,11 +1,12 @@
 //! handoff's own tables (`handoff_*`), beside the lead data in the same
 //! database, written once for every backend like the rest of the store.
 //!
-//! Today that is `handoff_meta`, a small key–value table of facts about the
-//! database (which demo generated its data). The daemon's tables (alert state,
-//! notification log, outbox, silences, results history, lease) belong here too:
-//! each statement a function generic over [`Dialect`], run on the connection of
-//! a read or write transaction.
+//! `handoff_meta` is a small key–value table of facts about the database
+//! (which demo generated its data); [`DAEMON_TABLES`] are the daemon's record:
+//! results history, closed periods, alert state and transitions, the
+//! notification log, the outbox and the SLA's change log. Each statement is a
+//! function generic over [`Dialect`], run on the connection of a read or write
+//! transaction.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -593,7 +594,7 @@ pub(super) async fn read<DB: Dialect>(
 }
 
 /// The daemon's tables: what it recorded about the lead data.
-pub(super) const DAEMON_TABLES: [&str; 7] = [
+pub const DAEMON_TABLES: [&str; 7] = [
     "handoff_results",
     "handoff_periods",
     "handoff_alerts",
