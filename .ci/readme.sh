@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's "A first tour", run as a user runs it: `handoff` installed with
-# `cargo install --path . --locked`, every line of the tour as printed, in a
-# fresh directory holding a copy of rules/. Daemon lines (`handoff demo`,
+# `cargo install --path . --locked`, every line of the tour as printed, in an
+# empty directory (the tour's `handoff init` writes the rules). Daemon lines (`handoff demo`,
 # `handoff run`) run in the background until the next one; the lines after them
 # talk to the running daemon. Any line that fails fails the check.
 set -euo pipefail
@@ -18,7 +18,6 @@ trap cleanup EXIT
 # The release build CI made is reused; the binary lands where the tour finds it.
 CARGO_TARGET_DIR="$repo/target" cargo install --path "$repo" --locked --root "$work/install" --quiet
 export PATH="$work/install/bin:$PATH"
-cp -r "$repo/rules" "$work/rules"
 cd "$work"
 while read -r var; do unset "$var"; done < <(compgen -e HANDOFF_)
 
