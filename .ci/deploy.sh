@@ -8,21 +8,26 @@
 #      migrate` and the demo's data as handoff_admin, the grants, and `handoff
 #      run` as the least-privilege role `handoff` with its URL (and password)
 #      read from a file and JSON logs: it must evaluate every objective, log
-#      only JSON lines, and never show the password.
+#      only JSON lines, and never show the password; then the same on MariaDB
+#      with docs/deploy/mariadb-users.sql and mariadb-grants.sql.
 # Needs: the release binary (target/release/handoff), systemd-analyze, promtool,
-# psql, curl, python3, and PostgreSQL at $PG_URL as a superuser.
+# psql, the mariadb client, curl, python3, PostgreSQL at $PG_URL as a superuser
+# and MariaDB on 127.0.0.1:3306 as root without a password.
 set -euo pipefail
 export PGOPTIONS='-c client_min_messages=warning'
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=$repo/target/release/handoff
 PG_URL=${HANDOFF_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
+mysql_client=$(command -v mariadb || command -v mysql)
 work=$(mktemp -d)
 daemon=
 db=handoff_deploy_$$
+my() { "$mysql_client" --host=127.0.0.1 --port=3306 --user=root "$@"; }
 cleanup() {
     [[ -z $daemon ]] || kill -KILL "$daemon" 2>/dev/null || true
     psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
     psql "$PG_URL" -qc "DROP ROLE IF EXISTS handoff" -c "DROP ROLE IF EXISTS handoff_admin" >/dev/null 2>&1 || true
+    my -e "DROP DATABASE IF EXISTS $db; DROP USER IF EXISTS 'handoff'@'%', 'handoff_admin'@'%'" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -48,37 +53,31 @@ mkdir "$work/prom"
 cp "$repo/docs/deploy/prometheus.yml" "$repo/grafana/prometheus/handoff.rules.yml" "$work/prom/"
 promtool check config "$work/prom/prometheus.yml"
 
-echo "--- handoff init, then handoff run as a least-privilege role on a fresh PostgreSQL database"
+echo "--- handoff init in an empty directory"
 mkdir "$work/site"
 cd "$work/site"
 while read -r var; do unset "$var"; done < <(compgen -e HANDOFF_)
 "$bin" init >init.out
 grep -q '^  handoff check ' init.out || fail "init printed no next steps: $(cat init.out)"
 "$bin" check
-psql "$PG_URL" -qc "DROP ROLE IF EXISTS handoff" -c "DROP ROLE IF EXISTS handoff_admin" -c "CREATE DATABASE $db"
-base=${PG_URL%/*}
-hostpart=${base#postgres://}
-hostpart=${hostpart#*@}
-psql "$base/$db" -q -v ON_ERROR_STOP=1 -v admin_password=admin-secret -v password=pa55-deploy-secret \
-    -f "$repo/docs/deploy/postgres-roles.sql"
-admin="postgres://handoff_admin:admin-secret@$hostpart/$db"
-"$bin" --database "$admin" migrate
-"$bin" --database "$admin" demo --build-only --leads 2000 >/dev/null
-psql "$admin" -q -v ON_ERROR_STOP=1 -f "$repo/docs/deploy/postgres-grants.sql"
-# The role can read leads and cannot write them.
-if psql "postgres://handoff:x@$hostpart/$db" -qc "DELETE FROM leads" 2>/dev/null; then
-    fail "the daemon's role may delete leads"
-fi
-printf 'postgres://handoff:pa55-deploy-secret@%s/%s\n' "$hostpart" "$db" >database-url
-chmod 600 database-url
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-HANDOFF_DATABASE_FILE=database-url HANDOFF_LOG_FORMAT=json HANDOFF_LISTEN=127.0.0.1:$port \
-    "$bin" run >"$work/run.out" 2>"$work/run.log" &
-daemon=$!
-objectives=$("$bin" eval --database "$admin" --format json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["objectives"]))')
-# Every objective evaluated at least once, and no evaluation failed.
-evaluated() {
-    curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" 2>/dev/null | python3 -c '
+
+# run_as_daemon_role ADMIN_URL DAEMON_URL: handoff run with DAEMON_URL (its
+# password included) read from a file and JSON logs, until every objective has
+# been evaluated without a failure; then SIGTERM, and checks of its output.
+run_as_daemon_role() {
+    local admin=$1 url=$2 port objectives secret deadline
+    secret=${url#*://*:}
+    secret=${secret%%@*}
+    printf '%s\n' "$url" >database-url
+    chmod 600 database-url
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    HANDOFF_DATABASE_FILE=database-url HANDOFF_LOG_FORMAT=json HANDOFF_LISTEN=127.0.0.1:$port \
+        "$bin" run >"$work/run.out" 2>"$work/run.log" &
+    daemon=$!
+    objectives=$("$bin" eval --database "$admin" --format json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["objectives"]))')
+    deadline=$((SECONDS + 60))
+    # Every objective evaluated at least once, and no evaluation failed.
+    until curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" 2>/dev/null | python3 -c '
 import sys
 want = int(sys.argv[1])
 seen, failed = set(), []
@@ -89,19 +88,16 @@ for l in sys.stdin:
         failed.append(l.strip())
 if failed:
     sys.exit("evaluations failed: " + "; ".join(failed))
-sys.exit(0 if len(seen) >= want else 1)' "$objectives"
-}
-deadline=$((SECONDS + 60))
-until evaluated; do
-    kill -0 "$daemon" 2>/dev/null || fail "handoff run stopped"
-    ((SECONDS < deadline)) || fail "handoff run did not evaluate all $objectives objectives without failure within 60 s"
-    sleep 1
-done
-echo "handoff run as role handoff evaluated all $objectives objectives"
-kill -TERM "$daemon"
-wait "$daemon" || fail "handoff run exited with $? on SIGTERM"
-daemon=
-python3 - "$work/run.log" <<'EOF' || fail "the daemon's log is not JSON lines"
+sys.exit(0 if len(seen) >= want else 1)' "$objectives"; do
+        kill -0 "$daemon" 2>/dev/null || fail "handoff run stopped"
+        ((SECONDS < deadline)) || fail "handoff run did not evaluate all $objectives objectives without failure within 60 s"
+        sleep 1
+    done
+    echo "handoff run as the daemon's role evaluated all $objectives objectives"
+    kill -TERM "$daemon"
+    wait "$daemon" || fail "handoff run exited with $? on SIGTERM"
+    daemon=
+    python3 -c '
 import json, sys
 n = 0
 for i, line in enumerate(open(sys.argv[1]), 1):
@@ -109,9 +105,40 @@ for i, line in enumerate(open(sys.argv[1]), 1):
     assert {"timestamp", "level", "message", "target"} <= record.keys(), f"line {i}: {line}"
     n += 1
 assert n > 0, "no log lines"
-print(f"{n} log lines, each one JSON")
-EOF
-if grep -rq 'pa55-deploy-secret' "$work/run.log" "$work/run.out"; then
-    fail "the database password appears in the daemon's output"
+print(f"{n} log lines, each one JSON")' "$work/run.log" || fail "the daemon's log is not JSON lines"
+    if grep -qF "$secret" "$work/run.log" "$work/run.out"; then
+        fail "the database password appears in the daemon's output"
+    fi
+    echo "the password read from the file appears nowhere in the output"
+}
+
+echo "--- PostgreSQL: postgres-roles.sql, migrate and load as handoff_admin, postgres-grants.sql, run as handoff"
+psql "$PG_URL" -qc "DROP ROLE IF EXISTS handoff" -c "DROP ROLE IF EXISTS handoff_admin" -c "CREATE DATABASE $db"
+base=${PG_URL%/*}
+hostpart=${base#postgres://}
+hostpart=${hostpart#*@}
+psql "$base/$db" -q -v ON_ERROR_STOP=1 -v admin_password=admin-secret -v password=pa55-deploy-secret \
+    -f "$repo/docs/deploy/postgres-roles.sql"
+admin="postgres://handoff_admin:admin-secret@$hostpart/$db"
+"$bin" --database "$admin" migrate
+"$bin" --database "$admin" demo --build-only --leads 2000 >/dev/null
+psql "$admin" -q -v ON_ERROR_STOP=1 -f "$repo/docs/deploy/postgres-grants.sql"
+if psql "postgres://handoff:pa55-deploy-secret@$hostpart/$db" -qc "DELETE FROM leads" 2>/dev/null; then
+    fail "the daemon's role may delete leads"
 fi
-echo "the password read from the file appears nowhere in the output"
+run_as_daemon_role "$admin" "postgres://handoff:pa55-deploy-secret@$hostpart/$db"
+
+echo "--- MariaDB: mariadb-users.sql, migrate and load as handoff_admin, mariadb-grants.sql, run as handoff"
+my -e "DROP USER IF EXISTS 'handoff'@'%', 'handoff_admin'@'%'; CREATE DATABASE $db"
+{
+    echo "SET @admin_password='admin-secret', @password='pa55-deploy-secret';"
+    cat "$repo/docs/deploy/mariadb-users.sql"
+} | my "$db"
+admin="mysql://handoff_admin:admin-secret@127.0.0.1:3306/$db"
+"$bin" --database "$admin" migrate
+"$bin" --database "$admin" demo --build-only --leads 2000 >/dev/null
+my "$db" <"$repo/docs/deploy/mariadb-grants.sql"
+if "$mysql_client" --host=127.0.0.1 --user=handoff --password=pa55-deploy-secret "$db" -e "DELETE FROM leads" 2>/dev/null; then
+    fail "the daemon's user may delete leads"
+fi
+run_as_daemon_role "$admin" "mysql://handoff:pa55-deploy-secret@127.0.0.1:3306/$db"

@@ -685,6 +685,27 @@ fn server_first_contact_is_clean(db: &TestDb, what: &str, create: &str) {
     );
 }
 
+/// A statement the server refuses is reported in the server's words with its
+/// code, once, and without the driver's decoration (PostgreSQL's "at line N"
+/// of its own C source).
+#[cfg(any(feature = "postgres-tests", feature = "mysql-tests"))]
+async fn a_refusal_is_in_the_servers_words(db: &TestDb, said: &str) {
+    db.exec("DROP TABLE deals").await;
+    let out = handoff()
+        .args(["--database", &db.url, "--rules", RULES_DIR, "eval"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.ends_with(&format!(
+            "has no lead tables: database error while reading table deals: the server said: {said}\n"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(" at line "), "{err}");
+}
+
 #[cfg(feature = "postgres-tests")]
 #[tokio::test]
 async fn postgres_first_contact_is_clean() {
@@ -694,6 +715,7 @@ async fn postgres_first_contact_is_clean() {
         "PostgreSQL",
         "createdb handoff_none_here, or CREATE DATABASE \"handoff_none_here\"",
     );
+    a_refusal_is_in_the_servers_words(&db, "relation \"deals\" does not exist (42P01)").await;
 }
 
 #[cfg(feature = "mysql-tests")]
@@ -701,6 +723,9 @@ async fn postgres_first_contact_is_clean() {
 async fn mysql_first_contact_is_clean() {
     let db = TestDb::mysql().await;
     server_first_contact_is_clean(&db, "MySQL/MariaDB", "CREATE DATABASE `handoff_none_here`");
+    let name = db.url.rsplit_once('/').unwrap().1.to_owned();
+    a_refusal_is_in_the_servers_words(&db, &format!("Table '{name}.deals' doesn't exist (1146)"))
+        .await;
 }
 
 /// A mistake on the command line exits with 2, as clap's own do (README,
