@@ -10,6 +10,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::shell_word;
+
 /// The schema reference of the shipped test files, which point into the
 /// repository's `docs/`; a starter's test files use the copy beside them.
 const TESTS_SCHEMA_IN_REPO: &str = "$schema=../../docs/tests.schema.json";
@@ -134,18 +136,6 @@ pub fn next_steps(rules: &Path, default: &Path) -> Vec<(String, &'static str)> {
     .collect()
 }
 
-/// `s` quoted for a POSIX shell when it needs quoting.
-fn shell_word(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./+,:@%=".contains(c));
-    if plain {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
 /// A line for a verb that found no rules at `path`: where it looked and how
 /// to get some. `None` when `path` holds rule files (their errors say the rest).
 pub fn no_rules_hint(path: &Path, default: &Path) -> Option<String> {
@@ -229,13 +219,5 @@ mod tests {
                 assert!(text.contains(TESTS_SCHEMA_IN_REPO), "{name}");
             }
         }
-    }
-
-    #[test]
-    fn shell_words_are_quoted_only_when_needed() {
-        assert_eq!(shell_word("my-rules/"), "my-rules/");
-        assert_eq!(shell_word("/etc/handoff/rules"), "/etc/handoff/rules");
-        assert_eq!(shell_word("my rules"), "'my rules'");
-        assert_eq!(shell_word("it's"), r"'it'\''s'");
     }
 }

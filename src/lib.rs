@@ -25,8 +25,8 @@
 //! timestamp is a UTC instant.
 
 pub use handoff_core::{
-    codes, demo, error_chain, eval, import, mapping, model, progress, rules, ruletest, store,
-    suggest, when,
+    codes, demo, error_chain, eval, import, mapping, model, progress, rules, ruletest, shell_word,
+    store, suggest, when,
 };
 
 pub mod backtest;

@@ -1141,7 +1141,17 @@ pub fn write_csv(dir: &Path, spec: DemoSpec, progress: &Progress) -> anyhow::Res
     Ok(DemoSummary {
         spec,
         database: format!("CSV files in {}", dir.display()),
-        look: Some(format!("handoff import {}", dir.display())),
+        // Into a database of its own: the default one may hold the demo
+        // company, which import refuses to mix with other data.
+        look: Some({
+            let dir = dir.display().to_string();
+            let name = dir.trim_end_matches('/');
+            format!(
+                "handoff --database {} import {}",
+                crate::shell_word(&format!("sqlite://{name}.db")),
+                crate::shell_word(&dir)
+            )
+        }),
         stats,
         elapsed: started.elapsed(),
     })

@@ -55,6 +55,20 @@ pub mod store;
 pub mod suggest;
 pub mod when;
 
+/// `s` as a POSIX shell word: unchanged when it needs no quoting, else in
+/// single quotes, so that a command printed for a user to type works as
+/// printed.
+pub fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./+,:@%=".contains(c));
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
 /// An error and its causes as one line, `outer: inner: root`, each said once.
 ///
 /// Some libraries' errors repeat their source's text in their own message
@@ -82,4 +96,18 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         next = c.source();
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_word("my-rules/"), "my-rules/");
+        assert_eq!(shell_word("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
+        assert_eq!(shell_word("my rules"), "'my rules'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
 }

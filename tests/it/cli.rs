@@ -838,6 +838,19 @@ fn init_starts_a_rule_set_whose_next_steps_work_as_printed() {
         let out = as_typed(dir.path(), step);
         assert!(out.status.success(), "{step}: {out:?}");
     }
+    // handoff.db now holds the demo company; the import `demo --csv` suggests
+    // works as printed all the same.
+    let out = as_typed(dir.path(), "handoff demo --csv 'acme csv' --leads 300");
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let look = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Look at it: "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(look, "handoff --database 'sqlite://acme csv.db' import 'acme csv'");
+    let out = as_typed(dir.path(), look);
+    assert!(out.status.success(), "{look}: {out:?}");
+
     // The starter's own test file names its schema beside it.
     let tests = std::fs::read_to_string(dir.path().join("rules/tests/acme.yaml")).unwrap();
     assert!(tests.starts_with("# yaml-language-server: $schema=schema.json\n"));
