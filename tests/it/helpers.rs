@@ -525,3 +525,26 @@ pub async fn exec_on(url: &str, sql: &str) {
     };
     done.unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
+
+/// The one integer `sql` returns on the database at `url`.
+#[allow(dead_code)]
+pub async fn count_on(url: &str, sql: &str) -> i64 {
+    macro_rules! on {
+        ($pool:ty) => {{
+            let pool = <$pool>::connect(url).await.unwrap();
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            n
+        }};
+    }
+    if url.starts_with("sqlite") {
+        on!(sqlx::SqlitePool)
+    } else if url.starts_with("postgres") {
+        on!(sqlx::PgPool)
+    } else {
+        on!(sqlx::MySqlPool)
+    }
+}

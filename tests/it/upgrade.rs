@@ -218,14 +218,60 @@ async fn a_newer_schema_is_refused(url: &str, insert_unknown: &str) {
     store.migrate().await.unwrap();
     store.close().await;
     crate::helpers::exec_on(url, insert_unknown).await;
+    let applied = crate::helpers::count_on(url, "SELECT COUNT(*) FROM _sqlx_migrations").await;
     let store = Store::connect(url, &StoreOptions::default()).await.unwrap();
     let e = store.migrate().await.unwrap_err();
+    assert_eq!(e.kind(), handoff::store::ErrorKind::Schema);
     let said = handoff::error_chain(&e);
     assert!(
         said.contains("migration 29991231000001 was previously applied but is missing"),
         "{said}"
     );
     store.close().await;
+    assert_eq!(
+        crate::helpers::count_on(url, "SELECT COUNT(*) FROM _sqlx_migrations").await,
+        applied,
+        "nothing applied"
+    );
+}
+
+/// A migration applied with other text than this release's, or left half
+/// done, is refused with what is wrong, and the daemon would not wait for it
+/// to change (a schema kind, not a passing one).
+#[tokio::test]
+async fn a_changed_or_unfinished_migration_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, sql, said) in [
+        (
+            "changed",
+            "UPDATE _sqlx_migrations SET checksum = X'00' WHERE version = 20261125000002",
+            "migration 20261125000002 was previously applied but has been modified",
+        ),
+        (
+            "unfinished",
+            "UPDATE _sqlx_migrations SET success = FALSE WHERE version = 20261126000002",
+            "migration 20261126000002 is partially applied",
+        ),
+    ] {
+        let url = format!(
+            "sqlite://{}",
+            dir.path().join(format!("{name}.db")).display()
+        );
+        let store = Store::connect(&url, &StoreOptions::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store.close().await;
+        crate::helpers::exec_on(&url, sql).await;
+        let store = Store::connect(&url, &StoreOptions::default())
+            .await
+            .unwrap();
+        let e = store.migrate().await.unwrap_err();
+        assert_eq!(e.kind(), handoff::store::ErrorKind::Schema, "{name}");
+        assert!(handoff::error_chain(&e).contains(said), "{name}: {e:?}");
+        assert!(!e.kind().is_passing());
+        store.close().await;
+    }
 }
 
 const UNKNOWN: &str = "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \

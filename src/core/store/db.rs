@@ -137,6 +137,25 @@ fn kind_of<DB: Dialect>(e: &sqlx::Error) -> ErrorKind {
     }
 }
 
+/// What kind of failure a migration's is: the database's own, when a
+/// statement failed (away, refused: a role that may not create tables is
+/// `Query`); `Schema` when the schema is not one this release can bring up to
+/// date (a migration changed since it was applied, one of a newer release,
+/// one left half done). Only the passing kinds are worth waiting for.
+fn migrate_kind<DB: Dialect>(e: &sqlx::migrate::MigrateError) -> ErrorKind {
+    use sqlx::migrate::MigrateError;
+    match e {
+        MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _) => kind_of::<DB>(e),
+        MigrateError::VersionMissing(_)
+        | MigrateError::VersionMismatch(_)
+        | MigrateError::VersionNotPresent(_)
+        | MigrateError::VersionTooOld(..)
+        | MigrateError::VersionTooNew(..)
+        | MigrateError::Dirty(_) => ErrorKind::Schema,
+        _ => ErrorKind::Query,
+    }
+}
+
 /// Maps a sqlx error to a [`StoreError`] that says what the store was doing.
 pub(super) fn failed<DB: Dialect>(
     doing: impl Into<String>,
@@ -203,11 +222,14 @@ impl<DB: Dialect> Db<DB> {
 struct ServerSaid {
     message: String,
     code: Option<String>,
+    /// SQLite's words: it is a library in this process, not a server.
+    sqlite: bool,
 }
 
 impl std::fmt::Display for ServerSaid {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the server said: {}", self.message)?;
+        let who = if self.sqlite { "SQLite" } else { "the server" };
+        write!(f, "{who} said: {}", self.message)?;
         if let Some(code) = &self.code {
             write!(f, " ({code})")?;
         }
@@ -227,13 +249,14 @@ impl ServerSaid {
         ServerSaid {
             message: db.message().to_owned(),
             code: number.or_else(|| db.code().map(|c| c.into_owned())),
+            sqlite: db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some(),
         }
     }
 }
 
-/// `e`'s words when it is a database server's error (of the driver, or of a
-/// migration that ran into one): "the server said: MESSAGE (CODE)", without
-/// the driver's decoration (PostgreSQL's "at line N" of its own C source).
+/// `e`'s words when it is a database's error: "the server said: MESSAGE
+/// (CODE)" ("SQLite said: …" for SQLite), without the driver's decoration
+/// (PostgreSQL's "at line N" of its own C source).
 pub fn server_said(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(sqlx::Error::Database(db)) = e.downcast_ref::<sqlx::Error>() {
         return Some(ServerSaid::of(db.as_ref()).to_string());
@@ -536,6 +559,7 @@ impl<DB: Dialect> Ops for Db<DB> {
                 .await
                 .map_err(|source| StoreError::Migrate {
                     what: self.describe.clone(),
+                    kind: migrate_kind::<DB>(&source),
                     source,
                 })?;
             Ok(self.applied_migrations().await?.saturating_sub(before))

@@ -353,8 +353,8 @@ static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/mysql");
 /// NOT EXISTS`, which a role without the right to create tables is refused
 /// even when the table exists, and the daemon's least-privilege role
 /// (docs/DEPLOY.md) must still start. The checks it would make are made here
-/// too: a migration applied but changed since, one this release does not
-/// know, or one left half done is an error, never skipped.
+/// too: a migration applied but changed since, or one this release does not
+/// know, is an error, never skipped; one left half done goes to sqlx's run.
 async fn migrate_if_pending<DB>(
     migrator: &'static Migrator,
     pool: &Pool<DB>,
@@ -366,11 +366,13 @@ where
     use sqlx::migrate::Migrate as _;
     let mut conn = pool.acquire().await?;
     let table = &migrator.table_name;
-    // No table yet (or it cannot be read): sqlx's run creates it, or says why not.
-    if let Ok(applied) = conn.list_applied_migrations(table).await {
-        if let Some(version) = conn.dirty_version(table).await? {
-            return Err(MigrateError::Dirty(version));
-        }
+    // No table yet (or it cannot be read): sqlx's run creates it, or says why
+    // not. A migration marked unfinished may be one another process is
+    // applying right now (MySQL commits the mark first): sqlx's run waits
+    // for its lock and looks again.
+    if let Ok(applied) = conn.list_applied_migrations(table).await
+        && conn.dirty_version(table).await?.is_none()
+    {
         let known: std::collections::HashMap<i64, &[u8]> = migrator
             .iter()
             .filter(|m| !m.migration_type.is_down_migration())

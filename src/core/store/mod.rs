@@ -227,6 +227,7 @@ pub enum StoreError {
     #[error("failed to migrate {what}")]
     Migrate {
         what: String,
+        kind: ErrorKind,
         #[source]
         source: sqlx::migrate::MigrateError,
     },
@@ -250,7 +251,7 @@ impl StoreError {
             | StoreError::Connect { .. }
             | StoreError::NoDatabase { .. }
             | StoreError::ConnectTimeout { .. } => ErrorKind::Unreachable,
-            StoreError::Migrate { .. } => ErrorKind::Query,
+            StoreError::Migrate { kind, .. } => *kind,
             StoreError::Deadline { .. } => ErrorKind::Timeout,
             StoreError::Query { kind, .. } => *kind,
         }
