@@ -1041,9 +1041,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let progress = crate::progress::Progress::stderr();
             // The rules first: a daemon without them would stop after the
             // database is built, and the history needs them.
+            // --build-only without any rules builds the data alone.
             let rules = match &args.csv {
                 Some(_) => None,
-                None if args.build_only => crate::rules::load_dir(&global.rules).ok(),
+                None if args.build_only && crate::init::has_no_rules(&global.rules) => None,
                 None => match load_rules(&global) {
                     Some(rules) => Some(rules),
                     None => return Ok(ExitCode::FAILURE),
@@ -1076,7 +1077,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 None => {
                     eprintln!(
-                        "no results history recorded: the rules at {} cannot be read (`handoff check` says why)",
+                        "no results history recorded: no rules at {}",
                         global.rules.display()
                     );
                     no_rules_hint(&global.rules);
@@ -1122,7 +1123,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("  {}", path.display());
             }
             println!("next:");
-            let steps = crate::init::next_steps(dir, Path::new(DEFAULT_RULES));
+            let steps = crate::init::next_steps(dir, &global.rules);
             let width = steps.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
             for (command, what) in steps {
                 println!("  {command:width$}   {what}");
@@ -1248,9 +1249,26 @@ async fn run_daemon(global: &GlobalArgs, args: &DaemonArgs) -> anyhow::Result<Ex
                 return Ok(ExitCode::SUCCESS);
             }
         };
-        if matches!(failed.kind(), crate::store::ErrorKind::Config) {
+        // A database that is away is waited for; one that refuses, or a
+        // schema this release cannot use, is not going to change by itself.
+        if !failed.kind().is_passing() {
             listening.shutdown(options.shutdown_grace).await;
-            return Err(anyhow::Error::new(failed).context("cannot start"));
+            let hint = match &failed {
+                StoreError::Migrate { kind, .. } if *kind == crate::store::ErrorKind::Schema => {
+                    Some(
+                        "the schema is not one this release can use (docs/DEPLOY.md, \"Upgrades\")",
+                    )
+                }
+                StoreError::Migrate { .. } => Some(
+                    "the schema needs migrating and this role may not do it: run `handoff migrate` as the schema's owner, then the grants (docs/DEPLOY.md)",
+                ),
+                _ => None,
+            };
+            let e = anyhow::Error::new(failed);
+            return Err(match hint {
+                Some(hint) => e.context(format!("cannot start: {hint}")),
+                None => e.context("cannot start"),
+            });
         }
         let reason = crate::error_chain(&failed);
         tracing::error!(error = %reason, retry_in = ?backoff, "Cannot reach the database; retrying.");

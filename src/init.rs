@@ -61,7 +61,8 @@ pub enum InitError {
 }
 
 /// Writes the starter rule set into `dir` (made if missing), which must be
-/// new or empty. Returns the files written, in [`FILES`] order.
+/// new or empty (but for hidden entries such as `.git`). Returns the files
+/// written, in [`FILES`] order.
 ///
 /// # Errors
 ///
@@ -73,13 +74,10 @@ pub fn write(dir: &Path) -> Result<Vec<PathBuf>, InitError> {
         move |source| InitError::Io { path, source }
     };
     match std::fs::read_dir(dir) {
-        Ok(entries) => {
-            let mut held: Vec<String> = entries
-                .filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect();
+        // Hidden entries (`.git`) are no rules: the loader skips them too.
+        Ok(_) => {
+            let held = visible_entries(dir);
             if !held.is_empty() {
-                held.sort();
                 return Err(InitError::NotEmpty {
                     dir: dir.to_owned(),
                     held,
@@ -107,10 +105,11 @@ pub fn write(dir: &Path) -> Result<Vec<PathBuf>, InitError> {
 }
 
 /// What to run next, one `(command, what it does)` a line, every command as
-/// it works when typed: `rules` is the rules directory written, and a
-/// directory other than the default is named with `--rules`.
-pub fn next_steps(rules: &Path, default: &Path) -> Vec<(String, &'static str)> {
-    let handoff = if rules == default {
+/// it works when typed: `rules` is the rules directory written, named with
+/// `--rules` when it is not the one in force (`in_force`: --rules,
+/// HANDOFF_RULES or the default).
+pub fn next_steps(rules: &Path, in_force: &Path) -> Vec<(String, &'static str)> {
+    let handoff = if rules == in_force {
         "handoff".to_owned()
     } else {
         format!(
@@ -136,15 +135,23 @@ pub fn next_steps(rules: &Path, default: &Path) -> Vec<(String, &'static str)> {
     .collect()
 }
 
-/// A line for a verb that found no rules at `path`: where it looked and how
-/// to get some. `None` when `path` holds rule files (their errors say the rest).
-pub fn no_rules_hint(path: &Path, default: &Path) -> Option<String> {
-    let missing = match std::fs::metadata(path) {
-        Err(_) => true,
-        Ok(m) if m.is_dir() => !holds_yaml(path),
+/// Whether `path` holds no rules at all: it does not exist, or it is a
+/// directory (readable) without a rule file, as the rule loader walks it. An
+/// unreadable path is not "no rules": its error says why.
+pub fn has_no_rules(path: &Path) -> bool {
+    match std::fs::metadata(path) {
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        Ok(m) if m.is_dir() => std::fs::read_dir(path).is_ok() && !holds_yaml(path, 0),
         Ok(_) => false,
-    };
-    if !missing {
+    }
+}
+
+/// A line for a verb that found no rules at `path`: where it looked and, when
+/// `handoff init` could write there (the path is missing or an empty
+/// directory), that command. `None` when `path` holds rule files or cannot be
+/// read (their errors say the rest). `default` is the `--rules` default.
+pub fn no_rules_hint(path: &Path, default: &Path) -> Option<String> {
+    if !has_no_rules(path) {
         return None;
     }
     let shown = path.display().to_string();
@@ -156,29 +163,56 @@ pub fn no_rules_hint(path: &Path, default: &Path) -> Option<String> {
     } else {
         shown
     };
-    let init = if path == default {
-        "handoff init".to_owned()
-    } else {
-        format!("handoff init {}", shell_word(&path.display().to_string()))
-    };
-    Some(format!(
-        "hint: handoff reads its rules from {looked}, set by --rules or HANDOFF_RULES. `{init}` writes a starter rule set there (the demo company's SLA, commented, with its tests)."
-    ))
+    let mut hint =
+        format!("hint: handoff reads its rules from {looked}, set by --rules or HANDOFF_RULES.");
+    if visible_entries(path).is_empty() {
+        let init = if path == default {
+            "handoff init".to_owned()
+        } else {
+            format!("handoff init {}", shell_word(&path.display().to_string()))
+        };
+        hint.push_str(&format!(
+            " `{init}` writes a starter rule set there (the demo company's SLA, commented, with its tests)."
+        ));
+    }
+    Some(hint)
 }
 
-/// Whether `dir` or a directory below it (other than `tests/`) holds a `*.yaml`.
-fn holds_yaml(dir: &Path) -> bool {
+/// The names in `dir` that do not start with `.`, sorted; none when `dir`
+/// cannot be read (or does not exist).
+fn visible_entries(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Whether the rule loader would find a rule file under `dir` (at `depth`):
+/// `*.yaml` or `*.yml` files and links to files, in directories that are not
+/// links, skipping names that start with `.` and `tests/` at the top.
+fn holds_yaml(dir: &Path, depth: usize) -> bool {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return false;
     };
     entries.filter_map(Result::ok).any(|e| {
         let name = e.file_name();
         let name = name.to_string_lossy();
-        let path = e.path();
-        if path.is_dir() {
-            name != "tests" && !name.starts_with('.') && holds_yaml(&path)
+        let Ok(file_type) = e.file_type() else {
+            return false;
+        };
+        if name.starts_with('.') {
+            false
+        } else if file_type.is_dir() {
+            !(depth == 0 && name == "tests") && holds_yaml(&e.path(), depth + 1)
         } else {
-            name.ends_with(".yaml") || name.ends_with(".yml")
+            (name.ends_with(".yaml") || name.ends_with(".yml"))
+                && (file_type.is_file() || e.path().is_file())
         }
     })
 }
