@@ -847,7 +847,10 @@ fn init_starts_a_rule_set_whose_next_steps_work_as_printed() {
         .lines()
         .find_map(|l| l.strip_prefix("Look at it: "))
         .unwrap_or_else(|| panic!("{stdout}"));
-    assert_eq!(look, "handoff --database 'sqlite://acme csv.db' import 'acme csv'");
+    assert_eq!(
+        look,
+        "handoff --database 'sqlite://acme csv.db' import 'acme csv'"
+    );
     let out = as_typed(dir.path(), look);
     assert!(out.status.success(), "{look}: {out:?}");
 
@@ -871,4 +874,129 @@ fn init_starts_a_rule_set_whose_next_steps_work_as_printed() {
     assert_eq!(steps[0], "handoff --rules 'my rules' check");
     let out = as_typed(dir.path(), &steps[0]);
     assert!(out.status.success(), "{}: {out:?}", steps[0]);
+}
+
+/// The daemon's least-privilege role (docs/DEPLOY.md): refused a table, it is
+/// told in the server's words; granted what docs/deploy/postgres-grants.sql
+/// grants, `migrate` finds the schema up to date without a statement that
+/// needs the right to create tables; and when a migration is missing, `run`
+/// stops at once with the server's refusal and what to do, rather than
+/// waiting for a database that will never change by itself.
+#[cfg(feature = "postgres-tests")]
+#[tokio::test]
+async fn postgres_least_privilege_role() {
+    let db = TestDb::postgres().await;
+    let name = db.url.rsplit_once('/').unwrap().1.to_owned();
+    let role = format!("{name}_daemon");
+    db.exec(&format!("CREATE ROLE {role} LOGIN")).await;
+    let as_role = db
+        .url
+        .replacen("postgres://postgres@", &format!("postgres://{role}@"), 1);
+    assert_ne!(as_role, db.url);
+    let handoff_as_role = |args: &[&str]| {
+        handoff()
+            .args(["--database", &as_role, "--rules", RULES_DIR])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    let out = handoff_as_role(&["eval"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.ends_with("database error while reading table reps: the server said: permission denied for table reps (42501)\n"),
+        "{err}"
+    );
+
+    let grants = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/deploy/postgres-grants.sql"
+    ))
+    .unwrap()
+    .replace("TO handoff;", &format!("TO {role};"));
+    db.exec(&grants).await;
+    let out = handoff_as_role(&["migrate"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .ends_with("is up to date: no migration to apply\n")
+    );
+    assert!(handoff_as_role(&["eval"]).status.success());
+
+    // The newest migration undone: the role may not apply it.
+    db.exec(
+        "DROP TABLE handoff_rule_sets; \
+         DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let out = handoff_as_role(&["run", "--listen", "127.0.0.1:0"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "it waited"
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("error: cannot start: the schema needs migrating and this role may not do it: run `handoff migrate` as the schema's owner, then the grants (docs/DEPLOY.md): failed to migrate PostgreSQL database"),
+        "{err}"
+    );
+    assert!(
+        err.contains(": the server said: permission denied for schema public (42501)"),
+        "{err}"
+    );
+    db.exec(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
+        .await;
+}
+
+/// TLS to PostgreSQL (docs/DEPLOY.md, "Encryption"): `sslmode=require`
+/// encrypts every connection; `sslmode=verify-full` refuses a server whose
+/// certificate no trusted authority signed (the test server's is
+/// self-signed), saying so.
+#[cfg(feature = "postgres-tests")]
+#[tokio::test]
+async fn postgres_connections_can_require_tls() {
+    let db = TestDb::postgres().await;
+    let name = db.url.rsplit_once('/').unwrap().1.to_owned();
+    let store = handoff::store::Store::connect(
+        &format!("{}?sslmode=require", db.url),
+        &handoff::store::StoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    store.count(handoff::model::Table::Leads).await.unwrap();
+    let counts = db
+        .counts(&format!(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE s.ssl) FROM pg_stat_activity a \
+             JOIN pg_stat_ssl s USING (pid) \
+             WHERE a.datname = '{name}' AND a.pid <> pg_backend_pid() AND a.application_name = ''"
+        ))
+        .await;
+    let (ours, encrypted) = (counts[0][0].unwrap(), counts[0][1].unwrap());
+    assert!(ours >= 1);
+    assert_eq!(
+        encrypted, ours,
+        "every connection of the store is encrypted"
+    );
+    store.close().await;
+
+    let out = handoff()
+        .args([
+            "--database",
+            &format!("{}?sslmode=verify-full", db.url),
+            "--rules",
+            RULES_DIR,
+            "eval",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("cannot connect to PostgreSQL database"),
+        "{err}"
+    );
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
 }

@@ -20,6 +20,7 @@ mod import;
 mod mail;
 mod mapping;
 mod reads;
+mod repo;
 mod rules;
 mod server;
 mod store;
