@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # docs/DEPLOY.md, checked as an SRE would follow it:
+#   0. the release binary carries no debug info (docs/DEPLOY.md, "The binary");
 #   1. the systemd unit passes `systemd-analyze verify`, and its exposure score
 #      (`systemd-analyze security`) stays low;
 #   2. the Prometheus config with handoff's rule file passes `promtool check config`;
@@ -36,6 +37,12 @@ fail() {
     [[ ! -f $work/run.log ]] || { echo "--- the end of the daemon's log" >&2; tail -n 30 "$work/run.log" >&2; }
     exit 1
 }
+
+echo "--- the binary's size"
+# docs/DEPLOY.md: symbols but no debug info (with line tables it was 125 MB).
+size=$(stat -c %s "$bin")
+echo "target/release/handoff: $((size / 1000000)) MB"
+((size < 48000000)) || fail "the release binary is $((size / 1000000)) MB: has debug info come back (Cargo.toml, [profile.release])?"
 
 echo "--- systemd-analyze verify docs/deploy/handoff.service"
 # The unit names /usr/local/bin/handoff; verify wants the binary to exist.
