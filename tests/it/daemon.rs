@@ -317,10 +317,12 @@ async fn the_daemon_measures_alerts_records_and_serves(db: TestDb) {
         Some(3.0)
     );
     let expected = sample(&scrape, "handoff_lead_volume_expected", &webinar).unwrap();
-    // The clock runs on for a few milliseconds past 12:00 before the run.
-    assert!((expected - 6.5).abs() < 1e-6, "{expected}");
+    // The clock runs on past 12:00 before the run: connecting (a TLS handshake
+    // on a server) can take a second. 1e-4 MQL of the 10 that November's 30
+    // days expect is about 26 s of it.
+    assert!((expected - 6.5).abs() < 1e-4, "{expected}");
     let pace = sample(&scrape, "handoff_lead_volume_pace", &webinar).unwrap();
-    assert!((pace - 3.0 / 6.5).abs() < 1e-6, "{pace}");
+    assert!((pace - 3.0 / 6.5).abs() < 1e-4, "{pace}");
     let paid = [("objective", "volume"), ("group", "paid_search")];
     assert_eq!(sample(&scrape, "handoff_objective_value", &paid), Some(1.0));
     let firing = |o: &'static str, g: &'static str, sev: &'static str| {
