@@ -141,7 +141,9 @@ pub fn next_steps(rules: &Path, in_force: &Path) -> Vec<(String, &'static str)> 
 pub fn has_no_rules(path: &Path) -> bool {
     match std::fs::metadata(path) {
         Err(e) => e.kind() == std::io::ErrorKind::NotFound,
-        Ok(m) if m.is_dir() => std::fs::read_dir(path).is_ok() && !holds_yaml(path, 0),
+        Ok(m) if m.is_dir() => {
+            std::fs::read_dir(path).is_ok() && !crate::rules::holds_rule_files(path)
+        }
         Ok(_) => false,
     }
 }
@@ -191,30 +193,6 @@ fn visible_entries(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-/// Whether the rule loader would find a rule file under `dir` (at `depth`):
-/// `*.yaml` or `*.yml` files and links to files, in directories that are not
-/// links, skipping names that start with `.` and `tests/` at the top.
-fn holds_yaml(dir: &Path, depth: usize) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return false;
-    };
-    entries.filter_map(Result::ok).any(|e| {
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        let Ok(file_type) = e.file_type() else {
-            return false;
-        };
-        if name.starts_with('.') {
-            false
-        } else if file_type.is_dir() {
-            !(depth == 0 && name == "tests") && holds_yaml(&e.path(), depth + 1)
-        } else {
-            (name.ends_with(".yaml") || name.ends_with(".yml"))
-                && (file_type.is_file() || e.path().is_file())
-        }
-    })
 }
 
 #[cfg(test)]

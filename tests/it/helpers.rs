@@ -78,31 +78,36 @@ fn unique_name() -> String {
 /// `backend` (`postgres` or `mysql`), made through the server's admin URL.
 pub async fn new_database(backend: &str) -> String {
     let name = unique_name();
-    let admin = if backend == "postgres" {
-        let admin = std::env::var("HANDOFF_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let pool = sqlx::PgPool::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this suite: {e}"));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        admin
+    let (admin, server) = if backend == "postgres" {
+        (
+            std::env::var("HANDOFF_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
+            "PostgreSQL",
+        )
     } else {
-        let admin = std::env::var("HANDOFF_TEST_MYSQL_URL")
-            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
-        let pool = sqlx::MySqlPool::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("MySQL/MariaDB at {admin} is required for this suite: {e}"));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        admin
+        (
+            std::env::var("HANDOFF_TEST_MYSQL_URL")
+                .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into()),
+            "MySQL/MariaDB",
+        )
     };
+    macro_rules! create {
+        ($pool:ty) => {{
+            let pool = <$pool>::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("{server} at {admin} is required for this suite: {e}"));
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }};
+    }
+    if backend == "postgres" {
+        create!(sqlx::PgPool)
+    } else {
+        create!(sqlx::MySqlPool)
+    }
     let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap();
     format!("{base}/{name}")
 }
@@ -506,22 +511,23 @@ pub fn demo_database(dir: &std::path::Path, leads: u32) -> String {
 /// Runs `sql` on the database at `url` through a connection of its own.
 #[allow(dead_code)]
 pub async fn exec_on(url: &str, sql: &str) {
-    let q = || sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()));
+    macro_rules! on {
+        ($pool:ty) => {{
+            let pool = <$pool>::connect(url).await.unwrap();
+            let done = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&pool)
+                .await
+                .map(drop);
+            pool.close().await;
+            done
+        }};
+    }
     let done = if url.starts_with("sqlite") {
-        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        let r = q().execute(&pool).await.map(drop);
-        pool.close().await;
-        r
+        on!(sqlx::SqlitePool)
     } else if url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        let r = q().execute(&pool).await.map(drop);
-        pool.close().await;
-        r
+        on!(sqlx::PgPool)
     } else {
-        let pool = sqlx::MySqlPool::connect(url).await.unwrap();
-        let r = q().execute(&pool).await.map(drop);
-        pool.close().await;
-        r
+        on!(sqlx::MySqlPool)
     };
     done.unwrap_or_else(|e| panic!("{sql}: {e}"));
 }

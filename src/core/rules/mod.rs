@@ -182,6 +182,14 @@ pub fn load_dir(path: &Path) -> Result<RuleSet, LoadErrors> {
     finish(&files, errors)
 }
 
+/// Whether the directory `dir` holds what [`load_dir`] would read, or report
+/// (a `*.yml` file, a directory it cannot read), walked the same way.
+pub fn holds_rule_files(dir: &Path) -> bool {
+    let (mut paths, mut errors) = (Vec::new(), Vec::new());
+    walk(dir, &mut paths, &mut errors, true);
+    !paths.is_empty() || !errors.is_empty()
+}
+
 /// Loads one rule file given as text; `name` is the file name errors will show.
 ///
 /// # Errors

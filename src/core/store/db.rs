@@ -511,30 +511,6 @@ pub(super) async fn stream_rows<DB: Dialect>(
     Ok(n)
 }
 
-impl<DB: Dialect> Db<DB> {
-    /// How many migrations the database has applied: 0 before the first
-    /// (no `_sqlx_migrations` table yet).
-    async fn applied_migrations(&self) -> Result<u64, StoreError> {
-        let doing = "reading the migrations applied";
-        let mut conn = match self.writes.acquire().await {
-            Ok(conn) => conn,
-            Err(e) => return Err(self.cause_of(&self.writes, e, doing).await),
-        };
-        let mut qb = QueryBuilder::<DB>::new("SELECT COUNT(*) FROM _sqlx_migrations");
-        let mut n = 0;
-        match stream_rows(&mut *conn, &mut qb, doing, |row| {
-            n = <DB as Typed<i64>>::get(row, 0)?;
-            Ok(())
-        })
-        .await
-        {
-            Ok(_) => Ok(u64::try_from(n).unwrap_or(0)),
-            Err(e) if e.kind() == ErrorKind::Schema => Ok(0),
-            Err(e) => Err(e),
-        }
-    }
-}
-
 impl<DB: Dialect> Ops for Db<DB> {
     fn backend(&self) -> Backend {
         DB::BACKEND
@@ -554,15 +530,13 @@ impl<DB: Dialect> Ops for Db<DB> {
 
     fn migrate(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
         Box::pin(async move {
-            let before = self.applied_migrations().await?;
             DB::migrate(&self.writes)
                 .await
                 .map_err(|source| StoreError::Migrate {
                     what: self.describe.clone(),
                     kind: migrate_kind::<DB>(&source),
                     source,
-                })?;
-            Ok(self.applied_migrations().await?.saturating_sub(before))
+                })
         })
     }
 

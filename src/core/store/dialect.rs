@@ -116,8 +116,8 @@ pub(crate) trait Dialect:
     /// the data for every query of one objective.
     const BEGIN_READ: &'static str;
 
-    /// Applies this backend's schema migrations.
-    fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<(), MigrateError>>;
+    /// Applies this backend's schema migrations; returns how many it applied.
+    fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<u64, MigrateError>>;
 
     /// Binds a timestamp the way this backend stores it.
     fn bind_time(qb: &mut QueryBuilder<Self>, t: Option<DateTime<Utc>>);
@@ -355,10 +355,11 @@ static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/mysql");
 /// (docs/DEPLOY.md) must still start. The checks it would make are made here
 /// too: a migration applied but changed since, or one this release does not
 /// know, is an error, never skipped; one left half done goes to sqlx's run.
+/// Returns how many migrations it applied.
 async fn migrate_if_pending<DB>(
     migrator: &'static Migrator,
     pool: &Pool<DB>,
-) -> Result<(), MigrateError>
+) -> Result<u64, MigrateError>
 where
     DB: Database,
     DB::Connection: sqlx::migrate::Migrate,
@@ -370,28 +371,33 @@ where
     // not. A migration marked unfinished may be one another process is
     // applying right now (MySQL commits the mark first): sqlx's run waits
     // for its lock and looks again.
-    if let Ok(applied) = conn.list_applied_migrations(table).await
-        && conn.dirty_version(table).await?.is_none()
-    {
-        let known: std::collections::HashMap<i64, &[u8]> = migrator
-            .iter()
-            .filter(|m| !m.migration_type.is_down_migration())
-            .map(|m| (m.version, m.checksum.as_ref()))
-            .collect();
-        for a in &applied {
-            match known.get(&a.version) {
-                None => return Err(MigrateError::VersionMissing(a.version)),
-                Some(checksum) if *checksum != a.checksum.as_ref() => {
-                    return Err(MigrateError::VersionMismatch(a.version));
+    let before = match conn.list_applied_migrations(table).await {
+        Ok(applied) if conn.dirty_version(table).await?.is_none() => {
+            let known: std::collections::HashMap<i64, &[u8]> = migrator
+                .iter()
+                .filter(|m| !m.migration_type.is_down_migration())
+                .map(|m| (m.version, m.checksum.as_ref()))
+                .collect();
+            for a in &applied {
+                match known.get(&a.version) {
+                    None => return Err(MigrateError::VersionMissing(a.version)),
+                    Some(checksum) if *checksum != a.checksum.as_ref() => {
+                        return Err(MigrateError::VersionMismatch(a.version));
+                    }
+                    Some(_) => {}
                 }
-                Some(_) => {}
             }
+            if applied.len() == known.len() {
+                return Ok(0);
+            }
+            applied.len()
         }
-        if applied.len() == known.len() {
-            return Ok(());
-        }
-    }
-    migrator.run_direct(None, &mut *conn, false).await
+        Ok(applied) => applied.len(),
+        Err(_) => 0,
+    };
+    migrator.run_direct(None, &mut *conn, false).await?;
+    let after = conn.list_applied_migrations(table).await?.len();
+    Ok(after.saturating_sub(before) as u64)
 }
 
 impl Dialect for Sqlite {
@@ -412,7 +418,7 @@ impl Dialect for Sqlite {
         "PRAGMA wal_checkpoint(TRUNCATE)",
     ];
 
-    fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<(), MigrateError>> {
+    fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<u64, MigrateError>> {
         Box::pin(migrate_if_pending(&SQLITE_MIGRATIONS, pool))
     }
 
@@ -568,7 +574,7 @@ impl Dialect for Postgres {
     const TIDY: &'static [&'static str] = &["ANALYZE reps, leads, touches, deals"];
     const LATERAL: bool = true;
 
-    fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<(), MigrateError>> {
+    fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<u64, MigrateError>> {
         Box::pin(migrate_if_pending(&POSTGRES_MIGRATIONS, pool))
     }
 
@@ -730,7 +736,7 @@ impl Dialect for MySql {
     const BEGIN_READ: &'static str = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
     const TIDY: &'static [&'static str] = &["ANALYZE TABLE reps, leads, touches, deals"];
 
-    fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<(), MigrateError>> {
+    fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<u64, MigrateError>> {
         Box::pin(migrate_if_pending(&MYSQL_MIGRATIONS, pool))
     }
 
