@@ -44,6 +44,9 @@ pub enum GroupBy {
     Segment,
     /// The `team` of the lead's owner (`reps.team`).
     Owner,
+    /// The lead's owner rep (`leads.owner_id`); the label is the rep's id,
+    /// the name is shown beside it.
+    Rep,
 }
 
 impl GroupBy {
@@ -54,6 +57,7 @@ impl GroupBy {
             GroupBy::Campaign => "campaign",
             GroupBy::Segment => "segment",
             GroupBy::Owner => "owner",
+            GroupBy::Rep => "rep",
         }
     }
 }

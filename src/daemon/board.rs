@@ -157,6 +157,8 @@ pub struct Board {
     /// Rule set state.
     pub rules_loaded_at: Option<DateTime<Utc>>,
     pub rules_summary: String,
+    /// The rules' time zone, in which the page shows every time.
+    pub timezone: chrono_tz::Tz,
     pub reload_error: Option<String>,
     /// Bumped on every change, so that caches of what is derived from the
     /// board (the /metrics body) know to refresh.

@@ -176,6 +176,7 @@ impl Engine {
         let mut board = Board {
             rules_loaded_at: Some(now),
             rules_summary: rules.summary(),
+            timezone: rules.timezone(),
             ..Board::default()
         };
         for o in rules.objectives() {
@@ -404,6 +405,7 @@ impl Engine {
         board.order = rules.objectives().iter().map(|o| o.name.clone()).collect();
         board.rules_loaded_at = Some(now);
         board.rules_summary = rules.summary();
+        board.timezone = rules.timezone();
         board.reload_error = None;
         board.generation += 1;
         effects.record.forget = forget;
@@ -1009,6 +1011,7 @@ mod tests {
                 kind: o.kind(),
                 results: vec![GroupResult {
                     group: "all".to_owned(),
+                    group_name: None,
                     status,
                     value: Some(delivered as f64),
                     target: Some(target),

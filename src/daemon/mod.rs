@@ -1184,6 +1184,7 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
         GroupResult {
             group: group.to_owned(),
+            group_name: None,
             status,
             value: Some(1.0),
             target: Some(10.0),

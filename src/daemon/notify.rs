@@ -1112,6 +1112,7 @@ pub(super) fn volume_result(row: &PeriodRow) -> GroupResult {
             window_start: row.period_start,
         }),
         group: row.group.clone(),
+        group_name: None,
         numerator: row.numerator,
         status: row.status,
         target: row.target,

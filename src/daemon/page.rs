@@ -12,7 +12,8 @@
 //!   ([`chart_svg`]).
 //!
 //! The document is self-contained: inline CSS, server-drawn SVG charts, no
-//! JavaScript and no external assets. It refreshes itself every minute. Status is
+//! JavaScript and no external assets. It does not reload itself (a reader in the
+//! middle of a table keeps their place); a Refresh link fetches it again. Status is
 //! always spelled out in text as well as shown in colour, the layout works from
 //! phone width up, and every piece of text taken from the view is HTML-escaped.
 //! Rendering is pure: no I/O, and no clock (the view carries `now`).
@@ -20,6 +21,8 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
+
+use chrono_tz::Tz;
 
 use crate::codes::{Severity, State};
 use crate::eval::Status;
@@ -29,6 +32,8 @@ use crate::eval::Status;
 pub struct PageView {
     /// The instant the page describes; relative times ("3 min ago") count from it.
     pub now: DateTime<Utc>,
+    /// The rules' time zone: every time on the page is shown in it.
+    pub timezone: Tz,
     /// The daemon's version, e.g. `0.1.0`.
     pub version: String,
     /// Where the lead data lives, e.g. `sqlite://handoff.db`, with any secret removed.
@@ -107,6 +112,20 @@ pub struct GroupView {
     pub note: Option<String>,
     /// This group's alert, if pending or firing.
     pub alert: Option<AlertView>,
+    /// With `by: rep`, the rep's name (the group is the rep's id).
+    pub name: Option<String>,
+    /// For a figure not ok: what to do, then the reps behind it.
+    pub slipped: Vec<String>,
+}
+
+impl GroupView {
+    /// The group as people read it: `R0003 Priya Okafor` with `by: rep`.
+    fn label(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{} {n}", self.group),
+            None => self.group.clone(),
+        }
+    }
 }
 
 /// An alert that is pending or firing.
@@ -142,7 +161,6 @@ pub fn render(view: &PageView) -> String {
     out.push_str(concat!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
-        "<meta http-equiv=\"refresh\" content=\"60\">\n",
     ));
     let _ = writeln!(out, "<title>{}</title>", esc(&summary.title()));
     let _ = writeln!(out, "<style>{CSS}</style>\n</head>\n<body>");
@@ -151,13 +169,14 @@ pub fn render(view: &PageView) -> String {
     banners(&mut out, view);
     overview(&mut out, view);
     for objective in &view.objectives {
-        objective_section(&mut out, objective, view.now);
+        objective_section(&mut out, objective, view.now, view.timezone);
     }
     out.push_str("</main>\n");
     let _ = writeln!(
         out,
-        "<footer class=\"wrap\">handoff {} · this page refreshes every minute</footer>\n</body>\n</html>",
-        esc(&view.version)
+        "<footer class=\"wrap\">handoff {} · <a href=\"./\">Refresh</a> for the latest figures · times in {}</footer>\n</body>\n</html>",
+        esc(&view.version),
+        esc(view.timezone.name())
     );
     out
 }
@@ -340,13 +359,13 @@ fn page_header(out: &mut String, view: &PageView, summary: &Summary) {
         esc(&view.rules)
     );
     if let Some(at) = view.rules_loaded_at {
-        let _ = write!(out, ", loaded {}", time_html(at, view.now));
+        let _ = write!(out, ", loaded {}", time_html(at, view.now, view.timezone));
     }
     let _ = writeln!(
         out,
         "</span><span>Version {}</span><span>Page at {}</span></p>",
         esc(&view.version),
-        time_html(view.now, view.now)
+        time_html(view.now, view.now, view.timezone)
     );
     out.push_str("</div></header>\n");
 }
@@ -357,7 +376,7 @@ fn banners(out: &mut String, view: &PageView) {
             out,
             "<div class=\"banner banner-source\" id=\"source-alert\" role=\"alert\"><p><strong>Evaluation failing</strong> against <code>{}</code> {}</p><p class=\"summary\">{}</p></div>",
             esc(&view.database),
-            alert_html(alert, view.now),
+            alert_html(alert, view.now, view.timezone),
             esc(&alert.summary)
         );
     }
@@ -385,21 +404,32 @@ fn overview(out: &mut String, view: &PageView) {
     ));
     for o in &view.objectives {
         let name = esc(&o.name);
-        let value = match o.groups.iter().find(|g| g.group == "all") {
-            Some(all) => format!(
+        // The group that makes the objective's status: the worst, and the
+        // first of the worst in the order the results come.
+        let worst = o.groups.iter().rev().max_by_key(|g| g.status.rank());
+        let value = match worst {
+            Some(g) if g.group == "all" => format!(
                 "{} / {}",
-                fmt_value(o.unit, all.value),
-                fmt_value(o.unit, all.target)
+                fmt_value(o.unit, g.value),
+                fmt_value(o.unit, g.target)
             ),
-            None if o.groups.is_empty() => DASH.to_owned(),
-            None if o.groups.len() == 1 => "1 group".to_owned(),
-            None => format!("{} groups", o.groups.len()),
+            Some(g) => format!(
+                "{}: {} / {}{}",
+                esc(&g.label()),
+                fmt_value(o.unit, g.value),
+                fmt_value(o.unit, g.target),
+                match o.groups.len() {
+                    1 => String::new(),
+                    n => format!(" <span class=\"muted\">(worst of {n})</span>"),
+                }
+            ),
+            None => DASH.to_owned(),
         };
         let evaluated = match o.last_evaluated {
             Some(at) => format!(
                 "<time datetime=\"{}\" title=\"{}\">{}</time>",
                 iso(at),
-                fmt_time(at),
+                fmt_time(at, view.timezone),
                 relative(view.now, at)
             ),
             None => "<span class=\"muted\">not evaluated yet</span>".to_owned(),
@@ -415,7 +445,7 @@ fn overview(out: &mut String, view: &PageView) {
     out.push_str("</tbody>\n</table>\n</section>\n");
 }
 
-fn objective_section(out: &mut String, o: &ObjectiveView, now: DateTime<Utc>) {
+fn objective_section(out: &mut String, o: &ObjectiveView, now: DateTime<Utc>, tz: Tz) {
     let name = esc(&o.name);
     let status = objective_status(o);
     let _ = writeln!(
@@ -440,12 +470,13 @@ fn objective_section(out: &mut String, o: &ObjectiveView, now: DateTime<Utc>) {
         ("Window", esc(&o.window)),
         (
             "Last evaluated",
-            o.last_evaluated.map_or_else(never, |t| time_html(t, now)),
+            o.last_evaluated
+                .map_or_else(never, |t| time_html(t, now, tz)),
         ),
         (
             "Next run",
             o.next_run
-                .map_or_else(|| DASH.to_owned(), |t| time_html(t, now)),
+                .map_or_else(|| DASH.to_owned(), |t| time_html(t, now, tz)),
         ),
         ("Duration", fmt_duration(o.duration_seconds)),
     ];
@@ -465,7 +496,7 @@ fn objective_section(out: &mut String, o: &ObjectiveView, now: DateTime<Utc>) {
     } else if o.groups.is_empty() {
         out.push_str("<p class=\"empty-note\">The last evaluation returned no groups.</p>\n");
     } else {
-        groups_table(out, o, now);
+        groups_table(out, o, now, tz);
     }
     let label = format!("{}: history of the last {HISTORY_DAYS} days", o.name);
     let _ = writeln!(
@@ -476,7 +507,7 @@ fn objective_section(out: &mut String, o: &ObjectiveView, now: DateTime<Utc>) {
     out.push_str("</div>\n</div>\n</section>\n");
 }
 
-fn groups_table(out: &mut String, o: &ObjectiveView, now: DateTime<Utc>) {
+fn groups_table(out: &mut String, o: &ObjectiveView, now: DateTime<Utc>, tz: Tz) {
     out.push_str(concat!(
         "<table class=\"stack groups\">\n<thead><tr><th>Group</th><th>Status</th>",
         "<th class=\"num\">Value</th><th class=\"num\">Target</th>",
@@ -495,7 +526,7 @@ fn groups_table(out: &mut String, o: &ObjectiveView, now: DateTime<Utc>) {
         let alert = match &g.alert {
             Some(a) => format!(
                 "{}<div class=\"alert-summary\">{}</div>",
-                alert_html(a, now),
+                alert_html(a, now, tz),
                 esc(&a.summary)
             ),
             None => format!("<span class=\"muted\">{DASH}</span>"),
@@ -503,7 +534,7 @@ fn groups_table(out: &mut String, o: &ObjectiveView, now: DateTime<Utc>) {
         let _ = writeln!(
             out,
             "<tr><td data-label=\"Group\">{}</td><td data-label=\"Status\">{}</td><td data-label=\"Value\" class=\"num\">{}</td><td data-label=\"Target\" class=\"num\">{}</td><td data-label=\"n / d\" class=\"num\">{fraction}</td><td data-label=\"Note\">{}</td><td data-label=\"Alert\">{alert}</td></tr>",
-            esc(&g.group),
+            esc(&g.label()),
             badge(g.status),
             fmt_value(o.unit, g.value),
             fmt_value(o.unit, g.target),
@@ -511,6 +542,27 @@ fn groups_table(out: &mut String, o: &ObjectiveView, now: DateTime<Utc>) {
         );
     }
     out.push_str("</tbody>\n</table>\n");
+    for g in o.groups.iter().filter(|g| !g.slipped.is_empty()) {
+        let _ = write!(
+            out,
+            "<div class=\"slipped\"><p><strong>{}</strong>",
+            if g.group == "all" {
+                "What to do".to_owned()
+            } else {
+                format!("What to do: {}", esc(&g.label()))
+            }
+        );
+        let (first, rest) = g.slipped.split_at(1);
+        let _ = write!(out, " {}</p>", esc(&first[0]));
+        if !rest.is_empty() {
+            out.push_str("<ul>");
+            for line in rest {
+                let _ = write!(out, "<li>{}</li>", esc(line));
+            }
+            out.push_str("</ul>");
+        }
+        out.push_str("</div>\n");
+    }
 }
 
 /// A status badge: colour, symbol and words.
@@ -524,7 +576,7 @@ fn badge(status: Status) -> String {
 }
 
 /// `FIRING critical since 2026-11-26 14:05 UTC (3 min ago)`.
-fn alert_html(alert: &AlertView, now: DateTime<Utc>) -> String {
+fn alert_html(alert: &AlertView, now: DateTime<Utc>, tz: Tz) -> String {
     let firing = is_firing(alert);
     let state = if firing {
         "FIRING".to_owned()
@@ -534,7 +586,7 @@ fn alert_html(alert: &AlertView, now: DateTime<Utc>) -> String {
     let episode = alert.episode.map_or_else(String::new, |e| {
         format!(
             " <span class=\"since\">· off target since {}</span>",
-            time_html(e, now)
+            time_html(e, now, tz)
         )
     });
     format!(
@@ -542,7 +594,7 @@ fn alert_html(alert: &AlertView, now: DateTime<Utc>) -> String {
         if firing { "firing" } else { "pending" },
         alert.severity,
         alert.severity,
-        time_html(alert.since, now)
+        time_html(alert.since, now, tz)
     )
 }
 
@@ -555,11 +607,11 @@ fn owners(owner: &[String]) -> String {
 }
 
 /// An instant as a person reads it: absolute in UTC, then how long ago.
-fn time_html(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+fn time_html(t: DateTime<Utc>, now: DateTime<Utc>, tz: Tz) -> String {
     format!(
         "<time datetime=\"{}\">{}</time> <span class=\"rel\">({})</span>",
         iso(t),
-        fmt_time(t),
+        fmt_time(t, tz),
         relative(now, t)
     )
 }
@@ -569,9 +621,10 @@ fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// `2026-11-26 14:05 UTC`.
-fn fmt_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
+/// `2026-11-26 09:05 EST`: in the rules' time zone, as every time the
+/// page, the mail and the table show.
+fn fmt_time(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
 }
 
 /// How far `t` is from `now`: `just now`, `45 s ago`, `3 min ago`, `2 h ago`,
@@ -1060,6 +1113,9 @@ time{white-space:nowrap}
 .chart-box figcaption{font-size:11px;color:var(--faint);text-transform:uppercase;letter-spacing:.05em;margin-bottom:4px}
 svg.chart{display:block;width:100%;height:auto;max-width:860px}
 footer{color:var(--faint);font-size:12px;text-align:center;padding-bottom:24px}
+.slipped{margin:10px 0 0;padding:8px 12px;background:#fffbeb;border-left:4px solid #d97706;font-size:13.5px}
+.slipped p{margin:0}
+.slipped ul{margin:6px 0 0;padding-left:18px}
 @media (max-width:900px){
 .obj-body{grid-template-columns:minmax(0,1fr)}
 .facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(140px,1fr))}
@@ -1106,6 +1162,8 @@ mod tests {
             denominator: None,
             note: None,
             alert: None,
+            name: None,
+            slipped: Vec::new(),
         }
     }
 
@@ -1130,6 +1188,7 @@ mod tests {
     fn view(objectives: Vec<ObjectiveView>) -> PageView {
         PageView {
             now: now(),
+            timezone: Tz::UTC,
             version: "0.1.0".to_owned(),
             database: "sqlite://handoff.db".to_owned(),
             rules: "3 objectives, 1 team from rules/".to_owned(),
@@ -1247,7 +1306,11 @@ mod tests {
         assert_eq!(fmt_duration(Some(2.44)), "2.4 s");
         assert_eq!(fmt_duration(Some(72.0)), "1 min 12 s");
         assert_eq!(fmt_duration(None), "—");
-        assert_eq!(fmt_time(now()), "2026-11-26 14:05 UTC");
+        assert_eq!(fmt_time(now(), Tz::UTC), "2026-11-26 14:05 UTC");
+        assert_eq!(
+            fmt_time(now(), Tz::America__New_York),
+            "2026-11-26 09:05 EST"
+        );
     }
 
     #[test]
@@ -1495,7 +1558,9 @@ mod tests {
         let v = sample();
         let html = render(&v);
         assert!(html.starts_with("<!DOCTYPE html>"));
-        assert!(html.contains("<meta http-equiv=\"refresh\" content=\"60\">"));
+        // No forced reload: a link refreshes when the reader asks.
+        assert!(!html.contains("http-equiv=\"refresh\""));
+        assert!(html.contains("<a href=\"./\">Refresh</a>"));
         assert!(!html.to_lowercase().contains("<script"));
         for o in &v.objectives {
             let s = section(&html, &o.name);
@@ -1521,11 +1586,11 @@ mod tests {
         assert_eq!(html.matches("<svg").count(), v.objectives.len());
 
         // The summary row: "all" shows value / target, split objectives their
-        // number of groups.
+        // worst group's, named, out of how many.
         assert!(
             html.contains("<td data-label=\"Value / target\" class=\"num\">81.0% / 95.0%</td>")
         );
-        assert!(html.contains("<td data-label=\"Value / target\" class=\"num\">3 groups</td>"));
+        assert!(html.contains("<td data-label=\"Value / target\" class=\"num\">paid-search: 182 / 300 <span class=\"muted\">(worst of 3)</span></td>"));
         // Alerts read as state, severity and since.
         let speed = section(&html, "speed-to-lead");
         assert!(speed.contains("<span class=\"alert firing critical\">FIRING critical</span> <span class=\"since\">since <time datetime=\"2026-11-26T09:05:00Z\">2026-11-26 09:05 UTC</time> <span class=\"rel\">(5 h ago)</span></span>"));

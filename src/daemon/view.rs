@@ -8,7 +8,7 @@ use super::Daemon;
 use super::alerts::{Series, Severity};
 use super::board::{Board, Entry, SOURCE_GROUP, is_ratio};
 use super::page::{AlertView, ChartSeries, GroupView, ObjectiveView, PageView, Unit};
-use crate::eval::{Details, GroupResult, Status};
+use crate::eval::{Details, GroupResult, Status, words};
 use crate::rules::Kind;
 
 /// The status page's view of the board.
@@ -23,6 +23,7 @@ pub fn page(daemon: &Daemon) -> PageView {
         .collect();
     PageView {
         now,
+        timezone: board.timezone,
         version: env!("CARGO_PKG_VERSION").to_owned(),
         database: daemon.store().describe().to_owned(),
         rules: board.rules_summary.clone(),
@@ -82,14 +83,25 @@ fn objective_view(e: &Entry) -> ObjectiveView {
         (None, Some(last)) => {
             for r in &last.results {
                 let summary = e.latest.get(&r.group).map_or("", |l| l.summary.as_str());
+                let mut slipped: Vec<String> = words::action(o, r).into_iter().collect();
+                if !slipped.is_empty() {
+                    slipped.extend(words::top_reps(r, 3));
+                }
                 groups.push(GroupView {
                     group: r.group.clone(),
                     status: r.status,
                     value: r.value,
-                    target: r.target,
+                    // Profitability's cutoff stands against the minimum the
+                    // SLA asks for.
+                    target: match &r.details {
+                        Details::Profitability(d) => d.required_attempts.map(f64::from),
+                        _ => r.target,
+                    },
                     numerator: r.numerator,
                     denominator: r.denominator,
                     note: note(r),
+                    name: r.group_name.clone(),
+                    slipped,
                     alert: e
                         .series
                         .get(&r.group)
@@ -108,6 +120,8 @@ fn objective_view(e: &Entry) -> ObjectiveView {
                     numerator: None,
                     denominator: None,
                     note: None,
+                    name: None,
+                    slipped: Vec::new(),
                     alert: e
                         .series
                         .get(g)
@@ -122,7 +136,12 @@ fn objective_view(e: &Entry) -> ObjectiveView {
         .map(|(g, points)| ChartSeries {
             group: g.clone(),
             points: points.clone(),
-            target: o.target().and_then(|t| t.for_group(g)),
+            target: match &o.spec {
+                crate::rules::Spec::Profitability { checks, .. } => {
+                    checks.as_ref().map(|c| f64::from(c.min_attempts))
+                }
+                _ => o.target().and_then(|t| t.for_group(g)),
+            },
         })
         .collect();
     ObjectiveView {
@@ -159,12 +178,24 @@ fn note(r: &GroupResult) -> Option<String> {
             "{} of {} abandoned leads gave up before {} attempts",
             d.violations, d.abandoned, d.min_attempts
         )),
-        Details::Profitability(d) => Some(format!(
-            "MQL value {}, leakage {} leads",
-            d.mql_value.map_or("—".to_owned(), |v| format!("{v:.0}")),
-            d.leakage
-        )),
-        Details::LeadQuality(d) => Some(format!("{} undecided", d.undecided)),
+        Details::Profitability(d) => {
+            let mut s = format!(
+                "MQL worth {}",
+                d.mql_value
+                    .map_or("—".to_owned(), |v| words::money(v, d.currency.as_deref()))
+            );
+            if d.converted < d.min_conversions {
+                s.push_str(&format!("; {} sales, too few to judge", d.converted));
+            }
+            if let Some(leak) = words::leakage(r) {
+                s.push_str(&format!("; {leak}"));
+            }
+            Some(s)
+        }
+        Details::LeadQuality(d) => Some(match words::reasons(r) {
+            Some(why) => format!("{} undecided; close reasons: {why}", d.undecided),
+            None => format!("{} undecided", d.undecided),
+        }),
         Details::Failed(_) => None,
     }
 }

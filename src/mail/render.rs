@@ -179,6 +179,9 @@ pub struct View {
     pub window: String,
     /// `None` for the single group `all`.
     pub group: Option<String>,
+    /// What to do about it and by when, before anything else: "Call these 12
+    /// leads today: …; 9 are R0003 Priya Okafor's."
+    pub action: Option<String>,
     /// The figure against the target: "81% worked within 4h, target 95%".
     pub headline: String,
     /// The latest figure, when the mail is about an earlier evaluation and
@@ -200,7 +203,12 @@ pub struct View {
     pub lasted: Option<String>,
     /// The status a resolved alert had.
     pub was: Option<String>,
+    /// The first of `lists` (kept for templates written before there were two).
     pub offenders: Option<Offenders>,
+    /// The lists of leads behind the figure, the one to act on first.
+    pub lists: Vec<Offenders>,
+    /// The reps behind the figure, the most failures first, a line each.
+    pub reps: Vec<String>,
     /// "October 2026", for a missed period.
     pub period: Option<String>,
     pub failing: Vec<FailingObjective>,
@@ -400,25 +408,10 @@ pub fn percent(v: f64) -> String {
 
 /// A whole number with thousands separators.
 pub fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    words::thousands(n)
 }
 
-/// An amount of money (no currency is known): `1,234.50`.
-fn money(v: f64) -> String {
-    let cents = (v * 100.0).round();
-    let whole = (cents / 100.0).trunc();
-    let frac = (cents - whole * 100.0).abs();
-    let sign = if v < 0.0 { "-" } else { "" };
-    format!("{sign}{}.{frac:02.0}", count(whole.abs() as u64))
-}
+use crate::eval::words::{self, rep_label};
 
 /// A number that may have a fraction: `12`, `12.5`.
 fn number(v: f64) -> String {
@@ -564,13 +557,27 @@ pub fn headline(o: &Objective, r: &GroupResult) -> String {
             ),
             None => format!("no lead given up yet{t_ratio}"),
         },
-        (Details::Profitability(d), _) => match (d.cutoff, d.required_attempts) {
-            (Some(c), Some(req)) => {
-                format!("attempts pay up to attempt {c}; the SLA asks for {req}")
+        (Details::Profitability(d), _) => {
+            let mut s = match (d.cutoff, d.required_attempts) {
+                (Some(c), Some(req)) if req > c => {
+                    format!("the SLA asks {req} attempts, but only {c} pay")
+                }
+                (Some(c), Some(req)) => {
+                    format!("attempts pay up to attempt {c}; the SLA asks for {req}")
+                }
+                (Some(c), None) => format!("attempts pay up to attempt {c}"),
+                (None, _) => "no attempt pays for itself yet".to_owned(),
+            };
+            if d.cutoff.is_some() && d.converted < d.min_conversions {
+                s.push_str(&format!(
+                    "; {} sales are too few to judge by",
+                    count(d.converted)
+                ));
+            } else if let Some(leak) = words::leakage(r).filter(|_| d.leakage > 0) {
+                s.push_str(&format!("; {leak}"));
             }
-            (Some(c), None) => format!("attempts pay up to attempt {c}"),
-            (None, _) => "no attempt pays for itself yet".to_owned(),
-        },
+            s
+        }
         (Details::Failed(f), _) => format!("evaluation failed: {}", f.reason.as_str()),
         _ => crate::daemon::summarize(o, r),
     }
@@ -632,13 +639,19 @@ fn figures(o: &Objective, r: &GroupResult) -> Vec<Figure> {
                 opt(d.attainment, percent),
             ),
         ],
-        Details::LeadQuality(d) => vec![
-            f("Accepted", opt(r.value, percent)),
-            f("Target", opt(r.target, percent)),
-            f("MQLs accepted", count(d.accepted)),
-            f("MQLs rejected", count(d.rejected)),
-            f("Not decided yet", count(d.undecided)),
-        ],
+        Details::LeadQuality(d) => {
+            let mut out = vec![
+                f("Accepted", opt(r.value, percent)),
+                f("Target", opt(r.target, percent)),
+                f("MQLs accepted", count(d.accepted)),
+                f("MQLs rejected", count(d.rejected)),
+                f("Not decided yet", count(d.undecided)),
+            ];
+            if let Some(why) = words::reasons(r) {
+                out.push(f("Why sales rejected or closed them", why));
+            }
+            out
+        }
         Details::PercentWorked(d) => {
             let within = match &o.spec {
                 Spec::PercentWorked { respond_within, .. } => respond_within.to_string(),
@@ -659,6 +672,7 @@ fn figures(o: &Objective, r: &GroupResult) -> Vec<Figure> {
                         count(d.never_attempted)
                     ),
                 ),
+                f("Never tried and still open", count(d.overdue_open)),
                 f("Median first attempt", opt(d.p50_seconds, span)),
                 f("90th percentile", opt(d.p90_seconds, span)),
             ]
@@ -675,34 +689,50 @@ fn figures(o: &Objective, r: &GroupResult) -> Vec<Figure> {
                 count(d.violations),
             ),
         ],
-        Details::Profitability(d) => vec![
-            f(
-                "Attempts pay up to",
-                d.cutoff
-                    .map_or_else(|| "—".to_owned(), |c| format!("attempt {c}")),
-            ),
-            f(
-                "The SLA asks for",
-                d.required_attempts
-                    .map_or_else(|| "—".to_owned(), |c| format!("{c} attempts")),
-            ),
-            f("Cost of an attempt", money(d.cost_per_attempt)),
-            f("Value of an MQL", opt(d.mql_value, money)),
-            f("Average deal", opt(d.avg_revenue, money)),
-            f(
-                "MQLs converted",
-                format!("{} of {}", count(d.converted), count(d.cohort)),
-            ),
-            f("Given up before the cutoff", count(d.leakage)),
-        ],
+        Details::Profitability(d) => {
+            let cur = d.currency.as_deref();
+            let money = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |v| words::money(v, cur));
+            vec![
+                f(
+                    "Attempts pay up to",
+                    d.cutoff
+                        .map_or_else(|| "—".to_owned(), |c| format!("attempt {c}")),
+                ),
+                f(
+                    "The SLA asks for",
+                    d.required_attempts
+                        .map_or_else(|| "—".to_owned(), |c| format!("{c} attempts")),
+                ),
+                f("Cost of an attempt", money(Some(d.cost_per_attempt))),
+                f("Value of an MQL", money(d.mql_value)),
+                f("Average deal", money(d.avg_revenue)),
+                f(
+                    "MQLs converted",
+                    format!(
+                        "{} of {} (at least {} needed to judge)",
+                        count(d.converted),
+                        count(d.cohort),
+                        count(d.min_conversions)
+                    ),
+                ),
+                f("Given up before the cutoff", count(d.leakage)),
+                f(
+                    "What they were worth (leads × MQL value)",
+                    money(d.leakage_value.filter(|_| d.cutoff.is_some())),
+                ),
+            ]
+        }
         Details::Failed(e) => vec![f("Error", e.message.clone())],
     }
 }
 
-/// The list of leads behind the figure, at most [`MAX_NAMED_LEADS`].
-fn offenders(o: &Objective, r: &GroupResult) -> Option<Offenders> {
+/// The lists of leads behind the figure, at most [`MAX_NAMED_LEADS`] each,
+/// the one to act on first: for speed to lead, the leads nobody has tried yet
+/// and someone can still call, then those called late.
+fn lists(o: &Objective, r: &GroupResult) -> Vec<Offenders> {
     let tz = o.timezone;
-    let owner = |x: &Option<String>| x.clone().unwrap_or_else(|| "(no owner)".to_owned());
+    let owner =
+        |id: &Option<String>, name: &Option<String>| rep_label(id.as_deref(), name.as_deref());
     let of = |shown: usize, total: u64| {
         if total as usize > shown {
             format!("the first {shown} of {}", count(total))
@@ -710,52 +740,90 @@ fn offenders(o: &Objective, r: &GroupResult) -> Option<Offenders> {
             format!("all {}", count(total))
         }
     };
+    let business = o.spec.calendar().is_some();
+    let mut out = Vec::new();
     match (&r.details, &o.spec) {
-        (Details::PercentWorked(d), Spec::PercentWorked { respond_within, .. })
-            if !d.late_leads.is_empty() =>
-        {
-            Some(Offenders {
-                title: format!("MQLs without an attempt within {respond_within}"),
-                count: of(d.late_leads.len(), d.late),
-                columns: ["Lead", "Owner", "MQL at", "First attempt"]
-                    .map(String::from)
-                    .to_vec(),
-                rows: d
-                    .late_leads
-                    .iter()
-                    .take(MAX_NAMED_LEADS)
-                    .map(|l| {
-                        vec![
-                            l.id.clone(),
-                            owner(&l.owner),
-                            when(l.mql_at, tz),
-                            l.first_attempt_seconds.map_or_else(
-                                || "none yet".to_owned(),
-                                |s| format!("{} after", span(s)),
-                            ),
-                        ]
-                    })
-                    .collect(),
-            })
+        (Details::PercentWorked(d), Spec::PercentWorked { respond_within, .. }) => {
+            if !d.overdue_leads.is_empty() {
+                out.push(Offenders {
+                    title: "Call now: past the deadline, never tried, still open".to_owned(),
+                    count: format!(
+                        "{}, the longest overdue first",
+                        of(d.overdue_leads.len(), d.overdue_open)
+                    ),
+                    columns: ["Lead", "Owner", "Due", "Overdue"]
+                        .map(String::from)
+                        .to_vec(),
+                    rows: d
+                        .overdue_leads
+                        .iter()
+                        .take(MAX_NAMED_LEADS)
+                        .map(|l| {
+                            vec![
+                                l.id.clone(),
+                                owner(&l.owner, &l.owner_name),
+                                when(l.deadline, tz),
+                                if business {
+                                    format!("{} of business time", span(l.overdue_seconds))
+                                } else {
+                                    span(l.overdue_seconds)
+                                },
+                            ]
+                        })
+                        .collect(),
+                });
+            }
+            if !d.late_leads.is_empty() {
+                out.push(Offenders {
+                    title: format!("Not worked within {respond_within}"),
+                    count: of(d.late_leads.len(), d.late - d.overdue_open),
+                    columns: ["Lead", "Owner", "MQL at", "First attempt"]
+                        .map(String::from)
+                        .to_vec(),
+                    rows: d
+                        .late_leads
+                        .iter()
+                        .take(MAX_NAMED_LEADS)
+                        .map(|l| {
+                            vec![
+                                l.id.clone(),
+                                owner(&l.owner, &l.owner_name),
+                                when(l.mql_at, tz),
+                                l.first_attempt_seconds.map_or_else(
+                                    || "none (closed)".to_owned(),
+                                    |s| format!("{} after", span(s)),
+                                ),
+                            ]
+                        })
+                        .collect(),
+                });
+            }
         }
-        (Details::ContactAttempts(d), _) if !d.violating_leads.is_empty() => Some(Offenders {
+        (Details::ContactAttempts(d), _) if !d.violating_leads.is_empty() => out.push(Offenders {
             title: format!("Leads given up with fewer than {} attempts", d.min_attempts),
-            count: of(d.violating_leads.len(), d.violations),
+            count: format!(
+                "{}, owned leads first",
+                of(d.violating_leads.len(), d.violations)
+            ),
             columns: ["Lead", "Owner", "Attempts", "Given up"]
                 .map(String::from)
                 .to_vec(),
             rows: named(&d.violating_leads, tz),
         }),
-        (Details::Profitability(d), _) if !d.leakage_leads.is_empty() => Some(Offenders {
+        (Details::Profitability(d), _) if !d.leakage_leads.is_empty() => out.push(Offenders {
             title: "Leads given up before the attempts stopped paying".to_owned(),
-            count: of(d.leakage_leads.len(), d.leakage),
+            count: format!(
+                "{}, owned leads first",
+                of(d.leakage_leads.len(), d.leakage)
+            ),
             columns: ["Lead", "Owner", "Attempts", "Given up"]
                 .map(String::from)
                 .to_vec(),
             rows: named(&d.leakage_leads, tz),
         }),
-        _ => None,
+        _ => {}
     }
+    out
 }
 
 fn named(leads: &[crate::eval::NamedLead], tz: Tz) -> Vec<Vec<String>> {
@@ -765,7 +833,7 @@ fn named(leads: &[crate::eval::NamedLead], tz: Tz) -> Vec<Vec<String>> {
         .map(|l| {
             vec![
                 l.id.clone(),
-                l.owner.clone().unwrap_or_else(|| "(no owner)".to_owned()),
+                rep_label(l.owner.as_deref(), l.owner_name.as_deref()),
                 l.attempts.to_string(),
                 when(l.closed_at, tz),
             ]
@@ -801,7 +869,12 @@ pub fn view(n: &Notice<'_>) -> View {
         .or_else(|| n.failing.first().map(|(o, _)| *o))
         .map_or(Tz::UTC, |o| o.timezone);
     let at = |t: Option<DateTime<Utc>>| t.map(|t| when(t, tz));
-    let group = (n.group != "all" && !n.group.is_empty()).then(|| n.group.to_owned());
+    // With `by: rep` the group is a rep's id: shown with the name.
+    let group_name = n.result.and_then(|r| r.group_name.as_deref());
+    let group = (n.group != "all" && !n.group.is_empty()).then(|| match group_name {
+        Some(name) => rep_label(Some(n.group), Some(name)),
+        None => n.group.to_owned(),
+    });
     let (objective, promise_text, measure_text, owners, window_text, origin) = match n.objective {
         Some(o) => (
             o.name.clone(),
@@ -872,6 +945,12 @@ pub fn view(n: &Notice<'_>) -> View {
         (Some(f), Some(r)) if r >= f => Some(span((r - f).num_seconds() as f64)),
         _ => None,
     };
+    let lists_of = match (n.objective, n.result) {
+        (Some(o), Some(r)) if !matches!(n.kind, MailKind::Resolved | MailKind::SlaChanged) => {
+            lists(o, r)
+        }
+        _ => Vec::new(),
+    };
     let link = n.external_url.map(|base| {
         let base = base.trim_end_matches('/');
         match n.objective {
@@ -932,11 +1011,19 @@ pub fn view(n: &Notice<'_>) -> View {
         resolved_at: at(n.resolved_at),
         lasted,
         was: n.resolved_status.map(|s| s.replace('_', " ")),
-        offenders: match (n.objective, n.result) {
-            (Some(o), Some(r)) if !matches!(n.kind, MailKind::Resolved | MailKind::SlaChanged) => {
-                offenders(o, r)
+        action: match (n.objective, n.result) {
+            (Some(o), Some(r)) if matches!(n.kind, MailKind::Breach | MailKind::AtRisk) => {
+                words::action(o, r)
             }
             _ => None,
+        },
+        offenders: lists_of.first().cloned(),
+        lists: lists_of,
+        reps: match n.result {
+            Some(r) if matches!(n.kind, MailKind::Breach | MailKind::AtRisk) => {
+                words::top_reps(r, 5)
+            }
+            _ => Vec::new(),
         },
         period,
         failing: n
@@ -975,6 +1062,7 @@ fn sample(kind: MailKind) -> View {
         owners: "sales".to_owned(),
         window: "the last 28d".to_owned(),
         group: Some("webinar".to_owned()),
+        action: Some("Call these 2 leads today; 1 is R0003 Priya Okafor's.".to_owned()),
         headline: "81% worked in 4h, target 95%".to_owned(),
         latest: Some("96% worked in 4h, target 95%".to_owned()),
         latest_at: Some("Fri 20 Nov 2026, 09:30 EST".to_owned()),
@@ -994,6 +1082,13 @@ fn sample(kind: MailKind) -> View {
             columns: vec!["Lead".to_owned()],
             rows: vec![vec!["L-1".to_owned()]],
         }),
+        lists: vec![Offenders {
+            title: "MQLs without an attempt within 4h".to_owned(),
+            count: "all 1".to_owned(),
+            columns: vec!["Lead".to_owned()],
+            rows: vec![vec!["L-1".to_owned()]],
+        }],
+        reps: vec!["R0003 Priya Okafor: 1 of 2 late, 50% of the misses".to_owned()],
         period: Some("October 2026".to_owned()),
         failing: vec![FailingObjective {
             name: "speed-to-lead".to_owned(),
@@ -1110,11 +1205,12 @@ mod tests {
         assert_eq!(percent(1.0), "100%");
         assert_eq!(count(0), "0");
         assert_eq!(count(1234567), "1,234,567");
-        assert_eq!(money(4.5), "4.50");
+        assert_eq!(words::money(4.5, None), "4.50");
+        assert_eq!(words::money(4.5, Some("EUR")), "4.50 EUR");
         assert_eq!(number(169.999_999), "170");
         assert_eq!(number(73.575), "73.6");
         assert_eq!(number(1500.0), "1,500");
-        assert_eq!(money(12345.678), "12,345.68");
+        assert_eq!(words::money(12345.678, None), "12,345.68");
         assert_eq!(span(45.0), "45s");
         assert_eq!(span(720.0), "12m");
         assert_eq!(span(3.0 * 3600.0), "3h");
@@ -1175,12 +1271,14 @@ mod tests {
         let mut v = sample(MailKind::Breach);
         v.promise = "<script>alert(1)</script> & \"quotes\"".into();
         v.group = Some("<b>webinar</b>".into());
-        v.offenders = Some(Offenders {
+        v.lists = vec![Offenders {
             title: "Leads".into(),
             count: "all 1".into(),
             columns: vec!["Lead".into(), "Owner".into()],
             rows: vec![vec!["<img src=x>".into(), "O'Brien & <i>Sons</i>".into()]],
-        });
+        }];
+        v.action = Some("Call <u>these</u> today".into());
+        v.reps = vec!["R1 <em>Ana</em>: 2 of 3 late".into()];
         let r = t.render_view(&v).unwrap();
         assert!(!r.html.contains("<script>"), "{}", r.html);
         assert!(r.html.contains("&lt;script&gt;"), "{}", r.html);
@@ -1202,6 +1300,14 @@ mod tests {
         );
         assert!(r.html.contains("&lt;img src=x&gt;"), "{}", r.html);
         assert!(r.html.contains("&amp; &lt;i&gt;Sons"), "{}", r.html);
+        assert!(
+            r.html.contains("Call &lt;u&gt;these&lt;&#x2f;u&gt; today")
+                || r.html.contains("Call &lt;u&gt;these&lt;/u&gt; today"),
+            "{}",
+            r.html
+        );
+        assert!(r.html.contains("R1 &lt;em&gt;Ana"), "{}", r.html);
+        assert!(r.text.contains("Call <u>these</u> today") && r.text.contains("R1 <em>Ana</em>"));
         let mut f = sample(MailKind::EvaluationFailing);
         f.failing[0].error = "relation \"leads\" <does not exist>".into();
         let r = t.render_view(&f).unwrap();

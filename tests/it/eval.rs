@@ -352,7 +352,20 @@ T9,P9,2026-11-20T13:00:00Z,call,outbound,connected,false
     assert_eq!(detail(r, "p50_seconds"), Some(1800.0));
     assert_eq!(detail(r, "p90_seconds"), Some(5400.0));
     assert_eq!(r.details_json()["never_attempted"], 2);
-    assert_eq!(ids(r, "late_leads"), ["P6", "P9", "P2"]);
+    // Never tried and still open, to call now by deadline: P6 (due 19 Nov
+    // 09:00, 27 h before t) and P9 (due 10:00, 26 h); then P2, called late.
+    assert_eq!(ids(r, "overdue_leads"), ["P6", "P9"]);
+    assert_eq!(
+        r.details_json()["overdue_leads"][0]["overdue_seconds"],
+        27 * 3600
+    );
+    assert_eq!(
+        r.details_json()["overdue_leads"][1]["overdue_seconds"],
+        26 * 3600
+    );
+    assert_eq!(ids(r, "late_leads"), ["P2"]);
+    assert_eq!(r.details_json()["by_rep"][0]["rep"], "R2");
+    assert_eq!(r.details_json()["by_rep"][0]["name"], "Tom Walsh");
 
     // --at 19 Nov 12:00: window [12 Nov 12:00, t). Eligible: P1 P2 P3 (deadline
     // 11:00), P6 (09:00), P7, P8 (handed over at 11:59:59, called a second
@@ -421,10 +434,17 @@ objectives:
     );
     let details = r.details_json();
     let late = details["late_leads"].as_array().unwrap();
+    assert_eq!(late.len(), 1);
     assert_eq!(late[0]["id"], "B4");
     assert_eq!(late[0]["deadline"], "2026-11-02T17:00:00Z");
-    assert_eq!(late[1]["id"], "B5");
-    assert_eq!(late[1]["deadline"], "2026-11-02T18:00:00Z");
+    // B5, never called, is overdue in office time: from Monday 2 Nov 13:00
+    // EST to Friday 27 Nov 19:00 EST, 4 h that Monday, 8 h on each of the 18
+    // working days after it but Thanksgiving: 4 + 18 × 8 = 148 h.
+    let overdue = details["overdue_leads"].as_array().unwrap();
+    assert_eq!(overdue.len(), 1);
+    assert_eq!(overdue[0]["id"], "B5");
+    assert_eq!(overdue[0]["deadline"], "2026-11-02T18:00:00Z");
+    assert_eq!(overdue[0]["overdue_seconds"], 148 * 3600);
     // Response times are calendar time: B1 2 d 18 h 59 m, B2 1 d 19 h 30 m,
     // B3 2 d 21 h (Friday 20:00 to Monday 17:00 UTC), B4 one second more.
     let b1 = 2.0 * 86_400.0 + 18.0 * 3_600.0 + 59.0 * 60.0;
@@ -1361,29 +1381,35 @@ objectives:
     assert_eq!(row("volume", "events")[2..5], ["AT_RISK", "0", "5"]);
     assert_eq!(row("speed", "all")[2..4], ["BREACHED", "50.0%"]);
     assert!(
-        table.contains("2 of 4 missed the deadline (2 of them never attempted)"),
+        table.contains("2 of 4 missed the deadline (2 of them never attempted, 2 still open)"),
         "{table}"
     );
     let slipped = table
-        .split("Who slipped")
+        .split("who slipped")
         .nth(1)
         .unwrap_or_else(|| panic!("{table}"));
     assert!(
         slipped.contains("speed: 2 of 4 MQLs without an attempt within 1h"),
         "{slipped}"
     );
+    // Never tried and still open: the leads to call, due an hour after the
+    // hand-off, 16 days and an hour before the instant.
     assert!(
-        slipped.contains("W3  owner R1  MQL 2026-11-04 10:00  never attempted"),
+        slipped.contains("W3  R1 Maya Chen  due Wed 4 Nov 11:00, 16d 1h overdue, never tried"),
         "{slipped}"
     );
     assert!(
-        slipped.contains("P1  owner R1  MQL 2026-11-05 10:00  never attempted"),
+        slipped.contains("P1  R1 Maya Chen  due Thu 5 Nov 11:00, 15d 1h overdue, never tried"),
         "{slipped}"
     );
+    // Behind pace: 10 − 3 more by the month's last day.
     assert!(
-        !slipped.contains("W1") && !slipped.contains("volume"),
+        slipped.contains(
+            "Find 7 more MQLs for webinar by Mon 30 Nov to make the month's target of 10."
+        ),
         "{slipped}"
     );
+    assert!(!slipped.contains("W1"), "{slipped}");
 
     // Before the first lead: every objective still has its row.
     let out = handoff()

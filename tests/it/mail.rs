@@ -574,8 +574,8 @@ mod smtp {
 #[test]
 fn each_kind_of_mail_reads_as_reviewed() {
     use handoff::eval::{
-        AttemptsDetails, Details, Failure, FailureReason, GroupResult, LateLead, NamedLead, Status,
-        VolumeDetails, WorkedDetails,
+        AttemptsDetails, Details, Failure, FailureReason, GroupResult, LateLead, NamedLead,
+        OverdueLead, RepAttempts, RepWorked, Status, VolumeDetails, WorkedDetails,
     };
     use handoff::mail::render::{MailKind, Notice};
 
@@ -586,7 +586,9 @@ fn each_kind_of_mail_reads_as_reviewed() {
     let templates = Templates::load(None).unwrap();
     let t = utc;
 
-    // speed-to-lead, webinar: 31 of 40 due MQLs worked within 4 business hours.
+    // speed-to-lead, webinar: 31 of 40 due MQLs worked within 4 business hours;
+    // of the 9 late, 4 were never tried: 2 of them still open (to call now),
+    // 2 closed. Bo Lind has 7 of the misses, Ana Ruiz 1, nobody's lead 1.
     let late: Vec<LateLead> = (1..=3)
         .map(|i| LateLead {
             deadline: t(&format!("2026-11-1{i}T18:00:00Z")),
@@ -602,22 +604,65 @@ fn each_kind_of_mail_reads_as_reviewed() {
             } else {
                 "rep-bo".to_owned()
             }),
+            owner_name: Some(if i == 3 { "Ana Ruiz" } else { "Bo Lind" }.to_owned()),
         })
         .collect();
+    // Measured Friday 20 Nov 10:05 EST. L-201, handed over Thursday 11:00,
+    // was due at 15:00: 2 h on Thursday and 1 h 05 on Friday overdue. L-202,
+    // handed over at 13:30, was due Friday 09:30: 35 min overdue.
+    let overdue = |id: &str, mql: &str, due: &str, secs: f64| OverdueLead {
+        deadline: t(due),
+        id: id.to_owned(),
+        mql_at: t(mql),
+        overdue_seconds: secs,
+        owner: Some("rep-bo".to_owned()),
+        owner_name: Some("Bo Lind".to_owned()),
+    };
+    let rep =
+        |id: Option<&str>, name: Option<&str>, (eligible, worked, late, never, open)| RepWorked {
+            eligible,
+            late,
+            name: name.map(str::to_owned),
+            never_attempted: never,
+            overdue_open: open,
+            rep: id.map(str::to_owned),
+            worked,
+        };
     let speed = GroupResult {
         denominator: Some(40.0),
         details: Details::PercentWorked(WorkedDetails {
+            by_rep: vec![
+                rep(Some("rep-bo"), Some("Bo Lind"), (20, 13, 7, 3, 2)),
+                rep(Some("rep-ana"), Some("Ana Ruiz"), (18, 17, 1, 0, 0)),
+            ],
             eligible: 40,
             late: 9,
             late_leads: late,
             never_attempted: 4,
+            overdue_open: 2,
+            overdue_leads: vec![
+                overdue(
+                    "L-201",
+                    "2026-11-19T16:00:00Z",
+                    "2026-11-19T20:00:00Z",
+                    11_100.0,
+                ),
+                overdue(
+                    "L-202",
+                    "2026-11-19T18:30:00Z",
+                    "2026-11-20T14:30:00Z",
+                    2_100.0,
+                ),
+            ],
             p50_seconds: Some(2.5 * 3600.0),
             p90_seconds: Some(9.0 * 3600.0),
             response_seconds_sum: 0.0,
+            unassigned: Some(rep(None, None, (2, 1, 1, 1, 0))),
             window_start: t("2026-10-23T14:00:00Z"),
             worked: 31,
         }),
         group: "webinar".to_owned(),
+        group_name: None,
         numerator: Some(31.0),
         status: Status::Breached,
         target: Some(0.9),
@@ -640,6 +685,7 @@ fn each_kind_of_mail_reads_as_reviewed() {
                     window_start: t(start),
                 }),
                 group: group.to_owned(),
+                group_name: None,
                 numerator: None,
                 status: Status::AtRisk,
                 target: Some(target),
@@ -660,18 +706,27 @@ fn each_kind_of_mail_reads_as_reviewed() {
         denominator: Some(25.0),
         details: Details::ContactAttempts(AttemptsDetails {
             abandoned: 25,
+            by_rep: vec![RepAttempts {
+                abandoned: 10,
+                name: Some("Cy Moss".to_owned()),
+                rep: Some("rep-cy".to_owned()),
+                violating: 2,
+            }],
             compliant: 23,
             min_attempts: 6,
+            unassigned: None,
             violating_leads: vec![NamedLead {
                 attempts: 2,
                 closed_at: t("2026-11-18T21:30:00Z"),
                 id: "L-77".to_owned(),
                 owner: Some("rep-cy".to_owned()),
+                owner_name: Some("Cy Moss".to_owned()),
             }],
             violations: 2,
             window_start: t("2026-10-23T14:00:00Z"),
         }),
         group: "all".to_owned(),
+        group_name: None,
         numerator: Some(23.0),
         status: Status::Ok,
         target: Some(0.9),

@@ -23,5 +23,6 @@ mod reads;
 mod repo;
 mod rules;
 mod server;
+mod slipped;
 mod store;
 mod upgrade;

@@ -100,6 +100,8 @@ fn generate(seed: u64, leads: usize) -> Data {
             let d = rng.random_range(-60..300);
             maybe(&mut rng, 0.5, m + d)
         };
+        // Reasons that differ only in case stay apart on every backend.
+        lead.close_reason = text(&mut rng, &["no_response", "unqualified", "Unqualified", ""]);
         for j in 0..rng.random_range(0..8) {
             data.touches.push(Touch {
                 id: format!("{id}-T{j}"),
@@ -175,6 +177,7 @@ impl Data {
                         .as_ref()
                         .and_then(|o| self.reps.iter().find(|r| &r.id == o))
                         .and_then(|r| r.team.clone()),
+                    Some(GroupBy::Rep) => lead.owner_id.clone(),
                 };
                 let touches: Vec<&Touch> = self
                     .touches
@@ -231,15 +234,20 @@ fn expected_judged(
     end: DateTime<Utc>,
     at: DateTime<Utc>,
 ) -> Vec<JudgedCounts> {
-    let mut m: BTreeMap<Option<String>, (u64, u64, u64)> = BTreeMap::new();
+    let mut m: BTreeMap<(Option<String>, Option<String>), (u64, u64, u64)> = BTreeMap::new();
     for f in facts
         .iter()
         .filter(|f| in_window(f.lead.mql_at, start, end))
     {
-        let e = m.entry(f.group.clone()).or_default();
-        e.0 += 1;
         let accepted = f.lead.accepted_at.is_some_and(|a| a < at);
         let rejected = f.lead.rejected_at.is_some_and(|r| r < at);
+        let closed = f.lead.closed_at.is_some_and(|c| c < at);
+        // Sales' reason, for the leads it rejected or closed by `at`.
+        let reason = (closed || (rejected && !accepted))
+            .then(|| f.lead.close_reason.clone())
+            .flatten();
+        let e = m.entry((f.group.clone(), reason)).or_default();
+        e.0 += 1;
         if accepted {
             e.1 += 1;
         } else if rejected {
@@ -247,16 +255,25 @@ fn expected_judged(
         }
     }
     m.into_iter()
-        .map(|(group, (cohort, accepted, rejected))| JudgedCounts {
-            group,
-            cohort,
-            accepted,
-            rejected,
-        })
+        .map(
+            |((group, reason), (cohort, accepted, rejected))| JudgedCounts {
+                group,
+                reason,
+                cohort,
+                accepted,
+                rejected,
+            },
+        )
         .collect()
 }
 
-fn expected_first(facts: &[Facts], start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<FirstAttempt> {
+fn expected_first(
+    facts: &[Facts],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Vec<FirstAttempt> {
+    let before = |t: Option<DateTime<Utc>>| t.is_some_and(|t| t < at);
     let mut out: Vec<FirstAttempt> = facts
         .iter()
         .filter(|f| in_window(f.lead.mql_at, start, end))
@@ -266,6 +283,9 @@ fn expected_first(facts: &[Facts], start: DateTime<Utc>, end: DateTime<Utc>) -> 
             owner: f.lead.owner_id.clone(),
             mql_at: f.lead.mql_at.unwrap(),
             first_attempt: f.attempts.first().copied(),
+            open: !before(f.lead.closed_at)
+                && !before(f.lead.accepted_at)
+                && !before(f.lead.rejected_at),
         })
         .collect();
     out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -302,15 +322,21 @@ fn expected_abandoned(
             closed_at: closed,
         });
     }
-    let mut counts: BTreeMap<(Option<String>, u32), u64> = BTreeMap::new();
+    let mut counts: BTreeMap<(Option<String>, Option<String>, u32), u64> = BTreeMap::new();
     for a in &all {
-        *counts.entry((a.group.clone(), a.attempts)).or_default() += 1;
+        *counts
+            .entry((a.group.clone(), a.owner.clone(), a.attempts))
+            .or_default() += 1;
     }
+    // The first `named` by id of each group's owned and of its unowned leads
+    // at each number of attempts.
     all.sort_by(|a, b| (&a.group, a.attempts, &a.id).cmp(&(&b.group, b.attempts, &b.id)));
     let mut first = Vec::new();
-    let mut per_group: BTreeMap<Option<String>, usize> = BTreeMap::new();
+    let mut per_bucket: BTreeMap<(Option<String>, bool, u32), usize> = BTreeMap::new();
     for a in all {
-        let n = per_group.entry(a.group.clone()).or_default();
+        let n = per_bucket
+            .entry((a.group.clone(), a.owner.is_none(), a.attempts))
+            .or_default();
         if *n < named {
             *n += 1;
             first.push(a);
@@ -319,8 +345,9 @@ fn expected_abandoned(
     Abandoned {
         counts: counts
             .into_iter()
-            .map(|((group, attempts), leads)| AbandonedCount {
+            .map(|((group, owner, attempts), leads)| AbandonedCount {
                 group,
+                owner,
                 attempts,
                 leads,
             })
@@ -370,6 +397,7 @@ async fn reads_match_the_per_lead_definitions(db: TestDb) {
         Some(GroupBy::Campaign),
         Some(GroupBy::Segment),
         Some(GroupBy::Owner),
+        Some(GroupBy::Rep),
     ];
     // Windows whose edges fall on the minute grid, where events tie with them.
     // (start, end, at): the instant is after the window's end in the third, as
@@ -409,7 +437,7 @@ async fn reads_match_the_per_lead_definitions(db: TestDb) {
             got.sort_by(|a, b| a.id.cmp(&b.id));
             assert_eq!(
                 got,
-                expected_first(&facts, start, end),
+                expected_first(&facts, start, end, at),
                 "first_attempts {what}"
             );
             for named in [0, 3] {
@@ -428,9 +456,17 @@ async fn reads_match_the_per_lead_definitions(db: TestDb) {
             checked += 1;
         }
     }
-    assert_eq!(checked, 25);
-    // The data does exercise every branch: conversions, abandonment, ties.
+    assert_eq!(checked, 30);
+    // The data does exercise every branch: conversions, abandonment, ties,
+    // close reasons, open leads, and both owned and unowned offenders.
     let facts = data.facts(None, minute(600));
+    let judged = expected_judged(&facts, minute(0), minute(600), minute(600));
+    assert!(judged.iter().filter(|j| j.reason.is_some()).count() >= 3);
+    let first = expected_first(&facts, minute(0), minute(600), minute(600));
+    assert!(first.iter().any(|f| f.open) && first.iter().any(|f| !f.open));
+    let abandoned = expected_abandoned(&facts, minute(0), minute(600), minute(600), 3);
+    assert!(abandoned.first.iter().any(|a| a.owner.is_none()));
+    assert!(abandoned.first.iter().any(|a| a.owner.is_some()));
     assert!(facts.iter().filter(|f| f.conversion.is_some()).count() > 10);
     assert!(
         expected_abandoned(&facts, minute(0), minute(600), minute(600), 0)

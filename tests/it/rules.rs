@@ -600,11 +600,17 @@ fn the_shipped_sla_loads_and_uses_every_kind() {
         checks: Some(checks),
         lookback,
         min_sample,
+        min_conversions,
     } = &econ.spec
     else {
         panic!("{econ:?}")
     };
-    assert_eq!((*cost_per_attempt, *min_sample), (4.5, 30));
+    assert_eq!(
+        (*cost_per_attempt, *min_sample, *min_conversions),
+        (4.5, 30, 3)
+    );
+    assert_eq!(set.currency(), Some("USD"));
+    assert_eq!(econ.currency.as_deref(), Some("USD"));
     assert_eq!(econ.window, Window::Rolling(*lookback));
     assert_eq!(
         set.objective(&checks.objective).unwrap().kind(),

@@ -9,8 +9,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::MAX_NAMED_LEADS;
 use super::period::Period;
 use super::result::{
-    AttemptsDetails, Details, GroupResult, LateLead, NamedLead, ProfitabilityDetails,
-    QualityDetails, Status, VolumeDetails, WorkedDetails,
+    AttemptsDetails, Details, GroupResult, LateLead, NamedLead, OverdueLead, ProfitabilityDetails,
+    QualityDetails, RepAttempts, RepWorked, Status, VolumeDetails, WorkedDetails,
 };
 use crate::model::GroupBy;
 use crate::rules::{Calendar, Target, Window};
@@ -67,6 +67,7 @@ fn ratio(
     };
     GroupResult {
         group,
+        group_name: None,
         status,
         value,
         target,
@@ -126,6 +127,7 @@ pub(crate) fn lead_volume(
             };
             GroupResult {
                 group,
+                group_name: None,
                 status,
                 value: Some(delivered as f64),
                 target: goal,
@@ -153,21 +155,26 @@ pub(crate) fn lead_quality(
     cohort_end: DateTime<Utc>,
     counts: &[JudgedCounts],
 ) -> Vec<GroupResult> {
-    let mut groups: BTreeMap<String, JudgedCounts> = seeded(by, Some(target));
+    let mut groups: BTreeMap<String, (JudgedCounts, BTreeMap<String, u64>)> =
+        seeded(by, Some(target));
     for c in counts {
-        let g = groups
+        let (g, reasons) = groups
             .entry(group_name(by, c.group.as_deref()))
             .or_default();
         g.cohort += c.cohort;
         g.accepted += c.accepted;
         g.rejected += c.rejected;
+        if let Some(reason) = &c.reason {
+            *reasons.entry(reason.clone()).or_default() += c.cohort;
+        }
     }
     groups
         .into_iter()
-        .map(|(group, c)| {
+        .map(|(group, (c, close_reasons))| {
             let goal = target.for_group(&group);
             let details = Details::LeadQuality(QualityDetails {
                 accepted: c.accepted,
+                close_reasons,
                 cohort: c.cohort,
                 cohort_end: cohort_end.max(window_start),
                 rejected: c.rejected,
@@ -198,6 +205,27 @@ struct Late {
     first_attempt: Option<DateTime<Utc>>,
 }
 
+/// An overdue lead, ordered by (deadline, id) so that the heap keeps the
+/// first ones.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Overdue {
+    deadline: DateTime<Utc>,
+    id: String,
+    mql_at: DateTime<Utc>,
+    owner: Option<String>,
+}
+
+/// Keeps the least `MAX_NAMED_LEADS` items pushed: a max-heap whose top goes
+/// when a lesser one arrives.
+fn keep_first<T: Ord>(heap: &mut BinaryHeap<T>, item: T) {
+    if heap.len() < MAX_NAMED_LEADS {
+        heap.push(item);
+    } else if heap.peek().is_some_and(|top| item < *top) {
+        heap.pop();
+        heap.push(item);
+    }
+}
+
 #[derive(Default)]
 struct WorkedGroup {
     eligible: u64,
@@ -205,9 +233,28 @@ struct WorkedGroup {
     never: u64,
     responses: Vec<f64>,
     late: u64,
-    /// The first late leads by (mql_at, id): a max-heap of at most
-    /// [`MAX_NAMED_LEADS`], whose top goes when an earlier one arrives.
+    overdue: u64,
+    /// The first late leads not overdue, by (mql_at, id).
     first_late: BinaryHeap<Late>,
+    /// The first overdue leads by (deadline, id).
+    first_overdue: BinaryHeap<Overdue>,
+    /// Per owner (`None`: unassigned).
+    reps: BTreeMap<Option<String>, RepWorked>,
+}
+
+/// Per-rep tallies in the order people act on them: the most failures first,
+/// then by rep id; the unassigned apart.
+fn by_failures<T>(
+    mut reps: BTreeMap<Option<String>, T>,
+    failures: impl Fn(&T) -> u64,
+) -> (Vec<T>, Option<T>) {
+    let unassigned = reps.remove(&None);
+    let mut owned: Vec<(String, T)> = reps
+        .into_iter()
+        .filter_map(|(rep, t)| Some((rep?, t)))
+        .collect();
+    owned.sort_by(|(a, x), (b, y)| failures(y).cmp(&failures(x)).then_with(|| a.cmp(b)));
+    (owned.into_iter().map(|(_, t)| t).collect(), unassigned)
 }
 
 /// percent_worked, folded one lead at a time.
@@ -259,16 +306,41 @@ impl<'a> Worked<'a> {
         let Some(deadline) = deadline.filter(|d| *d < self.at) else {
             return;
         };
+        let rep = g
+            .reps
+            .entry(lead.owner.clone())
+            .or_insert_with(|| RepWorked {
+                rep: lead.owner.clone(),
+                ..RepWorked::default()
+            });
         g.eligible += 1;
+        rep.eligible += 1;
         match lead.first_attempt {
             Some(f) => g.responses.push(secs(f - lead.mql_at)),
-            None => g.never += 1,
+            None => {
+                g.never += 1;
+                rep.never_attempted += 1;
+            }
         }
         if lead.first_attempt.is_some_and(|f| f <= deadline) {
             g.worked += 1;
+            rep.worked += 1;
             return;
         }
         g.late += 1;
+        rep.late += 1;
+        if lead.first_attempt.is_none() && lead.open {
+            g.overdue += 1;
+            rep.overdue_open += 1;
+            let overdue = Overdue {
+                deadline,
+                id: lead.id,
+                mql_at: lead.mql_at,
+                owner: lead.owner,
+            };
+            keep_first(&mut g.first_overdue, overdue);
+            return;
+        }
         let late = Late {
             mql_at: lead.mql_at,
             id: lead.id,
@@ -276,16 +348,17 @@ impl<'a> Worked<'a> {
             deadline,
             first_attempt: lead.first_attempt,
         };
-        if g.first_late.len() < MAX_NAMED_LEADS {
-            g.first_late.push(late);
-        } else if g.first_late.peek().is_some_and(|top| late < *top) {
-            g.first_late.pop();
-            g.first_late.push(late);
-        }
+        keep_first(&mut g.first_late, late);
     }
 
     /// The results, one per group.
     pub(crate) fn finish(self, target: &Target, window_start: DateTime<Utc>) -> Vec<GroupResult> {
+        let (calendar, at) = (self.calendar, self.at);
+        // How long past its deadline a lead is: business time with a calendar.
+        let overdue_secs = |deadline: DateTime<Utc>| match calendar {
+            Some(cal) => cal.open_secs_between(deadline, at) as f64,
+            None => secs(at - deadline),
+        };
         self.groups
             .into_iter()
             .map(|(group, mut g)| {
@@ -301,16 +374,35 @@ impl<'a> Worked<'a> {
                         id: l.id,
                         mql_at: l.mql_at,
                         owner: l.owner,
+                        owner_name: None,
                     })
                     .collect();
+                let overdue_leads = g
+                    .first_overdue
+                    .into_sorted_vec()
+                    .into_iter()
+                    .map(|l| OverdueLead {
+                        deadline: l.deadline,
+                        id: l.id,
+                        mql_at: l.mql_at,
+                        overdue_seconds: overdue_secs(l.deadline),
+                        owner: l.owner,
+                        owner_name: None,
+                    })
+                    .collect();
+                let (by_rep, unassigned) = by_failures(g.reps, |r| r.late);
                 let details = Details::PercentWorked(WorkedDetails {
+                    by_rep,
                     eligible: g.eligible,
                     late: g.late,
                     late_leads,
                     never_attempted: g.never,
+                    overdue_open: g.overdue,
+                    overdue_leads,
                     p50_seconds: nearest_rank(&g.responses, 0.5),
                     p90_seconds: nearest_rank(&g.responses, 0.9),
                     response_seconds_sum: g.responses.iter().sum(),
+                    unassigned,
                     window_start,
                     worked: g.worked,
                 });
@@ -326,16 +418,18 @@ fn named(a: &AbandonedLead) -> NamedLead {
         closed_at: a.closed_at,
         id: a.id.clone(),
         owner: a.owner.clone(),
+        owner_name: None,
     }
 }
 
 /// Per group: how many were given up on with fewer than `below` attempts,
-/// how many in all, and the first few of those below.
+/// how many in all, the first few of those below, and both per owner.
 #[derive(Default)]
 struct GivenUp {
     all: u64,
     below: u64,
     named: Vec<NamedLead>,
+    reps: BTreeMap<Option<String>, RepAttempts>,
 }
 
 fn given_up(by: Option<GroupBy>, abandoned: &Abandoned, below: u32) -> BTreeMap<String, GivenUp> {
@@ -344,18 +438,41 @@ fn given_up(by: Option<GroupBy>, abandoned: &Abandoned, below: u32) -> BTreeMap<
         let g = groups
             .entry(group_name(by, c.group.as_deref()))
             .or_default();
+        let rep = g
+            .reps
+            .entry(c.owner.clone())
+            .or_insert_with(|| RepAttempts {
+                rep: c.owner.clone(),
+                ..RepAttempts::default()
+            });
         g.all += c.leads;
+        rep.abandoned += c.leads;
         if c.attempts < below {
             g.below += c.leads;
+            rep.violating += c.leads;
         }
     }
-    // `first` holds each group's first leads by (attempts, id); those below the
-    // bound are a prefix of it, so its first entries are the first offenders.
-    for a in &abandoned.first {
+    // `first` holds, per group, owned or not and number of attempts, the
+    // first leads by id: the first offenders by (unowned, attempts, id) below
+    // any bound are among them.
+    let mut offenders: Vec<&AbandonedLead> = abandoned
+        .first
+        .iter()
+        .filter(|a| a.attempts < below)
+        .collect();
+    offenders.sort_by(|a, b| {
+        (&a.group, a.owner.is_none(), a.attempts, &a.id).cmp(&(
+            &b.group,
+            b.owner.is_none(),
+            b.attempts,
+            &b.id,
+        ))
+    });
+    for a in offenders {
         let g = groups
             .entry(group_name(by, a.group.as_deref()))
             .or_default();
-        if a.attempts < below && g.named.len() < MAX_NAMED_LEADS {
+        if g.named.len() < MAX_NAMED_LEADS {
             g.named.push(named(a));
         }
     }
@@ -379,10 +496,13 @@ pub(crate) fn contact_attempts(
         .map(|(group, g)| {
             let goal = target.for_group(&group);
             let compliant = g.all - g.below;
+            let (by_rep, unassigned) = by_failures(g.reps, |r| r.violating);
             let details = Details::ContactAttempts(AttemptsDetails {
                 abandoned: g.all,
+                by_rep,
                 compliant,
                 min_attempts,
+                unassigned,
                 violating_leads: g.named,
                 violations: g.below,
                 window_start,
@@ -397,6 +517,8 @@ pub(crate) struct ProfitabilityRule {
     pub by: Option<GroupBy>,
     pub cost_per_attempt: f64,
     pub min_sample: u64,
+    pub min_conversions: u64,
+    pub currency: Option<String>,
     /// The `min_attempts` the SLA demands (of the objective it `checks`).
     pub required: Option<u32>,
     pub window_start: DateTime<Utc>,
@@ -468,6 +590,8 @@ pub(crate) fn profitability(
                 .map(|k| u32::try_from(k).unwrap_or(u32::MAX));
             let status = match (cutoff, rule.required) {
                 (None, _) => Status::NoData,
+                // Too few sales to judge the SLA by: the curve is noise.
+                _ if c.converted < rule.min_conversions => Status::NoData,
                 (Some(k), Some(req)) if req > k => Status::Breached,
                 _ => Status::Ok,
             };
@@ -479,8 +603,12 @@ pub(crate) fn profitability(
                         .unwrap_or_default()
                 })
                 .unwrap_or_default();
+            let leakage_value = mql_value
+                .filter(|_| cutoff.is_some())
+                .map(|v| v * leak.below as f64);
             GroupResult {
                 group,
+                group_name: None,
                 status,
                 value: cutoff.map(f64::from),
                 target: None,
@@ -492,11 +620,14 @@ pub(crate) fn profitability(
                     conversions_at: conv[1..].to_vec(),
                     converted: c.converted,
                     cost_per_attempt: rule.cost_per_attempt,
+                    currency: rule.currency.clone(),
                     cutoff,
                     expected_value: ev,
                     leads_reaching: n[1..].to_vec(),
                     leakage: leak.below,
                     leakage_leads: leak.named,
+                    leakage_value,
+                    min_conversions: rule.min_conversions,
                     min_sample: rule.min_sample,
                     mql_value,
                     required_attempts: rule.required,

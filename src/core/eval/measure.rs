@@ -19,7 +19,7 @@ pub(super) async fn run(
     t: DateTime<Utc>,
     period: Period,
 ) -> Result<Vec<GroupResult>, EvalError> {
-    Ok(match &o.spec {
+    let mut results = match &o.spec {
         Spec::LeadVolume {
             target,
             warn_below,
@@ -69,6 +69,7 @@ pub(super) async fn run(
             lookback,
             cost_per_attempt,
             min_sample,
+            min_conversions,
             checks,
         } => {
             let start = t - lookback.to_chrono();
@@ -78,10 +79,26 @@ pub(super) async fn run(
                 by: o.by,
                 cost_per_attempt: *cost_per_attempt,
                 min_sample: *min_sample,
+                min_conversions: *min_conversions,
+                currency: o.currency.clone(),
                 required: checks.as_ref().map(|c| c.min_attempts),
                 window_start: start,
             };
             figures::profitability(&rule, &reach, &abandoned)
         }
-    })
+    };
+    // Every rep named gets the name beside the id: one read of the reps the
+    // results name, however many leads they count.
+    let by_rep = o.by == Some(crate::model::GroupBy::Rep);
+    let mut ids = std::collections::BTreeSet::new();
+    for r in &results {
+        r.rep_ids(by_rep, &mut ids);
+    }
+    let ids: Vec<&str> = ids.into_iter().collect();
+    let names = reader.rep_names(&ids).await?;
+    drop(ids);
+    for r in &mut results {
+        r.name_reps(by_rep, &names);
+    }
+    Ok(results)
 }

@@ -25,6 +25,7 @@ mod measure;
 pub mod period;
 mod result;
 mod table;
+pub mod words;
 
 use std::time::{Duration, Instant};
 
@@ -36,7 +37,8 @@ use period::Period;
 
 pub use result::{
     AttemptsDetails, Details, Evaluation, Failure, FailureReason, GroupResult, LateLead, NamedLead,
-    ObjectiveResult, ProfitabilityDetails, QualityDetails, Status, VolumeDetails, WorkedDetails,
+    ObjectiveResult, OverdueLead, ProfitabilityDetails, QualityDetails, RepAttempts, RepWorked,
+    Status, VolumeDetails, WorkedDetails,
 };
 
 /// How long one objective's queries may take, together, before it is an error.

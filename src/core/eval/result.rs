@@ -178,6 +178,9 @@ pub struct VolumeDetails {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct QualityDetails {
     pub accepted: u64,
+    /// Sales' feedback: how many cohort leads were rejected or closed with
+    /// each `close_reason` (leads without a reason are not counted).
+    pub close_reasons: std::collections::BTreeMap<String, u64>,
     pub cohort: u64,
     /// Leads handed over after this are not judged yet (`mature_after`).
     #[serde(serialize_with = "ser_time")]
@@ -201,18 +204,70 @@ pub struct LateLead {
     #[serde(serialize_with = "ser_time")]
     pub mql_at: DateTime<Utc>,
     pub owner: Option<String>,
+    /// The owner's name, from `reps`.
+    pub owner_name: Option<String>,
+}
+
+/// A lead past its deadline that nobody has tried yet and that is still
+/// open: someone can call it now.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OverdueLead {
+    #[serde(serialize_with = "ser_time")]
+    pub deadline: DateTime<Utc>,
+    pub id: String,
+    #[serde(serialize_with = "ser_time")]
+    pub mql_at: DateTime<Utc>,
+    /// How long past the deadline at the evaluation instant, in seconds of
+    /// business time when the objective has a calendar.
+    #[serde(serialize_with = "ser_f64")]
+    pub overdue_seconds: f64,
+    pub owner: Option<String>,
+    pub owner_name: Option<String>,
+}
+
+/// One owner's share of a percent_worked figure (`rep` null: the leads no
+/// rep owns, a routing failure rather than a rep's).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RepWorked {
+    pub eligible: u64,
+    /// Eligible leads not worked in time (including those never attempted).
+    pub late: u64,
+    pub name: Option<String>,
+    pub never_attempted: u64,
+    /// Of the late: never attempted and still open.
+    pub overdue_open: u64,
+    pub rep: Option<String>,
+    pub worked: u64,
+}
+
+/// One owner's share of a contact_attempts figure (`rep` null: unassigned).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RepAttempts {
+    pub abandoned: u64,
+    pub name: Option<String>,
+    pub rep: Option<String>,
+    /// Given up on with fewer than `min_attempts` attempts.
+    pub violating: u64,
 }
 
 /// percent_worked's figures.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WorkedDetails {
+    /// Per owner rep, the most late leads first (then by id); unassigned
+    /// leads are in `unassigned`.
+    pub by_rep: Vec<RepWorked>,
     /// Leads whose deadline has passed.
     pub eligible: u64,
     /// Eligible leads not worked in time (including those never attempted).
     pub late: u64,
-    /// The first late leads by hand-off time, then id.
+    /// The first late leads that are not in `overdue_leads` (attempted after
+    /// the deadline, or closed without an attempt), by hand-off time, then id.
     pub late_leads: Vec<LateLead>,
     pub never_attempted: u64,
+    /// Late leads never attempted and still open: the ones to call now.
+    pub overdue_open: u64,
+    /// The first of them by deadline, then id.
+    pub overdue_leads: Vec<OverdueLead>,
     #[serde(serialize_with = "ser_num")]
     pub p50_seconds: Option<f64>,
     #[serde(serialize_with = "ser_num")]
@@ -221,6 +276,8 @@ pub struct WorkedDetails {
     /// an attempt, in seconds: with `eligible − never_attempted` it gives the
     /// mean, and it is the `_sum` of the `handoff_response_seconds` summary.
     pub response_seconds_sum: f64,
+    /// The leads no rep owns (`rep` null); null when there are none.
+    pub unassigned: Option<RepWorked>,
     #[serde(serialize_with = "ser_time")]
     pub window_start: DateTime<Utc>,
     pub worked: u64,
@@ -234,15 +291,22 @@ pub struct NamedLead {
     pub closed_at: DateTime<Utc>,
     pub id: String,
     pub owner: Option<String>,
+    pub owner_name: Option<String>,
 }
 
 /// contact_attempts' figures.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AttemptsDetails {
     pub abandoned: u64,
+    /// Per owner rep, the most violations first (then by id); unassigned
+    /// leads are in `unassigned`.
+    pub by_rep: Vec<RepAttempts>,
     pub compliant: u64,
     pub min_attempts: u32,
-    /// The first violating leads by attempts, then id: the fewest attempts first.
+    /// The leads no rep owns (`rep` null); null when there are none.
+    pub unassigned: Option<RepAttempts>,
+    /// The first violating leads: owned ones first, then by attempts (the
+    /// fewest first), then id.
     pub violating_leads: Vec<NamedLead>,
     pub violations: u64,
     #[serde(serialize_with = "ser_time")]
@@ -261,6 +325,8 @@ pub struct ProfitabilityDetails {
     pub converted: u64,
     #[serde(serialize_with = "ser_f64")]
     pub cost_per_attempt: f64,
+    /// The reporting currency of every amount here (ISO 4217), if the rules say.
+    pub currency: Option<String>,
     pub cutoff: Option<u32>,
     /// EV_k for k = 1, 2, …
     #[serde(serialize_with = "ser_nums")]
@@ -269,7 +335,13 @@ pub struct ProfitabilityDetails {
     pub leads_reaching: Vec<u64>,
     /// Abandoned leads with fewer attempts than the cutoff.
     pub leakage: u64,
+    /// The first of them: owned ones first, then by attempts, then id.
     pub leakage_leads: Vec<NamedLead>,
+    /// What the leakage cost: leakage × mql_value.
+    #[serde(serialize_with = "ser_num")]
+    pub leakage_value: Option<f64>,
+    /// Conversions needed before the cutoff can breach.
+    pub min_conversions: u64,
     pub min_sample: u64,
     #[serde(serialize_with = "ser_num")]
     pub mql_value: Option<f64>,
@@ -303,6 +375,9 @@ pub struct GroupResult {
     pub details: Details,
     /// The value of the `by` column, `unknown` for null, or `all` without `by`.
     pub group: String,
+    /// With `by: rep`, the rep's name (the group is the rep's id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
     /// For ratios: what was counted over what it was counted among.
     #[serde(serialize_with = "ser_num")]
     pub numerator: Option<f64>,
@@ -321,6 +396,7 @@ impl GroupResult {
     pub fn failed(failure: Failure) -> GroupResult {
         GroupResult {
             group: "all".to_owned(),
+            group_name: None,
             status: Status::Error,
             value: None,
             target: None,
@@ -335,6 +411,70 @@ impl GroupResult {
         match &self.details {
             Details::Failed(f) => Some(f),
             _ => None,
+        }
+    }
+
+    /// The ids of the reps the result names: its group with `by: rep`, the
+    /// per-rep tallies and the owners of the leads it lists.
+    pub(crate) fn rep_ids<'a>(
+        &'a self,
+        by_rep: bool,
+        out: &mut std::collections::BTreeSet<&'a str>,
+    ) {
+        if by_rep && self.group != "unknown" {
+            out.insert(&self.group);
+        }
+        let mut add = |id: &'a Option<String>| {
+            if let Some(id) = id {
+                out.insert(id);
+            }
+        };
+        match &self.details {
+            Details::PercentWorked(d) => {
+                d.by_rep.iter().for_each(|r| add(&r.rep));
+                d.overdue_leads.iter().for_each(|l| add(&l.owner));
+                d.late_leads.iter().for_each(|l| add(&l.owner));
+            }
+            Details::ContactAttempts(d) => {
+                d.by_rep.iter().for_each(|r| add(&r.rep));
+                d.violating_leads.iter().for_each(|l| add(&l.owner));
+            }
+            Details::Profitability(d) => d.leakage_leads.iter().for_each(|l| add(&l.owner)),
+            _ => {}
+        }
+    }
+
+    /// Writes the names of the reps it names beside their ids.
+    pub(crate) fn name_reps(
+        &mut self,
+        by_rep: bool,
+        names: &std::collections::BTreeMap<String, String>,
+    ) {
+        let name = |id: &Option<String>| id.as_ref().and_then(|id| names.get(id)).cloned();
+        if by_rep {
+            self.group_name = names.get(&self.group).cloned();
+        }
+        match &mut self.details {
+            Details::PercentWorked(d) => {
+                d.by_rep.iter_mut().for_each(|r| r.name = name(&r.rep));
+                d.overdue_leads
+                    .iter_mut()
+                    .for_each(|l| l.owner_name = name(&l.owner));
+                d.late_leads
+                    .iter_mut()
+                    .for_each(|l| l.owner_name = name(&l.owner));
+            }
+            Details::ContactAttempts(d) => {
+                d.by_rep.iter_mut().for_each(|r| r.name = name(&r.rep));
+                d.violating_leads
+                    .iter_mut()
+                    .for_each(|l| l.owner_name = name(&l.owner));
+            }
+            Details::Profitability(d) => d
+                .leakage_leads
+                .iter_mut()
+                .for_each(|l| l.owner_name = name(&l.owner)),
+            _ => {}
         }
     }
 

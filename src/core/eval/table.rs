@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use chrono::SecondsFormat;
 
 use super::result::{Details, Evaluation, GroupResult};
+use super::words::{self, rep_label};
 use crate::rules::{RuleSet, Spec, Target};
 
 /// How many leads of each list the table names (all of them, up to 20, are in
@@ -32,18 +33,6 @@ fn whole(x: f64) -> String {
     } else {
         format!("{x:.1}")
     }
-}
-
-fn money(x: f64) -> String {
-    let cents = (x * 100.0).round() as i64;
-    let units = cents / 100;
-    let mut digits = units.abs().to_string();
-    let mut grouped = String::new();
-    while digits.len() > 3 {
-        let tail = digits.split_off(digits.len() - 3);
-        grouped = format!(",{tail}{grouped}");
-    }
-    format!("${digits}{grouped}.{:02}", (cents % 100).abs())
 }
 
 fn value_and_target(r: &GroupResult) -> (String, String) {
@@ -93,6 +82,9 @@ fn details(r: &GroupResult) -> String {
                 "{} accepted, {} rejected, {} with no decision",
                 d.accepted, d.rejected, d.undecided,
             ));
+            if let Some(why) = words::reasons(r) {
+                parts.push(format!("close reasons: {why}"));
+            }
         }
         Details::PercentWorked(d) => {
             if let (Some(p50), Some(p90)) = (d.p50_seconds, d.p90_seconds) {
@@ -103,8 +95,8 @@ fn details(r: &GroupResult) -> String {
                 ));
             }
             parts.push(format!(
-                "{} of {} missed the deadline ({} of them never attempted)",
-                d.late, d.eligible, d.never_attempted
+                "{} of {} missed the deadline ({} of them never attempted, {} still open)",
+                d.late, d.eligible, d.never_attempted, d.overdue_open
             ));
         }
         Details::ContactAttempts(d) => {
@@ -114,16 +106,21 @@ fn details(r: &GroupResult) -> String {
             ));
         }
         Details::Profitability(d) => {
+            let cur = d.currency.as_deref();
             if let Some(v) = d.mql_value {
-                parts.push(format!("MQL worth {}", money(v)));
+                parts.push(format!("MQL worth {}", words::money(v, cur)));
             }
             if let Some(a) = d.avg_revenue {
-                parts.push(format!("avg deal {}", money(a)));
+                parts.push(format!("avg deal {}", words::money(a, cur)));
             }
             parts.push(format!("{} converted of {}", d.converted, d.cohort));
-            if d.cutoff.is_some() {
-                parts.push(format!("{} given up below the cutoff", d.leakage));
+            if d.converted < d.min_conversions {
+                parts.push(format!(
+                    "too few sales to judge (min_conversions {})",
+                    d.min_conversions
+                ));
             }
+            parts.extend(words::leakage(r));
         }
     }
     parts.join("; ")
@@ -154,83 +151,92 @@ fn missing_groups(
         .collect()
 }
 
-/// The leads behind a result, for the "who slipped" part: a heading and lines.
+/// The leads behind a result, for the "who slipped" part: a heading and
+/// lines: what to do, the reps behind the figure, then the first leads.
 fn slipped(rules: &RuleSet, name: &str, r: &GroupResult) -> Option<(String, Vec<String>)> {
     let o = rules.objective(name)?;
     let tz = o.timezone;
     let day = |t: chrono::DateTime<chrono::Utc>| {
-        t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+        t.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
     };
-    let owner = |x: &Option<String>| x.clone().unwrap_or_else(|| "(no owner)".to_owned());
     let group = if r.group == "all" {
         String::new()
     } else {
-        format!(" ({})", r.group)
+        format!(" ({})", group_label(r))
     };
-    match (&r.details, &o.spec) {
+    let mut lines: Vec<String> = words::action(o, r).into_iter().collect();
+    lines.extend(words::top_reps(r, 3).into_iter().map(|l| format!("  {l}")));
+    let heading = match (&r.details, &o.spec) {
         (Details::PercentWorked(d), Spec::PercentWorked { respond_within, .. }) if d.late > 0 => {
-            Some((
-                format!(
-                    "{name}{group}: {} of {} MQLs without an attempt within {respond_within}",
-                    d.late, d.eligible
-                ),
-                d.late_leads
-                    .iter()
-                    .take(NAMED)
-                    .map(|l| {
-                        let first = l.first_attempt_seconds.map_or_else(
-                            || "never attempted".to_owned(),
-                            |s| format!("first attempt {} after", human_secs(s)),
-                        );
-                        format!(
-                            "{}  owner {}  MQL {}  {first}",
-                            l.id,
-                            owner(&l.owner),
-                            day(l.mql_at)
-                        )
-                    })
-                    .collect(),
-            ))
+            for l in d.overdue_leads.iter().take(NAMED) {
+                lines.push(format!(
+                    "{}  {}  due {}, {} overdue, never tried",
+                    l.id,
+                    rep_label(l.owner.as_deref(), l.owner_name.as_deref()),
+                    day(l.deadline),
+                    human_secs(l.overdue_seconds)
+                ));
+            }
+            for l in d.late_leads.iter().take(NAMED) {
+                let first = l.first_attempt_seconds.map_or_else(
+                    || "closed, never tried".to_owned(),
+                    |s| format!("first attempt {} after the MQL", human_secs(s)),
+                );
+                lines.push(format!(
+                    "{}  {}  MQL {}  {first}",
+                    l.id,
+                    rep_label(l.owner.as_deref(), l.owner_name.as_deref()),
+                    day(l.mql_at)
+                ));
+            }
+            format!(
+                "{name}{group}: {} of {} MQLs without an attempt within {respond_within}, {} of them still open and never tried",
+                d.late, d.eligible, d.overdue_open
+            )
         }
-        (Details::ContactAttempts(d), _) if d.violations > 0 => Some((
+        (Details::ContactAttempts(d), _) if d.violations > 0 => {
+            lines.extend(d.violating_leads.iter().take(NAMED).map(|l| {
+                format!(
+                    "{}  {}  {} attempts  given up {}",
+                    l.id,
+                    rep_label(l.owner.as_deref(), l.owner_name.as_deref()),
+                    l.attempts,
+                    day(l.closed_at)
+                )
+            }));
             format!(
                 "{name}{group}: {} of {} leads given up with fewer than {} attempts",
                 d.violations, d.abandoned, d.min_attempts
-            ),
-            d.violating_leads
-                .iter()
-                .take(NAMED)
-                .map(|l| {
-                    format!(
-                        "{}  owner {}  {} attempts  given up {}",
-                        l.id,
-                        owner(&l.owner),
-                        l.attempts,
-                        day(l.closed_at)
-                    )
-                })
-                .collect(),
-        )),
-        (Details::Profitability(d), _) if d.leakage > 0 => Some((
-            format!(
-                "{name}{group}: {} leads given up before attempts stopped paying",
-                d.leakage
-            ),
-            d.leakage_leads
-                .iter()
-                .take(NAMED)
-                .map(|l| {
-                    format!(
-                        "{}  owner {}  {} attempts  given up {}",
-                        l.id,
-                        owner(&l.owner),
-                        l.attempts,
-                        day(l.closed_at)
-                    )
-                })
-                .collect(),
-        )),
-        _ => None,
+            )
+        }
+        (Details::LeadQuality(d), _) => format!(
+            "{name}{group}: {} of {} decided MQLs rejected",
+            d.rejected,
+            d.accepted + d.rejected
+        ),
+        (Details::Profitability(d), _) if d.leakage > 0 => {
+            lines.extend(d.leakage_leads.iter().take(NAMED).map(|l| {
+                format!(
+                    "{}  {}  {} attempts  given up {}",
+                    l.id,
+                    rep_label(l.owner.as_deref(), l.owner_name.as_deref()),
+                    l.attempts,
+                    day(l.closed_at)
+                )
+            }));
+            format!("{name}{group}: {}", words::leakage(r)?)
+        }
+        (Details::LeadVolume(_), _) if !lines.is_empty() => format!("{name}{group}"),
+        _ => return None,
+    };
+    Some((heading, lines))
+}
+
+/// The group as people read it: with `by: rep`, the rep's id and name.
+fn group_label(r: &GroupResult) -> String {
+    match &r.group_name {
+        Some(name) => rep_label(Some(&r.group), Some(name)),
+        None => r.group.clone(),
     }
 }
 
@@ -247,7 +253,7 @@ pub(super) fn render(e: &Evaluation, rules: &RuleSet) -> String {
             let (value, target) = value_and_target(r);
             rows.push([
                 o.name.clone(),
-                r.group.clone(),
+                group_label(r),
                 r.status.as_str().to_uppercase(),
                 value,
                 target,
@@ -314,7 +320,7 @@ pub(super) fn render(e: &Evaluation, rules: &RuleSet) -> String {
     if !lists.is_empty() {
         let _ = write!(
             out,
-            "\nWho slipped, behind each figure not ok (the first {NAMED}; up to 20 in --format json):\n"
+            "\nWhat to do and who slipped, behind each figure not ok (the first {NAMED} leads of each list; up to 20 in --format json):\n"
         );
         for (heading, leads) in lists {
             let _ = writeln!(out, "\n  {heading}");
@@ -336,8 +342,8 @@ mod tests {
         assert_eq!(human_secs(725.0), "12m");
         assert_eq!(human_secs(3.0 * 3600.0 + 300.0), "3h 05m");
         assert_eq!(human_secs(2.0 * 86400.0 + 4.0 * 3600.0), "2d 4h");
-        assert_eq!(money(1234567.891), "$1,234,567.89");
-        assert_eq!(money(4.5), "$4.50");
+        assert_eq!(words::money(1234567.891, Some("USD")), "1,234,567.89 USD");
+        assert_eq!(words::money(4.5, None), "4.50");
         assert_eq!(pct(0.875), "87.5%");
     }
 }

@@ -58,6 +58,7 @@ use validate::SourceFile;
 #[derive(Clone, Debug)]
 pub struct RuleSet {
     objectives: Vec<Objective>,
+    currency: Option<String>,
     teams: BTreeMap<String, Team>,
     calendars: BTreeMap<String, Arc<Calendar>>,
     files: Vec<PathBuf>,
@@ -72,6 +73,11 @@ impl RuleSet {
     /// The objective called `name`.
     pub fn objective(&self, name: &str) -> Option<&Objective> {
         self.objectives.iter().find(|o| o.name == name)
+    }
+
+    /// The reporting currency (`currency:`, an ISO 4217 code), if a file sets it.
+    pub fn currency(&self) -> Option<&str> {
+        self.currency.as_deref()
     }
 
     /// The teams, by name.

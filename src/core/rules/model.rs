@@ -252,6 +252,9 @@ pub enum Spec {
         cost_per_attempt: f64,
         /// Leads needed at an attempt number before it can be the cutoff.
         min_sample: u64,
+        /// Conversions a group needs before its cutoff can breach: below
+        /// them the status is `no_data`, whatever the cutoff.
+        min_conversions: u64,
         /// The contact_attempts objective whose `min_attempts` must not exceed the
         /// cutoff, resolved when the rules load.
         checks: Option<Checks>,
@@ -359,6 +362,9 @@ pub struct Objective {
     /// The time zone of the objective's file: periods, schedule and (unless the
     /// calendar says otherwise) business hours are read in it.
     pub timezone: Tz,
+    /// The rule set's reporting currency (ISO 4217), in which deal amounts
+    /// and costs are; `None` when no file says.
+    pub currency: Option<String>,
     /// The period measured. Profitability's is `Rolling(lookback)`.
     pub window: Window,
     /// The lead column results are split by; `None` means the single group `all`.

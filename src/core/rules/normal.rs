@@ -71,11 +71,13 @@ impl Objective {
                 lookback,
                 cost_per_attempt,
                 min_sample,
+                min_conversions,
                 checks,
             } => {
                 m.insert("lookback".into(), duration(*lookback));
                 m.insert("cost_per_attempt".into(), number(*cost_per_attempt));
                 m.insert("min_sample".into(), (*min_sample).into());
+                m.insert("min_conversions".into(), (*min_conversions).into());
                 m.insert("checks".into(), checks_json(checks.as_ref()));
             }
         }
@@ -128,7 +130,7 @@ impl RuleSet {
                 })
             })
             .collect();
-        json!({ "teams": teams, "objectives": objectives })
+        json!({ "currency": self.currency(), "teams": teams, "objectives": objectives })
     }
 
     /// 32 hex digits of the xxh3-128 hash of the compact text of

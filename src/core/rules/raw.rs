@@ -34,6 +34,11 @@ pub(crate) struct RawFile {
     /// Required when the file defines objectives or calendars.
     #[serde(default)]
     pub timezone: Option<Sp<Text<TimezoneText>>>,
+    /// The reporting currency, as an ISO 4217 code (`USD`, `EUR`): deal amounts
+    /// and `cost_per_attempt` are in it, and every money figure shows it. One
+    /// per rule set.
+    #[serde(default)]
+    pub currency: Option<Sp<String>>,
     /// Business-hours calendars by name. Usable from any rule file.
     #[serde(default)]
     pub calendars: Option<Sp<Entries<Isolated<RawCalendar>>>>,
@@ -111,7 +116,8 @@ pub(crate) struct RawObjective {
     /// Not used by `profitability`, which has `lookback`.
     #[serde(default)]
     pub window: Option<Sp<Text<WindowText>>>,
-    /// Split the figures by this lead column (`owner` = the owner's team).
+    /// Split the figures by this lead column (`owner` = the owner's team, `rep` = the
+    /// owner rep's id, shown with the name).
     #[serde(default)]
     pub by: Option<Sp<GroupBy>>,
     /// What counts as kept: a ratio 0–1 (a count for `lead_volume`), or a map of
@@ -143,6 +149,10 @@ pub(crate) struct RawObjective {
     /// `profitability` only: leads needed at an attempt number before it can be the cutoff.
     #[serde(default)]
     pub min_sample: Option<Sp<i64>>,
+    /// `profitability` only: conversions a group needs before its cutoff can
+    /// breach (below them, `no_data`). Default 3.
+    #[serde(default)]
+    pub min_conversions: Option<Sp<i64>>,
     /// `profitability` only: the `contact_attempts` objective whose `min_attempts` must
     /// not exceed the profitable cutoff.
     #[serde(default)]
@@ -210,6 +220,7 @@ pub(crate) const KIND_SPECIFIC_FIELDS: &[&str] = &[
     "lookback",
     "cost_per_attempt",
     "min_sample",
+    "min_conversions",
     "checks",
 ];
 
@@ -234,7 +245,7 @@ impl Kind {
             },
             Kind::Profitability => KindFields {
                 required: &["cost_per_attempt"],
-                optional: &["lookback", "min_sample", "checks"],
+                optional: &["lookback", "min_sample", "min_conversions", "checks"],
             },
         }
     }

@@ -43,6 +43,8 @@ pub(crate) mod defaults {
     pub const REPEAT: Duration = Duration::from_secs(24 * 3_600);
     pub const MIN_REPEAT: Duration = Duration::from_secs(60);
     pub const MAX_MIN_ATTEMPTS: i64 = 100;
+    /// Conversions a group needs before its cutoff can breach.
+    pub const MIN_CONVERSIONS: u64 = 3;
 }
 
 struct Diag {
@@ -107,6 +109,8 @@ struct Checker<'a> {
     /// Some file could not be read far enough to know what it defines, so no
     /// reference is reported as unknown.
     unknown_definitions: bool,
+    /// The reporting currency, and the file that set it first.
+    currency: Option<(String, usize)>,
 }
 
 /// Checks `files` as one rule set.
@@ -121,6 +125,7 @@ pub(crate) fn check(files: &[SourceFile]) -> Result<RuleSet, Vec<LoadError>> {
         objectives: Vec::new(),
         broken: BTreeSet::new(),
         unknown_definitions: false,
+        currency: None,
     };
     for (i, f) in files.iter().enumerate() {
         c.file = i;
@@ -291,6 +296,32 @@ impl Checker<'_> {
                 None
             }
         };
+
+        if let Some(c) = &raw.currency {
+            let code = c.value.as_str();
+            if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+                self.error_help(
+                    c.loc,
+                    format!("`currency` must be a three-letter ISO 4217 code, found `{code}`"),
+                    "write the code of the currency deal amounts are in, e.g. `currency: USD`",
+                );
+            } else {
+                match &self.currency {
+                    Some((first, file)) if first != code => {
+                        let other = self.files[*file].path.display().to_string();
+                        self.error_help(
+                            c.loc,
+                            format!(
+                                "`currency: {code}` differs from `currency: {first}` in {other}"
+                            ),
+                            "a rule set has one reporting currency: deal amounts are all in it",
+                        );
+                    }
+                    Some(_) => {}
+                    None => self.currency = Some((code.to_owned(), self.file)),
+                }
+            }
+        }
 
         if let Some(teams) = &raw.teams {
             let nodes = tree.get("teams");
@@ -713,6 +744,13 @@ impl Checker<'_> {
                 .unwrap_or(min_sample);
         }
 
+        let mut min_conversions = defaults::MIN_CONVERSIONS;
+        if let (Some(n), true) = (&raw.min_conversions, allowed("min_conversions")) {
+            min_conversions = self
+                .whole(n, "min_conversions", 0, 1_000_000)
+                .unwrap_or(min_conversions);
+        }
+
         let checks = match (&raw.checks, allowed("checks")) {
             (Some(c), true) => self
                 .name(c.as_str(), c.loc, What::Objective)
@@ -768,6 +806,7 @@ impl Checker<'_> {
                         lookback,
                         cost_per_attempt,
                         min_sample,
+                        min_conversions,
                         // Resolved to the checked objective in `build`, once
                         // every objective is known.
                         checks: checks.as_ref().map(|(n, _)| Checks {
@@ -797,6 +836,7 @@ impl Checker<'_> {
                     owner: owner.iter().map(|(n, _)| n.clone()).collect(),
                     schedule,
                     timezone: tz,
+                    currency: None,
                     window,
                     by,
                     spec,
@@ -1215,8 +1255,13 @@ impl Checker<'_> {
                 });
             }
         }
+        let currency = self.currency.map(|(c, _)| c);
+        for o in &mut objectives {
+            o.currency.clone_from(&currency);
+        }
         RuleSet {
             objectives,
+            currency,
             teams,
             calendars,
             files: self.files.iter().map(|f| f.path.clone()).collect(),

@@ -46,6 +46,10 @@ pub(crate) trait ReadOps: Send {
     fn count(&mut self, table: Table) -> BoxFuture<'_, Result<i64, StoreError>>;
     fn meta<'a>(&'a mut self, key: &'a str) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
     fn check_lead_tables(&mut self) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn rep_names<'a>(
+        &'a mut self,
+        ids: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<std::collections::BTreeMap<String, String>, StoreError>>;
     fn ask<'a>(
         &'a mut self,
         question: Question,
@@ -680,6 +684,29 @@ impl<DB: Dialect> ReadOps for DbRead<DB> {
         Box::pin(async move {
             self.limit(what.doing()).await?;
             state::read::<DB>(&mut self.tx, what, each).await
+        })
+    }
+
+    fn rep_names<'a>(
+        &'a mut self,
+        ids: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<std::collections::BTreeMap<String, String>, StoreError>> {
+        Box::pin(async move {
+            let doing = "reading the names of reps";
+            self.limit(doing).await?;
+            let mut names = std::collections::BTreeMap::new();
+            for chunk in ids.chunks(DB::IDS_PER_STATEMENT) {
+                let mut qb = QueryBuilder::<DB>::new("SELECT id, name FROM reps WHERE ");
+                DB::push_id_in(&mut qb, "id", chunk);
+                stream_rows(&mut *self.tx, &mut qb, doing, |row| {
+                    let id = <DB as Typed<String>>::get(row, 0)?;
+                    let name = <DB as Typed<Option<String>>>::get(row, 1)?;
+                    names.insert(id, name.unwrap_or_default());
+                    Ok(())
+                })
+                .await?;
+            }
+            Ok(names)
         })
     }
 

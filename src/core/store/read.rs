@@ -50,6 +50,7 @@ fn group_sql(by: Option<GroupBy>) -> (&'static str, &'static str) {
         Some(GroupBy::Campaign) => ("l.campaign", ""),
         Some(GroupBy::Segment) => ("l.segment", ""),
         Some(GroupBy::Owner) => ("r.team", " LEFT JOIN reps r ON r.id = l.owner_id"),
+        Some(GroupBy::Rep) => ("l.owner_id", ""),
     }
 }
 
@@ -61,19 +62,36 @@ fn group_by<DB: Dialect>(qb: &mut QueryBuilder<DB>, by: Option<GroupBy>) {
     }
 }
 
+/// What is open at `at`: a lead sales has neither closed, accepted nor
+/// rejected before then.
+fn still_open<DB: Dialect>(qb: &mut QueryBuilder<DB>, at: DateTime<Utc>) {
+    for (i, col) in ["l.closed_at", "l.accepted_at", "l.rejected_at"]
+        .into_iter()
+        .enumerate()
+    {
+        let and = if i == 0 { "" } else { " AND " };
+        qb.push(format_args!("{and}({col} IS NULL OR {col} >= "));
+        DB::bind_time(qb, Some(at));
+        qb.push(")");
+    }
+}
+
 /// One question a measure asks of the leads of a window, answered by one
 /// statement that aggregates in the database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Question {
     /// Per group: leads with `mql_at` in the window.
     Mqls { window: Window },
-    /// Per group: the cohort, accepted before `at`, rejected (and not accepted)
-    /// before `at`.
+    /// Per group and close reason: the cohort, accepted before `at`, rejected
+    /// (and not accepted) before `at`. The reason is that of the leads
+    /// rejected or closed before `at`, null for the rest.
     Judged { window: Window, at: DateTime<Utc> },
-    /// Per lead handed over in the window: its first attempt before `at`.
+    /// Per lead handed over in the window: its first attempt before `at`, and
+    /// whether it is still open then.
     FirstAttempts { window: Window, at: DateTime<Utc> },
-    /// The leads given up on with `closed_at` in the window: counted per group
-    /// and attempts, plus the first `named` of each group by (attempts, id).
+    /// The leads given up on with `closed_at` in the window: counted per
+    /// group, owner and attempts, plus the first `named` by id of each group's
+    /// owned and unowned leads at each number of attempts.
     Abandoned {
         window: Window,
         at: DateTime<Utc>,
@@ -142,9 +160,9 @@ impl Question {
         use Col::{Int, Text, Time};
         match self {
             Question::Mqls { .. } => &[Text, Int],
-            Question::Judged { .. } => &[Text, Int, Int, Int],
-            Question::FirstAttempts { .. } => &[Text, Text, Text, Time, Time],
-            Question::Abandoned { .. } => &[Text, Int, Int, Int, Int, Text, Text, Time],
+            Question::Judged { .. } => &[Text, Text, Int, Int, Int],
+            Question::FirstAttempts { .. } => &[Text, Text, Text, Time, Time, Int],
+            Question::Abandoned { .. } => &[Text, Text, Int, Int, Int, Int, Text, Time],
             Question::Reach { .. } => &[Text, Int, Int, Int, Int],
         }
     }
@@ -196,19 +214,30 @@ impl Question {
             }
             Question::Judged { window, at } => {
                 let (g, _) = group_sql(window.by);
-                qb.push(format_args!(
-                    "SELECT {g} AS g, COUNT(*), COUNT(CASE WHEN l.accepted_at < "
-                ));
+                // Rejected: before `at`, and not accepted before `at`.
+                let rejected = |qb: &mut QueryBuilder<DB>| {
+                    qb.push("(l.accepted_at IS NULL OR l.accepted_at >= ");
+                    time(qb, at);
+                    qb.push(") AND l.rejected_at < ");
+                    time(qb, at);
+                };
+                qb.push(format_args!("SELECT {g} AS g, CASE WHEN l.closed_at < "));
                 time(qb, at);
+                qb.push(" OR (");
+                rejected(qb);
                 qb.push(
-                    " THEN 1 END), COUNT(CASE WHEN (l.accepted_at IS NULL OR l.accepted_at >= ",
+                    ") THEN l.close_reason END AS reason, COUNT(*), COUNT(CASE WHEN l.accepted_at < ",
                 );
                 time(qb, at);
-                qb.push(") AND l.rejected_at < ");
-                time(qb, at);
+                qb.push(" THEN 1 END), COUNT(CASE WHEN ");
+                rejected(qb);
                 qb.push(" THEN 1 END)");
                 leads_in(qb, LeadRange::MqlAt, &window);
-                group_by(qb, window.by);
+                qb.push(if window.by.is_some() {
+                    " GROUP BY g, reason"
+                } else {
+                    " GROUP BY reason"
+                });
             }
             Question::FirstAttempts { window, at } => {
                 let (g, _) = group_sql(window.by);
@@ -218,7 +247,9 @@ impl Question {
                      AND t.occurred_at >= l.mql_at AND t.occurred_at < "
                 ));
                 time(qb, at);
-                qb.push(format_args!(" AND {})", attempt("l.mql_at")));
+                qb.push(format_args!(" AND {}), CASE WHEN ", attempt("l.mql_at")));
+                still_open(qb, at);
+                qb.push(" THEN 1 ELSE 0 END");
                 leads_in(qb, LeadRange::MqlAt, &window);
             }
             Question::Abandoned { window, at, named } => {
@@ -278,17 +309,21 @@ impl Question {
                     time(qb, at);
                     qb.push(")");
                 }
-                // One pass over the window's leads, sorted once by (group,
-                // attempts, id): each lead's rank in its group (the fewest
-                // attempts first) and in its (group, attempts) bucket, and the
-                // bucket's size. Returned: the first lead of every bucket, which
-                // carries the bucket's count, and the first `named` of each group.
+                // Each lead's rank by id in its (group, owner, attempts)
+                // bucket and the bucket's size, and its rank by id among the
+                // group's owned (or unowned) leads with as many attempts.
+                // Returned: the first lead of every bucket, which carries the
+                // bucket's count, and the first `named` owned and unowned
+                // leads at each number of attempts. Whatever the bound on
+                // attempts, the first offenders by (unowned, attempts, id) are
+                // among them, so one read serves every threshold.
                 qb.push(format_args!(
                     "), r AS (SELECT a.*, \
-                     ROW_NUMBER() OVER (PARTITION BY g ORDER BY attempts, {id}) AS rn, \
-                     ROW_NUMBER() OVER (PARTITION BY g, attempts ORDER BY {id}) AS rk, \
-                     COUNT(*) OVER (PARTITION BY g, attempts) AS n FROM a) \
-                     SELECT g, attempts, {n}, {rn}, {rk}, id, owner_id, closed_at FROM r \
+                     ROW_NUMBER() OVER (PARTITION BY g, owner_id, attempts ORDER BY {id}) AS rk, \
+                     COUNT(*) OVER (PARTITION BY g, owner_id, attempts) AS n, \
+                     ROW_NUMBER() OVER (PARTITION BY g, CASE WHEN owner_id IS NULL THEN 1 ELSE 0 END, \
+                     attempts ORDER BY {id}) AS rn FROM a) \
+                     SELECT g, owner_id, attempts, {n}, {rk}, {rn}, id, closed_at FROM r \
                      WHERE rk = 1 OR rn <= ",
                     n = DB::int("n"),
                     rn = DB::int("rn"),
@@ -424,6 +459,9 @@ pub struct MqlCount {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JudgedCounts {
     pub group: Option<String>,
+    /// The close reason these leads were rejected or closed with; `None` for
+    /// leads neither rejected nor closed, or closed without a reason.
+    pub reason: Option<String>,
     /// Leads handed over in the cohort's window.
     pub cohort: u64,
     /// Of those, accepted before the evaluation instant.
@@ -441,12 +479,17 @@ pub struct FirstAttempt {
     pub owner: Option<String>,
     pub mql_at: DateTime<Utc>,
     pub first_attempt: Option<DateTime<Utc>>,
+    /// Neither closed, accepted nor rejected at the evaluation instant.
+    pub open: bool,
 }
 
-/// How many leads of a group were given up on after exactly `attempts` attempts.
+/// How many leads of a group and owner were given up on after exactly
+/// `attempts` attempts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AbandonedCount {
     pub group: Option<String>,
+    /// The owner rep's id; `None`: unassigned.
+    pub owner: Option<String>,
     pub attempts: u32,
     pub leads: u64,
 }
@@ -466,9 +509,11 @@ pub struct AbandonedLead {
 /// without ever connecting.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Abandoned {
-    /// Every such lead, counted by group and attempts before closing.
+    /// Every such lead, counted by group, owner and attempts before closing.
     pub counts: Vec<AbandonedCount>,
-    /// The first few of each group by (attempts, id): the fewest attempts first.
+    /// The first few by id of each group's owned and unowned leads at each
+    /// number of attempts: enough to name the first offenders by (unowned,
+    /// attempts, id) below any bound on attempts.
     pub first: Vec<AbandonedLead>,
 }
 
@@ -594,17 +639,18 @@ impl Reader {
         let window = Window { by, start, end };
         let mut out = Vec::new();
         self.ask(Question::Judged { window, at }, window, &mut |mut row| {
-            if count(&row[1]) > 0 {
+            if count(&row[2]) > 0 {
                 out.push(JudgedCounts {
                     group: row[0].text(),
-                    cohort: count(&row[1]),
-                    accepted: count(&row[2]),
-                    rejected: count(&row[3]),
+                    reason: row[1].text(),
+                    cohort: count(&row[2]),
+                    accepted: count(&row[3]),
+                    rejected: count(&row[4]),
                 });
             }
         })
         .await?;
-        out.sort_by(|a, b| a.group.cmp(&b.group));
+        out.sort_by(|a, b| (&a.group, &a.reason).cmp(&(&b.group, &b.reason)));
         Ok(out)
     }
 
@@ -636,6 +682,7 @@ impl Reader {
                     owner: row[2].text(),
                     mql_at,
                     first_attempt: row[4].time(),
+                    open: row[5].int() != 0,
                 });
             },
         )
@@ -644,8 +691,9 @@ impl Reader {
 
     /// The leads given up on with `closed_at` in `[start, end)`, as known at
     /// `at`: handed over before `at`, no deal won by `at`, never connected
-    /// before closing. Counted by group and attempts before closing, and the
-    /// first `named` of each group by (attempts, id).
+    /// before closing. Counted by group, owner and attempts before closing,
+    /// with the first `named` by id of each group's owned and unowned leads at
+    /// each number of attempts.
     ///
     /// # Errors
     ///
@@ -666,33 +714,51 @@ impl Reader {
             window,
             &mut |mut row| {
                 let group = row[0].text();
-                let tries = attempts(row[1].int());
+                let owner = row[1].text();
+                let tries = attempts(row[2].int());
                 if row[4].int() == 1 {
                     out.counts.push(AbandonedCount {
                         group: group.clone(),
+                        owner: owner.clone(),
                         attempts: tries,
-                        leads: count(&row[2]),
+                        leads: count(&row[3]),
                     });
                 }
-                if row[3].int() <= i64::from(named)
-                    && let (Some(id), Some(closed_at)) = (row[5].text(), row[7].time())
+                if row[5].int() <= i64::from(named)
+                    && let (Some(id), Some(closed_at)) = (row[6].text(), row[7].time())
                 {
                     out.first.push(AbandonedLead {
                         group,
                         attempts: tries,
                         id,
-                        owner: row[6].text(),
+                        owner,
                         closed_at,
                     });
                 }
             },
         )
         .await?;
-        out.counts
-            .sort_by(|a, b| (&a.group, a.attempts).cmp(&(&b.group, b.attempts)));
+        out.counts.sort_by(|a, b| {
+            (&a.group, &a.owner, a.attempts).cmp(&(&b.group, &b.owner, b.attempts))
+        });
         out.first
             .sort_by(|a, b| (&a.group, a.attempts, &a.id).cmp(&(&b.group, b.attempts, &b.id)));
         Ok(out)
+    }
+
+    /// The names of the reps `ids` name, by id; ids with no rep are left out.
+    ///
+    /// # Errors
+    ///
+    /// A database error, or the time limit.
+    pub async fn rep_names(
+        &mut self,
+        ids: &[&str],
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        if ids.is_empty() {
+            return Ok(std::collections::BTreeMap::new());
+        }
+        self.ops.rep_names(ids).await
     }
 
     /// The cohort handed over in `[start, end)`, per group, by how far each lead

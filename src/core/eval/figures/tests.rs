@@ -242,6 +242,7 @@ fn lead_volume_groups_named_defaulted_and_untargeted() {
 fn judged(group: Option<&str>, cohort: u64, accepted: u64, rejected: u64) -> JudgedCounts {
     JudgedCounts {
         group: group.map(str::to_owned),
+        reason: None,
         cohort,
         accepted,
         rejected,
@@ -328,6 +329,7 @@ fn lead(id: &str, mql_at: &str, first: Option<&str>) -> FirstAttempt {
         owner: some("R1"),
         mql_at: utc(mql_at),
         first_attempt: first.map(utc),
+        open: true,
     }
 }
 
@@ -355,8 +357,14 @@ fn percent_worked_judges_only_passed_deadlines() {
         "2026-11-10T07:00:00Z",
         Some("2026-11-10T09:00:00Z"),
     ));
-    // D: never attempted, deadline passed: late, never attempted.
+    // D: never attempted, deadline passed, still open: late, never
+    // attempted, overdue since 07:00.
     w.add(lead("D", "2026-11-10T06:00:00Z", None));
+    // G: never attempted and closed since: late, never attempted, not overdue.
+    w.add(FirstAttempt {
+        open: false,
+        ..lead("G", "2026-11-10T06:30:00Z", None)
+    });
     // E: deadline 12:30 not passed yet: not judged, even without an attempt.
     w.add(lead("E", "2026-11-10T11:30:00Z", None));
     // F: deadline exactly t: not passed (deadline < t is required).
@@ -365,27 +373,119 @@ fn percent_worked_judges_only_passed_deadlines() {
     let Details::PercentWorked(d) = &r[0].details else {
         panic!()
     };
-    // Eligible A B C D; worked A B → 2/4 = 0.5, at the target: ok.
+    // Eligible A B C D G; worked A B → 2/5 = 0.4, below the target.
     assert_eq!(
-        (d.eligible, d.worked, d.late, d.never_attempted),
-        (4, 2, 2, 1)
+        (
+            d.eligible,
+            d.worked,
+            d.late,
+            d.never_attempted,
+            d.overdue_open
+        ),
+        (5, 2, 3, 2, 1)
     );
-    assert_eq!(r[0].value, Some(0.5));
-    assert_eq!(r[0].status, Status::Ok);
+    assert_eq!(r[0].value, Some(0.4));
+    assert_eq!(r[0].status, Status::Breached);
     // Responses of eligible leads with an attempt: 1800, 3600, 7200.
     // p50: rank ⌈1.5⌉ = 2 → 3600; p90: rank ⌈2.7⌉ = 3 → 7200.
     assert_eq!(d.p50_seconds, Some(3600.0));
     assert_eq!(d.p90_seconds, Some(7200.0));
     // Their sum: 1800 + 3600 + 7200.
     assert_eq!(d.response_seconds_sum, 12_600.0);
-    // Late leads by hand-off: D (06:00) then C (07:00).
+    // The one to call: D, due 07:00, 5 h overdue at noon.
+    let overdue: Vec<(&str, f64)> = d
+        .overdue_leads
+        .iter()
+        .map(|l| (l.id.as_str(), l.overdue_seconds))
+        .collect();
+    assert_eq!(overdue, [("D", 5.0 * 3600.0)]);
+    assert_eq!(d.overdue_leads[0].deadline, utc("2026-11-10T07:00:00Z"));
+    // The other misses by hand-off: G (06:30) then C (07:00).
     let late: Vec<(&str, Option<f64>)> = d
         .late_leads
         .iter()
         .map(|l| (l.id.as_str(), l.first_attempt_seconds))
         .collect();
-    assert_eq!(late, [("D", None), ("C", Some(7200.0))]);
+    assert_eq!(late, [("G", None), ("C", Some(7200.0))]);
     assert_eq!(d.late_leads[1].deadline, utc("2026-11-10T08:00:00Z"));
+    // All five are R1's.
+    assert_eq!(d.by_rep.len(), 1);
+    assert_eq!(
+        (
+            d.by_rep[0].rep.as_deref(),
+            d.by_rep[0].eligible,
+            d.by_rep[0].late
+        ),
+        (Some("R1"), 5, 3)
+    );
+    assert_eq!(d.unassigned, None);
+}
+
+#[test]
+fn percent_worked_counts_each_rep_and_the_unowned_apart() {
+    let t = utc("2026-11-10T12:00:00Z");
+    let target = Target::Uniform(0.9);
+    let mut w = Worked::new(None, &target, 3_600, None, t);
+    let owned = |id: &str, owner: Option<&str>, mql: &str, first: Option<&str>| FirstAttempt {
+        owner: owner.map(str::to_owned),
+        ..lead(id, mql, first)
+    };
+    // R2: one worked, one late; R1: two never tried; R3: one worked;
+    // nobody: one never tried.
+    w.add(owned(
+        "a",
+        Some("R2"),
+        "2026-11-10T08:00:00Z",
+        Some("2026-11-10T08:10:00Z"),
+    ));
+    w.add(owned(
+        "b",
+        Some("R2"),
+        "2026-11-10T08:00:00Z",
+        Some("2026-11-10T10:00:00Z"),
+    ));
+    w.add(owned("c", Some("R1"), "2026-11-10T08:00:00Z", None));
+    w.add(owned("d", Some("R1"), "2026-11-10T09:00:00Z", None));
+    w.add(owned(
+        "e",
+        Some("R3"),
+        "2026-11-10T09:00:00Z",
+        Some("2026-11-10T09:01:00Z"),
+    ));
+    w.add(owned("f", None, "2026-11-10T09:00:00Z", None));
+    let r = w.finish(&target, utc(START));
+    let Details::PercentWorked(d) = &r[0].details else {
+        panic!()
+    };
+    // Most late first (R1 2, R2 1), then the tie at 0 by id.
+    let reps: Vec<(Option<&str>, u64, u64, u64, u64)> = d
+        .by_rep
+        .iter()
+        .map(|x| {
+            (
+                x.rep.as_deref(),
+                x.eligible,
+                x.worked,
+                x.late,
+                x.overdue_open,
+            )
+        })
+        .collect();
+    assert_eq!(
+        reps,
+        [
+            (Some("R1"), 2, 0, 2, 2),
+            (Some("R2"), 2, 1, 1, 0),
+            (Some("R3"), 1, 1, 0, 0),
+        ]
+    );
+    let u = d.unassigned.as_ref().unwrap();
+    assert_eq!(
+        (u.rep.as_deref(), u.eligible, u.late, u.overdue_open),
+        (None, 1, 1, 1)
+    );
+    // The group's counts are the sums.
+    assert_eq!((d.eligible, d.worked, d.late, d.overdue_open), (6, 2, 4, 3));
 }
 
 #[test]
@@ -403,10 +503,33 @@ fn percent_worked_names_the_first_late_leads_by_full_key() {
     let Details::PercentWorked(d) = &r[0].details else {
         panic!()
     };
-    assert_eq!(d.late, 26);
-    assert_eq!(d.late_leads.len(), MAX_NAMED_LEADS);
-    // The earliest hand-offs, ties broken by id: K00 before L00.
+    assert_eq!((d.late, d.overdue_open), (26, 26));
+    assert!(d.late_leads.is_empty());
+    assert_eq!(d.overdue_leads.len(), MAX_NAMED_LEADS);
+    // The earliest deadlines, ties broken by id: K00 before L00.
+    let ids: Vec<&str> = d.overdue_leads.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(&ids[..3], ["K00", "L00", "L01"]);
+    assert_eq!(ids[19], "L18");
+    // The same leads closed: the late list, by the same full key.
+    let mut w = Worked::new(None, &target, 60, None, t);
+    for i in (0..25).rev() {
+        let at = format!("2026-11-{:02}T10:00:00Z", 1 + i);
+        w.add(FirstAttempt {
+            open: false,
+            ..lead(&format!("L{i:02}"), &at, None)
+        });
+    }
+    w.add(FirstAttempt {
+        open: false,
+        ..lead("K00", "2026-11-01T10:00:00Z", None)
+    });
+    let r = w.finish(&target, utc(START));
+    let Details::PercentWorked(d) = &r[0].details else {
+        panic!()
+    };
+    assert_eq!((d.late, d.overdue_open), (26, 0));
     let ids: Vec<&str> = d.late_leads.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids.len(), MAX_NAMED_LEADS);
     assert_eq!(&ids[..3], ["K00", "L00", "L01"]);
     assert_eq!(ids[19], "L18");
     assert_eq!(r[0].status, Status::Breached);
@@ -431,6 +554,7 @@ fn percent_worked_with_no_eligible_lead_is_no_data() {
 fn given(group: Option<&str>, attempts: u32, leads: u64) -> AbandonedCount {
     AbandonedCount {
         group: group.map(str::to_owned),
+        owner: some("R2"),
         attempts,
         leads,
     }
@@ -496,6 +620,57 @@ fn contact_attempts_is_compliant_over_abandoned() {
 }
 
 #[test]
+fn contact_attempts_names_owned_offenders_first_and_counts_each_rep() {
+    // R1 gave up on 3 (0, 1 and 7 attempts), R2 on 1 (2 attempts), nobody
+    // owned 2 (0 attempts each). min_attempts 3: violations R1 2, R2 1,
+    // unowned 2; 5 of 6.
+    let count = |owner: Option<&str>, attempts, leads| AbandonedCount {
+        group: None,
+        owner: owner.map(str::to_owned),
+        attempts,
+        leads,
+    };
+    let lead = |id: &str, owner: Option<&str>, attempts| AbandonedLead {
+        owner: owner.map(str::to_owned),
+        ..named_lead(None, id, attempts)
+    };
+    let abandoned = Abandoned {
+        counts: vec![
+            count(None, 0, 2),
+            count(Some("R1"), 0, 1),
+            count(Some("R1"), 1, 1),
+            count(Some("R1"), 7, 1),
+            count(Some("R2"), 2, 1),
+        ],
+        // As the store hands them: by (attempts, id), owned and unowned mixed.
+        first: vec![
+            lead("A", None, 0),
+            lead("Q", Some("R1"), 0),
+            lead("Z", None, 0),
+            lead("C", Some("R1"), 1),
+            lead("B", Some("R2"), 2),
+            lead("D", Some("R1"), 7),
+        ],
+    };
+    let r = contact_attempts(None, &Target::Uniform(0.8), 3, utc(START), &abandoned);
+    let Details::ContactAttempts(d) = &r[0].details else {
+        panic!()
+    };
+    assert_eq!((d.abandoned, d.violations), (6, 5));
+    // Owned first (by attempts, then id), then the unowned.
+    let ids: Vec<&str> = d.violating_leads.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids, ["Q", "C", "B", "A", "Z"]);
+    let reps: Vec<(Option<&str>, u64, u64)> = d
+        .by_rep
+        .iter()
+        .map(|x| (x.rep.as_deref(), x.abandoned, x.violating))
+        .collect();
+    assert_eq!(reps, [(Some("R1"), 3, 2), (Some("R2"), 1, 1)]);
+    let u = d.unassigned.as_ref().unwrap();
+    assert_eq!((u.abandoned, u.violating), (2, 2));
+}
+
+#[test]
 fn contact_attempts_by_segment_keeps_named_groups() {
     let abandoned = Abandoned {
         counts: vec![given(Some("smb"), 2, 1), given(Some("ent"), 7, 2)],
@@ -537,6 +712,8 @@ fn rule(cost: f64, min_sample: u64, required: Option<u32>) -> ProfitabilityRule 
         by: None,
         cost_per_attempt: cost,
         min_sample,
+        min_conversions: 0,
+        currency: None,
         required,
         window_start: utc(START),
     }
@@ -638,6 +815,38 @@ fn profitability_reports_leakage_below_the_cutoff() {
     assert_eq!(ids, ["B", "C", "A"]);
     // The SLA asks 6 > 4: breached.
     assert_eq!(r[0].status, Status::Breached);
+    // An MQL is worth 10 of 40 × 1000 = 250: the three cost 750.
+    assert_eq!(d.mql_value, Some(250.0));
+    assert_eq!(d.leakage_value, Some(750.0));
+}
+
+#[test]
+fn profitability_with_too_few_sales_cannot_breach() {
+    // Cutoff 4 from ten sales, as above; the SLA asks 6.
+    let data = [
+        reach(None, 4, true, 10, 1_000_000),
+        reach(None, 4, false, 30, 0),
+    ];
+    let judged = |min_conversions| {
+        let rule = ProfitabilityRule {
+            min_conversions,
+            currency: Some("EUR".to_owned()),
+            ..rule(10.0, 30, Some(6))
+        };
+        let r = profitability(&rule, &data, &Abandoned::default());
+        let Details::Profitability(d) = &r[0].details else {
+            panic!()
+        };
+        assert_eq!(
+            (r[0].value, d.currency.as_deref()),
+            (Some(4.0), Some("EUR"))
+        );
+        r[0].status
+    };
+    // Ten sales are enough when ten are asked; eleven are not: the cutoff
+    // still shows, the status says there is too little to judge.
+    assert_eq!(judged(10), Status::Breached);
+    assert_eq!(judged(11), Status::NoData);
 }
 
 #[test]
