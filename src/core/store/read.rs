@@ -247,9 +247,17 @@ impl Question {
                      AND t.occurred_at >= l.mql_at AND t.occurred_at < "
                 ));
                 time(qb, at);
-                qb.push(format_args!(" AND {}), CASE WHEN ", attempt("l.mql_at")));
+                // Cast to the 64-bit integer every backend answers alike.
+                let (cast, end) = DB::int("\u{0}")
+                    .split_once('\u{0}')
+                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                    .unwrap_or_default();
+                qb.push(format_args!(
+                    " AND {}), {cast}CASE WHEN ",
+                    attempt("l.mql_at")
+                ));
                 still_open(qb, at);
-                qb.push(" THEN 1 ELSE 0 END");
+                qb.push(format_args!(" THEN 1 ELSE 0 END{end}"));
                 leads_in(qb, LeadRange::MqlAt, &window);
             }
             Question::Abandoned { window, at, named } => {
