@@ -45,6 +45,14 @@ pub struct Metrics {
 
 const OBJECTIVE: &[&str] = &["objective", "kind", "group"];
 
+/// The labels of a per-rep series: the objective's and the owner rep's id.
+const REP: &[&str] = &["objective", "kind", "group", "rep"];
+
+/// The reps exported per objective and group: the most failures first, and
+/// only reps with a failure, so a sales floor of hundreds adds at most this
+/// many series per group (the full tally is in the API's `details.by_rep`).
+pub const REP_SERIES: usize = 10;
+
 impl Metrics {
     /// Registers the health metrics.
     ///
@@ -325,6 +333,36 @@ fn objective_families(board: &Board) -> Vec<prometheus::proto::MetricFamily> {
         "Expected revenue of one MQL of the cohort.",
         OBJECTIVE,
     );
+    let required = gauge(
+        "handoff_attempt_required",
+        "The minimum attempts the SLA asks for (the min_attempts of the objective a profitability objective checks), to set against the cutoff.",
+        OBJECTIVE,
+    );
+    let leakage_value = gauge(
+        "handoff_leakage_value",
+        "What the MQLs given up on before the cutoff were worth: leaking leads times the MQL value, in the rules' currency (handoff_currency_info).",
+        OBJECTIVE,
+    );
+    let currency = gauge(
+        "handoff_currency_info",
+        "The rules' reporting currency (ISO 4217), in which every amount is; 1 when the rules name one.",
+        &["currency"],
+    );
+    let rep_failures = gauge(
+        "handoff_rep_failures",
+        "The leads behind a failing figure per owner rep, late for percent_worked, given up too early for contact_attempts: the ten reps with the most per objective and group, and rep=\"unknown\" for leads nobody owns.",
+        REP,
+    );
+    let rep_leads = gauge(
+        "handoff_rep_leads",
+        "The leads the figure counts for each rep of handoff_rep_failures: due for percent_worked, given up on for contact_attempts.",
+        REP,
+    );
+    let rep_info = gauge(
+        "handoff_rep_info",
+        "1 for each rep a result names, with the rep's name, to join on `rep`.",
+        &["rep", "name"],
+    );
     let ev = gauge(
         "handoff_attempt_expected_value",
         "Expected revenue of making attempt k (conversion rate at k times average revenue).",
@@ -348,6 +386,9 @@ fn objective_families(board: &Board) -> Vec<prometheus::proto::MetricFamily> {
             continue;
         };
         let kind = e.objective.kind().as_str();
+        if let Some(c) = &e.objective.currency {
+            currency.with_label_values(&[c]).set(1.0);
+        }
         if let Some(f) = &e.failure {
             // Nothing measured: only the status says so; stale values would
             // read as current.
@@ -388,6 +429,9 @@ fn objective_families(board: &Board) -> Vec<prometheus::proto::MetricFamily> {
                         .with_label_values(&[name, kind, &r.group, s.as_str()])
                         .set(if s == r.status { 1.0 } else { 0.0 });
                 }
+                if let Some(n) = &r.group_name {
+                    rep_info.with_label_values(&[&r.group, n]).set(1.0);
+                }
                 match &r.details {
                     Details::LeadVolume(d) => {
                         if let Some(x) = d.expected {
@@ -399,8 +443,37 @@ fn objective_families(board: &Board) -> Vec<prometheus::proto::MetricFamily> {
                     }
                     Details::PercentWorked(d) => {
                         response.push(response_summary(&labels, d));
+                        let top = d.by_rep.iter().filter(|t| t.late > 0).take(REP_SERIES);
+                        for t in top.chain(d.unassigned.iter().filter(|t| t.late > 0)) {
+                            let rep = t.rep.as_deref().unwrap_or("unknown");
+                            let rl = [name.as_str(), kind, r.group.as_str(), rep];
+                            rep_failures.with_label_values(&rl).set(t.late as f64);
+                            rep_leads.with_label_values(&rl).set(t.eligible as f64);
+                            if let (Some(id), Some(n)) = (&t.rep, &t.name) {
+                                rep_info.with_label_values(&[id, n]).set(1.0);
+                            }
+                        }
+                    }
+                    Details::ContactAttempts(d) => {
+                        let top = d.by_rep.iter().filter(|t| t.violating > 0);
+                        let top = top.take(REP_SERIES);
+                        for t in top.chain(d.unassigned.iter().filter(|t| t.violating > 0)) {
+                            let rep = t.rep.as_deref().unwrap_or("unknown");
+                            let rl = [name.as_str(), kind, r.group.as_str(), rep];
+                            rep_failures.with_label_values(&rl).set(t.violating as f64);
+                            rep_leads.with_label_values(&rl).set(t.abandoned as f64);
+                            if let (Some(id), Some(n)) = (&t.rep, &t.name) {
+                                rep_info.with_label_values(&[id, n]).set(1.0);
+                            }
+                        }
                     }
                     Details::Profitability(d) => {
+                        if let Some(x) = d.required_attempts {
+                            required.with_label_values(&labels).set(f64::from(x));
+                        }
+                        if let Some(x) = d.leakage_value {
+                            leakage_value.with_label_values(&labels).set(x);
+                        }
                         if let Some(x) = d.cutoff {
                             cutoff.with_label_values(&labels).set(f64::from(x));
                         }
@@ -447,8 +520,14 @@ fn objective_families(board: &Board) -> Vec<prometheus::proto::MetricFamily> {
         expected,
         pace,
         cutoff,
+        required,
         mql_value,
+        leakage_value,
+        currency,
         ev,
+        rep_failures,
+        rep_leads,
+        rep_info,
         alerts,
     ] {
         out.extend(prometheus::core::Collector::collect(&v));

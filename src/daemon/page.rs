@@ -404,9 +404,7 @@ fn overview(out: &mut String, view: &PageView) {
     ));
     for o in &view.objectives {
         let name = esc(&o.name);
-        // The group that makes the objective's status: the worst, and the
-        // first of the worst in the order the results come.
-        let worst = o.groups.iter().rev().max_by_key(|g| g.status.rank());
+        let worst = worst_group(&o.groups);
         let value = match worst {
             Some(g) if g.group == "all" => format!(
                 "{} / {}",
@@ -501,8 +499,9 @@ fn objective_section(out: &mut String, o: &ObjectiveView, now: DateTime<Utc>, tz
     let label = format!("{}: history of the last {HISTORY_DAYS} days", o.name);
     let _ = writeln!(
         out,
-        "<figure class=\"chart-box\"><figcaption>Last {HISTORY_DAYS} days</figcaption>{}</figure>",
-        chart_svg(o.unit, now, &o.chart, &label)
+        "<figure class=\"chart-box\"><figcaption>Last {HISTORY_DAYS} days</figcaption>{}{}</figure>",
+        chart_svg(o.unit, now, &o.chart, &label),
+        chart_text(o.unit, now, &o.chart, tz)
     );
     out.push_str("</div>\n</div>\n</section>\n");
 }
@@ -563,6 +562,66 @@ fn groups_table(out: &mut String, o: &ObjectiveView, now: DateTime<Utc>, tz: Tz)
         }
         out.push_str("</div>\n");
     }
+}
+
+/// The group that makes an objective's status: the worst status, and of
+/// those the furthest below its target (the lowest value ÷ target), then the
+/// first in the order the results come.
+fn worst_group(groups: &[GroupView]) -> Option<&GroupView> {
+    let shortfall = |g: &GroupView| match (g.value, g.target) {
+        (Some(v), Some(t)) if t > 0.0 => v / t,
+        _ => f64::INFINITY,
+    };
+    groups
+        .iter()
+        .enumerate()
+        .min_by(|(i, a), (j, b)| {
+            b.status
+                .rank()
+                .cmp(&a.status.rank())
+                .then(shortfall(a).total_cmp(&shortfall(b)))
+                .then(i.cmp(j))
+        })
+        .map(|(_, g)| g)
+}
+
+/// The chart in words, for screen readers and for a phone too narrow to
+/// read it: per group, the first and latest values of the window, the lowest
+/// and the highest, and the target.
+fn chart_text(unit: Unit, now: DateTime<Utc>, series: &[ChartSeries], tz: Tz) -> String {
+    let start = now - Duration::days(HISTORY_DAYS);
+    let mut rows = String::new();
+    for s in series {
+        let points: Vec<&(DateTime<Utc>, f64)> = s
+            .points
+            .iter()
+            .filter(|(t, v)| *t >= start && *t <= now && v.is_finite())
+            .collect();
+        let (Some(first), Some(last)) = (points.first(), points.last()) else {
+            continue;
+        };
+        let low = points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+        let high = points.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+        let day = |t: DateTime<Utc>| t.with_timezone(&tz).format("%-d %b").to_string();
+        let _ = write!(
+            rows,
+            "<tr><td>{}</td><td class=\"num\">{} <span class=\"muted\">({})</span></td><td class=\"num\">{} <span class=\"muted\">({})</span></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&s.group),
+            fmt_value(unit, Some(first.1)),
+            day(first.0),
+            fmt_value(unit, Some(last.1)),
+            day(last.0),
+            fmt_value(unit, Some(low)),
+            fmt_value(unit, Some(high)),
+            fmt_value(unit, s.target),
+        );
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<details class=\"chart-text\"><summary>The chart as text</summary><table><thead><tr><th>Group</th><th class=\"num\">First</th><th class=\"num\">Latest</th><th class=\"num\">Lowest</th><th class=\"num\">Highest</th><th class=\"num\">Target</th></tr></thead><tbody>{rows}</tbody></table></details>"
+    )
 }
 
 /// A status badge: colour, symbol and words.
@@ -1116,6 +1175,9 @@ footer{color:var(--faint);font-size:12px;text-align:center;padding-bottom:24px}
 .slipped{margin:10px 0 0;padding:8px 12px;background:#fffbeb;border-left:4px solid #d97706;font-size:13.5px}
 .slipped p{margin:0}
 .slipped ul{margin:6px 0 0;padding-left:18px}
+.chart-text{margin-top:6px;font-size:13px}
+.chart-text summary{cursor:pointer;color:var(--muted)}
+.chart-text table{font-size:13px;margin-top:4px}
 @media (max-width:900px){
 .obj-body{grid-template-columns:minmax(0,1fr)}
 .facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(140px,1fr))}
@@ -1392,6 +1454,74 @@ mod tests {
             html.contains("id=\"count-error\"><span aria-hidden=\"true\">!</span> <b>1</b> error")
         );
         assert!(html.contains("<b>2</b> firing alerts"));
+    }
+
+    #[test]
+    fn the_overview_shows_the_group_furthest_below_its_target() {
+        // Three breached groups: x at 0.5 of 0.8 (62.5% of target), y at 0.3
+        // of 0.6 (50%), z at 0.2 of 0.3 (66.7%): y is the worst although z
+        // has the lowest value and x comes first; the ok group w never is.
+        let o = objective(
+            "acceptance",
+            Unit::Ratio,
+            vec![
+                group("w", "ok", Some(0.1), Some(0.05)),
+                group("x", "breached", Some(0.5), Some(0.8)),
+                group("y", "breached", Some(0.3), Some(0.6)),
+                group("z", "breached", Some(0.2), Some(0.3)),
+            ],
+        );
+        assert_eq!(worst_group(&o.groups).map(|g| g.group.as_str()), Some("y"));
+        let html = render(&view(vec![o]));
+        assert!(
+            html.contains("y: 30.0% / 60.0% <span class=\"muted\">(worst of 4)</span>"),
+            "{html}"
+        );
+        // Equal shortfalls: the first in the results' order.
+        let tie = [
+            group("a", "at_risk", Some(1.0), Some(2.0)),
+            group("b", "at_risk", Some(2.0), Some(4.0)),
+        ];
+        assert_eq!(worst_group(&tie).map(|g| g.group.as_str()), Some("a"));
+        // A group without a figure never hides one with a shortfall.
+        let blank = [
+            group("a", "breached", None, Some(2.0)),
+            group("b", "breached", Some(1.0), Some(4.0)),
+        ];
+        assert_eq!(worst_group(&blank).map(|g| g.group.as_str()), Some("b"));
+    }
+
+    #[test]
+    fn the_chart_reads_as_text_first_latest_lowest_highest() {
+        // all: 0.6 on day 0 (89 days ago, 29 Aug), down to 0.25 on day 40,
+        // 0.95 on day 60, 0.7 now (26 Nov); the point 100 days old is out.
+        let mut points = vec![(now() - Duration::days(100), 0.01)];
+        points.extend(daily(|i, _| match i {
+            0 => 0.6,
+            40 => 0.25,
+            60 => 0.95,
+            89 => 0.7,
+            _ => 0.5,
+        }));
+        let text = chart_text(
+            Unit::Ratio,
+            now(),
+            &[
+                series("all", points, Some(0.8)),
+                series("empty", Vec::new(), None),
+            ],
+            Tz::UTC,
+        );
+        assert!(
+            text.contains("<summary>The chart as text</summary>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("<tr><td>all</td><td class=\"num\">60.0% <span class=\"muted\">(29 Aug)</span></td><td class=\"num\">70.0% <span class=\"muted\">(26 Nov)</span></td><td class=\"num\">25.0%</td><td class=\"num\">95.0%</td><td class=\"num\">80.0%</td></tr>"),
+            "{text}"
+        );
+        assert!(!text.contains("empty"), "a group without points has no row");
+        assert_eq!(chart_text(Unit::Ratio, now(), &[], Tz::UTC), "");
     }
 
     #[test]

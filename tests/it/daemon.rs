@@ -244,6 +244,8 @@ T2,W2,2026-11-03T10:20:00Z,call,outbound,connected,false
 
 async fn the_daemon_measures_alerts_records_and_serves(db: TestDb) {
     load(&db, NOVEMBER_LEADS, NOVEMBER_TOUCHES, "").await;
+    db.exec("UPDATE reps SET name = 'Ada Obi' WHERE id = 'R1'")
+        .await;
     let dir = rules_dir(SPEED_AND_VOLUME);
     let run = start(&db, dir.path(), options(utc("2026-11-20T12:00:00Z"))).await;
     evaluated(run.addr, 2).await;
@@ -310,6 +312,24 @@ async fn the_daemon_measures_alerts_records_and_serves(db: TestDb) {
     assert_eq!(
         sample(&scrape, "handoff_response_seconds_sum", &speed),
         Some(3000.0)
+    );
+    // Who slipped: R1 owns all four due leads, W3 and P1 late; one info
+    // series carries R1's name for a dashboard to join on `rep`.
+    let r1 = with(("rep", "R1"));
+    assert_eq!(sample(&scrape, "handoff_rep_failures", &r1), Some(2.0));
+    assert_eq!(sample(&scrape, "handoff_rep_leads", &r1), Some(4.0));
+    assert_eq!(
+        sample(
+            &scrape,
+            "handoff_rep_info",
+            &[("rep", "R1"), ("name", "Ada Obi")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&scrape, "handoff_rep_failures", &with(("rep", "unknown"))),
+        None,
+        "every lead has an owner"
     );
     let webinar = [("objective", "volume"), ("group", "webinar")];
     assert_eq!(
