@@ -79,9 +79,9 @@ BARE = {
         "SELECT channel, COUNT(*) FROM leads WHERE mql_at >= {month} AND mql_at < {at} GROUP BY channel"
     ],
     "mql-acceptance": [
-        "SELECT COUNT(*), COUNT(CASE WHEN accepted_at < {at} THEN 1 END), "
+        "SELECT channel, COUNT(*), COUNT(CASE WHEN accepted_at < {at} THEN 1 END), "
         "COUNT(CASE WHEN (accepted_at IS NULL OR accepted_at >= {at}) AND rejected_at < {at} THEN 1 END) "
-        "FROM leads WHERE mql_at >= {quarter} AND mql_at < {cohort_end}"
+        "FROM leads WHERE mql_at >= {quarter} AND mql_at < {cohort_end} GROUP BY channel"
     ],
     # A deadline in business hours is not SQL: the figure needs each lead's
     # hand-off and first attempt.

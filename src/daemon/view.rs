@@ -137,9 +137,9 @@ fn objective_view(e: &Entry) -> ObjectiveView {
             group: g.clone(),
             points: points.clone(),
             target: match &o.spec {
-                crate::rules::Spec::Profitability { checks, .. } => {
-                    checks.as_ref().map(|c| f64::from(c.min_attempts))
-                }
+                crate::rules::Spec::Profitability { checks, .. } => checks
+                    .as_ref()
+                    .map(|c| f64::from(c.min_attempts.for_group(g))),
                 _ => o.target().and_then(|t| t.for_group(g)),
             },
         })

@@ -510,10 +510,17 @@ fn promise(o: &Objective) -> String {
             target: t,
             min_attempts,
             ..
-        } => format!(
-            "At least {} of the leads sales gives up on got {min_attempts} attempts first.",
-            target(t)
-        ),
+        } => match min_attempts {
+            crate::rules::MinAttempts::Uniform(n) => format!(
+                "At least {} of the leads sales gives up on got {n} attempts first.",
+                target(t)
+            ),
+            crate::rules::MinAttempts::PerGroup { default, .. } => format!(
+                "At least {} of the leads sales gives up on got their group's minimum of \
+                 attempts first ({default} where the rules name no other).",
+                target(t)
+            ),
+        },
         Spec::Profitability { .. } => {
             "The minimum number of attempts stays within the attempts that pay.".to_owned()
         }
@@ -551,9 +558,9 @@ pub fn headline(o: &Objective, r: &GroupResult) -> String {
         },
         (Details::ContactAttempts(d), _) => match r.value {
             Some(v) => format!(
-                "{} of given-up leads got {} attempts{t_ratio}",
+                "{} of given-up leads got {}{t_ratio}",
                 percent(v),
-                d.min_attempts
+                words::attempts(d.min_attempts)
             ),
             None => format!("no lead given up yet{t_ratio}"),
         },
@@ -800,7 +807,10 @@ fn lists(o: &Objective, r: &GroupResult) -> Vec<Offenders> {
             }
         }
         (Details::ContactAttempts(d), _) if !d.violating_leads.is_empty() => out.push(Offenders {
-            title: format!("Leads given up with fewer than {} attempts", d.min_attempts),
+            title: format!(
+                "Leads given up with fewer than {}",
+                words::attempts(d.min_attempts)
+            ),
             count: format!(
                 "{}, owned leads first",
                 of(d.violating_leads.len(), d.violations)

@@ -197,7 +197,8 @@ fn check_names(expr: &str, metrics: &BTreeSet<String>, labels: &BTreeSet<String>
             clean.push(c);
         }
     }
-    // Label names: left of a matcher inside braces, and inside by (…)/without (…).
+    // Label names: left of a matcher inside braces, and inside by (…),
+    // without (…), on (…), ignoring (…), group_left (…) and group_right (…).
     let literals = string_literals(&clean);
     let mut outside = clean.clone();
     for (at, lit) in literals.iter().rev() {
@@ -224,7 +225,16 @@ fn check_names(expr: &str, metrics: &BTreeSet<String>, labels: &BTreeSet<String>
                 if !labels.contains(&word) {
                     problems.push(format!("label {word} is not exported"));
                 }
-            } else if word == "by" || word == "without" || word == "on" || word == "ignoring" {
+            } else if [
+                "by",
+                "without",
+                "on",
+                "ignoring",
+                "group_left",
+                "group_right",
+            ]
+            .contains(&word.as_str())
+            {
                 let rest: String = bytes[i..].iter().collect();
                 if let Some(list) = rest.trim_start().strip_prefix('(') {
                     let list = list.split(')').next().unwrap_or("");
@@ -542,6 +552,16 @@ fn the_lint_catches_what_it_should() {
         1
     );
     assert_eq!(check_names("node_load1", &metrics, &labels).len(), 1);
+    // A join's label lists hold labels: an exported one passes, a made-up one not.
+    let join = |l: &str| {
+        check_names(
+            &format!("handoff_rep_failures * on (rep) group_left ({l}) handoff_rep_info"),
+            &metrics,
+            &labels,
+        )
+    };
+    assert!(join("name").is_empty(), "{:?}", join("name"));
+    assert_eq!(join("nickname").len(), 1);
     let mut hard = Vec::new();
     hard_coded_datasources(
         &serde_json::json!({"panels": [{"datasource": {"type": "prometheus", "uid": "P1809F7CD0C75ACF3"}}]}),

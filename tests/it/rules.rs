@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use handoff::rules::{self, GroupBy, Kind, Recipient, Spec, Target, Window};
+use handoff::rules::{self, GroupBy, Kind, MinAttempts, Recipient, Spec, Target, Window};
 
 /// Lines 1–4 of most test files.
 const HEAD: &str = "\
@@ -142,7 +142,7 @@ fn wrong_type() {
     let text = "  - name: o\n    kind: contact_attempts\n    owner: sales\n    schedule: \"@daily\"\n    window: rolling 28d\n    min_attempts: six\n    target: 0.9\n";
     assert_eq!(
         error(text).0,
-        "10:19: expected a whole number, found the text \"six\""
+        "10:19: expected a whole number, or a mapping of group to whole number, found the text \"six\""
     );
 }
 
@@ -617,7 +617,101 @@ fn the_shipped_sla_loads_and_uses_every_kind() {
         Kind::ContactAttempts
     );
     // Resolved at load: the persistence objective demands six attempts.
-    assert_eq!(checks.min_attempts, 6);
+    assert_eq!(checks.min_attempts, MinAttempts::Uniform(6));
+}
+
+/// A contact_attempts objective split by channel (lines 5–12), to give a
+/// `min_attempts` of line 11.
+const ATTEMPTS_BY_CHANNEL: &str = "  - name: p
+    kind: contact_attempts
+    owner: sales
+    schedule: \"@daily\"
+    window: rolling 28d
+    by: channel
+    min_attempts: MIN
+    target: 0.9
+";
+
+#[test]
+fn min_attempts_per_channel_needs_by_a_default_and_whole_numbers() {
+    let with = |min: &str| ATTEMPTS_BY_CHANNEL.replace("MIN", min);
+    let set = rules::load_str(
+        "t.yaml",
+        &format!("{HEAD}{}", with("{ events: 3, referral: 4, default: 6 }")),
+    )
+    .unwrap();
+    let Spec::ContactAttempts { min_attempts, .. } = &set.objectives()[0].spec else {
+        panic!()
+    };
+    assert_eq!(
+        [
+            min_attempts.for_group("events"),
+            min_attempts.for_group("referral"),
+            min_attempts.for_group("webinar"),
+            min_attempts.for_group("unknown"),
+        ],
+        [3, 4, 6, 6]
+    );
+
+    let (at, help) = error(&with("{ events: 3 }"));
+    assert_eq!(at, "11:19: the `min_attempts` map has no `default`");
+    assert!(help.unwrap().contains("`default: 6`"));
+    assert_eq!(
+        errors(&with("{ events: 2.5, default: 0 }")),
+        [
+            "t.yaml:11:29: `min_attempts` must be a whole number between 1 and 100, found 2.5",
+            "t.yaml:11:43: `min_attempts` must be a whole number between 1 and 100, found 0",
+        ]
+    );
+    let (at, help) = error(&with("{ events: 3, default: 6 }").replace("    by: channel\n", ""));
+    assert_eq!(at, "10:19: a `min_attempts` map needs `by`");
+    assert!(help.unwrap().contains("`by: channel`"));
+    assert_eq!(
+        error(&with("101")).0,
+        "11:19: `min_attempts` must be a whole number between 1 and 100, found 101"
+    );
+}
+
+#[test]
+fn a_cutoff_per_channel_is_checked_against_the_channels_minimum() {
+    let econ = "  - name: e\n    kind: profitability\n    owner: sales\n    schedule: \"@weekly\"\n    cost_per_attempt: 4.5\n    checks: p\n";
+    let attempts = ATTEMPTS_BY_CHANNEL.replace("MIN", "{ events: 3, default: 6 }");
+    // Without `by` the cutoff is one figure for all channels: refused.
+    let errs = rules::load_texts(&[("t.yaml", &format!("{HEAD}{attempts}{econ}"))]).unwrap_err();
+    let e = &errs.errors()[0];
+    assert_eq!(errs.len(), 1, "{errs}");
+    assert_eq!(
+        (e.line, e.column, e.message.as_str()),
+        (
+            18,
+            13,
+            "`p` owes a `min_attempts` per channel, but `e` does not split by channel"
+        )
+    );
+    assert_eq!(e.note.as_deref(), Some("`p` is defined at t.yaml:5:11"));
+    // Split by channel too, each channel's cutoff meets its own minimum.
+    let set = rules::load_str(
+        "t.yaml",
+        &format!(
+            "{HEAD}{attempts}{}",
+            econ.replace("    checks", "    by: channel\n    checks")
+        ),
+    )
+    .unwrap();
+    let Spec::Profitability {
+        checks: Some(checks),
+        ..
+    } = &set.objectives()[1].spec
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            checks.min_attempts.for_group("events"),
+            checks.min_attempts.for_group("webinar")
+        ),
+        (3, 6)
+    );
 }
 
 #[test]

@@ -38,6 +38,9 @@ const REPS: &str = "id,name,team\nR1,Maya Chen,na\nR2,Tom Walsh,na\nR3,Priya Oka
 //   A5 R3 0 attempts; B1 R3 1; B2 R1 3 (kept); B3 no owner 0; B4 R1 2;
 //   B5 connected, not given up. Given up 5, under 3: 4 (A5 B1 B3 B4).
 //   R3 2 of 2, R1 1 of 2, no owner 1 of 1. Owned first: A5 B1 B4, then B3.
+//   channel-min owes paid search 1 attempt, the rest 3:
+//   paid_search B1 1 (kept), B2 3 (kept), B3 0: 2 of 3, violating B3.
+//   webinar A5 0, B4 2: 0 of 2, violating A5 (R3) then B4 (R1).
 //
 // acceptance (by channel, month from Nov 1, judged when a day old):
 //   paid_search B1 rejected (unqualified), B2 accepted and closed
@@ -114,6 +117,14 @@ objectives:
     window: rolling 28d
     by: rep
     respond_within: 1h
+    target: 0.9
+  - name: channel-min
+    kind: contact_attempts
+    owner: sales
+    schedule: '0 0 1 1 *'
+    window: rolling 28d
+    by: channel
+    min_attempts: { paid_search: 1, default: 3 }
     target: 0.9
 ";
 
@@ -224,6 +235,34 @@ async fn the_reps_behind_each_figure_are_named_and_counted(db: TestDb) {
             "R1 Maya Chen: 1 of 2 given up under 3 attempts, 25% of violations",
             "(no owner): 1 of 1 given up under 3 attempts, 25% of violations",
         ]
+    );
+
+    // Each channel owes its own minimum.
+    let by_channel = |g| {
+        let r = result(&e, "channel-min", g);
+        let d = r.details_json();
+        (
+            r.numerator,
+            r.denominator,
+            d["min_attempts"].clone(),
+            ids(&d["violating_leads"])
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        by_channel("paid_search"),
+        (Some(2.0), Some(3.0), json!(1), vec!["B3".to_owned()])
+    );
+    assert_eq!(
+        by_channel("webinar"),
+        (
+            Some(0.0),
+            Some(2.0),
+            json!(3),
+            vec!["A5".to_owned(), "B4".to_owned()]
+        )
     );
 
     // acceptance: paid search named, with sales' reasons.

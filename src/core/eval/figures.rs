@@ -13,7 +13,7 @@ use super::result::{
     QualityDetails, RepAttempts, RepWorked, Status, VolumeDetails, WorkedDetails,
 };
 use crate::model::GroupBy;
-use crate::rules::{Calendar, Target, Window};
+use crate::rules::{Calendar, MinAttempts, Target, Window};
 use crate::store::{Abandoned, AbandonedLead, FirstAttempt, JudgedCounts, MqlCount, Reach};
 
 /// The name of the group a value of the `by` column falls in: `all` without
@@ -422,7 +422,8 @@ fn named(a: &AbandonedLead) -> NamedLead {
     }
 }
 
-/// Per group: how many were given up on with fewer than `below` attempts,
+/// Per group: how many were given up on with fewer than the group's minimum
+/// (`below` of the group's name),
 /// how many in all, the first few of those below, and both per owner.
 #[derive(Default)]
 struct GivenUp {
@@ -432,12 +433,16 @@ struct GivenUp {
     reps: BTreeMap<Option<String>, RepAttempts>,
 }
 
-fn given_up(by: Option<GroupBy>, abandoned: &Abandoned, below: u32) -> BTreeMap<String, GivenUp> {
+fn given_up(
+    by: Option<GroupBy>,
+    abandoned: &Abandoned,
+    below: impl Fn(&str) -> u32,
+) -> BTreeMap<String, GivenUp> {
     let mut groups: BTreeMap<String, GivenUp> = BTreeMap::new();
     for c in &abandoned.counts {
-        let g = groups
-            .entry(group_name(by, c.group.as_deref()))
-            .or_default();
+        let name = group_name(by, c.group.as_deref());
+        let min = below(&name);
+        let g = groups.entry(name).or_default();
         let rep = g
             .reps
             .entry(c.owner.clone())
@@ -447,7 +452,7 @@ fn given_up(by: Option<GroupBy>, abandoned: &Abandoned, below: u32) -> BTreeMap<
             });
         g.all += c.leads;
         rep.abandoned += c.leads;
-        if c.attempts < below {
+        if c.attempts < min {
             g.below += c.leads;
             rep.violating += c.leads;
         }
@@ -458,7 +463,7 @@ fn given_up(by: Option<GroupBy>, abandoned: &Abandoned, below: u32) -> BTreeMap<
     let mut offenders: Vec<&AbandonedLead> = abandoned
         .first
         .iter()
-        .filter(|a| a.attempts < below)
+        .filter(|a| a.attempts < below(&group_name(by, a.group.as_deref())))
         .collect();
     offenders.sort_by(|a, b| {
         (&a.group, a.owner.is_none(), a.attempts, &a.id).cmp(&(
@@ -483,12 +488,12 @@ fn given_up(by: Option<GroupBy>, abandoned: &Abandoned, below: u32) -> BTreeMap<
 pub(crate) fn contact_attempts(
     by: Option<GroupBy>,
     target: &Target,
-    min_attempts: u32,
+    min_attempts: &MinAttempts,
     window_start: DateTime<Utc>,
     abandoned: &Abandoned,
 ) -> Vec<GroupResult> {
     let mut groups: BTreeMap<String, GivenUp> = seeded(by, Some(target));
-    for (name, g) in given_up(by, abandoned, min_attempts) {
+    for (name, g) in given_up(by, abandoned, |g| min_attempts.for_group(g)) {
         groups.insert(name, g);
     }
     groups
@@ -501,7 +506,7 @@ pub(crate) fn contact_attempts(
                 abandoned: g.all,
                 by_rep,
                 compliant,
-                min_attempts,
+                min_attempts: min_attempts.for_group(&group),
                 unassigned,
                 violating_leads: g.named,
                 violations: g.below,
@@ -520,7 +525,7 @@ pub(crate) struct ProfitabilityRule {
     pub min_conversions: u64,
     pub currency: Option<String>,
     /// The `min_attempts` the SLA demands (of the objective it `checks`).
-    pub required: Option<u32>,
+    pub required: Option<MinAttempts>,
     pub window_start: DateTime<Utc>,
 }
 
@@ -588,7 +593,8 @@ pub(crate) fn profitability(
                 .rev()
                 .find(|&k| n[k] >= rule.min_sample && ev[k - 1] >= rule.cost_per_attempt)
                 .map(|k| u32::try_from(k).unwrap_or(u32::MAX));
-            let status = match (cutoff, rule.required) {
+            let required = rule.required.as_ref().map(|m| m.for_group(&group));
+            let status = match (cutoff, required) {
                 (None, _) => Status::NoData,
                 // Too few sales to judge the SLA by: the curve is noise.
                 _ if c.converted < rule.min_conversions => Status::NoData,
@@ -598,7 +604,7 @@ pub(crate) fn profitability(
             // Leakage: given up on with fewer attempts than pay; none without a cutoff.
             let leak = cutoff
                 .map(|k| {
-                    given_up(by, abandoned, k)
+                    given_up(by, abandoned, |_| k)
                         .remove(&group)
                         .unwrap_or_default()
                 })
@@ -630,7 +636,7 @@ pub(crate) fn profitability(
                     min_conversions: rule.min_conversions,
                     min_sample: rule.min_sample,
                     mql_value,
-                    required_attempts: rule.required,
+                    required_attempts: required,
                     window_start: rule.window_start,
                 })),
             }

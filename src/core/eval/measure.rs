@@ -63,7 +63,7 @@ pub(super) async fn run(
             let abandoned = reader
                 .abandoned(o.by, period.start, t, t, MAX_NAMED_LEADS)
                 .await?;
-            figures::contact_attempts(o.by, target, *min_attempts, period.start, &abandoned)
+            figures::contact_attempts(o.by, target, min_attempts, period.start, &abandoned)
         }
         Spec::Profitability {
             lookback,
@@ -81,7 +81,7 @@ pub(super) async fn run(
                 min_sample: *min_sample,
                 min_conversions: *min_conversions,
                 currency: o.currency.clone(),
-                required: checks.as_ref().map(|c| c.min_attempts),
+                required: checks.as_ref().map(|c| c.min_attempts.clone()),
                 window_start: start,
             };
             figures::profitability(&rule, &reach, &abandoned)

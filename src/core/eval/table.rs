@@ -101,8 +101,10 @@ fn details(r: &GroupResult) -> String {
         }
         Details::ContactAttempts(d) => {
             parts.push(format!(
-                "{} of {} given up with fewer than {} attempts",
-                d.violations, d.abandoned, d.min_attempts,
+                "{} of {} given up with fewer than {}",
+                d.violations,
+                d.abandoned,
+                words::attempts(d.min_attempts),
             ));
         }
         Details::Profitability(d) => {
@@ -197,16 +199,18 @@ fn slipped(rules: &RuleSet, name: &str, r: &GroupResult) -> Option<(String, Vec<
         (Details::ContactAttempts(d), _) if d.violations > 0 => {
             lines.extend(d.violating_leads.iter().take(NAMED).map(|l| {
                 format!(
-                    "{}  {}  {} attempts  given up {}",
+                    "{}  {}  {}  given up {}",
                     l.id,
                     rep_label(l.owner.as_deref(), l.owner_name.as_deref()),
-                    l.attempts,
+                    words::attempts(l.attempts),
                     day(l.closed_at)
                 )
             }));
             format!(
-                "{name}{group}: {} of {} leads given up with fewer than {} attempts",
-                d.violations, d.abandoned, d.min_attempts
+                "{name}{group}: {} of {} leads given up with fewer than {}",
+                d.violations,
+                d.abandoned,
+                words::attempts(d.min_attempts)
             )
         }
         (Details::LeadQuality(d), _) => format!(
@@ -217,10 +221,10 @@ fn slipped(rules: &RuleSet, name: &str, r: &GroupResult) -> Option<(String, Vec<
         (Details::Profitability(d), _) if d.leakage > 0 => {
             lines.extend(d.leakage_leads.iter().take(NAMED).map(|l| {
                 format!(
-                    "{}  {}  {} attempts  given up {}",
+                    "{}  {}  {}  given up {}",
                     l.id,
                     rep_label(l.owner.as_deref(), l.owner_name.as_deref()),
-                    l.attempts,
+                    words::attempts(l.attempts),
                     day(l.closed_at)
                 )
             }));

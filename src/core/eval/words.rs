@@ -16,6 +16,11 @@ pub fn rep_label(id: Option<&str>, name: Option<&str>) -> String {
     }
 }
 
+/// `1 attempt`, `6 attempts`.
+pub fn attempts(n: u32) -> String {
+    format!("{n} attempt{}", if n == 1 { "" } else { "s" })
+}
+
 /// A whole number with thousands separators: `12,345`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -92,11 +97,11 @@ pub fn top_reps(r: &GroupResult, n: usize) -> Vec<String> {
         Details::ContactAttempts(d) => {
             let line = |t: &RepAttempts| {
                 format!(
-                    "{}: {} of {} given up under {} attempts, {} of violations",
+                    "{}: {} of {} given up under {}, {} of violations",
                     rep_label(t.rep.as_deref(), t.name.as_deref()),
                     thousands(t.violating),
                     thousands(t.abandoned),
-                    d.min_attempts,
+                    attempts(d.min_attempts),
                     share(t.violating, d.violations)
                 )
             };
@@ -151,9 +156,10 @@ pub fn leakage(r: &GroupResult) -> Option<String> {
     };
     let cutoff = d.cutoff?;
     let mut s = format!(
-        "{} {} given up under {cutoff} attempts",
+        "{} {} given up under {}",
         thousands(d.leakage),
-        if d.leakage == 1 { "lead" } else { "leads" }
+        if d.leakage == 1 { "lead" } else { "leads" },
+        attempts(cutoff)
     );
     if let Some(v) = d.leakage_value.filter(|_| d.leakage > 0) {
         s.push_str(&format!(", worth {}", money(v, d.currency.as_deref())));
@@ -222,8 +228,8 @@ pub fn action(o: &Objective, r: &GroupResult) -> Option<String> {
         }
         Details::ContactAttempts(d) => {
             let mut s = format!(
-                "This week: reopen the leads below that can still be reached, and make {} attempts before giving up",
-                d.min_attempts
+                "This week: reopen the leads below that can still be reached, and make {} before giving up",
+                attempts(d.min_attempts)
             );
             if let Some((t, k)) = most(&d.by_rep, |t| t.violating) {
                 s.push_str(&format!(

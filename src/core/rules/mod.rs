@@ -42,8 +42,8 @@ pub use crate::model::GroupBy;
 pub use calendar::{Calendar, OpenHours, local_instant};
 pub use diagnostic::{LoadError, LoadErrors};
 pub use model::{
-    Alert, Checks, Duration, ErrorPolicy, Kind, NoDataPolicy, Objective, Origin, Recipient, Spec,
-    Target, Team, Window,
+    Alert, Checks, Duration, ErrorPolicy, Kind, MinAttempts, NoDataPolicy, Objective, Origin,
+    Recipient, Spec, Target, Team, Window,
 };
 pub use normal::{canonical_text, definition_changes};
 pub use schedule::Schedule;

@@ -209,6 +209,39 @@ impl Target {
     }
 }
 
+/// `min_attempts`: one number for every group, or one per group with a
+/// `default` for the groups the map does not name (a lead given up on always
+/// has a minimum to meet).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MinAttempts {
+    /// The same minimum everywhere.
+    Uniform(u32),
+    /// A minimum per group value of the objective's `by`.
+    PerGroup {
+        /// Group value → minimum.
+        groups: BTreeMap<String, u32>,
+        /// The minimum of groups not in `groups`.
+        default: u32,
+    },
+}
+
+impl MinAttempts {
+    /// The minimum `group` owes.
+    pub fn for_group(&self, group: &str) -> u32 {
+        match self {
+            MinAttempts::Uniform(n) => *n,
+            MinAttempts::PerGroup { groups, default } => {
+                groups.get(group).copied().unwrap_or(*default)
+            }
+        }
+    }
+
+    /// Whether the minimum differs by group.
+    pub fn is_per_group(&self) -> bool {
+        matches!(self, MinAttempts::PerGroup { .. })
+    }
+}
+
 /// The kind-specific part of an objective.
 #[derive(Clone, Debug)]
 pub enum Spec {
@@ -242,7 +275,7 @@ pub enum Spec {
         /// Share of abandoned MQLs that got `min_attempts`, 0–1.
         target: Target,
         /// Attempts owed before giving up.
-        min_attempts: u32,
+        min_attempts: MinAttempts,
     },
     /// `profitability` (rules/README.md, docs/eval.md).
     Profitability {
@@ -267,8 +300,9 @@ pub enum Spec {
 pub struct Checks {
     /// Its name.
     pub objective: String,
-    /// Its `min_attempts`.
-    pub min_attempts: u32,
+    /// Its `min_attempts`: per group only when both objectives split by the
+    /// same `by` (the loader refuses the rest).
+    pub min_attempts: MinAttempts,
 }
 
 impl Spec {

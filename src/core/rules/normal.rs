@@ -12,7 +12,9 @@ use serde_json::{Map, Value, json};
 
 use super::RuleSet;
 use super::calendar::{Calendar, OpenHours};
-use super::model::{Checks, Duration, ErrorPolicy, NoDataPolicy, Objective, Spec, Target};
+use super::model::{
+    Checks, Duration, ErrorPolicy, MinAttempts, NoDataPolicy, Objective, Spec, Target,
+};
 
 /// The weekday keys of a calendar's `hours`, Monday first.
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -65,7 +67,7 @@ impl Objective {
                 min_attempts,
             } => {
                 m.insert("target".into(), target_json(target));
-                m.insert("min_attempts".into(), (*min_attempts).into());
+                m.insert("min_attempts".into(), min_attempts_json(min_attempts));
             }
             Spec::Profitability {
                 lookback,
@@ -242,6 +244,20 @@ fn number(x: f64) -> Value {
 }
 
 /// One number for every group, or `{group: number, …, "default": number}`.
+fn min_attempts_json(m: &MinAttempts) -> Value {
+    match m {
+        MinAttempts::Uniform(n) => (*n).into(),
+        MinAttempts::PerGroup { groups, default } => {
+            let mut m: Map<String, Value> = groups
+                .iter()
+                .map(|(g, n)| (g.clone(), (*n).into()))
+                .collect();
+            m.insert("default".into(), (*default).into());
+            Value::Object(m)
+        }
+    }
+}
+
 fn target_json(t: &Target) -> Value {
     match t {
         Target::Uniform(x) => number(*x),
@@ -298,7 +314,7 @@ fn span(h: OpenHours) -> String {
 fn checks_json(c: Option<&Checks>) -> Value {
     c.map_or(
         Value::Null,
-        |c| json!({ "objective": c.objective, "min_attempts": c.min_attempts }),
+        |c| json!({ "objective": c.objective, "min_attempts": min_attempts_json(&c.min_attempts) }),
     )
 }
 

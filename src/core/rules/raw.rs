@@ -136,9 +136,10 @@ pub(crate) struct RawObjective {
     /// `percent_worked` only: the promised time from hand-off to the first human attempt.
     #[serde(default)]
     pub respond_within: Option<Sp<Text<DurationText>>>,
-    /// `contact_attempts` only: attempts owed to an MQL before sales gives up on it.
+    /// `contact_attempts` only: attempts owed to an MQL before sales gives up on
+    /// it, or a map of group → attempts with a `default` (needs `by`).
     #[serde(default)]
-    pub min_attempts: Option<Sp<i64>>,
+    pub min_attempts: Option<Sp<RawAttempts>>,
     /// `profitability` only: how far back the cohort of MQLs reaches.
     #[serde(default)]
     pub lookback: Option<Sp<Text<DurationText>>>,
@@ -479,30 +480,34 @@ pub(crate) enum RawTarget {
 
 impl<'de> Deserialize<'de> for RawTarget {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TargetVisitor;
-        impl<'de> Visitor<'de> for TargetVisitor {
-            type Value = RawTarget;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a number, or a mapping of group to number")
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<RawTarget, E> {
-                Ok(RawTarget::One(v as f64))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<RawTarget, E> {
-                Ok(RawTarget::One(v as f64))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<RawTarget, E> {
-                Ok(RawTarget::One(v))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawTarget, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(key) = map.next_key::<Sp<String>>()? {
-                    entries.push((key, map.next_value::<Sp<f64>>()?));
-                }
-                Ok(RawTarget::PerGroup(entries))
-            }
+        deserializer.deserialize_any(TargetVisitor("a number, or a mapping of group to number"))
+    }
+}
+
+/// Reads a number or a map of group → number; says `.0` when it finds
+/// something else.
+struct TargetVisitor(&'static str);
+
+impl<'de> Visitor<'de> for TargetVisitor {
+    type Value = RawTarget;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.0)
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<RawTarget, E> {
+        Ok(RawTarget::One(v as f64))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<RawTarget, E> {
+        Ok(RawTarget::One(v as f64))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<RawTarget, E> {
+        Ok(RawTarget::One(v))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawTarget, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<Sp<String>>()? {
+            entries.push((key, map.next_value::<Sp<f64>>()?));
         }
-        deserializer.deserialize_any(TargetVisitor)
+        Ok(RawTarget::PerGroup(entries))
     }
 }
 
@@ -520,6 +525,41 @@ impl JsonSchema for RawTarget {
                     "type": "object",
                     "additionalProperties": { "type": "number", "minimum": 0 },
                     "minProperties": 1
+                }
+            ]
+        })
+    }
+}
+
+/// `min_attempts: 6` or `min_attempts: { events: 3, default: 6 }`: read as
+/// a target is, whole numbers checked by the loader.
+#[derive(Debug)]
+pub(crate) struct RawAttempts(pub RawTarget);
+
+impl<'de> Deserialize<'de> for RawAttempts {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(TargetVisitor(
+                "a whole number, or a mapping of group to whole number",
+            ))
+            .map(RawAttempts)
+    }
+}
+
+impl JsonSchema for RawAttempts {
+    fn schema_name() -> Cow<'static, str> {
+        "MinAttempts".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Attempts owed before giving up: one whole number, or a map of \
+                            group → whole number with a `default` for groups it does not name.",
+            "oneOf": [
+                { "type": "integer", "minimum": 1, "maximum": 100 },
+                {
+                    "type": "object",
+                    "additionalProperties": { "type": "integer", "minimum": 1, "maximum": 100 },
+                    "required": ["default"]
                 }
             ]
         })

@@ -14,12 +14,13 @@ use chrono_tz::Tz;
 use super::calendar::{self, Calendar, OpenHours};
 use super::diagnostic::LoadError;
 use super::model::{
-    Alert, Checks, Duration, Kind, Objective, Origin, Recipient, Spec, Target, Team, Window,
+    Alert, Checks, Duration, Kind, MinAttempts, Objective, Origin, Recipient, Spec, Target, Team,
+    Window,
 };
 use super::problem::Problem;
 use super::raw::{
-    self, KIND_SPECIFIC_FIELDS, Names, RawAlert, RawCalendar, RawCost, RawFile, RawObjective,
-    RawTarget, RawTeam, Text,
+    self, KIND_SPECIFIC_FIELDS, Names, RawAlert, RawAttempts, RawCalendar, RawCost, RawFile,
+    RawObjective, RawTarget, RawTeam, Text,
 };
 use super::yaml::{self, Isolated, Loc, Node, Sp, Value};
 use super::{RuleSet, hints, schedule, values};
@@ -718,7 +719,7 @@ impl Checker<'_> {
         };
 
         let min_attempts = match (&raw.min_attempts, allowed("min_attempts")) {
-            (Some(n), true) => self.whole(n, "min_attempts", 1, defaults::MAX_MIN_ATTEMPTS),
+            (Some(n), true) => self.min_attempts(n, by),
             _ => None,
         };
 
@@ -796,9 +797,9 @@ impl Checker<'_> {
                 Kind::ContactAttempts => {
                     target
                         .zip(min_attempts)
-                        .map(|(target, n)| Spec::ContactAttempts {
+                        .map(|(target, min_attempts)| Spec::ContactAttempts {
                             target,
-                            min_attempts: u32::try_from(n).unwrap_or(u32::MAX),
+                            min_attempts,
                         })
                 }
                 Kind::Profitability => {
@@ -811,7 +812,7 @@ impl Checker<'_> {
                         // every objective is known.
                         checks: checks.as_ref().map(|(n, _)| Checks {
                             objective: n.clone(),
-                            min_attempts: 0,
+                            min_attempts: MinAttempts::Uniform(0),
                         }),
                     })
                 }
@@ -972,6 +973,59 @@ impl Checker<'_> {
             }
         };
         ok.then_some(target)
+    }
+
+    /// `min_attempts: 6`, or `{ events: 3, default: 6 }` with `by`.
+    fn min_attempts(&mut self, m: &Sp<RawAttempts>, by: Option<GroupBy>) -> Option<MinAttempts> {
+        let max = defaults::MAX_MIN_ATTEMPTS;
+        let whole = |c: &mut Self, v: f64, loc: Loc| -> Option<u32> {
+            if v.fract() == 0.0 && (1.0..=max as f64).contains(&v) {
+                return Some(v as u32);
+            }
+            c.error(
+                loc,
+                format!("`min_attempts` must be a whole number between 1 and {max}, found {v}"),
+            );
+            None
+        };
+        match &m.value.0 {
+            RawTarget::One(v) => whole(self, *v, m.loc).map(MinAttempts::Uniform),
+            RawTarget::PerGroup(entries) => {
+                let Some(by) = by else {
+                    self.error_help(
+                        m.loc,
+                        "a `min_attempts` map needs `by`",
+                        "add e.g. `by: channel` to owe a different minimum per channel, or give one number",
+                    );
+                    return None;
+                };
+                let mut ok = true;
+                let mut groups = BTreeMap::new();
+                let mut default = None;
+                let named_default = entries.iter().any(|(g, _)| g.value == "default");
+                for (group, value) in entries {
+                    match whole(self, value.value, value.loc) {
+                        Some(n) if group.value == "default" => default = Some(n),
+                        Some(n) => {
+                            groups.insert(group.value.clone(), n);
+                        }
+                        None => ok = false,
+                    }
+                }
+                if !named_default {
+                    self.error_help(
+                        m.loc,
+                        "the `min_attempts` map has no `default`",
+                        format!(
+                            "every lead given up on owes some minimum: add e.g. `default: 6` \
+                             for the {by}s the map does not name"
+                        ),
+                    );
+                }
+                let default = default?;
+                ok.then_some(MinAttempts::PerGroup { groups, default })
+            }
+        }
     }
 
     fn cost(&mut self, c: &Sp<RawCost>, objective: &Node) -> Option<f64> {
@@ -1176,6 +1230,59 @@ impl Checker<'_> {
                 );
             }
         }
+        self.per_group_checks();
+    }
+
+    /// A cutoff per channel can only be set against a minimum per channel:
+    /// a `min_attempts` map must split by the same `by` as the objective
+    /// that checks it.
+    fn per_group_checks(&mut self) {
+        let mut found = Vec::new();
+        for o in &self.objectives {
+            let (Some((name, loc)), Some(built)) = (&o.checks, &o.built) else {
+                continue;
+            };
+            let checked = self.objectives.iter().find(|c| {
+                c.name.as_ref().is_some_and(|(n, _)| n == name)
+                    && c.kind == Some(Kind::ContactAttempts)
+            });
+            let Some(c) = checked else { continue };
+            let Some(Objective {
+                spec: Spec::ContactAttempts { min_attempts, .. },
+                by: Some(split),
+                ..
+            }) = &c.built
+            else {
+                continue;
+            };
+            if min_attempts.is_per_group() && built.by != Some(*split) {
+                let loc_def = c.name.as_ref().map_or(*loc, |(_, l)| *l);
+                found.push((
+                    o.file,
+                    *loc,
+                    name.clone(),
+                    *split,
+                    built.name.clone(),
+                    c.file,
+                    loc_def,
+                ));
+            }
+        }
+        for (file, loc, name, split, me, def_file, def_loc) in found {
+            let note = format!("`{name}` is defined at {}", self.place(def_file, def_loc));
+            self.diag(
+                file,
+                loc,
+                format!(
+                    "`{name}` owes a `min_attempts` per {split}, but `{me}` does not split by {split}"
+                ),
+                Some(format!(
+                    "give `{me}` `by: {split}` so each {split}'s cutoff meets its own minimum, \
+                     or give `{name}` one `min_attempts`"
+                )),
+                Some(note),
+            );
+        }
     }
 
     /// Reports names defined more than once; returns every name defined.
@@ -1240,17 +1347,19 @@ impl Checker<'_> {
             .collect();
         // `checks` names a contact_attempts objective (checked above); the
         // evaluator gets the attempts it demands, not a name to look up.
-        let demanded: BTreeMap<String, u32> = objectives
+        let demanded: BTreeMap<String, MinAttempts> = objectives
             .iter()
-            .filter_map(|o| match o.spec {
-                Spec::ContactAttempts { min_attempts, .. } => Some((o.name.clone(), min_attempts)),
+            .filter_map(|o| match &o.spec {
+                Spec::ContactAttempts { min_attempts, .. } => {
+                    Some((o.name.clone(), min_attempts.clone()))
+                }
                 _ => None,
             })
             .collect();
         for o in &mut objectives {
             if let Spec::Profitability { checks, .. } = &mut o.spec {
                 *checks = checks.take().and_then(|c| {
-                    let min_attempts = *demanded.get(&c.objective)?;
+                    let min_attempts = demanded.get(&c.objective)?.clone();
                     Some(Checks { min_attempts, ..c })
                 });
             }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::*;
-use crate::rules::{Calendar, Target, Window};
+use crate::rules::{Calendar, MinAttempts, Target, Window};
 use crate::store::AbandonedCount;
 
 fn utc(s: &str) -> DateTime<Utc> {
@@ -594,7 +594,13 @@ fn contact_attempts_is_compliant_over_abandoned() {
     let mut first = abandoned.first.clone();
     first.sort();
     let abandoned = Abandoned { first, ..abandoned };
-    let r = contact_attempts(None, &Target::Uniform(0.8), 6, utc(START), &abandoned);
+    let r = contact_attempts(
+        None,
+        &Target::Uniform(0.8),
+        &MinAttempts::Uniform(6),
+        utc(START),
+        &abandoned,
+    );
     let Details::ContactAttempts(d) = &r[0].details else {
         panic!()
     };
@@ -612,7 +618,7 @@ fn contact_attempts_is_compliant_over_abandoned() {
     let r = contact_attempts(
         None,
         &Target::Uniform(0.8),
-        6,
+        &MinAttempts::Uniform(6),
         utc(START),
         &Abandoned::default(),
     );
@@ -652,7 +658,13 @@ fn contact_attempts_names_owned_offenders_first_and_counts_each_rep() {
             lead("D", Some("R1"), 7),
         ],
     };
-    let r = contact_attempts(None, &Target::Uniform(0.8), 3, utc(START), &abandoned);
+    let r = contact_attempts(
+        None,
+        &Target::Uniform(0.8),
+        &MinAttempts::Uniform(3),
+        utc(START),
+        &abandoned,
+    );
     let Details::ContactAttempts(d) = &r[0].details else {
         panic!()
     };
@@ -680,7 +692,13 @@ fn contact_attempts_by_segment_keeps_named_groups() {
         ],
     };
     let target = per_group(&[("mid", 0.9)], Some(0.5));
-    let r = contact_attempts(Some(GroupBy::Segment), &target, 3, utc(START), &abandoned);
+    let r = contact_attempts(
+        Some(GroupBy::Segment),
+        &target,
+        &MinAttempts::Uniform(3),
+        utc(START),
+        &abandoned,
+    );
     let got: Vec<(&str, Status, Option<f64>)> = r
         .iter()
         .map(|r| (r.group.as_str(), r.status, r.value))
@@ -691,6 +709,65 @@ fn contact_attempts_by_segment_keeps_named_groups() {
             ("ent", Status::Ok, Some(1.0)),
             ("mid", Status::NoData, None),
             ("smb", Status::Breached, Some(0.0)),
+        ]
+    );
+}
+
+#[test]
+fn contact_attempts_owes_each_channel_its_own_minimum() {
+    // events owes 3, the rest 6. events: 2 leads after 2 attempts, 1 after 4
+    // → 1 of 3 compliant. webinar: 1 after 4, 2 after 6 → 2 of 3. unknown
+    // (no channel) takes the default: 1 after 5 → 0 of 1.
+    let abandoned = Abandoned {
+        counts: vec![
+            given(None, 5, 1),
+            given(Some("events"), 2, 2),
+            given(Some("events"), 4, 1),
+            given(Some("webinar"), 4, 1),
+            given(Some("webinar"), 6, 2),
+        ],
+        first: vec![
+            named_lead(None, "N1", 5),
+            named_lead(Some("events"), "E1", 2),
+            named_lead(Some("events"), "E2", 2),
+            named_lead(Some("events"), "E3", 4),
+            named_lead(Some("webinar"), "W1", 4),
+            named_lead(Some("webinar"), "W2", 6),
+        ],
+    };
+    let min = MinAttempts::PerGroup {
+        groups: BTreeMap::from([("events".to_owned(), 3)]),
+        default: 6,
+    };
+    let r = contact_attempts(
+        Some(GroupBy::Channel),
+        &Target::Uniform(0.5),
+        &min,
+        utc(START),
+        &abandoned,
+    );
+    let got: Vec<(&str, u64, u64, u32, Vec<&str>)> = r
+        .iter()
+        .map(|r| {
+            let Details::ContactAttempts(d) = &r.details else {
+                panic!()
+            };
+            let ids = d.violating_leads.iter().map(|l| l.id.as_str()).collect();
+            (
+                r.group.as_str(),
+                d.compliant,
+                d.abandoned,
+                d.min_attempts,
+                ids,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("events", 1, 3, 3, vec!["E1", "E2"]),
+            ("unknown", 0, 1, 6, vec!["N1"]),
+            ("webinar", 2, 3, 6, vec!["W1"]),
         ]
     );
 }
@@ -714,7 +791,7 @@ fn rule(cost: f64, min_sample: u64, required: Option<u32>) -> ProfitabilityRule 
         min_sample,
         min_conversions: 0,
         currency: None,
-        required,
+        required: required.map(MinAttempts::Uniform),
         window_start: utc(START),
     }
 }
@@ -883,6 +960,42 @@ fn profitability_by_campaign_reports_each_group() {
         [
             ("spring", Status::Ok, Some(2.0)),
             ("unknown", Status::NoData, None)
+        ]
+    );
+}
+
+#[test]
+fn profitability_sets_each_channels_cutoff_against_its_own_minimum() {
+    // Both channels: 10 sales at attempt 4 of 40 leads reaching 4, $1,000
+    // each: EV_4 = 10/40 × 1000 = 250 ≥ 10 → cutoff 4. events owes 3 ≤ 4:
+    // ok; webinar owes the default 6 > 4: breached.
+    let mut r = rule(10.0, 30, None);
+    r.by = Some(GroupBy::Channel);
+    r.required = Some(MinAttempts::PerGroup {
+        groups: BTreeMap::from([("events".to_owned(), 3)]),
+        default: 6,
+    });
+    let data = [
+        reach(Some("events"), 4, true, 10, 1_000_000),
+        reach(Some("events"), 4, false, 30, 0),
+        reach(Some("webinar"), 4, true, 10, 1_000_000),
+        reach(Some("webinar"), 4, false, 30, 0),
+    ];
+    let out = profitability(&r, &data, &Abandoned::default());
+    let got: Vec<(&str, Status, Option<f64>, Option<u32>)> = out
+        .iter()
+        .map(|r| {
+            let Details::Profitability(d) = &r.details else {
+                panic!()
+            };
+            (r.group.as_str(), r.status, r.value, d.required_attempts)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("events", Status::Ok, Some(4.0), Some(3)),
+            ("webinar", Status::Breached, Some(4.0), Some(6)),
         ]
     );
 }
