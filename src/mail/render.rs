@@ -448,6 +448,13 @@ pub fn when(t: DateTime<Utc>, tz: Tz) -> String {
         .to_string()
 }
 
+/// An instant of a lead list, short enough for a phone's table column:
+/// `Fri 20 Nov 09:15`. The mail says its zone once, in the footer, and the
+/// year in `Measured`.
+fn day_time(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
+}
+
 /// What a kind measures, in words.
 fn measure(kind: Kind) -> &'static str {
     match kind {
@@ -769,7 +776,7 @@ fn lists(o: &Objective, r: &GroupResult) -> Vec<Offenders> {
                             vec![
                                 l.id.clone(),
                                 owner(&l.owner, &l.owner_name),
-                                when(l.deadline, tz),
+                                day_time(l.deadline, tz),
                                 if business {
                                     format!("{} of business time", span(l.overdue_seconds))
                                 } else {
@@ -795,7 +802,7 @@ fn lists(o: &Objective, r: &GroupResult) -> Vec<Offenders> {
                             vec![
                                 l.id.clone(),
                                 owner(&l.owner, &l.owner_name),
-                                when(l.mql_at, tz),
+                                day_time(l.mql_at, tz),
                                 l.first_attempt_seconds.map_or_else(
                                     || "none (closed)".to_owned(),
                                     |s| format!("{} after", span(s)),
@@ -845,7 +852,7 @@ fn named(leads: &[crate::eval::NamedLead], tz: Tz) -> Vec<Vec<String>> {
                 l.id.clone(),
                 rep_label(l.owner.as_deref(), l.owner_name.as_deref()),
                 l.attempts.to_string(),
-                when(l.closed_at, tz),
+                day_time(l.closed_at, tz),
             ]
         })
         .collect()

@@ -234,7 +234,7 @@ fn expected_judged(
     end: DateTime<Utc>,
     at: DateTime<Utc>,
 ) -> Vec<JudgedCounts> {
-    let mut m: BTreeMap<(Option<String>, Option<String>), (u64, u64, u64)> = BTreeMap::new();
+    let mut m: BTreeMap<(Option<String>, Option<String>), (u64, u64, u64, u64)> = BTreeMap::new();
     for f in facts
         .iter()
         .filter(|f| in_window(f.lead.mql_at, start, end))
@@ -242,26 +242,29 @@ fn expected_judged(
         let accepted = f.lead.accepted_at.is_some_and(|a| a < at);
         let rejected = f.lead.rejected_at.is_some_and(|r| r < at);
         let closed = f.lead.closed_at.is_some_and(|c| c < at);
-        // Sales' reason, for the leads it rejected or closed by `at`.
-        let reason = (closed || (rejected && !accepted))
-            .then(|| f.lead.close_reason.clone())
-            .flatten();
-        let e = m.entry((f.group.clone(), reason)).or_default();
+        let e = m
+            .entry((f.group.clone(), f.lead.close_reason.clone()))
+            .or_default();
         e.0 += 1;
         if accepted {
             e.1 += 1;
         } else if rejected {
             e.2 += 1;
         }
+        // Sales' reason counts for the leads it rejected or closed by `at`.
+        if closed || (rejected && !accepted) {
+            e.3 += 1;
+        }
     }
     m.into_iter()
         .map(
-            |((group, reason), (cohort, accepted, rejected))| JudgedCounts {
+            |((group, reason), (cohort, accepted, rejected, decided))| JudgedCounts {
                 group,
                 reason,
                 cohort,
                 accepted,
                 rejected,
+                decided,
             },
         )
         .collect()
@@ -461,7 +464,19 @@ async fn reads_match_the_per_lead_definitions(db: TestDb) {
     // close reasons, open leads, and both owned and unowned offenders.
     let facts = data.facts(None, minute(600));
     let judged = expected_judged(&facts, minute(0), minute(600), minute(600));
-    assert!(judged.iter().filter(|j| j.reason.is_some()).count() >= 3);
+    assert!(
+        judged
+            .iter()
+            .filter(|j| j.reason.is_some() && j.decided > 0)
+            .count()
+            >= 3
+    );
+    assert!(
+        judged
+            .iter()
+            .any(|j| j.reason.is_some() && j.decided < j.cohort),
+        "a reason on a lead sales has not decided on yet"
+    );
     let first = expected_first(&facts, minute(0), minute(600), minute(600));
     assert!(first.iter().any(|f| f.open) && first.iter().any(|f| !f.open));
     let abandoned = expected_abandoned(&facts, minute(0), minute(600), minute(600), 3);

@@ -164,8 +164,8 @@ pub(crate) fn lead_quality(
         g.cohort += c.cohort;
         g.accepted += c.accepted;
         g.rejected += c.rejected;
-        if let Some(reason) = &c.reason {
-            *reasons.entry(reason.clone()).or_default() += c.cohort;
+        if let Some(reason) = c.reason.as_ref().filter(|_| c.decided > 0) {
+            *reasons.entry(reason.clone()).or_default() += c.decided;
         }
     }
     groups

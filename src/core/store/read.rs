@@ -160,7 +160,7 @@ impl Question {
         use Col::{Int, Text, Time};
         match self {
             Question::Mqls { .. } => &[Text, Int],
-            Question::Judged { .. } => &[Text, Text, Int, Int, Int],
+            Question::Judged { .. } => &[Text, Text, Int, Int, Int, Int],
             Question::FirstAttempts { .. } => &[Text, Text, Text, Time, Time, Int],
             Question::Abandoned { .. } => &[Text, Text, Int, Int, Int, Int, Text, Time],
             Question::Reach { .. } => &[Text, Int, Int, Int, Int],
@@ -221,22 +221,26 @@ impl Question {
                     qb.push(") AND l.rejected_at < ");
                     time(qb, at);
                 };
-                qb.push(format_args!("SELECT {g} AS g, CASE WHEN l.closed_at < "));
-                time(qb, at);
-                qb.push(" OR (");
-                rejected(qb);
-                qb.push(
-                    ") THEN l.close_reason END AS reason, COUNT(*), COUNT(CASE WHEN l.accepted_at < ",
-                );
+                // Grouped by the bare column, whose few values the planner
+                // knows from its statistics (a CASE of it it cannot
+                // estimate, and PostgreSQL then sorts 70,000 rows instead of
+                // hashing them); which leads sales decided on is a count.
+                qb.push(format_args!(
+                    "SELECT {g} AS g, l.close_reason, COUNT(*), COUNT(CASE WHEN l.accepted_at < "
+                ));
                 time(qb, at);
                 qb.push(" THEN 1 END), COUNT(CASE WHEN ");
                 rejected(qb);
-                qb.push(" THEN 1 END)");
+                qb.push(" THEN 1 END), COUNT(CASE WHEN l.closed_at < ");
+                time(qb, at);
+                qb.push(" OR (");
+                rejected(qb);
+                qb.push(") THEN 1 END)");
                 leads_in(qb, LeadRange::MqlAt, &window);
                 qb.push(if window.by.is_some() {
-                    " GROUP BY g, reason"
+                    " GROUP BY g, l.close_reason"
                 } else {
-                    " GROUP BY reason"
+                    " GROUP BY l.close_reason"
                 });
             }
             Question::FirstAttempts { window, at } => {
@@ -467,8 +471,7 @@ pub struct MqlCount {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JudgedCounts {
     pub group: Option<String>,
-    /// The close reason these leads were rejected or closed with; `None` for
-    /// leads neither rejected nor closed, or closed without a reason.
+    /// These leads' `close_reason`, whatever became of them; `None` for none.
     pub reason: Option<String>,
     /// Leads handed over in the cohort's window.
     pub cohort: u64,
@@ -476,6 +479,9 @@ pub struct JudgedCounts {
     pub accepted: u64,
     /// Rejected before the evaluation instant, and not accepted.
     pub rejected: u64,
+    /// Rejected (as above) or closed before the evaluation instant: the
+    /// leads whose close reason is sales' feedback.
+    pub decided: u64,
 }
 
 /// A lead handed over in a window, and its first attempt (if any, before the
@@ -654,6 +660,7 @@ impl Reader {
                     cohort: count(&row[2]),
                     accepted: count(&row[3]),
                     rejected: count(&row[4]),
+                    decided: count(&row[5]),
                 });
             }
         })

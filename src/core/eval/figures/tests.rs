@@ -246,6 +246,7 @@ fn judged(group: Option<&str>, cohort: u64, accepted: u64, rejected: u64) -> Jud
         cohort,
         accepted,
         rejected,
+        decided: rejected,
     }
 }
 
