@@ -336,5 +336,12 @@ async fn the_table_opens_with_what_to_do_and_names_the_reps() {
         "A3  R3 Priya Okafor  due Wed 18 Nov 10:00, 2d 2h overdue, never tried"
     );
     assert!(text.contains("acceptance (paid_search): 2 of 3 decided MQLs rejected"));
-    assert!(text.contains("their close reasons: unqualified 2, no_response 1"));
+    // Paid search: B1 and B3 rejected; B2 accepted, then closed.
+    assert!(
+        text.contains(
+            "go through the 2 rejected MQLs of paid_search with sales; the reasons sales \
+             gave for the MQLs it rejected or closed: unqualified 2, no_response 1."
+        ),
+        "{text}"
+    );
 }

@@ -244,13 +244,18 @@ pub fn action(o: &Objective, r: &GroupResult) -> Option<String> {
             s.push('.');
             Some(s)
         }
-        Details::LeadQuality(_) => {
+        Details::LeadQuality(d) => {
             let mut s = format!(
-                "Before the next review, go through the rejected MQLs{} with sales",
+                "Before the next review, go through the {} rejected MQLs{} with sales",
+                thousands(d.rejected),
                 group(" of ")
             );
+            // The reasons cover every lead sales closed too, accepted or not:
+            // say so, or they read as more than the rejected ones.
             if let Some(why) = reasons(r) {
-                s.push_str(&format!("; their close reasons: {why}"));
+                s.push_str(&format!(
+                    "; the reasons sales gave for the MQLs it rejected or closed: {why}"
+                ));
             }
             s.push('.');
             Some(s)

@@ -321,25 +321,26 @@ impl Question {
                     time(qb, at);
                     qb.push(")");
                 }
-                // Each lead's rank by id in its (group, owner, attempts)
-                // bucket and the bucket's size, and its rank by id among the
-                // group's owned (or unowned) leads with as many attempts.
-                // Returned: the first lead of every bucket, which carries the
-                // bucket's count, and the first `named` owned and unowned
-                // leads at each number of attempts. Whatever the bound on
-                // attempts, the first offenders by (unowned, attempts, id) are
-                // among them, so one read serves every threshold.
+                // Two answers from the one set of leads given up on: per
+                // (group, owner, attempts) the count, hashed rather than
+                // sorted (rk 1, rn past any bound, no lead); and the first
+                // `named` owned and unowned leads by id at each number of
+                // attempts (rk 0). Whatever the bound on attempts, the first
+                // offenders by (unowned, attempts, id) are among them, so one
+                // read serves every threshold.
                 qb.push(format_args!(
-                    "), r AS (SELECT a.*, \
-                     ROW_NUMBER() OVER (PARTITION BY g, owner_id, attempts ORDER BY {id}) AS rk, \
-                     COUNT(*) OVER (PARTITION BY g, owner_id, attempts) AS n, \
-                     ROW_NUMBER() OVER (PARTITION BY g, CASE WHEN owner_id IS NULL THEN 1 ELSE 0 END, \
-                     attempts ORDER BY {id}) AS rn FROM a) \
-                     SELECT g, owner_id, attempts, {n}, {rk}, {rn}, id, closed_at FROM r \
-                     WHERE rk = 1 OR rn <= ",
-                    n = DB::int("n"),
+                    "), r AS (SELECT a.*, ROW_NUMBER() OVER (PARTITION BY g, \
+                     CASE WHEN owner_id IS NULL THEN 1 ELSE 0 END, attempts ORDER BY {id}) AS rn \
+                     FROM a) \
+                     SELECT g, owner_id, attempts, {n}, {one}, {past}, NULL, NULL FROM a \
+                     GROUP BY g, owner_id, attempts \
+                     UNION ALL SELECT g, owner_id, attempts, {zero}, {zero}, {rn}, id, closed_at \
+                     FROM r WHERE rn <= ",
+                    n = DB::int("COUNT(*)"),
+                    one = DB::int("1"),
+                    zero = DB::int("0"),
+                    past = DB::int(&format!("{}", u64::from(named) + 1)),
                     rn = DB::int("rn"),
-                    rk = DB::int("rk"),
                     id = DB::bytewise("id"),
                 ));
                 <DB as Typed<i64>>::bind(qb, i64::from(named));
