@@ -179,7 +179,7 @@ pub struct View {
     pub window: String,
     /// `None` for the single group `all`.
     pub group: Option<String>,
-    /// What to do about it and by when, before anything else: "Call these 12
+    /// What to do about it and by when, before anything else: "Call 12
     /// leads today: …; 9 are R0003 Priya Okafor's."
     pub action: Option<String>,
     /// The figure against the target: "81% worked within 4h, target 95%".
@@ -777,11 +777,7 @@ fn lists(o: &Objective, r: &GroupResult) -> Vec<Offenders> {
                                 l.id.clone(),
                                 owner(&l.owner, &l.owner_name),
                                 day_time(l.deadline, tz),
-                                if business {
-                                    format!("{} of business time", span(l.overdue_seconds))
-                                } else {
-                                    span(l.overdue_seconds)
-                                },
+                                words::overdue(l.overdue_seconds, business),
                             ]
                         })
                         .collect(),
@@ -1079,7 +1075,7 @@ fn sample(kind: MailKind) -> View {
         owners: "sales".to_owned(),
         window: "the last 28d".to_owned(),
         group: Some("webinar".to_owned()),
-        action: Some("Call these 2 leads today; 1 is R0003 Priya Okafor's.".to_owned()),
+        action: Some("Call 2 leads today; 1 is R0003 Priya Okafor's.".to_owned()),
         headline: "81% worked in 4h, target 95%".to_owned(),
         latest: Some("96% worked in 4h, target 95%".to_owned()),
         latest_at: Some("Fri 20 Nov 2026, 09:30 EST".to_owned()),

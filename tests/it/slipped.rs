@@ -204,7 +204,7 @@ async fn the_reps_behind_each_figure_are_named_and_counted(db: TestDb) {
     assert_eq!(
         words::action(o, speed).as_deref(),
         Some(
-            "Call these 3 leads today: past the deadline, never tried and still open; \
+            "Call 3 leads today: past the deadline, never tried and still open; \
              2 are R3 Priya Okafor's; 1 has no owner: route it first."
         )
     );
@@ -323,7 +323,7 @@ async fn the_table_opens_with_what_to_do_and_names_the_reps() {
         lines[0],
         "7 of 13 MQLs without an attempt within 1h, 3 of them still open and never tried"
     );
-    assert!(lines[1].starts_with("Call these 3 leads today"), "{text}");
+    assert!(lines[1].starts_with("Call 3 leads today"), "{text}");
     assert_eq!(
         lines[2],
         "R3 Priya Okafor: 4 of 5 late (2 never tried and still open), 57% of the misses"
@@ -333,7 +333,7 @@ async fn the_table_opens_with_what_to_do_and_names_the_reps() {
     // The first lead to call: due Wed 18 Nov 10:00, 2 days 2 hours overdue.
     assert_eq!(
         lines[5],
-        "A3  R3 Priya Okafor  due Wed 18 Nov 10:00, 2d 2h overdue, never tried"
+        "A3  R3 Priya Okafor  due Wed 18 Nov 10:00, overdue 2d 2h, never tried"
     );
     assert!(text.contains("acceptance (paid_search): 2 of 3 decided MQLs rejected"));
     // Paid search: B1 and B3 rejected; B2 accepted, then closed.

@@ -172,11 +172,11 @@ fn slipped(rules: &RuleSet, name: &str, r: &GroupResult) -> Option<(String, Vec<
         (Details::PercentWorked(d), Spec::PercentWorked { respond_within, .. }) if d.late > 0 => {
             for l in d.overdue_leads.iter().take(NAMED) {
                 lines.push(format!(
-                    "{}  {}  due {}, {} overdue, never tried",
+                    "{}  {}  due {}, overdue {}, never tried",
                     l.id,
                     rep_label(l.owner.as_deref(), l.owner_name.as_deref()),
                     day(l.deadline),
-                    human_secs(l.overdue_seconds)
+                    words::overdue(l.overdue_seconds, o.spec.calendar().is_some())
                 ));
             }
             for l in d.late_leads.iter().take(NAMED) {

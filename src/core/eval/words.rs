@@ -16,6 +16,30 @@ pub fn rep_label(id: Option<&str>, name: Option<&str>) -> String {
     }
 }
 
+/// How long a lead is past its deadline. Business time is told in hours,
+/// since a business day is not 24 of them: `116h of business time`, `3h 5m
+/// of business time`; calendar time as `4d 20h`.
+pub fn overdue(secs: f64, business: bool) -> String {
+    let s = secs.max(0.0).round() as u64;
+    let (h, m) = (s / 3_600, s % 3_600 / 60);
+    let hm = match (h, m) {
+        (0, m) => format!("{m}m"),
+        (h, 0) => format!("{h}h"),
+        (h, m) if h < 10 => format!("{h}h {m}m"),
+        (h, _) => format!("{h}h"),
+    };
+    if business {
+        format!("{hm} of business time")
+    } else if h >= 24 {
+        match h % 24 {
+            0 => format!("{}d", h / 24),
+            r => format!("{}d {r}h", h / 24),
+        }
+    } else {
+        hm
+    }
+}
+
 /// `1 attempt`, `6 attempts`.
 pub fn attempts(n: u32) -> String {
     format!("{n} attempt{}", if n == 1 { "" } else { "s" })
@@ -183,11 +207,11 @@ pub fn action(o: &Objective, r: &GroupResult) -> Option<String> {
     match &r.details {
         Details::PercentWorked(d) => {
             if d.overdue_open > 0 {
+                // Said without "these": the page gives no list to point at.
                 let mut s = format!(
-                    "Call {} {} today: past the deadline, never tried and still open",
-                    if d.overdue_open == 1 { "this" } else { "these" },
+                    "Call {} today: past the deadline, never tried and still open",
                     if d.overdue_open == 1 {
-                        "lead".to_owned()
+                        "1 lead".to_owned()
                     } else {
                         format!("{} leads", thousands(d.overdue_open))
                     }
@@ -228,7 +252,7 @@ pub fn action(o: &Objective, r: &GroupResult) -> Option<String> {
         }
         Details::ContactAttempts(d) => {
             let mut s = format!(
-                "This week: reopen the leads below that can still be reached, and make {} before giving up",
+                "This week: reopen the leads given up too early that can still be reached, and make {} before giving up",
                 attempts(d.min_attempts)
             );
             if let Some((t, k)) = most(&d.by_rep, |t| t.violating) {
@@ -305,5 +329,25 @@ pub fn action(o: &Objective, r: &GroupResult) -> Option<String> {
             ))
         }
         Details::Failed(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overdue_business_time_is_told_in_hours() {
+        // 116 business hours are 14.5 days of an 8-hour office, not "4d 20h".
+        assert_eq!(overdue(116.0 * 3600.0, true), "116h of business time");
+        assert_eq!(
+            overdue(3.0 * 3600.0 + 300.0, true),
+            "3h 5m of business time"
+        );
+        assert_eq!(overdue(2400.0, true), "40m of business time");
+        // Calendar time in days and hours.
+        assert_eq!(overdue(116.0 * 3600.0, false), "4d 20h");
+        assert_eq!(overdue(48.0 * 3600.0, false), "2d");
+        assert_eq!(overdue(3.0 * 3600.0 + 300.0, false), "3h 5m");
     }
 }
