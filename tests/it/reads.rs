@@ -234,7 +234,7 @@ fn expected_judged(
     end: DateTime<Utc>,
     at: DateTime<Utc>,
 ) -> Vec<JudgedCounts> {
-    let mut m: BTreeMap<(Option<String>, Option<String>), (u64, u64, u64, u64)> = BTreeMap::new();
+    let mut m: BTreeMap<(Option<String>, Option<String>), JudgedCounts> = BTreeMap::new();
     for f in facts
         .iter()
         .filter(|f| in_window(f.lead.mql_at, start, end))
@@ -242,32 +242,27 @@ fn expected_judged(
         let accepted = f.lead.accepted_at.is_some_and(|a| a < at);
         let rejected = f.lead.rejected_at.is_some_and(|r| r < at);
         let closed = f.lead.closed_at.is_some_and(|c| c < at);
-        let e = m
-            .entry((f.group.clone(), f.lead.close_reason.clone()))
-            .or_default();
-        e.0 += 1;
+        let key = (f.group.clone(), f.lead.close_reason.clone());
+        let e = m.entry(key.clone()).or_insert_with(|| JudgedCounts {
+            group: key.0,
+            reason: key.1,
+            cohort: 0,
+            accepted: 0,
+            rejected: 0,
+            decided: 0,
+        });
+        e.cohort += 1;
         if accepted {
-            e.1 += 1;
+            e.accepted += 1;
         } else if rejected {
-            e.2 += 1;
+            e.rejected += 1;
         }
         // Sales' reason counts for the leads it rejected or closed by `at`.
         if closed || (rejected && !accepted) {
-            e.3 += 1;
+            e.decided += 1;
         }
     }
-    m.into_iter()
-        .map(
-            |((group, reason), (cohort, accepted, rejected, decided))| JudgedCounts {
-                group,
-                reason,
-                cohort,
-                accepted,
-                rejected,
-                decided,
-            },
-        )
-        .collect()
+    m.into_values().collect()
 }
 
 fn expected_first(

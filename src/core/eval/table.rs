@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use chrono::SecondsFormat;
 
-use super::result::{Details, Evaluation, GroupResult};
+use super::result::{Details, Evaluation, GroupResult, NamedLead};
 use super::words::{self, rep_label};
 use crate::rules::{RuleSet, Spec, Target};
 
@@ -166,6 +166,16 @@ fn slipped(rules: &RuleSet, name: &str, r: &GroupResult) -> Option<(String, Vec<
     } else {
         format!(" ({})", group_label(r))
     };
+    // A lead given up on: id, owner, attempts, when.
+    let given_up = |l: &NamedLead| {
+        format!(
+            "{}  {}  {}  given up {}",
+            l.id,
+            rep_label(l.owner.as_deref(), l.owner_name.as_deref()),
+            words::attempts(l.attempts),
+            day(l.closed_at)
+        )
+    };
     let mut lines: Vec<String> = words::action(o, r).into_iter().collect();
     lines.extend(words::top_reps(r, 3).into_iter().map(|l| format!("  {l}")));
     let heading = match (&r.details, &o.spec) {
@@ -197,15 +207,7 @@ fn slipped(rules: &RuleSet, name: &str, r: &GroupResult) -> Option<(String, Vec<
             )
         }
         (Details::ContactAttempts(d), _) if d.violations > 0 => {
-            lines.extend(d.violating_leads.iter().take(NAMED).map(|l| {
-                format!(
-                    "{}  {}  {}  given up {}",
-                    l.id,
-                    rep_label(l.owner.as_deref(), l.owner_name.as_deref()),
-                    words::attempts(l.attempts),
-                    day(l.closed_at)
-                )
-            }));
+            lines.extend(d.violating_leads.iter().take(NAMED).map(given_up));
             format!(
                 "{name}{group}: {} of {} leads given up with fewer than {}",
                 d.violations,
@@ -219,15 +221,7 @@ fn slipped(rules: &RuleSet, name: &str, r: &GroupResult) -> Option<(String, Vec<
             d.accepted + d.rejected
         ),
         (Details::Profitability(d), _) if d.leakage > 0 => {
-            lines.extend(d.leakage_leads.iter().take(NAMED).map(|l| {
-                format!(
-                    "{}  {}  {}  given up {}",
-                    l.id,
-                    rep_label(l.owner.as_deref(), l.owner_name.as_deref()),
-                    words::attempts(l.attempts),
-                    day(l.closed_at)
-                )
-            }));
+            lines.extend(d.leakage_leads.iter().take(NAMED).map(given_up));
             format!("{name}{group}: {}", words::leakage(r)?)
         }
         (Details::LeadVolume(_), _) if !lines.is_empty() => format!("{name}{group}"),
