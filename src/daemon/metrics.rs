@@ -18,7 +18,7 @@ use prometheus::{
 };
 
 use super::board::{Board, SOURCE_GROUP};
-use crate::eval::{Details, FailureReason, Status};
+use crate::eval::{Details, FailureReason, RepAttempts, RepWorked, Status};
 
 /// The content type of the text format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -286,6 +286,58 @@ fn gauge(name: &str, help: &str, labels: &[&str]) -> GaugeVec {
 }
 
 /// The per-objective families, drawn from the board.
+/// One rep's share of a failing figure, whatever the kind: the leads behind
+/// the failure and what they were out of.
+struct RepTally<'a> {
+    rep: Option<&'a str>,
+    name: Option<&'a str>,
+    failures: u64,
+    leads: u64,
+}
+
+/// percent_worked: the late leads out of those due.
+impl<'a> From<&'a RepWorked> for RepTally<'a> {
+    fn from(t: &'a RepWorked) -> Self {
+        RepTally {
+            rep: t.rep.as_deref(),
+            name: t.name.as_deref(),
+            failures: t.late,
+            leads: t.eligible,
+        }
+    }
+}
+
+/// contact_attempts: given up too early out of given up on.
+impl<'a> From<&'a RepAttempts> for RepTally<'a> {
+    fn from(t: &'a RepAttempts) -> Self {
+        RepTally {
+            rep: t.rep.as_deref(),
+            name: t.name.as_deref(),
+            failures: t.violating,
+            leads: t.abandoned,
+        }
+    }
+}
+
+impl RepTally<'_> {
+    /// The `rep` label: the id, or `unknown` for leads nobody owns.
+    fn label(&self) -> &str {
+        self.rep.unwrap_or("unknown")
+    }
+}
+
+/// The reps a series is exported for: those with a failure, the first
+/// [`REP_SERIES`] of them (the tallies come most failures first), and the
+/// unowned leads when they failed.
+fn bounded<'a>(
+    reps: impl Iterator<Item = RepTally<'a>>,
+    unassigned: Option<RepTally<'a>>,
+) -> impl Iterator<Item = RepTally<'a>> {
+    reps.filter(|t| t.failures > 0)
+        .take(REP_SERIES)
+        .chain(unassigned.filter(|t| t.failures > 0))
+}
+
 fn objective_families(board: &Board) -> Vec<prometheus::proto::MetricFamily> {
     let value = gauge(
         "handoff_objective_value",
@@ -432,6 +484,7 @@ fn objective_families(board: &Board) -> Vec<prometheus::proto::MetricFamily> {
                 if let Some(n) = &r.group_name {
                     rep_info.with_label_values(&[&r.group, n]).set(1.0);
                 }
+                let mut tallies: Vec<RepTally> = Vec::new();
                 match &r.details {
                     Details::LeadVolume(d) => {
                         if let Some(x) = d.expected {
@@ -443,29 +496,12 @@ fn objective_families(board: &Board) -> Vec<prometheus::proto::MetricFamily> {
                     }
                     Details::PercentWorked(d) => {
                         response.push(response_summary(&labels, d));
-                        let top = d.by_rep.iter().filter(|t| t.late > 0).take(REP_SERIES);
-                        for t in top.chain(d.unassigned.iter().filter(|t| t.late > 0)) {
-                            let rep = t.rep.as_deref().unwrap_or("unknown");
-                            let rl = [name.as_str(), kind, r.group.as_str(), rep];
-                            rep_failures.with_label_values(&rl).set(t.late as f64);
-                            rep_leads.with_label_values(&rl).set(t.eligible as f64);
-                            if let (Some(id), Some(n)) = (&t.rep, &t.name) {
-                                rep_info.with_label_values(&[id, n]).set(1.0);
-                            }
-                        }
+                        let reps = d.by_rep.iter().map(RepTally::from);
+                        tallies.extend(bounded(reps, d.unassigned.as_ref().map(RepTally::from)));
                     }
                     Details::ContactAttempts(d) => {
-                        let top = d.by_rep.iter().filter(|t| t.violating > 0);
-                        let top = top.take(REP_SERIES);
-                        for t in top.chain(d.unassigned.iter().filter(|t| t.violating > 0)) {
-                            let rep = t.rep.as_deref().unwrap_or("unknown");
-                            let rl = [name.as_str(), kind, r.group.as_str(), rep];
-                            rep_failures.with_label_values(&rl).set(t.violating as f64);
-                            rep_leads.with_label_values(&rl).set(t.abandoned as f64);
-                            if let (Some(id), Some(n)) = (&t.rep, &t.name) {
-                                rep_info.with_label_values(&[id, n]).set(1.0);
-                            }
-                        }
+                        let reps = d.by_rep.iter().map(RepTally::from);
+                        tallies.extend(bounded(reps, d.unassigned.as_ref().map(RepTally::from)));
                     }
                     Details::Profitability(d) => {
                         if let Some(x) = d.required_attempts {
@@ -486,6 +522,14 @@ fn objective_families(board: &Board) -> Vec<prometheus::proto::MetricFamily> {
                         }
                     }
                     _ => {}
+                }
+                for t in tallies {
+                    let rl = [name.as_str(), kind, r.group.as_str(), t.label()];
+                    rep_failures.with_label_values(&rl).set(t.failures as f64);
+                    rep_leads.with_label_values(&rl).set(t.leads as f64);
+                    if let (Some(id), Some(n)) = (t.rep, t.name) {
+                        rep_info.with_label_values(&[id, n]).set(1.0);
+                    }
                 }
             }
         }

@@ -133,6 +133,16 @@ fn exported() -> (BTreeSet<String>, BTreeSet<String>) {
     (metrics, labels)
 }
 
+/// PromQL words followed by a parenthesised list of label names.
+const LABEL_LISTS: &[&str] = &[
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+];
+
 /// PromQL words that are not metric names.
 const PROMQL_WORDS: &[&str] = &[
     "sum",
@@ -225,16 +235,7 @@ fn check_names(expr: &str, metrics: &BTreeSet<String>, labels: &BTreeSet<String>
                 if !labels.contains(&word) {
                     problems.push(format!("label {word} is not exported"));
                 }
-            } else if [
-                "by",
-                "without",
-                "on",
-                "ignoring",
-                "group_left",
-                "group_right",
-            ]
-            .contains(&word.as_str())
-            {
+            } else if LABEL_LISTS.contains(&word.as_str()) {
                 let rest: String = bytes[i..].iter().collect();
                 if let Some(list) = rest.trim_start().strip_prefix('(') {
                     let list = list.split(')').next().unwrap_or("");
