@@ -69,7 +69,7 @@ pub async fn replay(
         bar.inc(1);
     }
     // Mail that grouping would still send after the last instant.
-    replay.advance(options.to + TimeDelta::days(1));
+    replay.advance(store, options.to + TimeDelta::days(1)).await;
     bar.finish_and_clear();
     Ok(Run {
         label: label.to_owned(),

@@ -603,8 +603,8 @@ pub struct DaemonArgs {
 
     /// A directory of mail templates that replace the built-in ones of the same
     /// name (breach.txt.j2, breach.html.j2, at_risk.*, resolved.*,
-    /// period_missed.*, evaluation_failing.*, layout.html.j2, parts.*.j2). They
-    /// are checked on start.
+    /// period_missed.*, evaluation_failing.*, sla_changed.*, lead_notice.*,
+    /// layout.html.j2, parts.*.j2). They are checked on start.
     #[arg(
         long,
         env = "HANDOFF_TEMPLATES_DIR",
@@ -644,6 +644,20 @@ pub struct DaemonArgs {
         help_heading = "Alert mail"
     )]
     pub group_interval: u64,
+
+    /// Seconds between scans of the leads in flight for lead notices
+    /// (`notify_reps:` in the rules, docs/LEADS.md). Each scan reads only the
+    /// leads whose first-attempt clock runs; a reminder or a deadline is also
+    /// scanned for at the instant it falls due.
+    #[arg(
+        long,
+        env = "HANDOFF_LEAD_SCAN_EVERY",
+        value_name = "SECONDS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=3600),
+        help_heading = "Alert mail"
+    )]
+    pub lead_scan_every: u64,
 }
 
 impl DaemonArgs {
@@ -677,6 +691,7 @@ impl DaemonArgs {
                 max_connections: usize::try_from(self.http_max_connections).unwrap_or(usize::MAX),
             },
             mail: Some(self.mail()?),
+            lead_scan_every: std::time::Duration::from_secs(self.lead_scan_every),
             ..crate::daemon::Options::default()
         })
     }

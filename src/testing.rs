@@ -135,15 +135,18 @@ async fn run_case(
         first,
         Pace::Every,
     );
+    replay.leads = true;
     let mut failures = Vec::new();
     let mut changes = case.changes.iter().peekable();
     for &at in &case.instants {
         while let Some(change) = changes.next_if(|c| c.at <= at) {
+            // What the clock passes before the change sees the data before it.
+            replay.advance(&store, change.at).await;
             crate::ruletest::load_rows(&store, &change.rows)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}:{}: {e}", file.path.display(), change.line))?;
             if let Some(path) = &change.rules {
-                replay.reload(load_rules(path)?, change.at);
+                replay.reload(&store, load_rules(path)?, change.at).await;
             }
         }
         replay.step(&store, at).await;
@@ -153,9 +156,10 @@ async fn run_case(
     }
     // Mail that grouping sends after the last instant still counts.
     let last = *case.instants.last().unwrap_or(&first);
-    replay.advance(last + TimeDelta::days(2));
+    replay.advance(&store, last + TimeDelta::days(2)).await;
     for e in &case.expect {
-        check_mail(&replay, file, e, &mut failures);
+        let previous = case.instants.iter().rev().find(|t| **t < e.at).copied();
+        check_mail(&replay, file, e, previous, &mut failures);
     }
     store.close().await;
     Ok(failures)
@@ -253,20 +257,55 @@ fn check_state(replay: &Replay, file: &TestFile, e: &Expect, failures: &mut Vec<
     }
 }
 
-fn check_mail(replay: &Replay, file: &TestFile, e: &Expect, failures: &mut Vec<String>) {
-    let Some(want) = &e.mail else {
-        return;
-    };
-    let got: Vec<&crate::store::OutboxRow> = replay
-        .notices
-        .iter()
-        .filter(|d| {
-            d.caused_at == e.at
-                && d.row.objective == e.objective
-                && (d.row.group == e.group || d.row.group.is_empty())
-        })
-        .map(|d| &d.row)
-        .collect();
+fn check_mail(
+    replay: &Replay,
+    file: &TestFile,
+    e: &Expect,
+    previous: Option<DateTime<Utc>>,
+    failures: &mut Vec<String>,
+) {
+    let lead = |d: &&crate::daemon::engine::Decided| d.row.kind == crate::daemon::leads::OUTBOX_KIND;
+    if let Some(want) = &e.mail {
+        let got = replay
+            .notices
+            .iter()
+            .filter(|d| {
+                !lead(d)
+                    && d.caused_at == e.at
+                    && d.row.objective == e.objective
+                    && (d.row.group == e.group || d.row.group.is_empty())
+            })
+            .map(|d| &d.row)
+            .collect();
+        check_list("mail", "no mail caused by this evaluation", want, got, file, e, failures);
+    }
+    if let Some(want) = &e.lead_mail {
+        let got = replay
+            .notices
+            .iter()
+            .filter(|d| {
+                lead(d)
+                    && d.row.objective == e.objective
+                    && d.row.created_at <= e.at
+                    && previous.is_none_or(|p| d.row.created_at > p)
+            })
+            .map(|d| &d.row)
+            .collect();
+        let none = "no lead notice since the test's previous instant";
+        check_list("lead_mail", none, want, got, file, e, failures);
+    }
+}
+
+/// Matches the mails expected against those found; a failure lists both.
+fn check_list(
+    what: &str,
+    none: &str,
+    want: &[crate::ruletest::MailExpect],
+    got: Vec<&crate::store::OutboxRow>,
+    file: &TestFile,
+    e: &Expect,
+    failures: &mut Vec<String>,
+) {
     let mut unmatched: Vec<&crate::store::OutboxRow> = got.clone();
     let mut missing = Vec::new();
     for m in want {
@@ -283,7 +322,7 @@ fn check_mail(replay: &Replay, file: &TestFile, e: &Expect, failures: &mut Vec<S
     if missing.is_empty() && unmatched.is_empty() {
         return;
     }
-    let mut text = format!("{}: mail:", place(file, e));
+    let mut text = format!("{}: {what}:", place(file, e));
     for m in &missing {
         let _ = write!(
             text,
@@ -301,7 +340,7 @@ fn check_mail(replay: &Replay, file: &TestFile, e: &Expect, failures: &mut Vec<S
         );
     }
     if got.is_empty() {
-        text.push_str("\n          got: no mail caused by this evaluation");
+        let _ = write!(text, "\n          got: {none}");
     } else {
         for r in &got {
             let _ = write!(

@@ -214,6 +214,9 @@ pub struct Expect {
     pub alert: Option<AlertExpect>,
     /// The mail sent about the objective and group at this instant; `Some(vec![])`: none.
     pub mail: Option<Vec<MailExpect>>,
+    /// The lead notices (docs/LEADS.md) of the objective decided after the
+    /// test's previous instant, up to and at this one; `Some(vec![])`: none.
+    pub lead_mail: Option<Vec<MailExpect>>,
 }
 
 impl Expect {
@@ -1198,31 +1201,36 @@ impl Checker<'_> {
             Some(t) => Some(t.value),
             None => None,
         };
-        let mail = match &raw.mail {
-            Some(list) => {
-                let mut out = Vec::new();
-                for item in &list.value {
-                    match item.value.0.as_ref().and_then(|m| self.mail(m, item.loc)) {
-                        Some(m) => out.push(m),
-                        None => ok = false,
-                    }
+        let mut mails = |list: &Option<Sp<Vec<Sp<Isolated<RawMail>>>>>| {
+            let list = list.as_ref()?;
+            let mut out = Vec::new();
+            for item in &list.value {
+                match item.value.0.as_ref().and_then(|m| self.mail(m, item.loc)) {
+                    Some(m) => out.push(m),
+                    None => ok = false,
                 }
-                Some(out)
             }
-            None => None,
+            Some(out)
         };
+        let mail = mails(&raw.mail);
+        let lead_mail = mails(&raw.lead_mail);
         let status = raw.status.as_ref().map(|s| s.value.status());
         let alert = raw.alert.as_ref().map(|a| a.value.state());
-        let checks = ["status", "value", "alert", "mail"];
+        let checks = ["status", "value", "alert", "mail", "lead_mail"];
         let dropped = checks
             .iter()
             .any(|c| self.dropped.contains(&(loc, (*c).to_owned())));
-        if status.is_none() && raw.value.is_none() && alert.is_none() && mail.is_none() && !dropped
+        if status.is_none()
+            && raw.value.is_none()
+            && alert.is_none()
+            && mail.is_none()
+            && lead_mail.is_none()
+            && !dropped
         {
             self.help(
                 loc,
                 "this expectation checks nothing",
-                Some("give `status`, `value`, `alert` or `mail`".into()),
+                Some("give `status`, `value`, `alert`, `mail` or `lead_mail`".into()),
             );
             ok = false;
         }
@@ -1237,6 +1245,7 @@ impl Checker<'_> {
             tolerance,
             alert,
             mail,
+            lead_mail,
         })
     }
 
@@ -1774,7 +1783,8 @@ impl schemars::JsonSchema for RawAt {
             { "required": ["status"] },
             { "required": ["value"] },
             { "required": ["alert"] },
-            { "required": ["mail"] }
+            { "required": ["mail"] },
+            { "required": ["lead_mail"] }
         ],
         "dependentRequired" = { "tolerance": ["value"] }
     )
@@ -1805,6 +1815,10 @@ struct RawExpect {
     /// Every mail sent about this objective and group at this instant; `[]`: none.
     #[serde(default)]
     mail: Option<Sp<Vec<Sp<Isolated<RawMail>>>>>,
+    /// Every lead notice of the objective (`notify_reps`) decided after the
+    /// test's previous instant, up to and at this one; `[]`: none.
+    #[serde(default)]
+    lead_mail: Option<Sp<Vec<Sp<Isolated<RawMail>>>>>,
 }
 
 /// A mail that must be sent; each field given must match.

@@ -170,6 +170,11 @@ pub struct Board {
     /// an objective restored unchanged within [`PARKED_FOR`] takes its alerts
     /// back, so nobody is told again of what they already know.
     pub parked: BTreeMap<String, (Entry, DateTime<Utc>)>,
+    /// What the last scan of each objective's leads in flight found
+    /// (objectives with `notify_reps`).
+    pub leads: BTreeMap<String, super::leads::InFlightView>,
+    /// Lead notices told since start, by kind.
+    pub lead_notices: BTreeMap<super::leads::NoticeKind, u64>,
 }
 
 /// How long a removed objective's alert state is kept for its return.
@@ -508,6 +513,16 @@ pub fn merge_journal(u: &mut Journal, journal: Journal) {
         u.rule_sets.extend(journal.rule_sets);
         if journal.prune_before.is_some() {
             u.prune_before = journal.prune_before;
+        }
+        // Lead notices: each (objective, lead, kind, owner, receiver) once.
+        u.lead_notices.extend(journal.lead_notices);
+        u.lead_notices.sort();
+        u.lead_notices.dedup_by(|a, b| {
+            (&a.objective, &a.lead_id, &a.kind, &a.owner, &a.receiver)
+                == (&b.objective, &b.lead_id, &b.kind, &b.owner, &b.receiver)
+        });
+        if journal.prune_leads_before.is_some() {
+            u.prune_leads_before = journal.prune_leads_before;
         }
     }
 }

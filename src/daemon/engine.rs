@@ -32,6 +32,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::alerts::{Severity, State};
 use super::board::{self, Board, Entry, Logged, Outcome, SOURCE_GROUP};
+use super::leads::{self, LeadNotices};
 use super::notify::{
     Decision, Known, KnownObjective, Live, MISSED_TOLD_FOR, MailOptions, MailState, Missed,
     SlaNotice, What, message_id, missed, retry_after, status_word, volume_result,
@@ -65,6 +66,8 @@ pub enum Input {
     },
     /// Drop from memory what the retention setting no longer keeps.
     Prune(DateTime<Utc>),
+    /// A scan of an objective's leads in flight (docs/LEADS.md).
+    Scanned(Box<super::leads::Scan>),
 }
 
 /// Saved state, as the shell read it from the database.
@@ -83,6 +86,8 @@ pub struct Restored {
     pub last_definitions: Option<BTreeMap<String, RecordedDefinition>>,
     /// The content hash of the last rule set recorded.
     pub last_rule_set: Option<String>,
+    /// The lead notice log of the last [`leads::LOG_KEPT`].
+    pub lead_log: Vec<crate::store::LeadNoticeRow>,
     pub now: DateTime<Utc>,
 }
 
@@ -146,6 +151,8 @@ pub struct Engine {
     pub sla: BTreeMap<String, SlaChange>,
     /// The content hash of the last rule set recorded in the change log.
     recorded: Option<String>,
+    /// Lead notices: what was told, what waits for its digest.
+    pub leads: LeadNotices,
 }
 
 impl std::fmt::Debug for Engine {
@@ -193,6 +200,7 @@ impl Engine {
             database,
             sla: BTreeMap::new(),
             recorded: None,
+            leads: LeadNotices::default(),
         }
     }
 
@@ -232,15 +240,121 @@ impl Engine {
             Input::Delivered { row, pause_until } => self.delivered(*row, pause_until),
             Input::Prune(before) => {
                 self.mail.planner.prune(before);
+                // The lead notice log is kept by its leads' hand-off, longer
+                // than any scan reaches, whatever the retention.
+                let leads_before = self.leads.last_scan.map(|t| t - leads::LOG_KEPT);
+                if let Some(b) = leads_before {
+                    self.leads.prune(b);
+                }
                 Effects {
                     record: Journal {
                         prune_before: Some(before),
+                        prune_leads_before: leads_before,
                         ..Journal::default()
                     },
                     ..Effects::default()
                 }
             }
+            Input::Scanned(scan) => self.scanned(*scan),
         }
+    }
+
+    /// Takes a scan of an objective's leads in flight: the board's view of
+    /// them, and the digests whose `group_wait` has passed, rendered into
+    /// the outbox with the log of what they tell.
+    fn scanned(&mut self, scan: leads::Scan) -> Effects {
+        let mut effects = Effects::default();
+        let rules = self.rules.clone();
+        let Some(o) = rules.objective(&scan.objective) else {
+            return effects;
+        };
+        let at = scan.at;
+        let mail = self.notices.clone();
+        let Some(view) = self.leads.scanned(&rules, o, scan, mail.is_some()) else {
+            return effects;
+        };
+        match (&view.error, self.board.leads.get_mut(&o.name)) {
+            // A failed scan keeps what the last good one found, and says so.
+            (Some(e), Some(last)) => last.error = Some(e.clone()),
+            _ => {
+                self.board.leads.insert(o.name.clone(), view);
+            }
+        }
+        self.board.generation += 1;
+        let Some(mail) = mail else {
+            return effects;
+        };
+        let domain = mail.from.email.domain().to_owned();
+        for d in self.leads.ready(&o.name, at, mail.grouping.group_wait) {
+            let id = leads::message_id(&d, at, &domain);
+            let view = leads::view(&rules, o, &d, at, mail.external_url.as_deref());
+            let rows = self.leads.told(&d, &id, at);
+            for r in &rows {
+                if let Some(k) = leads::NoticeKind::ALL
+                    .into_iter()
+                    .find(|k| k.as_str() == r.kind)
+                {
+                    *self.board.lead_notices.entry(k).or_default() += 1;
+                }
+            }
+            effects.record.lead_notices.extend(rows);
+            let built = mail.templates.render_leads(&view).and_then(|rendered| {
+                render::message(
+                    &mail.from,
+                    &d.receiver,
+                    &id,
+                    &Thread::default(),
+                    at,
+                    &rendered,
+                )
+                .map(|m| (rendered, m))
+            });
+            let (rendered, message) = match built {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(receiver = %d.receiver, objective = %o.name, error = %e, "A lead notice could not be built; it is dropped.");
+                    effects.unbuildable += 1;
+                    continue;
+                }
+            };
+            tracing::info!(
+                receiver = %d.receiver,
+                objective = %o.name,
+                leads = d.lines.len(),
+                subject = %rendered.subject,
+                "Lead notice decided."
+            );
+            let row = OutboxRow {
+                id,
+                receiver: d.receiver.clone(),
+                objective: o.name.clone(),
+                group: leads::OUTBOX_GROUP.to_owned(),
+                kind: leads::OUTBOX_KIND.to_owned(),
+                subject: rendered.subject,
+                message,
+                created_at: at,
+                state: Delivery::Pending,
+                attempts: 0,
+                next_attempt_at: at,
+                sent_at: None,
+                last_error: None,
+            };
+            effects.record.outbox.push(row.clone());
+            self.mail.pending.push(row.clone());
+            effects.notices.push(Decided { row, caused_at: at });
+        }
+        effects
+    }
+
+    /// The earliest instant after `now` at which a scan of the leads in
+    /// flight has something to decide (a digest's wait ends, a reminder or a
+    /// deadline falls due).
+    pub fn next_lead_scan(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let wait = self
+            .notices
+            .as_ref()
+            .map_or(TimeDelta::zero(), |m| m.grouping.group_wait);
+        self.leads.next_wake(now, wait)
     }
 
     fn evaluated(&mut self, outcome: Outcome) -> Effects {
@@ -296,6 +410,7 @@ impl Engine {
         }
         let now = r.now;
         self.mail.planner = super::notify::Planner::with_log(r.log);
+        self.leads.restore(r.lead_log);
         let mut pending = r.pending;
         // A restart is often the fix (a new --smtp-url): what waits is tried
         // at once, its backoff starting over.
@@ -416,6 +531,12 @@ impl Engine {
         // An SLA change of an objective that left the rules is not told.
         let rules = self.rules.clone();
         self.sla.retain(|name, _| rules.objective(name).is_some());
+        self.leads.keep_objectives(&rules);
+        self.board.leads.retain(|name, _| {
+            rules
+                .objective(name)
+                .is_some_and(|o| leads::LeadClock::of(o).is_some())
+        });
         effects.record.rule_sets.extend(self.record_rules(now, why));
         effects
     }

@@ -150,7 +150,7 @@ impl Metrics {
         let outbox_pending =
             IntGauge::new("handoff_outbox_pending", "Alert mails waiting to be sent.")
                 .expect("valid metric");
-        for kind in ["firing", "resolved", "repeat", "period_missed"] {
+        for kind in ["firing", "resolved", "repeat", "period_missed", "lead"] {
             notifications.with_label_values(&[kind]);
         }
         for reason in ["temporary", "timeout", "permanent", "auth"] {
@@ -586,6 +586,53 @@ fn objective_families(board: &Board) -> Vec<prometheus::proto::MetricFamily> {
     family.set_field_type(MetricType::SUMMARY);
     family.set_metric(response);
     out.push(family);
+    out.extend(lead_families(board));
+    out
+}
+
+/// The lead notices' families (docs/LEADS.md): notices told by kind, and
+/// each objective's leads in flight and overdue as its last scan found them.
+fn lead_families(board: &Board) -> Vec<MetricFamily> {
+    let told = prometheus::IntCounterVec::new(
+        Opts::new(
+            "handoff_lead_notices_total",
+            "Lead notices told (one per lead, kind and receiver), by kind: handoff, reminder, overdue.",
+        ),
+        &["kind"],
+    )
+    .expect("valid metric");
+    for kind in super::leads::NoticeKind::ALL {
+        told.with_label_values(&[kind.as_str()])
+            .inc_by(board.lead_notices.get(&kind).copied().unwrap_or(0));
+    }
+    let overdue = gauge(
+        "handoff_leads_overdue",
+        "Leads past their first-attempt deadline less than 24 hours ago, untried and still open, as the last scan found them.",
+        &["objective"],
+    );
+    let in_flight = gauge(
+        "handoff_leads_in_flight",
+        "Leads untried and open whose first-attempt deadline is still ahead, as the last scan found them.",
+        &["objective"],
+    );
+    let scanned = gauge(
+        "handoff_lead_scan_timestamp_seconds",
+        "When the leads in flight were last scanned successfully (Unix time).",
+        &["objective"],
+    );
+    // A failed scan keeps what the last good one found.
+    for (name, v) in &board.leads {
+        if let Some(t) = v.scanned_at {
+            overdue.with_label_values(&[name]).set(v.overdue as f64);
+            in_flight.with_label_values(&[name]).set(v.in_flight as f64);
+            scanned.with_label_values(&[name]).set(t.timestamp() as f64);
+        }
+    }
+    let mut out = Vec::new();
+    out.extend(prometheus::core::Collector::collect(&told));
+    for v in [overdue, in_flight, scanned] {
+        out.extend(prometheus::core::Collector::collect(&v));
+    }
     out
 }
 

@@ -25,6 +25,7 @@ mod board;
 pub mod engine;
 pub mod evaluate;
 mod http;
+pub mod leads;
 mod metrics;
 mod notify;
 pub mod page;
@@ -90,6 +91,9 @@ pub struct Options {
     /// Print the addresses for a person on stderr when listening; off when
     /// the logs are JSON, whose stream must hold nothing else.
     pub banner: bool,
+    /// How often the leads in flight are scanned for lead notices (also at
+    /// every instant one falls due).
+    pub lead_scan_every: Duration,
 }
 
 impl Default for Options {
@@ -107,6 +111,7 @@ impl Default for Options {
             mail: None,
             allow_empty_rules: false,
             banner: true,
+            lead_scan_every: leads::DEFAULT_SCAN_EVERY,
         }
     }
 }
@@ -324,6 +329,7 @@ impl Daemon {
         if self.options.mail.is_some() {
             restored.log = self.store.notification_log().await?;
             restored.pending = self.store.pending_mail().await?;
+            restored.lead_log = self.store.lead_notices(now - leads::LOG_KEPT).await?;
         }
         let (log, pending) = (restored.log.len(), restored.pending.len());
         let effects = self.engine().handle(Input::Restored(Box::new(restored)));
@@ -373,6 +379,8 @@ impl Daemon {
         self.tracker.spawn(async move { d.housekeeping().await });
         let d = self.clone();
         self.tracker.spawn(async move { d.watch_rules().await });
+        let d = self.clone();
+        self.tracker.spawn(async move { d.lead_loop().await });
         if let Some(mail) = &self.options.mail {
             tracing::info!(via = %mail.transport.describe(), from = %mail.from, "Alert mail is on.");
             let d = self.clone();
@@ -635,6 +643,50 @@ impl Daemon {
             tokio::select! {
                 () = self.shutdown.cancelled() => return,
                 () = tokio::time::sleep(PRUNE_EVERY) => {}
+            }
+        }
+    }
+
+    /// Scans the leads in flight of every objective with `notify_reps`
+    /// (docs/LEADS.md) until stop: every `--lead-scan-every`, and at the
+    /// instant a reminder, a deadline or a digest falls due.
+    async fn lead_loop(self: Arc<Self>) {
+        let every = TimeDelta::from_std(self.options.lead_scan_every)
+            .unwrap_or(TimeDelta::minutes(1))
+            .max(TimeDelta::seconds(1));
+        loop {
+            let now = self.now().trunc_subsecs(6);
+            self.scan_leads(now).await;
+            let next = self
+                .engine()
+                .next_lead_scan(now)
+                .map_or(now + every, |t| t.min(now + every));
+            tokio::select! {
+                () = self.shutdown.cancelled() => return,
+                () = self.options.clock.sleep_until(next) => {}
+            }
+        }
+    }
+
+    /// Scans the leads in flight of every objective with `notify_reps` at
+    /// `at`, and lets the engine decide.
+    pub async fn scan_leads(&self, at: DateTime<Utc>) {
+        let rules = self.rules();
+        for o in rules.objectives() {
+            if leads::LeadClock::of(o).is_none() {
+                continue;
+            }
+            let Ok(_permit) = self.permits.acquire().await else {
+                return;
+            };
+            let Some(scan) = leads::read(&self.store, o, at).await else {
+                continue;
+            };
+            let effects = self.engine().handle(Input::Scanned(Box::new(scan)));
+            let decided = !effects.notices.is_empty();
+            self.carry_out(effects);
+            if decided {
+                self.deliver_wake.notify_one();
             }
         }
     }

@@ -1235,6 +1235,7 @@ impl Daemon {
                         "resolved" => "resolved",
                         "period_missed" => "period_missed",
                         "sla_changed" => "sla_changed",
+                        super::leads::OUTBOX_KIND => "lead",
                         _ => "firing",
                     };
                     self.metrics.notifications.with_label_values(&[label]).inc();

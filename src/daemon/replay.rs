@@ -67,6 +67,9 @@ pub struct Replay {
     pub record: Journal,
     /// Keep the record (results and closed periods) in [`Replay::record`].
     pub keep_record: bool,
+    /// Scan the leads in flight for lead notices (docs/LEADS.md), at every
+    /// instant and whenever one falls due (`handoff test`).
+    pub leads: bool,
 }
 
 /// Mail options for a replay: nothing is sent, so only what the notices say
@@ -107,6 +110,7 @@ impl Replay {
             notices: Vec::new(),
             record: Journal::default(),
             keep_record: false,
+            leads: false,
         }
     }
 
@@ -122,8 +126,8 @@ impl Replay {
     }
 
     /// Takes a new rule set at `at`, as a reload does.
-    pub fn reload(&mut self, rules: Arc<RuleSet>, at: DateTime<Utc>) {
-        self.advance(at);
+    pub async fn reload(&mut self, store: &Store, rules: Arc<RuleSet>, at: DateTime<Utc>) {
+        self.advance(store, at).await;
         let effects = self.engine.handle(Input::Reloaded {
             rules,
             at,
@@ -140,7 +144,7 @@ impl Replay {
     /// Evaluates the objectives due at `at` and lets the engine decide. A
     /// failed evaluation is an `error` result, as in the daemon.
     pub async fn step(&mut self, store: &Store, at: DateTime<Utc>) {
-        self.advance(at);
+        self.advance(store, at).await;
         let rules = self.engine.rules().clone();
         for o in rules.objectives() {
             if !self.due(o, at) {
@@ -191,17 +195,49 @@ impl Replay {
                 }
             }
         }
+        self.scan(store, at).await;
         let effects = self.engine.handle(Input::Tick(at));
         self.take(at, effects);
         self.now = Some(at);
     }
 
+    /// Scans the leads in flight at `at`, when the replay does.
+    async fn scan(&mut self, store: &Store, at: DateTime<Utc>) {
+        if !self.leads {
+            return;
+        }
+        let rules = self.engine.rules().clone();
+        for o in rules.objectives() {
+            if let Some(scan) = super::leads::read(store, o, at).await {
+                let effects = self.engine.handle(Input::Scanned(Box::new(scan)));
+                self.take(at, effects);
+            }
+        }
+    }
+
     /// Moves the clock up to (not including) `until`: every instant at which
-    /// grouping lets mail go.
-    pub fn advance(&mut self, until: DateTime<Utc>) {
-        while let Some(at) = self.now.and_then(|n| self.engine.next_wake(n))
-            && at < until
-        {
+    /// grouping lets mail go, or (with [`Replay::leads`]) a lead notice
+    /// falls due.
+    pub async fn advance(&mut self, store: &Store, until: DateTime<Utc>) {
+        loop {
+            let Some(now) = self.now else {
+                return;
+            };
+            let mail = self.engine.next_wake(now);
+            let leads = if self.leads {
+                self.engine.next_lead_scan(now)
+            } else {
+                None
+            };
+            let Some(at) = [mail, leads].into_iter().flatten().min() else {
+                return;
+            };
+            if at >= until {
+                return;
+            }
+            if leads == Some(at) {
+                self.scan(store, at).await;
+            }
             let effects = self.engine.handle(Input::Tick(at));
             self.take(at, effects);
             self.now = Some(at);

@@ -222,6 +222,90 @@ pub struct View {
     pub timezone: String,
 }
 
+/// What the lead notice templates see (docs/LEADS.md): one digest to one
+/// receiver, every value formatted.
+#[derive(Clone, Debug, Serialize)]
+pub struct LeadView {
+    pub subject: String,
+    /// `NEW MQL`, `REMINDER`, `OVERDUE`, or `MQLS TO CALL` for a mix.
+    pub title: String,
+    pub accent: String,
+    /// "MQL L123 is yours", "3 MQLs to call".
+    pub heading: String,
+    /// What to do and by when, in a sentence.
+    pub intro: String,
+    pub objective: String,
+    /// The promise in words.
+    pub promise: String,
+    pub leads: Vec<LeadLine>,
+    /// The status page, at the objective's section.
+    pub link: Option<String>,
+    pub receiver: String,
+    /// Why the receiver gets this mail.
+    pub why: String,
+    pub timezone: String,
+}
+
+/// One lead of a digest.
+#[derive(Clone, Debug, Serialize)]
+pub struct LeadLine {
+    pub id: String,
+    /// The lead in the CRM (`lead_url`).
+    pub url: Option<String>,
+    /// `handoff`, `reminder` or `overdue`.
+    pub kind: String,
+    /// "New: yours to call", "Reminder: nobody has tried it yet", "Overdue".
+    pub what: String,
+    pub accent: String,
+    pub channel: Option<String>,
+    pub score: Option<String>,
+    /// The owner, for a manager's overdue list: `R0003 Priya Okafor`.
+    pub owner: Option<String>,
+    pub handed_off: String,
+    pub due_by: String,
+    /// "2h 30m of business time left", "overdue by 40m".
+    pub left: String,
+}
+
+/// A score as people read it: `82`, `82.5`.
+pub fn score(v: f64) -> String {
+    number(v)
+}
+
+/// An instant of a lead notice: `Mon 7 Dec 13:00 EST`.
+pub fn lead_time(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%a %-d %b %H:%M %Z").to_string()
+}
+
+fn sample_leads() -> LeadView {
+    LeadView {
+        subject: "[handoff] New MQL L1 (webinar, score 82) is yours: first attempt due by Mon 7 Dec 13:00 EST".into(),
+        title: "NEW MQL".into(),
+        accent: "#1d4ed8".into(),
+        heading: "MQL L1 is yours".into(),
+        intro: "Make the first attempt by Mon 7 Dec 13:00 EST.".into(),
+        objective: "speed-to-lead".into(),
+        promise: "Sales makes a first attempt within 4h.".into(),
+        leads: vec![LeadLine {
+            id: "L1".into(),
+            url: Some("https://crm.example/leads/L1".into()),
+            kind: "handoff".into(),
+            what: "New: yours to call".into(),
+            accent: "#1d4ed8".into(),
+            channel: Some("webinar".into()),
+            score: Some("82".into()),
+            owner: Some("R1 Ana".into()),
+            handed_off: "Mon 7 Dec 09:00 EST".into(),
+            due_by: "Mon 7 Dec 13:00 EST".into(),
+            left: "4h of business time left".into(),
+        }],
+        link: Some("http://handoff.example/#speed-to-lead".into()),
+        receiver: "ana@acme.example".into(),
+        why: "You get this mail as the owner of these leads.".into(),
+        timezone: "America/New_York".into(),
+    }
+}
+
 /// A mail written: its subject and both parts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rendered {
@@ -267,6 +351,14 @@ const BUILT_IN: &[(&str, &str)] = &[
     (
         "sla_changed.html.j2",
         include_str!("templates/sla_changed.html.j2"),
+    ),
+    (
+        "lead_notice.txt.j2",
+        include_str!("templates/lead_notice.txt.j2"),
+    ),
+    (
+        "lead_notice.html.j2",
+        include_str!("templates/lead_notice.html.j2"),
     ),
 ];
 
@@ -354,7 +446,31 @@ impl Templates {
                 .render_view(&sample(kind))
                 .map_err(|e| format!("{e} (while rendering a sample {} mail)", kind.as_str()))?;
         }
+        templates
+            .render_leads(&sample_leads())
+            .map_err(|e| format!("{e} (while rendering a sample lead notice)"))?;
         Ok(templates)
+    }
+
+    /// Writes one lead digest (docs/LEADS.md).
+    ///
+    /// # Errors
+    ///
+    /// A template failed to render (an overridden one that uses a value the
+    /// view does not have).
+    pub fn render_leads(&self, view: &LeadView) -> Result<Rendered, String> {
+        let part = |ext: &str| -> Result<String, String> {
+            let name = format!("lead_notice.{ext}.j2");
+            self.env
+                .get_template(&name)
+                .and_then(|t| t.render(view))
+                .map_err(|e| format!("{name}: {}", describe(&e)))
+        };
+        Ok(Rendered {
+            subject: view.subject.clone(),
+            text: part("txt")?,
+            html: part("html")?,
+        })
     }
 
     /// Writes one mail.
@@ -482,7 +598,7 @@ fn window(o: &Objective) -> String {
 }
 
 /// The promise in words, when the rule file gives no description.
-fn promise(o: &Objective) -> String {
+pub fn promise(o: &Objective) -> String {
     if let Some(d) = &o.description {
         return d.clone();
     }

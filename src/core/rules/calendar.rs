@@ -126,6 +126,31 @@ impl Calendar {
         None
     }
 
+    /// The latest instant `s` with `secs` seconds of open time in `[s, to)`:
+    /// the clock run backwards from `to`. A lead handed over before it has
+    /// `secs` of open time behind it at `to`. `None` when there are not that
+    /// many open seconds within about ten years before `to`.
+    pub fn sub_open_secs(&self, to: DateTime<Utc>, secs: u64) -> Option<DateTime<Utc>> {
+        let mut left = chrono::TimeDelta::seconds(i64::try_from(secs).ok()?);
+        let mut date = to.with_timezone(&self.timezone).date_naive();
+        for _ in 0..HORIZON_DAYS {
+            let spans: Vec<_> = self.open_spans(date).collect();
+            for (open, close) in spans.into_iter().rev() {
+                if open >= to {
+                    continue;
+                }
+                let end = close.min(to);
+                let avail = end - open;
+                if left <= avail {
+                    return Some(end - left);
+                }
+                left -= avail;
+            }
+            date = date.pred_opt()?;
+        }
+        None
+    }
+
     /// Open seconds in `[from, to)`, holidays excluded; 0 when `to <= from`.
     /// Whole seconds: the sub-second part of each open stretch is dropped.
     pub fn open_secs_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
@@ -399,6 +424,40 @@ mod tests {
 
     fn office() -> Calendar {
         new_york(&[0, 1, 2, 3, 4], "09:00-17:00", &["2026-11-26"])
+    }
+
+    #[test]
+    fn open_time_runs_backwards_as_it_runs_forwards() {
+        let cal = office();
+        // Tuesday 24 Nov 10:30 EST back 1 h: 09:30, plain subtraction.
+        assert_eq!(
+            cal.sub_open_secs(utc("2026-11-24T15:30:00Z"), 3_600),
+            Some(utc("2026-11-24T14:30:00Z"))
+        );
+        // Monday 30 Nov 10:00 EST back 4 h: 1 h on Monday, 3 h on Friday 27
+        // Nov (14:00-17:00); the weekend does not count.
+        assert_eq!(
+            cal.sub_open_secs(utc("2026-11-30T15:00:00Z"), 4 * 3_600),
+            Some(utc("2026-11-27T19:00:00Z"))
+        );
+        // Friday 27 Nov 10:00 back 2 h: 1 h on Friday, Thursday 26 Nov is a
+        // holiday, so the other hour is Wednesday 16:00-17:00.
+        assert_eq!(
+            cal.sub_open_secs(utc("2026-11-27T15:00:00Z"), 7_200),
+            Some(utc("2026-11-25T21:00:00Z"))
+        );
+        // At night: the clock stood still since the last closing.
+        assert_eq!(
+            cal.sub_open_secs(utc("2026-11-25T03:00:00Z"), 1_800),
+            Some(utc("2026-11-24T21:30:00Z"))
+        );
+        // Its inverse: forward again from the instant found gives `to` back
+        // when `to` is open.
+        for (to, secs) in [("2026-11-30T15:00:00Z", 14_400), ("2026-11-27T15:00:00Z", 7_200)] {
+            let s = cal.sub_open_secs(utc(to), secs).unwrap();
+            assert_eq!(cal.add_open_secs(s, secs), Some(utc(to)));
+            assert_eq!(cal.open_secs_between(s, utc(to)), secs as i64);
+        }
     }
 
     #[test]

@@ -59,6 +59,7 @@ use validate::SourceFile;
 pub struct RuleSet {
     objectives: Vec<Objective>,
     currency: Option<String>,
+    lead_url: Option<String>,
     teams: BTreeMap<String, Team>,
     calendars: BTreeMap<String, Arc<Calendar>>,
     files: Vec<PathBuf>,
@@ -73,6 +74,26 @@ impl RuleSet {
     /// The objective called `name`.
     pub fn objective(&self, name: &str) -> Option<&Objective> {
         self.objectives.iter().find(|o| o.name == name)
+    }
+
+    /// The address of a lead in the CRM (`lead_url:` with the lead's id, its
+    /// reserved characters percent-encoded, in place of `{id}`), if a file
+    /// sets it.
+    pub fn lead_url(&self, id: &str) -> Option<String> {
+        let mut encoded = String::new();
+        for b in id.bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                encoded.push(char::from(b));
+            } else {
+                encoded.push_str(&format!("%{b:02X}"));
+            }
+        }
+        self.lead_url.as_ref().map(|u| u.replace("{id}", &encoded))
+    }
+
+    /// `lead_url:` as written.
+    pub fn lead_url_template(&self) -> Option<&str> {
+        self.lead_url.as_deref()
     }
 
     /// The reporting currency (`currency:`, an ISO 4217 code), if a file sets it.
@@ -113,8 +134,14 @@ impl RuleSet {
     /// The addresses an objective's alerts go to: its `notify` teams' addresses
     /// and the addresses written directly, sorted and without repeats.
     pub fn notify_addresses(&self, objective: &Objective) -> BTreeSet<String> {
+        self.addresses(&objective.alert.notify)
+    }
+
+    /// The addresses of `recipients`: teams' addresses and the addresses
+    /// written directly, sorted and without repeats.
+    pub fn addresses(&self, recipients: &[Recipient]) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
-        for r in &objective.alert.notify {
+        for r in recipients {
             match r {
                 Recipient::Email(a) => {
                     out.insert(a.clone());

@@ -407,8 +407,23 @@ pub struct Objective {
     pub spec: Spec,
     /// Alerting, with defaults filled in.
     pub alert: Alert,
+    /// Notices about each lead while its clock runs (`percent_worked` only).
+    pub notify_reps: Option<NotifyReps>,
     /// Where the objective is defined.
     pub origin: Origin,
+}
+
+/// `notify_reps`: who hears of each lead while its first-attempt clock runs
+/// (docs/LEADS.md). Not part of what the objective measures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NotifyReps {
+    /// Tell the owner when the lead becomes theirs.
+    pub on_handoff: bool,
+    /// Remind the owner when this share (0–1, exclusive) of the business
+    /// time to the deadline is gone and the lead is still untried.
+    pub before_deadline: Option<f64>,
+    /// Who is told of the leads that passed their deadline untried.
+    pub overdue: Vec<Recipient>,
 }
 
 impl Objective {

@@ -112,7 +112,7 @@ impl RuleSet {
             .iter()
             .map(|o| {
                 let a = &o.alert;
-                json!({
+                let mut v = json!({
                     "name": o.name,
                     "origin": o.origin.to_string(),
                     "definition": o.definition_json(),
@@ -129,10 +129,27 @@ impl RuleSet {
                         "on_error": error_policy(a.on_error),
                         "on_no_data": no_data_policy(a.on_no_data),
                     },
-                })
+                });
+                // Only when set, so that rule sets written before it keep
+                // their hash.
+                if let (Some(n), Value::Object(m)) = (&o.notify_reps, &mut v) {
+                    m.insert(
+                        "notify_reps".into(),
+                        json!({
+                            "on_handoff": n.on_handoff,
+                            "before_deadline": n.before_deadline.map(number),
+                            "overdue": self.addresses(&n.overdue),
+                        }),
+                    );
+                }
+                v
             })
             .collect();
-        json!({ "currency": self.currency(), "teams": teams, "objectives": objectives })
+        let mut set = json!({ "currency": self.currency(), "teams": teams, "objectives": objectives });
+        if let (Some(u), Value::Object(m)) = (&self.lead_url_template(), &mut set) {
+            m.insert("lead_url".into(), (*u).into());
+        }
+        set
     }
 
     /// 32 hex digits of the xxh3-128 hash of the compact text of

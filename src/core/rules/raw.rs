@@ -39,6 +39,11 @@ pub(crate) struct RawFile {
     /// per rule set.
     #[serde(default)]
     pub currency: Option<Sp<String>>,
+    /// The address of a lead in the CRM, with `{id}` where the lead's id goes
+    /// (`https://crm.example/leads/{id}`): lead notices link each lead to it.
+    /// One per rule set.
+    #[serde(default)]
+    pub lead_url: Option<Sp<String>>,
     /// Business-hours calendars by name. Usable from any rule file.
     #[serde(default)]
     pub calendars: Option<Sp<Entries<Isolated<RawCalendar>>>>,
@@ -158,9 +163,78 @@ pub(crate) struct RawObjective {
     /// not exceed the profitable cutoff.
     #[serde(default)]
     pub checks: Option<Sp<Text<NameText>>>,
+    /// `percent_worked` only: notices about each lead, to the rep who owns it
+    /// (hand-off, a reminder before the deadline) and to managers (overdue).
+    #[serde(default)]
+    pub notify_reps: Option<Sp<Isolated<RawNotifyReps>>>,
     /// When and whom to alert.
     #[serde(default)]
     pub alert: Option<Sp<Isolated<RawAlert>>>,
+}
+
+/// Notices about each lead while its first-attempt clock runs (docs/LEADS.md).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "NotifyReps")]
+pub(crate) struct RawNotifyReps {
+    /// Tell the owner the moment an MQL is theirs, with its deadline. Default `false`.
+    #[serde(default)]
+    pub on_handoff: Option<Sp<bool>>,
+    /// Remind the owner when this share of the business time to the deadline
+    /// is gone and nobody has tried the lead yet: `75%` (or `0.75`).
+    #[serde(default)]
+    pub before_deadline: Option<Sp<RawShare>>,
+    /// Teams or addresses told which leads passed their deadline untried.
+    #[serde(default)]
+    pub overdue: Option<Sp<Names<RecipientText>>>,
+}
+
+/// A share of something: `75%` or `0.75`.
+#[derive(Debug)]
+pub(crate) enum RawShare {
+    Number(f64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for RawShare {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ShareVisitor;
+        impl Visitor<'_> for ShareVisitor {
+            type Value = RawShare;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a percentage (`75%`) or a number between 0 and 1")
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<RawShare, E> {
+                Ok(RawShare::Number(v as f64))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<RawShare, E> {
+                Ok(RawShare::Number(v as f64))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<RawShare, E> {
+                Ok(RawShare::Number(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<RawShare, E> {
+                Ok(RawShare::Text(v.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(ShareVisitor)
+    }
+}
+
+impl JsonSchema for RawShare {
+    fn schema_name() -> Cow<'static, str> {
+        "Share".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A share: a percentage (`75%`) or a number between 0 and 1.",
+            "oneOf": [
+                { "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1 },
+                { "type": "string", "pattern": "^\\s*[0-9]+(\\.[0-9]+)?\\s*%\\s*$" }
+            ],
+            "examples": ["75%"]
+        })
+    }
 }
 
 /// When and whom to alert.
@@ -223,6 +297,7 @@ pub(crate) const KIND_SPECIFIC_FIELDS: &[&str] = &[
     "min_sample",
     "min_conversions",
     "checks",
+    "notify_reps",
 ];
 
 impl Kind {
@@ -238,7 +313,7 @@ impl Kind {
             },
             Kind::PercentWorked => KindFields {
                 required: &["window", "target", "respond_within"],
-                optional: &["calendar"],
+                optional: &["calendar", "notify_reps"],
             },
             Kind::ContactAttempts => KindFields {
                 required: &["window", "target", "min_attempts"],

@@ -14,13 +14,14 @@ use chrono_tz::Tz;
 use super::calendar::{self, Calendar, OpenHours};
 use super::diagnostic::LoadError;
 use super::model::{
-    Alert, Checks, Duration, Kind, MinAttempts, Objective, Origin, Recipient, Spec, Target, Team,
+    Alert, Checks, Duration, Kind, MinAttempts, NotifyReps, Objective, Origin, Recipient, Spec,
+    Target, Team,
     Window,
 };
 use super::problem::Problem;
 use super::raw::{
     self, KIND_SPECIFIC_FIELDS, Names, RawAlert, RawAttempts, RawCalendar, RawCost, RawFile,
-    RawObjective, RawTarget, RawTeam, Text,
+    RawNotifyReps, RawObjective, RawShare, RawTarget, RawTeam, Text,
 };
 use super::yaml::{self, Isolated, Loc, Node, Sp, Value};
 use super::{RuleSet, hints, schedule, values};
@@ -112,6 +113,8 @@ struct Checker<'a> {
     unknown_definitions: bool,
     /// The reporting currency, and the file that set it first.
     currency: Option<(String, usize)>,
+    /// The CRM's lead address template, and the file that set it first.
+    lead_url: Option<(String, usize)>,
 }
 
 /// Checks `files` as one rule set.
@@ -127,6 +130,7 @@ pub(crate) fn check(files: &[SourceFile]) -> Result<RuleSet, Vec<LoadError>> {
         broken: BTreeSet::new(),
         unknown_definitions: false,
         currency: None,
+        lead_url: None,
     };
     for (i, f) in files.iter().enumerate() {
         c.file = i;
@@ -320,6 +324,31 @@ impl Checker<'_> {
                     }
                     Some(_) => {}
                     None => self.currency = Some((code.to_owned(), self.file)),
+                }
+            }
+        }
+
+        if let Some(u) = &raw.lead_url {
+            let url = u.value.trim();
+            let scheme = url.starts_with("https://") || url.starts_with("http://");
+            if !scheme || !url.contains("{id}") {
+                self.error_help(
+                    u.loc,
+                    format!("`lead_url` must be an http(s) address with `{{id}}` where the lead's id goes, found `{url}`"),
+                    "e.g. `lead_url: https://crm.example/leads/{id}`",
+                );
+            } else {
+                match &self.lead_url {
+                    Some((first, file)) if first != url => {
+                        let other = self.files[*file].path.display().to_string();
+                        self.error_help(
+                            u.loc,
+                            format!("`lead_url` differs from the one in {other} (`{first}`)"),
+                            "a rule set links leads to one CRM: keep one `lead_url`",
+                        );
+                    }
+                    Some(_) => {}
+                    None => self.lead_url = Some((url.to_owned(), self.file)),
                 }
             }
         }
@@ -767,6 +796,14 @@ impl Checker<'_> {
             None => (Some(default_alert(&owner)), Vec::new()),
         };
 
+        let (notify_reps, rep_teams) = match (&raw.notify_reps, allowed("notify_reps")) {
+            (Some(n), true) => match &n.value.0 {
+                Some(n) => self.notify_reps(n),
+                None => (None, Vec::new()),
+            },
+            _ => (None, Vec::new()),
+        };
+
         let description = raw
             .description
             .as_ref()
@@ -842,6 +879,7 @@ impl Checker<'_> {
                     by,
                     spec,
                     alert,
+                    notify_reps,
                     origin: self.origin(*loc),
                 });
             }
@@ -854,7 +892,7 @@ impl Checker<'_> {
             file: self.file,
             kind,
             owner,
-            notify,
+            notify: notify.into_iter().chain(rep_teams).collect(),
             calendar,
             checks,
             built,
@@ -1107,23 +1145,10 @@ impl Checker<'_> {
         }
         let mut teams = Vec::new();
         if let Some(notify) = &a.notify {
-            alert.notify.clear();
-            for (who, loc) in names(notify) {
-                if who.contains('@') {
-                    match values::email(&who) {
-                        Ok(()) => alert.notify.push(Recipient::Email(who)),
-                        Err(p) => {
-                            self.problem(loc, &who, p);
-                            ok = false;
-                        }
-                    }
-                } else if self.name(&who, loc, What::Team) {
-                    alert.notify.push(Recipient::Team(who.clone()));
-                    teams.push((who, loc));
-                } else {
-                    ok = false;
-                }
-            }
+            let (who, named, all_ok) = self.recipients(notify);
+            alert.notify = who;
+            teams = named;
+            ok &= all_ok;
             if notify.value.0.is_empty() {
                 self.error_help(
                     notify.loc,
@@ -1143,6 +1168,82 @@ impl Checker<'_> {
             alert.on_no_data = p.value;
         }
         (ok.then_some(alert), teams)
+    }
+
+    /// Team names and addresses: the recipients, the teams named (to check
+    /// that they exist), and whether every one was well formed.
+    fn recipients(
+        &mut self,
+        list: &Sp<Names<raw::RecipientText>>,
+    ) -> (Vec<Recipient>, Vec<(String, Loc)>, bool) {
+        let (mut out, mut teams, mut ok) = (Vec::new(), Vec::new(), true);
+        for (who, loc) in names(list) {
+            if who.contains('@') {
+                match values::email(&who) {
+                    Ok(()) => out.push(Recipient::Email(who)),
+                    Err(p) => {
+                        self.problem(loc, &who, p);
+                        ok = false;
+                    }
+                }
+            } else if self.name(&who, loc, What::Team) {
+                out.push(Recipient::Team(who.clone()));
+                teams.push((who, loc));
+            } else {
+                ok = false;
+            }
+        }
+        (out, teams, ok)
+    }
+
+    /// `notify_reps`: the notices and their receivers, and the teams named.
+    fn notify_reps(&mut self, n: &RawNotifyReps) -> (Option<NotifyReps>, Vec<(String, Loc)>) {
+        let mut ok = true;
+        let before_deadline = n.before_deadline.as_ref().and_then(|s| {
+            let share = match &s.value {
+                RawShare::Number(v) => Some(*v),
+                RawShare::Text(t) => t
+                    .trim()
+                    .strip_suffix('%')
+                    .and_then(|p| p.trim().parse::<f64>().ok())
+                    .map(|p| p / 100.0),
+            };
+            match share {
+                Some(v) if v > 0.0 && v < 1.0 => Some(v),
+                _ => {
+                    self.error_help(
+                        s.loc,
+                        "`before_deadline` must be a share of the time to the deadline, above 0% and below 100%",
+                        "e.g. `before_deadline: 75%` reminds the owner when three quarters of the time is gone",
+                    );
+                    ok = false;
+                    None
+                }
+            }
+        });
+        let (overdue, teams) = match &n.overdue {
+            Some(list) => {
+                let (who, teams, all_ok) = self.recipients(list);
+                ok &= all_ok;
+                if list.value.0.is_empty() {
+                    self.error_help(
+                        list.loc,
+                        "`overdue` is empty: nobody would hear of an overdue lead",
+                        "name teams or addresses, or remove `overdue`",
+                    );
+                    ok = false;
+                }
+                (who, teams)
+            }
+            None => (Vec::new(), Vec::new()),
+        };
+        let on_handoff = n.on_handoff.as_ref().is_some_and(|b| b.value);
+        let notify = NotifyReps {
+            on_handoff,
+            before_deadline,
+            overdue,
+        };
+        (ok.then_some(notify), teams)
     }
 
     // -----------------------------------------------------------------------
@@ -1371,6 +1472,7 @@ impl Checker<'_> {
         RuleSet {
             objectives,
             currency,
+            lead_url: self.lead_url.map(|(u, _)| u),
             teams,
             calendars,
             files: self.files.iter().map(|f| f.path.clone()).collect(),

@@ -32,12 +32,12 @@ use crate::model::Table;
 
 pub use db::{id_lookup_sql, own_words, server_said};
 pub use read::{
-    Abandoned, AbandonedCount, AbandonedLead, FirstAttempt, JudgedCounts, MqlCount, Reach, Reader,
-    question_sql,
+    Abandoned, AbandonedCount, AbandonedLead, FirstAttempt, InFlightLead, JudgedCounts, MqlCount,
+    Reach, Reader, question_sql,
 };
 pub use state::{
-    AlertEvent, AlertRow, DAEMON_TABLES, Journal, NotifyRow, OutboxRow, PeriodRow, ResultRow,
-    RuleSetRow,
+    AlertEvent, AlertRow, DAEMON_TABLES, Journal, LeadNoticeRow, NotifyRow, OutboxRow, PeriodRow,
+    ResultRow, RuleSetRow,
 };
 pub use write::{Encoded, Encoder, RowSet, Tx, UpsertColumns};
 
@@ -452,6 +452,25 @@ impl Store {
         let mut rows = Vec::new();
         self.read_state(&StateRead::Notifications, &mut |item| {
             if let StateItem::Notified(n) = item {
+                rows.push(n);
+            }
+        })
+        .await?;
+        Ok(rows)
+    }
+
+    /// The lead notice log of the leads handed over since `since`.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn lead_notices(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<LeadNoticeRow>, StoreError> {
+        let mut rows = Vec::new();
+        self.read_state(&StateRead::LeadNotices { since }, &mut |item| {
+            if let StateItem::LeadNotice(n) = item {
                 rows.push(n);
             }
         })

@@ -99,6 +99,10 @@ pub(crate) enum Question {
     },
     /// Per group, reach and conversion: the cohort's leads and revenue.
     Reach { window: Window, at: DateTime<Utc> },
+    /// The leads handed over in the window (which ends at the instant of
+    /// the read) that nobody has tried and that are still open: those whose
+    /// first-attempt clock runs, with their owner's name and addresses.
+    InFlight { window: Window },
 }
 
 /// `[start, end)` of one lead column, split by `by`.
@@ -115,14 +119,16 @@ pub(crate) enum Col {
     Text,
     Int,
     Time,
+    Real,
 }
 
 /// One decoded value of an answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Cell {
     Text(Option<String>),
     Int(Option<i64>),
     Time(Option<DateTime<Utc>>),
+    Real(Option<f64>),
 }
 
 impl Cell {
@@ -146,6 +152,13 @@ impl Cell {
             _ => None,
         }
     }
+
+    fn real(&self) -> Option<f64> {
+        match self {
+            Cell::Real(v) => *v,
+            _ => None,
+        }
+    }
 }
 
 /// The condition that makes a touch `t` an attempt on a lead handed over at
@@ -157,13 +170,14 @@ fn attempt(mql_at: &str) -> String {
 impl Question {
     /// The columns of the answer, in order.
     pub(crate) fn columns(&self) -> &'static [Col] {
-        use Col::{Int, Text, Time};
+        use Col::{Int, Real, Text, Time};
         match self {
             Question::Mqls { .. } => &[Text, Int],
             Question::Judged { .. } => &[Text, Text, Int, Int, Int, Int],
             Question::FirstAttempts { .. } => &[Text, Text, Text, Time, Time, Int],
             Question::Abandoned { .. } => &[Text, Text, Int, Int, Int, Int, Text, Time],
             Question::Reach { .. } => &[Text, Int, Int, Int, Int],
+            Question::InFlight { .. } => &[Text, Time, Text, Text, Text, Text, Text, Real],
         }
     }
 
@@ -175,6 +189,7 @@ impl Question {
             Question::FirstAttempts { .. } => "reading first attempts in the window",
             Question::Abandoned { .. } => "reading the leads given up on in the window",
             Question::Reach { .. } => "reading the cohort's attempts and conversions",
+            Question::InFlight { .. } => "reading the leads whose first-attempt clock runs",
         }
     }
 
@@ -263,6 +278,25 @@ impl Question {
                 still_open(qb, at);
                 qb.push(format_args!(" THEN 1 ELSE 0 END{end}"));
                 leads_in(qb, LeadRange::MqlAt, &window);
+            }
+            Question::InFlight { window } => {
+                // Untried: no attempt since the hand-off, as a scalar probe
+                // of the lead's touches (one index seek per lead on every
+                // backend; a correlated NOT EXISTS plans as a scan of every
+                // touch on PostgreSQL). Still open: neither closed, accepted
+                // nor rejected.
+                qb.push(
+                    "SELECT l.id, l.mql_at, l.owner_id, r.name, r.email, r.team, l.channel, l.score \
+                     FROM leads l LEFT JOIN reps r ON r.id = l.owner_id",
+                );
+                in_range(qb, LeadRange::MqlAt, &window);
+                qb.push(format_args!(
+                    " AND (SELECT 1 FROM touches t WHERE t.lead_id = l.id AND {} AND t.occurred_at < ",
+                    attempt("l.mql_at")
+                ));
+                time(qb, window.end);
+                qb.push(" LIMIT 1) IS NULL AND ");
+                still_open(qb, window.end);
             }
             Question::Abandoned { window, at, named } => {
                 let (g, _) = group_sql(window.by);
@@ -420,6 +454,7 @@ pub(crate) fn decode_row<DB: Dialect>(
                 Col::Text => Cell::Text(<DB as Typed<Option<String>>>::get(row, i)?),
                 Col::Int => Cell::Int(<DB as Typed<Option<i64>>>::get(row, i)?),
                 Col::Time => Cell::Time(DB::get_time(row, i)?),
+                Col::Real => Cell::Real(<DB as Typed<Option<f64>>>::get(row, i)?),
             })
         })
         .collect()
@@ -446,6 +481,7 @@ pub fn question_sql(question: &str, by: Option<GroupBy>, backend: Backend) -> St
             at,
             named: 20,
         },
+        "in_flight" => Question::InFlight { window },
         _ => Question::Reach { window, at },
     };
     fn sql<DB: Dialect>(q: &Question) -> String {
@@ -458,6 +494,21 @@ pub fn question_sql(question: &str, by: Option<GroupBy>, backend: Backend) -> St
         Backend::Postgres => sql::<sqlx::Postgres>(&q),
         Backend::MySql => sql::<sqlx::MySql>(&q),
     }
+}
+
+/// A lead whose first-attempt clock runs: handed over, untried, open.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InFlightLead {
+    pub id: String,
+    pub mql_at: DateTime<Utc>,
+    /// The owner rep's id; `None`: nobody owns it.
+    pub owner: Option<String>,
+    /// The owner's name, address and team, from `reps`.
+    pub owner_name: Option<String>,
+    pub owner_email: Option<String>,
+    pub owner_team: Option<String>,
+    pub channel: Option<String>,
+    pub score: Option<f64>,
 }
 
 /// MQLs handed over in a window, for one group.
@@ -668,6 +719,42 @@ impl Reader {
         .await?;
         out.sort_by(|a, b| (&a.group, &a.reason).cmp(&(&b.group, &b.reason)));
         Ok(out)
+    }
+
+    /// The leads handed over in `[start, at)` that nobody has tried before
+    /// `at` and that are still open then, handed to `sink` one at a time:
+    /// the leads whose first-attempt clock runs (docs/LEADS.md).
+    ///
+    /// # Errors
+    ///
+    /// A database error, or the time limit.
+    pub async fn in_flight(
+        &mut self,
+        start: DateTime<Utc>,
+        at: DateTime<Utc>,
+        sink: &mut (dyn FnMut(InFlightLead) + Send),
+    ) -> Result<(), StoreError> {
+        let window = Window {
+            by: None,
+            start,
+            end: at,
+        };
+        self.ask(Question::InFlight { window }, window, &mut |mut row| {
+            let (Some(id), Some(mql_at)) = (row[0].text(), row[1].time()) else {
+                return;
+            };
+            sink(InFlightLead {
+                id,
+                mql_at,
+                owner: row[2].text(),
+                owner_name: row[3].text(),
+                owner_email: row[4].text(),
+                owner_team: row[5].text(),
+                channel: row[6].text(),
+                score: row[7].real(),
+            });
+        })
+        .await
     }
 
     /// Every lead handed over in `[start, end)` with its first attempt before

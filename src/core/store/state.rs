@@ -198,6 +198,24 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
+/// One notice about one lead told to one receiver (docs/LEADS.md): the lead
+/// notice log.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LeadNoticeRow {
+    pub objective: String,
+    pub lead_id: String,
+    /// `handoff`, `reminder` or `overdue`.
+    pub kind: String,
+    /// The owner rep's id when it was told; "" for none.
+    pub owner: String,
+    pub receiver: String,
+    /// The lead's hand-off: the log is pruned by it.
+    pub mql_at: DateTime<Utc>,
+    pub told_at: DateTime<Utc>,
+    /// The Message-ID of the mail that told it.
+    pub message_id: String,
+}
+
 /// One load of the rules, as the SLA's change log keeps it
 /// (docs/DAEMON.md, "Alert identity and the SLA's change log").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -234,6 +252,10 @@ pub struct Journal {
     pub unnotify: Vec<(String, String, String, Topic)>,
     /// Mails to save (new, or their delivery state updated).
     pub outbox: Vec<OutboxRow>,
+    /// Lead notices told (written with the mail that tells them).
+    pub lead_notices: Vec<LeadNoticeRow>,
+    /// Remove lead notices of leads handed over before this instant.
+    pub prune_leads_before: Option<DateTime<Utc>>,
     /// Loads of the rules for the SLA's change log (a row at the same
     /// instant is replaced).
     pub rule_sets: Vec<RuleSetRow>,
@@ -255,8 +277,10 @@ impl Journal {
             && self.notified.is_empty()
             && self.unnotify.is_empty()
             && self.outbox.is_empty()
+            && self.lead_notices.is_empty()
             && self.rule_sets.is_empty()
             && self.prune_before.is_none()
+            && self.prune_leads_before.is_none()
     }
 
     /// Takes out the mail part (notification log and outbox), leaving the
@@ -268,6 +292,7 @@ impl Journal {
             notified: std::mem::take(&mut self.notified),
             unnotify: std::mem::take(&mut self.unnotify),
             outbox: std::mem::take(&mut self.outbox),
+            lead_notices: std::mem::take(&mut self.lead_notices),
             ..Journal::default()
         }
     }
@@ -282,6 +307,7 @@ impl Journal {
             + self.notified.len()
             + self.unnotify.len()
             + self.outbox.len()
+            + self.lead_notices.len()
             + self.rule_sets.len()
     }
 }
@@ -331,6 +357,8 @@ pub(crate) enum StateRead {
     },
     /// The newest rule set of the change log.
     LatestRuleSet,
+    /// The lead notice log of the leads handed over since `since`.
+    LeadNotices { since: DateTime<Utc> },
     /// For each group of `objective` whose latest result (errors aside) is a
     /// problem, the first problem result after its latest healthy one.
     EpisodeStarts { objective: String },
@@ -347,6 +375,7 @@ pub(crate) enum StateItem {
     Mail(OutboxRow),
     Point(String, String, DateTime<Utc>, f64),
     RuleSet(RuleSetRow),
+    LeadNotice(LeadNoticeRow),
     EpisodeStart(String, DateTime<Utc>),
 }
 
@@ -363,6 +392,7 @@ impl StateRead {
                 "reading the change log of the rules"
             }
             StateRead::EpisodeStarts { .. } => "reading when problems began",
+            StateRead::LeadNotices { .. } => "reading the lead notice log",
         }
     }
 }
@@ -381,6 +411,8 @@ const NOTIFY_COLUMNS: &str =
 const OUTBOX_COLUMNS: &str = "id, receiver, objective, grp, kind, subject, message, created_at, \
                               state, attempts, next_attempt_at, sent_at, last_error";
 const RULE_SET_COLUMNS: &str = "loaded_at, hash, source, rules";
+const LEAD_NOTICE_COLUMNS: &str =
+    "objective, lead_id, kind, owner, receiver, mql_at, told_at, message_id";
 
 /// Runs a read of the daemon's record, handing each row to `each`.
 pub(super) async fn read<DB: Dialect>(
@@ -481,6 +513,11 @@ pub(super) async fn read<DB: Dialect>(
             qb.push(" FROM handoff_rule_sets ORDER BY loaded_at DESC LIMIT 1");
         }
         StateRead::EpisodeStarts { objective } => push_episode_starts(&mut qb, objective),
+        StateRead::LeadNotices { since } => {
+            qb.push(LEAD_NOTICE_COLUMNS);
+            qb.push(" FROM handoff_lead_notices WHERE mql_at >= ");
+            DB::bind_time(&mut qb, Some(*since));
+        }
     }
     stream_rows(conn, &mut qb, doing, |row| {
         let text = |i| <DB as Typed<String>>::get(row, i);
@@ -585,6 +622,16 @@ pub(super) async fn read<DB: Dialect>(
                 })
             }
             StateRead::EpisodeStarts { .. } => StateItem::EpisodeStart(text(0)?, time(1)?),
+            StateRead::LeadNotices { .. } => StateItem::LeadNotice(LeadNoticeRow {
+                objective: text(0)?,
+                lead_id: text(1)?,
+                kind: text(2)?,
+                owner: text(3)?,
+                receiver: text(4)?,
+                mql_at: time(5)?,
+                told_at: time(6)?,
+                message_id: text(7)?,
+            }),
         };
         each(item);
         Ok(())
@@ -594,7 +641,7 @@ pub(super) async fn read<DB: Dialect>(
 }
 
 /// The daemon's tables: what it recorded about the lead data.
-pub const DAEMON_TABLES: [&str; 7] = [
+pub const DAEMON_TABLES: [&str; 8] = [
     "handoff_results",
     "handoff_periods",
     "handoff_alerts",
@@ -602,6 +649,7 @@ pub const DAEMON_TABLES: [&str; 7] = [
     "handoff_notifications",
     "handoff_outbox",
     "handoff_rule_sets",
+    "handoff_lead_notices",
 ];
 
 /// Deletes every row of [`DAEMON_TABLES`].
@@ -845,6 +893,31 @@ pub(super) async fn record<DB: Dialect>(
         "saving the outbox",
     )
     .await?;
+    insert::<DB, _>(
+        conn,
+        "handoff_lead_notices",
+        LEAD_NOTICE_COLUMNS,
+        "objective, lead_id, kind, owner, receiver",
+        &["mql_at", "told_at", "message_id"],
+        &journal.lead_notices,
+        |sep, n| {
+            for t in [&n.objective, &n.lead_id, &n.kind, &n.owner, &n.receiver] {
+                <DB as Typed<String>>::bind_sep(sep, t.clone());
+            }
+            DB::bind_time_sep(sep, Some(n.mql_at));
+            DB::bind_time_sep(sep, Some(n.told_at));
+            <DB as Typed<String>>::bind_sep(sep, n.message_id.clone());
+        },
+        "saving the lead notice log",
+    )
+    .await?;
+    if let Some(before) = journal.prune_leads_before {
+        let mut qb = QueryBuilder::<DB>::new("DELETE FROM handoff_lead_notices WHERE mql_at < ");
+        DB::bind_time(&mut qb, Some(before));
+        DB::execute(conn, &mut qb)
+            .await
+            .map_err(failed::<DB>("pruning the lead notice log"))?;
+    }
     insert::<DB, _>(
         conn,
         "handoff_rule_sets",
