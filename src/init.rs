@@ -28,6 +28,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../rules/tests/escalation.yaml"),
     ),
     (
+        "tests/leads.yaml",
+        include_str!("../rules/tests/leads.yaml"),
+    ),
+    (
         "tests/rules/speed-no-data-alerts.yaml",
         include_str!("../rules/tests/rules/speed-no-data-alerts.yaml"),
     ),

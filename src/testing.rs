@@ -264,7 +264,8 @@ fn check_mail(
     previous: Option<DateTime<Utc>>,
     failures: &mut Vec<String>,
 ) {
-    let lead = |d: &&crate::daemon::engine::Decided| d.row.kind == crate::daemon::leads::OUTBOX_KIND;
+    let lead =
+        |d: &&crate::daemon::engine::Decided| d.row.kind == crate::daemon::leads::OUTBOX_KIND;
     if let Some(want) = &e.mail {
         let got = replay
             .notices
@@ -277,7 +278,15 @@ fn check_mail(
             })
             .map(|d| &d.row)
             .collect();
-        check_list("mail", "no mail caused by this evaluation", want, got, file, e, failures);
+        check_list(
+            "mail",
+            "no mail caused by this evaluation",
+            want,
+            got,
+            file,
+            e,
+            failures,
+        );
     }
     if let Some(want) = &e.lead_mail {
         let got = replay

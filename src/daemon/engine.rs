@@ -286,7 +286,7 @@ impl Engine {
         };
         let domain = mail.from.email.domain().to_owned();
         for d in self.leads.ready(&o.name, at, mail.grouping.group_wait) {
-            let id = leads::message_id(&d, at, &domain);
+            let id = leads::message_id(&d, &domain);
             let view = leads::view(&rules, o, &d, at, mail.external_url.as_deref());
             let rows = self.leads.told(&d, &id, at);
             for r in &rows {

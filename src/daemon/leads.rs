@@ -410,9 +410,8 @@ impl LeadNotices {
             for receiver in &reps {
                 let told = |kind| self.is_told(&o.name, &lead, kind, receiver);
                 let handoff = notify.on_handoff && !told(NoticeKind::Handoff);
-                let remind = reminder.is_some_and(|r| r <= at)
-                    && !passed
-                    && !told(NoticeKind::Reminder);
+                let remind =
+                    reminder.is_some_and(|r| r <= at) && !passed && !told(NoticeKind::Reminder);
                 let (kind, also) = match (handoff, remind) {
                     (_, true) => (
                         NoticeKind::Reminder,
@@ -595,7 +594,11 @@ pub fn rep_receivers(rules: &RuleSet, lead: &InFlightLead) -> BTreeSet<String> {
         out.insert(e.to_owned());
         return out;
     }
-    if let Some(team) = lead.owner_team.as_deref().and_then(|t| rules.teams().get(t)) {
+    if let Some(team) = lead
+        .owner_team
+        .as_deref()
+        .and_then(|t| rules.teams().get(t))
+    {
         out.extend(team.email.iter().cloned());
     }
     out
@@ -630,7 +633,7 @@ pub fn view(
     let managers = d.lines.iter().any(|l| l.kind == NoticeKind::Overdue);
     let owner = |l: &Due| match &l.lead.owner {
         Some(id) => words::rep_label(Some(id), l.lead.owner_name.as_deref()),
-        None => "nobody (no owner)".to_owned(),
+        None => "nobody yet".to_owned(),
     };
     let leads: Vec<LeadLine> = d
         .lines
@@ -638,9 +641,7 @@ pub fn view(
         .map(|l| {
             let (what, accent) = match (l.kind, l.deadline > at) {
                 (NoticeKind::Handoff, true) => ("New: yours to call", "#1d4ed8"),
-                (NoticeKind::Handoff, false) => {
-                    ("Yours, and already past its deadline", "#b91c1c")
-                }
+                (NoticeKind::Handoff, false) => ("Yours, and already past its deadline", "#b91c1c"),
                 (NoticeKind::Reminder, _) => ("Reminder: nobody has tried it yet", "#b45309"),
                 (NoticeKind::Overdue, _) => ("Overdue: nobody has tried it", "#b91c1c"),
             };
@@ -792,13 +793,8 @@ pub fn view(
             o.name, o.origin
         )
     };
-    let link = external_url.map(|base| {
-        format!(
-            "{}/#objective-{}",
-            base.trim_end_matches('/'),
-            o.name
-        )
-    });
+    let link =
+        external_url.map(|base| format!("{}/#objective-{}", base.trim_end_matches('/'), o.name));
     LeadView {
         subject: format!("[handoff] {subject}"),
         title: title.to_owned(),
@@ -820,9 +816,20 @@ pub fn view(
     }
 }
 
-/// The Message-ID of a digest: one per receiver, objective and instant.
-pub fn message_id(d: &Digest, at: DateTime<Utc>, domain: &str) -> String {
-    let text = format!("{}|{}|{}", d.receiver, d.objective, at.timestamp_micros());
+/// The Message-ID of a digest: a hash of what it tells (receiver,
+/// objective, and each lead with its kind and owner), so that a digest
+/// decided again after a crash that came before its record was written
+/// carries the same Message-ID, which mail clients show once.
+pub fn message_id(d: &Digest, domain: &str) -> String {
+    let mut text = format!("{}|{}", d.receiver, d.objective);
+    for l in &d.lines {
+        text.push_str(&format!(
+            "|{}:{}:{}",
+            l.lead.id,
+            l.kind.as_str(),
+            l.lead.owner.as_deref().unwrap_or("")
+        ));
+    }
     let h = xxhash_rust::xxh3::xxh3_128(text.as_bytes());
     format!("handoff.leads.{h:032x}@{domain}")
 }

@@ -81,6 +81,18 @@ pub struct ObjectiveView {
     pub groups: Vec<GroupView>,
     /// The history of the last 90 days, one series per group.
     pub chart: Vec<ChartSeries>,
+    /// The leads in flight, for an objective with `notify_reps`.
+    pub leads: Option<LeadsView>,
+}
+
+/// What the last scan of an objective's leads in flight found (docs/LEADS.md).
+#[derive(Debug, Clone)]
+pub struct LeadsView {
+    pub found: super::leads::InFlightView,
+    /// Each overdue lead's address in the CRM (`lead_url`), by lead id.
+    pub urls: std::collections::BTreeMap<String, String>,
+    /// Whether times are business time.
+    pub business: bool,
 }
 
 /// How an objective's values read.
@@ -496,6 +508,9 @@ fn objective_section(out: &mut String, o: &ObjectiveView, now: DateTime<Utc>, tz
     } else {
         groups_table(out, o, now, tz);
     }
+    if let Some(leads) = &o.leads {
+        leads_box(out, leads, now, tz);
+    }
     let label = format!("{}: history of the last {HISTORY_DAYS} days", o.name);
     let _ = writeln!(
         out,
@@ -562,6 +577,112 @@ fn groups_table(out: &mut String, o: &ObjectiveView, now: DateTime<Utc>, tz: Tz)
         }
         out.push_str("</div>\n");
     }
+}
+
+/// The leads in flight and those overdue now, by rep (docs/LEADS.md).
+fn leads_box(out: &mut String, l: &LeadsView, now: DateTime<Utc>, tz: Tz) {
+    let f = &l.found;
+    out.push_str("<div class=\"leads-box\">\n<h3>Leads in flight</h3>\n");
+    if let Some(e) = &f.error {
+        let _ = writeln!(
+            out,
+            "<div class=\"error-box\" role=\"alert\"><strong>The last scan of the leads failed; what follows is the last good one.</strong><pre>{}</pre></div>",
+            esc(e)
+        );
+    }
+    let Some(scanned) = f.scanned_at else {
+        out.push_str("<p class=\"empty-note\">Not scanned yet.</p>\n</div>\n");
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "<p>{} untried with the deadline ahead; <strong>{} overdue now</strong> (past the deadline in the last 24 hours, untried, still open). Scanned {}.</p>",
+        f.in_flight,
+        f.overdue,
+        time_html(scanned, now, tz)
+    );
+    if f.unowned > 0 || f.unroutable > 0 {
+        let mut parts = Vec::new();
+        if f.unowned > 0 {
+            parts.push(format!(
+                "{} {} no owner: only the overdue receivers hear of {}",
+                f.unowned,
+                if f.unowned == 1 {
+                    "lead has"
+                } else {
+                    "leads have"
+                },
+                if f.unowned == 1 { "it" } else { "them" }
+            ));
+        }
+        if f.unroutable > 0 {
+            parts.push(format!(
+                "{} {} an owner with no address and no team with one: the rep is told nothing",
+                f.unroutable,
+                if f.unroutable == 1 {
+                    "lead has"
+                } else {
+                    "leads have"
+                }
+            ));
+        }
+        let _ = writeln!(
+            out,
+            "<p class=\"warn-note\">{}.</p>",
+            esc(&parts.join("; "))
+        );
+    }
+    if !f.overdue_by_rep.is_empty() {
+        out.push_str(concat!(
+            "<table class=\"stack\">\n<caption>Overdue now, by rep</caption>\n",
+            "<thead><tr><th>Rep</th><th class=\"num\">Overdue</th><th>Oldest deadline</th></tr></thead>\n<tbody>\n"
+        ));
+        for r in &f.overdue_by_rep {
+            let rep = match &r.owner {
+                Some(id) => crate::eval::words::rep_label(Some(id), r.owner_name.as_deref()),
+                None => "no owner".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "<tr><td data-label=\"Rep\">{}</td><td data-label=\"Overdue\" class=\"num\">{}</td><td data-label=\"Oldest deadline\">{}</td></tr>",
+                esc(&rep),
+                r.leads,
+                fmt_time(r.oldest_deadline, tz)
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
+        let count = if f.overdue as usize > f.overdue_leads.len() {
+            format!("the first {} of {}", f.overdue_leads.len(), f.overdue)
+        } else {
+            format!("all {}", f.overdue)
+        };
+        let _ = writeln!(
+            out,
+            "<table class=\"stack\">\n<caption>Overdue leads, longest past the deadline first ({count})</caption>\n<thead><tr><th>Lead</th><th>Owner</th><th>Deadline</th><th>Overdue by</th></tr></thead>\n<tbody>"
+        );
+        for lead in &f.overdue_leads {
+            let id = match l.urls.get(&lead.id) {
+                Some(u) => format!("<a href=\"{}\">{}</a>", esc(u), esc(&lead.id)),
+                None => esc(&lead.id),
+            };
+            let owner = match &lead.owner {
+                Some(o) => crate::eval::words::rep_label(Some(o), lead.owner_name.as_deref()),
+                None => "no owner".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "<tr><td data-label=\"Lead\">{id}</td><td data-label=\"Owner\">{}</td><td data-label=\"Deadline\">{}</td><td data-label=\"Overdue by\">{}</td></tr>",
+                esc(&owner),
+                fmt_time(lead.deadline, tz),
+                esc(&crate::eval::words::overdue(
+                    lead.overdue_seconds as f64,
+                    l.business
+                ))
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
+    out.push_str("</div>\n");
 }
 
 /// The group that makes an objective's status: the worst status, and of
@@ -1244,6 +1365,7 @@ mod tests {
             error: None,
             groups,
             chart: Vec::new(),
+            leads: None,
         }
     }
 

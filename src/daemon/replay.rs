@@ -65,7 +65,8 @@ pub struct Replay {
     pub notices: Vec<Decided>,
     /// Results and closed periods, for `--record`.
     pub record: Journal,
-    /// Keep the record (results and closed periods) in [`Replay::record`].
+    /// Keep the record (results, closed periods and the lead notice log) in
+    /// [`Replay::record`].
     pub keep_record: bool,
     /// Scan the leads in flight for lead notices (docs/LEADS.md), at every
     /// instant and whenever one falls due (`handoff test`).
@@ -253,6 +254,7 @@ impl Replay {
         if self.keep_record {
             self.record.results.extend(effects.record.results);
             self.record.periods.extend(effects.record.periods);
+            self.record.lead_notices.extend(effects.record.lead_notices);
         }
         for d in effects.notices {
             let mut row = d.row.clone();

@@ -7,19 +7,25 @@ use serde_json::{Value, json};
 use super::Daemon;
 use super::alerts::{Series, Severity};
 use super::board::{Board, Entry, SOURCE_GROUP, is_ratio};
-use super::page::{AlertView, ChartSeries, GroupView, ObjectiveView, PageView, Unit};
+use super::page::{AlertView, ChartSeries, GroupView, LeadsView, ObjectiveView, PageView, Unit};
 use crate::eval::{Details, GroupResult, Status, words};
 use crate::rules::Kind;
 
 /// The status page's view of the board.
 pub fn page(daemon: &Daemon) -> PageView {
     let now = daemon.now();
+    // Before the board: both lock the engine.
+    let rules = daemon.rules();
     let board = daemon.board();
     let objectives = board
         .order
         .iter()
         .filter_map(|n| board.entries.get(n))
-        .map(objective_view)
+        .map(|e| {
+            let mut v = objective_view(e);
+            v.leads = leads_view(&board, &rules, e);
+            v
+        })
         .collect();
     PageView {
         now,
@@ -159,7 +165,29 @@ fn objective_view(e: &Entry) -> ObjectiveView {
         error: e.failure.as_ref().map(|f| f.message.clone()),
         groups,
         chart,
+        leads: None,
     }
+}
+
+/// The leads in flight of an objective with `notify_reps`, as its last scan
+/// found them.
+fn leads_view(board: &Board, rules: &crate::rules::RuleSet, e: &Entry) -> Option<LeadsView> {
+    let clock = super::leads::LeadClock::of(&e.objective)?;
+    let found = board
+        .leads
+        .get(&e.objective.name)
+        .cloned()
+        .unwrap_or_default();
+    let urls = found
+        .overdue_leads
+        .iter()
+        .filter_map(|l| Some((l.id.clone(), rules.lead_url(&l.id)?)))
+        .collect();
+    Some(LeadsView {
+        found,
+        urls,
+        business: clock.business(),
+    })
 }
 
 /// One short kind-specific line under a group's figures.

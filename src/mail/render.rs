@@ -274,7 +274,9 @@ pub fn score(v: f64) -> String {
 
 /// An instant of a lead notice: `Mon 7 Dec 13:00 EST`.
 pub fn lead_time(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%a %-d %b %H:%M %Z").to_string()
+    t.with_timezone(&tz)
+        .format("%a %-d %b %H:%M %Z")
+        .to_string()
 }
 
 fn sample_leads() -> LeadView {

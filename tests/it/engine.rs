@@ -65,8 +65,8 @@ impl Sim {
 
     /// The mail decided since the last call, up to `until`, as read by a mail
     /// client, sorted by recipient and subject.
-    fn mail_until(&mut self, until: &str) -> Vec<Read> {
-        self.replay.advance(utc(until));
+    async fn mail_until(&mut self, until: &str) -> Vec<Read> {
+        self.replay.advance(&self.db.store, utc(until)).await;
         let mut out: Vec<Read> = self.replay.notices[self.seen..]
             .iter()
             .map(|d| read(d.row.message.as_bytes()))
@@ -76,8 +76,10 @@ impl Sim {
         out
     }
 
-    fn reload(&mut self, objectives: &str, at: &str) {
-        self.replay.reload(rules(objectives), utc(at));
+    async fn reload(&mut self, objectives: &str, at: &str) {
+        self.replay
+            .reload(&self.db.store, rules(objectives), utc(at))
+            .await;
     }
 
     /// When the alert of (objective, group) fired, if it is firing.
@@ -108,13 +110,13 @@ async fn mail_is_decided_per_receiver_with_its_figures_and_threaded() {
     let mut sim = Sim::new(db, RULES, "2026-11-20T12:00:00Z");
     sim.at("2026-11-20T12:00:00Z").await;
     // Nothing before the group wait ends.
-    assert!(sim.mail_until("2026-11-20T12:00:29Z").is_empty());
+    assert!(sim.mail_until("2026-11-20T12:00:29Z").await.is_empty());
 
     // speed: 2 of 4 worked within the hour → 50% < 90%: breached, to sales
     // and lead@; volume: webinar 3 MQLs against 10 × 19.5/30 = 6.5 expected,
     // pace 46.2% < 90%: at risk, to marketing. paid_search: 1 against 0.65,
     // on pace.
-    let got = sim.mail_until("2026-11-20T12:01:00Z");
+    let got = sim.mail_until("2026-11-20T12:01:00Z").await;
     let breached = "[handoff] BREACHED speed: 50% worked in 1h, target 90%";
     assert_eq!(
         heads(&got),
@@ -174,7 +176,7 @@ async fn mail_is_decided_per_receiver_with_its_figures_and_threaded() {
     )
     .await;
     sim.at("2026-11-20T12:10:00Z").await;
-    let got = sim.mail_until("2026-11-20T12:20:00Z");
+    let got = sim.mail_until("2026-11-20T12:20:00Z").await;
     let resolved = "[handoff] RESOLVED speed: 100% worked in 1h, target 90%";
     assert_eq!(
         heads(&got),
@@ -210,9 +212,10 @@ async fn mail_is_decided_per_receiver_with_its_figures_and_threaded() {
             "    warn_below: 0.9\n    alert: { notify: [lead@acme.example] }\n",
         ),
         "2026-11-20T12:20:00Z",
-    );
+    )
+    .await;
     sim.at("2026-11-20T12:20:00Z").await;
-    let got = sim.mail_until("2026-11-20T12:30:00Z");
+    let got = sim.mail_until("2026-11-20T12:30:00Z").await;
     assert_eq!(
         heads(&got),
         [(
@@ -243,7 +246,7 @@ async fn mail_is_decided_per_receiver_with_its_figures_and_threaded() {
     )
     .await;
     sim.at("2026-11-20T12:30:00Z").await;
-    let got = sim.mail_until("2026-11-20T13:00:00Z");
+    let got = sim.mail_until("2026-11-20T13:00:00Z").await;
     assert_eq!(got.len(), 1, "{:#?}", heads(&got));
     assert_eq!(got[0].0, "lead@acme.example");
     assert!(
@@ -263,10 +266,10 @@ async fn a_missed_month_is_told_once_with_its_figures() {
     load(&db, OCTOBER_LEADS, "", "").await;
     let mut sim = Sim::new(db, MONTHLY_VOLUME, "2026-10-31T23:00:00Z");
     sim.at("2026-10-31T23:00:00Z").await;
-    assert!(sim.mail_until("2026-11-01T01:00:00Z").is_empty());
+    assert!(sim.mail_until("2026-11-01T01:00:00Z").await.is_empty());
     // O1, O2 and O3 (23:30): 3 of 10 over the whole of October.
     sim.at("2026-11-01T01:00:00Z").await;
-    let got = sim.mail_until("2026-11-01T02:00:00Z");
+    let got = sim.mail_until("2026-11-01T02:00:00Z").await;
     assert_eq!(
         heads(&got),
         [(
@@ -286,7 +289,7 @@ async fn a_missed_month_is_told_once_with_its_figures() {
     for at in ["2026-11-01T02:00:00Z", "2026-11-01T12:00:00Z"] {
         sim.at(at).await;
     }
-    let again = sim.mail_until("2026-11-01T22:00:00Z");
+    let again = sim.mail_until("2026-11-01T22:00:00Z").await;
     assert!(again.is_empty(), "told once: {:#?}", heads(&again));
 }
 
@@ -309,7 +312,7 @@ async fn a_reload_keeps_unchanged_objectives_and_judges_changed_ones_afresh() {
     assert_eq!(sim.fired_at("volume", "paid_search"), Some(noon));
 
     let with_quality = crate::daemon::reloaded_rules();
-    sim.reload(&with_quality, "2026-11-20T12:05:00Z");
+    sim.reload(&with_quality, "2026-11-20T12:05:00Z").await;
     sim.at("2026-11-20T12:05:00Z").await;
     assert_eq!(sim.fired_at("speed", "all"), Some(noon), "unchanged");
     // volume changed: webinar now has 2 of an expected 2 × 19.5035/30 = 1.3:
@@ -323,7 +326,7 @@ async fn a_reload_keeps_unchanged_objectives_and_judges_changed_ones_afresh() {
     assert_eq!(quality.len(), 1);
     assert_eq!(quality[0].status, handoff::eval::Status::NoData);
 
-    sim.reload(SPEED_AND_VOLUME, "2026-11-20T12:10:00Z");
+    sim.reload(SPEED_AND_VOLUME, "2026-11-20T12:10:00Z").await;
     assert!(!sim.replay.engine.board.entries.contains_key("quality"));
 }
 
@@ -336,21 +339,21 @@ async fn a_removed_and_restored_objective_keeps_its_alert_and_tells_nobody() {
     let volume = RULES.split("  - name: speed").next().unwrap();
     let mut sim = Sim::new(db, RULES, "2026-11-20T12:00:00Z");
     sim.at("2026-11-20T12:00:00Z").await;
-    let got = sim.mail_until("2026-11-20T12:05:00Z");
+    let got = sim.mail_until("2026-11-20T12:05:00Z").await;
     assert_eq!(got.len(), 3, "{:#?}", heads(&got));
     let noon = utc("2026-11-20T12:00:00Z");
     assert_eq!(sim.fired_at("speed", "all"), Some(noon));
 
-    sim.reload(volume, "2026-11-20T12:05:00Z");
+    sim.reload(volume, "2026-11-20T12:05:00Z").await;
     sim.at("2026-11-20T12:05:00Z").await;
     assert_eq!(sim.fired_at("speed", "all"), None, "gone from the board");
-    assert!(sim.mail_until("2026-11-20T12:30:00Z").is_empty());
+    assert!(sim.mail_until("2026-11-20T12:30:00Z").await.is_empty());
 
-    sim.reload(RULES, "2026-11-20T12:30:00Z");
+    sim.reload(RULES, "2026-11-20T12:30:00Z").await;
     sim.at("2026-11-20T12:30:00Z").await;
     assert_eq!(sim.fired_at("speed", "all"), Some(noon), "same episode");
     assert!(
-        sim.mail_until("2026-11-20T14:00:00Z").is_empty(),
+        sim.mail_until("2026-11-20T14:00:00Z").await.is_empty(),
         "nobody is told anything new"
     );
 }

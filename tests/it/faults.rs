@@ -291,10 +291,11 @@ fn a_kill_during_a_slow_delivery_round_repeats_at_most_the_mails_in_flight() {
         .collect();
     twice.sort();
     twice.dedup();
-    // Two receivers in the shipped rules (sales and marketing): at most one
-    // mail each was between the server's 250 and its record.
+    // Mail goes to at most four receivers at once (the sales and marketing
+    // teams, and the reps of the demo's leads in flight): at most one mail
+    // each was between the server's 250 and its record.
     assert!(
-        twice.len() <= 2,
+        twice.len() <= 4,
         "{} of the {} mails accepted before the kill were sent again: {twice:?}",
         twice.len(),
         before_kill.len()

@@ -872,44 +872,46 @@ fn each_kind_of_mail_reads_as_reviewed() {
             },
         ),
     ];
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/mail"));
-    let update = std::env::var_os("HANDOFF_UPDATE_SNAPSHOTS").is_some();
     let mut wrong = Vec::new();
     for (name, notice) in cases {
         let r = templates.render(&notice).unwrap();
         let text = format!("Subject: {}\n\n{}", r.subject, r.text);
-        for (file, got) in [
-            (format!("{name}.txt"), text),
-            (format!("{name}.html"), r.html),
-        ] {
-            let path = dir.join(&file);
-            if update {
-                std::fs::create_dir_all(dir).unwrap();
-                std::fs::write(&path, &got).unwrap();
-                continue;
-            }
-            let want = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            if want != got {
-                let line = want
-                    .lines()
-                    .zip(got.lines())
-                    .position(|(a, b)| a != b)
-                    .unwrap_or(want.lines().count().min(got.lines().count()));
-                wrong.push(format!(
-                    "{file}, line {}:\n  reviewed: {:?}\n  now:      {:?}",
-                    line + 1,
-                    want.lines().nth(line).unwrap_or(""),
-                    got.lines().nth(line).unwrap_or("")
-                ));
-            }
-        }
+        wrong.extend(snapshot(&format!("{name}.txt"), &text));
+        wrong.extend(snapshot(&format!("{name}.html"), &r.html));
     }
     assert!(
         wrong.is_empty(),
         "mail differs from the reviewed snapshots (HANDOFF_UPDATE_SNAPSHOTS=1 writes them anew):\n{}",
         wrong.join("\n")
     );
+}
+
+/// Compares `got` with the reviewed copy `tests/snapshots/mail/{file}`: what
+/// differs, at its first line; nothing when equal. With
+/// `HANDOFF_UPDATE_SNAPSHOTS` set, writes `got` as the reviewed copy.
+pub(crate) fn snapshot(file: &str, got: &str) -> Option<String> {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/mail"));
+    let path = dir.join(file);
+    if std::env::var_os("HANDOFF_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(&path, got).unwrap();
+        return None;
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if want == got {
+        return None;
+    }
+    let line = want
+        .lines()
+        .zip(got.lines())
+        .position(|(a, b)| a != b)
+        .unwrap_or(want.lines().count().min(got.lines().count()));
+    Some(format!(
+        "{file}, line {}:\n  reviewed: {:?}\n  now:      {:?}",
+        line + 1,
+        want.lines().nth(line).unwrap_or(""),
+        got.lines().nth(line).unwrap_or("")
+    ))
 }
 
 /// Mail settings that cannot work stop `run` before it touches the database,

@@ -17,6 +17,7 @@ mod eval;
 mod faults;
 mod grafana;
 mod import;
+mod leads;
 mod mail;
 mod mapping;
 mod reads;

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use handoff::model::{Deal, GroupBy, Lead, Rep, Table, Touch};
 use handoff::store::{
-    Abandoned, AbandonedCount, AbandonedLead, FirstAttempt, JudgedCounts, MqlCount, Reach,
-    UpsertColumns,
+    Abandoned, AbandonedCount, AbandonedLead, FirstAttempt, InFlightLead, JudgedCounts, MqlCount,
+    Reach, UpsertColumns,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -56,7 +56,7 @@ fn generate(seed: u64, leads: usize) -> Data {
         Rep {
             id: "R2".into(),
             name: "B".into(),
-            email: None,
+            email: Some("b@acme.example".into()),
             team: team(Some("sales-emea")),
         },
         Rep {
@@ -87,6 +87,9 @@ fn generate(seed: u64, leads: usize) -> Data {
         lead.channel = text(&mut rng, &["webinar", "events", ""]);
         lead.campaign = text(&mut rng, &["spring", "fall", ""]);
         lead.segment = text(&mut rng, &["smb", "ent", ""]);
+        // Scores with a fraction, and none, without drawing on the random
+        // stream the rest of the data comes from.
+        lead.score = (i % 3 != 0).then(|| (i % 100) as f64 + 0.5);
         lead.accepted_at = {
             let d = rng.random_range(0..200);
             maybe(&mut rng, 0.4, m + d)
@@ -290,6 +293,45 @@ fn expected_first(
     out
 }
 
+/// The leads whose first-attempt clock runs at `at` (docs/LEADS.md): handed
+/// over in `[start, at)`, no attempt before `at`, still open then; with the
+/// owner's name, address and team from `reps`.
+fn expected_in_flight(
+    data: &Data,
+    facts: &[Facts],
+    start: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Vec<InFlightLead> {
+    let before = |t: Option<DateTime<Utc>>| t.is_some_and(|t| t < at);
+    let mut out: Vec<InFlightLead> = facts
+        .iter()
+        .filter(|f| in_window(f.lead.mql_at, start, at))
+        .filter(|f| f.attempts.is_empty())
+        .filter(|f| {
+            !before(f.lead.closed_at) && !before(f.lead.accepted_at) && !before(f.lead.rejected_at)
+        })
+        .map(|f| {
+            let rep = f
+                .lead
+                .owner_id
+                .as_ref()
+                .and_then(|o| data.reps.iter().find(|r| &r.id == o));
+            InFlightLead {
+                id: f.lead.id.clone(),
+                mql_at: f.lead.mql_at.unwrap(),
+                owner: f.lead.owner_id.clone(),
+                owner_name: rep.map(|r| r.name.clone()),
+                owner_email: rep.and_then(|r| r.email.clone()),
+                owner_team: rep.and_then(|r| r.team.clone()),
+                channel: f.lead.channel.clone(),
+                score: f.lead.score,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
 fn expected_abandoned(
     facts: &[Facts],
     start: DateTime<Utc>,
@@ -450,6 +492,16 @@ async fn reads_match_the_per_lead_definitions(db: TestDb) {
                 expected_reach(&facts, start, end),
                 "reach {what}"
             );
+            if by.is_none() {
+                let mut got = Vec::new();
+                r.in_flight(start, at, &mut |l| got.push(l)).await.unwrap();
+                got.sort_by(|a, b| a.id.cmp(&b.id));
+                assert_eq!(
+                    got,
+                    expected_in_flight(&data, &facts, start, at),
+                    "in_flight [{s}, {a})"
+                );
+            }
             r.finish().await.unwrap();
             checked += 1;
         }
@@ -473,6 +525,23 @@ async fn reads_match_the_per_lead_definitions(db: TestDb) {
         "a reason on a lead sales has not decided on yet"
     );
     let first = expected_first(&facts, minute(0), minute(600), minute(600));
+    let flying = expected_in_flight(
+        &data,
+        &data.facts(None, minute(400)),
+        minute(100),
+        minute(400),
+    );
+    assert!(flying.len() > 5, "{flying:?}");
+    assert!(
+        flying
+            .iter()
+            .any(|l| l.owner_email.is_some() && l.score.is_some())
+    );
+    assert!(
+        flying
+            .iter()
+            .any(|l| l.owner.is_some() && l.owner_name.is_none())
+    );
     assert!(first.iter().any(|f| f.open) && first.iter().any(|f| !f.open));
     let abandoned = expected_abandoned(&facts, minute(0), minute(600), minute(600), 3);
     assert!(abandoned.first.iter().any(|a| a.owner.is_none()));

@@ -453,7 +453,10 @@ mod tests {
         );
         // Its inverse: forward again from the instant found gives `to` back
         // when `to` is open.
-        for (to, secs) in [("2026-11-30T15:00:00Z", 14_400), ("2026-11-27T15:00:00Z", 7_200)] {
+        for (to, secs) in [
+            ("2026-11-30T15:00:00Z", 14_400),
+            ("2026-11-27T15:00:00Z", 7_200),
+        ] {
             let s = cal.sub_open_secs(utc(to), secs).unwrap();
             assert_eq!(cal.add_open_secs(s, secs), Some(utc(to)));
             assert_eq!(cal.open_secs_between(s, utc(to)), secs as i64);

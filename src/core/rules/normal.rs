@@ -145,7 +145,8 @@ impl RuleSet {
                 v
             })
             .collect();
-        let mut set = json!({ "currency": self.currency(), "teams": teams, "objectives": objectives });
+        let mut set =
+            json!({ "currency": self.currency(), "teams": teams, "objectives": objectives });
         if let (Some(u), Value::Object(m)) = (&self.lead_url_template(), &mut set) {
             m.insert("lead_url".into(), (*u).into());
         }

@@ -15,8 +15,7 @@ use super::calendar::{self, Calendar, OpenHours};
 use super::diagnostic::LoadError;
 use super::model::{
     Alert, Checks, Duration, Kind, MinAttempts, NotifyReps, Objective, Origin, Recipient, Spec,
-    Target, Team,
-    Window,
+    Target, Team, Window,
 };
 use super::problem::Problem;
 use super::raw::{
