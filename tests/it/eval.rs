@@ -940,6 +940,14 @@ async fn window_queries_use_the_indexes() {
             true,
             Some("CO-ROUTINE c"),
         ),
+        // The leads in flight (docs/LEADS.md): the scan of lead notices.
+        (
+            "in_flight",
+            "leads_mql_at (mql_at>? AND mql_at<?)",
+            true,
+            false,
+            None,
+        ),
     ];
     for (question, leads, touches, deals, materialized) in cases {
         for by in [None, Some(GroupBy::Owner)] {
@@ -960,6 +968,13 @@ async fn window_queries_use_the_indexes() {
             if deals {
                 assert!(
                     plan.contains("deals_lead (lead_id=?)"),
+                    "{question}: {plan}"
+                );
+            }
+            if question == "in_flight" {
+                // Each lead's owner by the key of `reps`, never a scan of it.
+                assert!(
+                    plan.contains("SEARCH r USING PRIMARY KEY (id=?)"),
                     "{question}: {plan}"
                 );
             }
@@ -1011,11 +1026,12 @@ async fn postgres_window_queries_probe_each_lead_once() {
         ("first_attempts", 1, 0),
         ("abandoned", 1, 1),
         ("reach", 1, 1),
+        ("in_flight", 1, 0),
     ];
     for (question, touches, deals) in cases {
         for by in [None, Some(GroupBy::Owner)] {
             let plan = plan(question, by).await;
-            for table in ["leads", "touches", "deals"] {
+            for table in ["leads", "touches", "deals", "reps"] {
                 assert!(
                     !plan.contains(&format!("Seq Scan on {table}")),
                     "{question} scans {table}: {plan}"

@@ -562,6 +562,164 @@ mod smtp {
         assert!(v.to_string().contains("speed"), "{v}");
         run.stop().await;
     }
+
+    /// Lead notices (docs/LEADS.md) reach a real SMTP server from the
+    /// binary, one digest per receiver; killed with SIGKILL once they are
+    /// recorded as sent and started again, the daemon tells nothing twice.
+    #[tokio::test]
+    async fn lead_digests_reach_a_real_smtp_server_and_nothing_twice_after_sigkill() {
+        use chrono::{TimeDelta, Utc};
+        use handoff::model::{Lead, Rep, Table};
+        use handoff::store::UpsertColumns;
+
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::sqlite_at(&dir.path().join("leads.db")).await;
+        let now = Utc::now();
+        let ago = |m: i64| now - TimeDelta::minutes(m);
+        let rep = |id: &str, name: &str, email: Option<&str>| Rep {
+            id: id.into(),
+            name: name.into(),
+            email: email.map(str::to_owned),
+            team: Some("floor".into()),
+        };
+        let lead = |id: &str, minutes_ago: i64, owner: Option<&str>| {
+            let mut l = Lead::new(id, ago(minutes_ago));
+            l.mql_at = Some(ago(minutes_ago));
+            l.owner_id = owner.map(str::to_owned);
+            l.channel = Some("webinar".into());
+            l
+        };
+        let mut tx = db.store.begin().await.unwrap();
+        tx.upsert(
+            &UpsertColumns::all(Table::Reps),
+            &[
+                rep("R1", "Ana", Some("ana@acme.example")),
+                rep("R2", "Bo", Some("bo@acme.example")),
+                // No address, and `floor` is no team of the rules: nobody to tell.
+                rep("R3", "Cy", None),
+            ],
+        )
+        .await
+        .unwrap();
+        // 1 h to the first attempt, a reminder at half of it, overdue told
+        // for 24 h. L1: new (Ana). L2: 40 min old, past the reminder, never
+        // told (Ana: one line, the reminder). L3: 90 min old, overdue: Bo is
+        // told it is his and late, the managers that it is overdue. L4: no
+        // owner, overdue (the managers). L5: overdue for more than a day
+        // (nobody). L6: Cy's, who has no address (nobody).
+        tx.upsert(
+            &UpsertColumns::all(Table::Leads),
+            &[
+                lead("L1", 5, Some("R1")),
+                lead("L2", 40, Some("R1")),
+                lead("L3", 90, Some("R2")),
+                lead("L4", 100, None),
+                lead("L5", 30 * 60, Some("R1")),
+                lead("L6", 10, Some("R3")),
+            ],
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let rules = rules_dir(
+            "  - name: speed
+    kind: percent_worked
+    owner: sales
+    schedule: '0 0 1 1 *'
+    window: rolling 28d
+    respond_within: 1h
+    target: 0.9
+    notify_reps: { on_handoff: true, before_deadline: 50%, overdue: [managers@acme.example] }
+",
+        );
+        let got = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let _server = sink(port, got.path());
+        let smtp = format!("smtp://127.0.0.1:{port}");
+        let spawn = || {
+            crate::helpers::handoff()
+                .args(["--database", &db.url, "--rules"])
+                .arg(rules.path())
+                .args(["run", "--listen", "127.0.0.1:0", "--group-wait", "0"])
+                .args(["--lead-scan-every", "1", "--smtp-url", &smtp])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        let leads_received = || -> Vec<(String, String, String)> {
+            received(got.path())
+                .iter()
+                .map(|(rcpt, bytes)| {
+                    let m = parse(bytes);
+                    (
+                        rcpt.clone(),
+                        m.message_id().unwrap_or_default().to_owned(),
+                        m.subject().unwrap_or_default().to_owned(),
+                    )
+                })
+                .filter(|(_, id, _)| id.starts_with("handoff.leads."))
+                .collect()
+        };
+        let mut child = spawn();
+        let start = std::time::Instant::now();
+        loop {
+            let sent = db
+                .counts("SELECT COUNT(*) FROM handoff_outbox WHERE kind = 'lead_notice' AND state = 'sent'")
+                .await;
+            if leads_received().len() >= 3 && sent[0][0] == Some(3) {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "three digests sent and recorded: {:?}",
+                leads_received()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+
+        let mut mails = leads_received();
+        mails.sort();
+        let heads: Vec<(&str, &str)> = mails
+            .iter()
+            .map(|(r, _, s)| (r.as_str(), s.as_str()))
+            .collect();
+        assert_eq!(heads.len(), 3, "{heads:?}");
+        assert_eq!(heads[0].0, "ana@acme.example");
+        assert!(
+            heads[0].1.starts_with("[handoff] 2 MQLs to call: 1 new, 1 due soon; the first due by "),
+            "{heads:?}"
+        );
+        assert_eq!(heads[1].0, "bo@acme.example");
+        assert!(
+            heads[1].1.starts_with("[handoff] MQL L3 (webinar) is yours and past its deadline"),
+            "{heads:?}"
+        );
+        assert_eq!(
+            heads[2],
+            (
+                "managers@acme.example",
+                "[handoff] 2 MQLs overdue for speed: untried past their first-attempt deadline"
+            )
+        );
+        let told = db
+            .counts("SELECT COUNT(*) FROM handoff_lead_notices")
+            .await;
+        // Ana: L1 hand-off, L2 reminder and hand-off; Bo: L3 hand-off; the
+        // managers: L3 and L4 overdue.
+        assert_eq!(told[0][0], Some(6));
+
+        // Started again: three more scans, and nothing is told again.
+        let mut child = spawn();
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let _ = child.kill();
+        let _ = child.wait();
+        let mut again = leads_received();
+        again.sort();
+        assert_eq!(again, mails, "nothing told twice after SIGKILL");
+    }
 }
 
 // ------------------------------------------------------------ the snapshots
