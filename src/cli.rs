@@ -269,6 +269,19 @@ pub enum Command {
     /// Exits 1 when an objective could not be evaluated (status error).
     Eval(EvalArgs),
 
+    /// Show the leads whose first-attempt clock runs: in flight and overdue
+    /// now, by rep, for every objective with `notify_reps:` (docs/LEADS.md).
+    ///
+    /// Reads what the daemon's scan for lead notices reads: the leads handed
+    /// over recently enough to be due ahead or overdue by less than 24 hours
+    /// of the objective's clock (business hours with a calendar), untried
+    /// and still open, as known at --at. Deadlines and overdue times are in the objective's
+    /// business time. Sends nothing, changes nothing. --format json prints
+    /// {"at", "objectives": [{"name", "untried_open", "scan_seconds",
+    /// "error", "leads": {"in_flight", "overdue", "overdue_by_rep",
+    /// "overdue_leads", "unowned", "unroutable", …}}]}.
+    Leads(LeadsArgs),
+
     /// Run rule unit tests: lead rows, instants on a simulated clock, and the
     /// statuses, alerts and mail expected (docs/TESTS.md).
     ///
@@ -429,6 +442,17 @@ pub struct EvalArgs {
     /// Evaluate only this objective (repeat for several) [default: all of them].
     #[arg(long, value_name = "NAME")]
     pub objective: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LeadsArgs {
+    /// The instant to look at [default: now], as `eval --at` reads it.
+    #[arg(long, value_name = "WHEN")]
+    pub at: Option<crate::when::When>,
+
+    /// Output: a table for people, or one JSON object for programs.
+    #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
+    pub format: EvalFormat,
 }
 
 /// How `handoff eval` prints its results.
@@ -1125,6 +1149,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         Command::Check(args) => Ok(check(args.path.as_deref().unwrap_or(&global.rules))),
         Command::Eval(args) => eval(&global, &args).await,
+        Command::Leads(args) => leads(&global, &args).await,
         Command::Backtest(args) => backtest(&global, &args).await,
         Command::Test(args) => rule_tests(&global, &args).await,
         Command::Init(args) => {
@@ -1328,34 +1353,7 @@ async fn eval(global: &GlobalArgs, args: &EvalArgs) -> anyhow::Result<ExitCode> 
             return Err(Usage(format!("no objective `{name}` in the rules{hint}")).into());
         }
     }
-    // Advice only where it is the fix: a missing file or missing tables, not a
-    // server that is down.
-    let hint = "run `handoff migrate` to create the schema, or `handoff demo` for a demo database";
-    // One objective at a time, so one read connection. More would not run in
-    // parallel, and on SQLite they cost: each keeps its own page cache, and a
-    // round through the pool's four connections read about three times the
-    // pages of a round through one and took twice as long (1M leads).
-    let mut store_options = global.store_options();
-    store_options.read_connections = 1;
-    let store = match Store::connect_existing(global.database_url(), &store_options).await {
-        Err(e @ StoreError::Missing { .. }) => {
-            return Err(anyhow::Error::new(e).context(format!("cannot evaluate: {hint}")));
-        }
-        other => other.context("cannot evaluate")?,
-    };
-    if let Err(e) = crate::eval::check_schema(&store).await {
-        let missing_tables = matches!(&e, crate::eval::EvalError::Store(s) if s.kind() == crate::store::ErrorKind::Schema);
-        let e = anyhow::Error::new(e);
-        return Err(if missing_tables {
-            e.context(format!("{} has no lead tables", store.describe()))
-                .context(format!("cannot evaluate: {hint}"))
-        } else {
-            e.context(format!(
-                "cannot read the lead tables of {}",
-                store.describe()
-            ))
-        });
-    }
+    let store = reading_store(global, "evaluate").await?;
     let mut evaluation = crate::eval::Evaluation {
         evaluated_at: at,
         objectives: Vec::new(),
@@ -1373,6 +1371,115 @@ async fn eval(global: &GlobalArgs, args: &EvalArgs) -> anyhow::Result<ExitCode> 
         EvalFormat::Table => print!("{}", evaluation.to_table(&rules)),
     }
     Ok(if evaluation.has_errors() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The lead store opened for reading only, its lead tables checked: never
+/// created nor migrated. `doing` names the command in errors ("evaluate").
+async fn reading_store(global: &GlobalArgs, doing: &str) -> anyhow::Result<Store> {
+    // Advice only where it is the fix: a missing file or missing tables, not a
+    // server that is down.
+    let hint = "run `handoff migrate` to create the schema, or `handoff demo` for a demo database";
+    // One question at a time, so one read connection. More would not run in
+    // parallel, and on SQLite they cost: each keeps its own page cache, and a
+    // round through the pool's four connections read about three times the
+    // pages of a round through one and took twice as long (1M leads).
+    let mut store_options = global.store_options();
+    store_options.read_connections = 1;
+    let store = match Store::connect_existing(global.database_url(), &store_options).await {
+        Err(e @ StoreError::Missing { .. }) => {
+            return Err(anyhow::Error::new(e).context(format!("cannot {doing}: {hint}")));
+        }
+        other => other.with_context(|| format!("cannot {doing}"))?,
+    };
+    if let Err(e) = crate::eval::check_schema(&store).await {
+        let missing_tables = matches!(&e, crate::eval::EvalError::Store(s) if s.kind() == crate::store::ErrorKind::Schema);
+        let e = anyhow::Error::new(e);
+        return Err(if missing_tables {
+            e.context(format!("{} has no lead tables", store.describe()))
+                .context(format!("cannot {doing}: {hint}"))
+        } else {
+            e.context(format!(
+                "cannot read the lead tables of {}",
+                store.describe()
+            ))
+        });
+    }
+    Ok(store)
+}
+
+/// `handoff leads`: the leads whose first-attempt clock runs, as the
+/// daemon's scan for lead notices finds them (docs/LEADS.md).
+async fn leads(global: &GlobalArgs, args: &LeadsArgs) -> anyhow::Result<ExitCode> {
+    use crate::daemon::leads::{LeadClock, LeadNotices, read};
+    let Some(rules) = load_rules(global) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let at = match args.at {
+        Some(when) => when
+            .resolve(rules.timezone())
+            .map_err(|e| Usage(format!("--at: {e}")))?,
+        None => chrono::Utc::now(),
+    }
+    .trunc_subsecs(6);
+    let watched: Vec<&crate::rules::Objective> = rules
+        .objectives()
+        .iter()
+        .filter(|o| LeadClock::of(o).is_some())
+        .collect();
+    if watched.is_empty() {
+        eprintln!(
+            "No objective has `notify_reps:`; add it to a percent_worked objective (docs/LEADS.md)."
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let store = reading_store(global, "scan the leads").await?;
+    let mut out = Vec::new();
+    let mut failed = false;
+    for o in watched {
+        let started = std::time::Instant::now();
+        let Some(scan) = read(&store, o, at).await else {
+            continue;
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        let (rows, error) = (scan.leads.len(), scan.failed.clone());
+        let view = LeadNotices::default()
+            .scanned(&rules, o, scan, false)
+            .unwrap_or_default();
+        failed |= error.is_some();
+        out.push((o, view, rows, seconds, error));
+    }
+    store.close().await;
+    match args.format {
+        EvalFormat::Json => {
+            let objectives: Vec<serde_json::Value> = out
+                .iter()
+                .map(|(o, view, rows, seconds, error)| {
+                    serde_json::json!({
+                        "name": o.name,
+                        "untried_open": rows,
+                        "scan_seconds": seconds,
+                        "error": error,
+                        "leads": view,
+                    })
+                })
+                .collect();
+            let doc = serde_json::json!({ "at": at, "objectives": objectives });
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+        EvalFormat::Table => {
+            for (o, view, _, seconds, error) in &out {
+                print!(
+                    "{}",
+                    crate::daemon::leads::table(o, view, *seconds, error.as_deref())
+                );
+            }
+        }
+    }
+    Ok(if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

@@ -23,8 +23,10 @@ use crate::rules::{Calendar, Objective, RuleSet, Spec};
 use crate::store::{InFlightLead, LeadNoticeRow};
 
 /// How long after its deadline an untried lead is still told as overdue,
-/// and shown as overdue now: the scan reads no further back.
-pub const OVERDUE_TOLD_FOR: TimeDelta = TimeDelta::hours(24);
+/// and shown as overdue now, in the clock's time (24 business hours with a
+/// calendar: three office days of 8 hours, so a lead due on Friday is still
+/// overdue on Monday morning): the scan reads no further back.
+pub const OVERDUE_TOLD_FOR: u64 = 24 * 3600;
 
 /// The furthest back a scan reaches, whatever the calendar: a response
 /// window that long in business time is a rule mistake, not a lead in flight.
@@ -144,18 +146,34 @@ impl<'a> LeadClock<'a> {
     }
 
     /// The first hand-off a scan at `at` reads: every lead whose deadline is
-    /// still ahead, or passed less than [`OVERDUE_TOLD_FOR`] ago, was handed
-    /// over at or after it (never more than [`MAX_REACH`] before `at`).
+    /// still ahead, or passed less than [`OVERDUE_TOLD_FOR`] of the clock's
+    /// time ago, was handed over at or after it (never more than
+    /// [`MAX_REACH`] before `at`).
     pub fn scan_start(&self, at: DateTime<Utc>) -> DateTime<Utc> {
-        let told_until = at - OVERDUE_TOLD_FOR;
+        let back = self.respond_within + OVERDUE_TOLD_FOR;
         let start = match self.calendar {
-            Some(cal) => cal.sub_open_secs(told_until, self.respond_within),
-            None => i64::try_from(self.respond_within)
+            Some(cal) => cal.sub_open_secs(at, back),
+            None => i64::try_from(back)
                 .ok()
                 .and_then(TimeDelta::try_seconds)
-                .and_then(|d| told_until.checked_sub_signed(d)),
+                .and_then(|d| at.checked_sub_signed(d)),
         };
         start.unwrap_or(at - MAX_REACH).max(at - MAX_REACH)
+    }
+
+    /// Whether a lead due at `deadline` is overdue now at `at`: past it by
+    /// less than [`OVERDUE_TOLD_FOR`] of the clock's time.
+    pub fn overdue_now(&self, deadline: DateTime<Utc>, at: DateTime<Utc>) -> bool {
+        deadline <= at && self.secs_between(deadline, at) < OVERDUE_TOLD_FOR as i64
+    }
+
+    /// How long a lead stays overdue now, in words: `24 business hours`.
+    pub fn horizon_words(&self) -> &'static str {
+        if self.business() {
+            "24 business hours"
+        } else {
+            "24 hours"
+        }
     }
 }
 
@@ -230,7 +248,8 @@ pub struct InFlightView {
     pub scan_start: Option<DateTime<Utc>>,
     /// Untried, open, deadline ahead.
     pub in_flight: u64,
-    /// Untried, open, deadline passed less than [`OVERDUE_TOLD_FOR`] ago.
+    /// Untried, open, deadline passed less than [`OVERDUE_TOLD_FOR`] of the
+    /// clock's time ago.
     pub overdue: u64,
     /// Overdue leads by owner: the most first, the unowned last.
     pub overdue_by_rep: Vec<OverdueRep>,
@@ -341,11 +360,19 @@ impl LeadNotices {
                 ..InFlightView::default()
             });
         }
+        let start = clock.scan_start(at);
         let mut view = InFlightView {
             scanned_at: Some(at),
-            scan_start: Some(clock.scan_start(at)),
+            scan_start: Some(start),
             ..InFlightView::default()
         };
+        // What was told of leads the scans no longer reach is kept in the
+        // database (for a restart), not in memory: memory follows the leads
+        // in flight, not a month of them. A day's margin covers a rule
+        // change that reaches a little further back.
+        let keep_from = start - TimeDelta::days(1);
+        self.told
+            .retain(|k, mql_at| k.0 != o.name || *mql_at >= keep_from);
         let overdue_to = rules.addresses(&notify.overdue);
         let mut due: BTreeMap<String, Vec<Due>> = BTreeMap::new();
         let mut next: Option<DateTime<Utc>> = None;
@@ -361,7 +388,7 @@ impl LeadNotices {
                 continue;
             };
             let passed = deadline <= at;
-            if passed && at - deadline >= OVERDUE_TOLD_FOR {
+            if passed && !clock.overdue_now(deadline, at) {
                 continue;
             }
             let reps = rep_receivers(rules, &lead);
@@ -403,13 +430,19 @@ impl LeadNotices {
             {
                 soonest(r);
             }
+            // A hand-off is told when the clock starts: at once in open
+            // hours, at the next opening when handed over at night.
+            let starts = clock.after(lead.mql_at, 0).unwrap_or(lead.mql_at);
+            if notify.on_handoff && !reps.is_empty() {
+                soonest(starts);
+            }
             if !mail {
                 continue;
             }
             let mut lines = Vec::new();
             for receiver in &reps {
                 let told = |kind| self.is_told(&o.name, &lead, kind, receiver);
-                let handoff = notify.on_handoff && !told(NoticeKind::Handoff);
+                let handoff = notify.on_handoff && starts <= at && !told(NoticeKind::Handoff);
                 let remind =
                     reminder.is_some_and(|r| r <= at) && !passed && !told(NoticeKind::Reminder);
                 let (kind, also) = match (handoff, remind) {
@@ -744,9 +777,10 @@ pub fn view(
             if late > 0 {
                 parts.push(format!("{late} overdue"));
             }
-            let first = first_due
-                .map(|t| format!("; the first due by {}", render::lead_time(t, tz)))
-                .unwrap_or_default();
+            let first = first_due.map_or_else(
+                || "; all past their deadline: call them now".to_owned(),
+                |t| format!("; the first due by {}", render::lead_time(t, tz)),
+            );
             (
                 "MQLS TO CALL",
                 format!("{n} MQLs to call"),
@@ -814,6 +848,75 @@ pub fn view(
         why,
         timezone: tz.name().to_owned(),
     }
+}
+
+/// What a scan found, as `handoff leads` prints it for people.
+pub fn table(o: &Objective, v: &InFlightView, seconds: f64, error: Option<&str>) -> String {
+    use crate::eval::words;
+    let tz = o.timezone;
+    let clock = LeadClock::of(o);
+    let business = clock.is_some_and(|c| c.business());
+    let horizon = clock.map_or("24 hours", |c| c.horizon_words());
+    let mut s = format!("{}\n", o.name);
+    if let Some(e) = error {
+        s.push_str(&format!("  the scan failed: {e}\n\n"));
+        return s;
+    }
+    s.push_str(&format!(
+        "  {} untried with the deadline ahead, {} overdue now (past the deadline by less than {horizon}, untried, still open)\n",
+        v.in_flight, v.overdue
+    ));
+    if let Some(start) = v.scan_start {
+        s.push_str(&format!(
+            "  read the leads handed over since {} in {:.3} s\n",
+            render::lead_time(start, tz),
+            seconds
+        ));
+    }
+    if v.unowned > 0 {
+        s.push_str(&format!("  {} with no owner: route them\n", v.unowned));
+    }
+    if v.unroutable > 0 {
+        s.push_str(&format!(
+            "  {} whose owner has no address and no team with one: the rep hears nothing\n",
+            v.unroutable
+        ));
+    }
+    if !v.overdue_by_rep.is_empty() {
+        s.push_str("\n  REP                                OVERDUE  OLDEST DEADLINE\n");
+        for r in &v.overdue_by_rep {
+            let rep = match &r.owner {
+                Some(id) => words::rep_label(Some(id), r.owner_name.as_deref()),
+                None => "no owner".to_owned(),
+            };
+            s.push_str(&format!(
+                "  {rep:<34} {:>7}  {}\n",
+                r.leads,
+                render::lead_time(r.oldest_deadline, tz)
+            ));
+        }
+        s.push_str("\n  LEAD           OWNER                              DEADLINE              OVERDUE BY\n");
+        for l in &v.overdue_leads {
+            let owner = match &l.owner {
+                Some(id) => words::rep_label(Some(id), l.owner_name.as_deref()),
+                None => "no owner".to_owned(),
+            };
+            s.push_str(&format!(
+                "  {:<14} {owner:<34} {:<21} {}\n",
+                l.id,
+                render::lead_time(l.deadline, tz),
+                words::overdue(l.overdue_seconds as f64, business)
+            ));
+        }
+        if v.overdue as usize > v.overdue_leads.len() {
+            s.push_str(&format!(
+                "  … and {} more\n",
+                v.overdue as usize - v.overdue_leads.len()
+            ));
+        }
+    }
+    s.push('\n');
+    s
 }
 
 /// The Message-ID of a digest: a hash of what it tells (receiver,

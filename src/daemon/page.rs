@@ -596,9 +596,14 @@ fn leads_box(out: &mut String, l: &LeadsView, now: DateTime<Utc>, tz: Tz) {
     };
     let _ = writeln!(
         out,
-        "<p>{} untried with the deadline ahead; <strong>{} overdue now</strong> (past the deadline in the last 24 hours, untried, still open). Scanned {}.</p>",
+        "<p>{} untried with the deadline ahead; <strong>{} overdue now</strong> (past the deadline by less than {}, untried, still open). Scanned {}.</p>",
         f.in_flight,
         f.overdue,
+        if l.business {
+            "24 business hours"
+        } else {
+            "24 hours"
+        },
         time_html(scanned, now, tz)
     );
     if f.unowned > 0 || f.unroutable > 0 {
@@ -1280,6 +1285,12 @@ abbr{text-decoration:none}
 .main-col{display:flex;flex-direction:column;gap:14px;min-width:0}
 .error-box{background:var(--error-bg);color:#4a1772;border:1px solid #d3b8ef;border-left:5px solid var(--error);border-radius:8px;padding:10px 12px}
 .error-box pre{margin:6px 0 0;white-space:pre-wrap;word-break:break-word}
+.leads-box{margin:16px 0 0;padding:12px;border:1px solid #e3e6eb;border-radius:8px}
+.leads-box h3{margin:0 0 6px;font-size:1rem}
+.leads-box p{margin:0 0 8px}
+.leads-box table{margin:8px 0 0}
+.leads-box caption{text-align:left;font-weight:600;padding:4px 0}
+.warn-note{color:#7a4b00;background:#fff7e6;border-left:4px solid #d98f00;border-radius:6px;padding:6px 10px}
 .empty-note{margin:0;padding:10px 12px;color:var(--muted);background:#f6f7f9;border-radius:8px}
 .alert{display:inline-block;padding:1px 7px;border-radius:4px;font-size:11.5px;font-weight:700;white-space:nowrap}
 .alert.firing.critical{background:#c81e1e;color:#fff}

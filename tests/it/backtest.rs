@@ -23,7 +23,7 @@ fn run(args: &[&str]) -> (bool, String, String) {
 fn the_shipped_rule_tests_pass_and_a_broken_expectation_names_its_line() {
     let (ok, out, err) = run(&["--rules", "rules", "test"]);
     assert!(ok, "{out}{err}");
-    assert!(out.contains("all 10 tests passed"), "{out}");
+    assert!(out.contains("all 11 tests passed"), "{out}");
     assert!(
         !err.contains("Mail decided"),
         "the report is not drowned in logs: {err}"

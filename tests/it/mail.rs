@@ -689,12 +689,16 @@ mod smtp {
         assert_eq!(heads.len(), 3, "{heads:?}");
         assert_eq!(heads[0].0, "ana@acme.example");
         assert!(
-            heads[0].1.starts_with("[handoff] 2 MQLs to call: 1 new, 1 due soon; the first due by "),
+            heads[0]
+                .1
+                .starts_with("[handoff] 2 MQLs to call: 1 new, 1 due soon; the first due by "),
             "{heads:?}"
         );
         assert_eq!(heads[1].0, "bo@acme.example");
         assert!(
-            heads[1].1.starts_with("[handoff] MQL L3 (webinar) is yours and past its deadline"),
+            heads[1]
+                .1
+                .starts_with("[handoff] MQL L3 (webinar) is yours and past its deadline"),
             "{heads:?}"
         );
         assert_eq!(
@@ -704,9 +708,7 @@ mod smtp {
                 "[handoff] 2 MQLs overdue for speed: untried past their first-attempt deadline"
             )
         );
-        let told = db
-            .counts("SELECT COUNT(*) FROM handoff_lead_notices")
-            .await;
+        let told = db.counts("SELECT COUNT(*) FROM handoff_lead_notices").await;
         // Ana: L1 hand-off, L2 reminder and hand-off; Bo: L3 hand-off; the
         // managers: L3 and L4 overdue.
         assert_eq!(told[0][0], Some(6));

@@ -89,7 +89,7 @@ fn generate(seed: u64, leads: usize) -> Data {
         lead.segment = text(&mut rng, &["smb", "ent", ""]);
         // Scores with a fraction, and none, without drawing on the random
         // stream the rest of the data comes from.
-        lead.score = (i % 3 != 0).then(|| (i % 100) as f64 + 0.5);
+        lead.score = (i % 3 != 0).then_some((i % 100) as f64 + 0.5);
         lead.accepted_at = {
             let d = rng.random_range(0..200);
             maybe(&mut rng, 0.4, m + d)

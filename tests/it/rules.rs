@@ -992,7 +992,7 @@ fn handoff_check_exits_0_or_1_and_never_touches_the_database() {
     );
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "5 objectives in 1 file are valid\n10 tests in 3 test files are valid\n"
+        "5 objectives in 1 file are valid\n11 tests in 3 test files are valid\n"
     );
 
     let bad = dir.path().join("rules");
