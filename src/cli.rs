@@ -1336,13 +1336,7 @@ async fn eval(global: &GlobalArgs, args: &EvalArgs) -> anyhow::Result<ExitCode> 
         return Ok(ExitCode::FAILURE);
     };
     // Mistakes on the command line first: they need no database.
-    let at = match args.at {
-        Some(when) => when
-            .resolve(rules.timezone())
-            .map_err(|e| Usage(format!("--at: {e}")))?,
-        None => chrono::Utc::now(),
-    }
-    .trunc_subsecs(6);
+    let at = at_or_now(args.at, &rules)?;
     for name in &args.objective {
         if rules.objective(name).is_none() {
             let names = rules.objectives().iter().map(|o| o.name.as_str());
@@ -1375,6 +1369,20 @@ async fn eval(global: &GlobalArgs, args: &EvalArgs) -> anyhow::Result<ExitCode> 
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `--at` in the rules' time zone, or now; to the microsecond the stores keep.
+fn at_or_now(
+    at: Option<crate::when::When>,
+    rules: &crate::rules::RuleSet,
+) -> Result<chrono::DateTime<chrono::Utc>, Usage> {
+    Ok(match at {
+        Some(when) => when
+            .resolve(rules.timezone())
+            .map_err(|e| Usage(format!("--at: {e}")))?,
+        None => chrono::Utc::now(),
+    }
+    .trunc_subsecs(6))
 }
 
 /// The lead store opened for reading only, its lead tables checked: never
@@ -1418,13 +1426,7 @@ async fn leads(global: &GlobalArgs, args: &LeadsArgs) -> anyhow::Result<ExitCode
     let Some(rules) = load_rules(global) else {
         return Ok(ExitCode::FAILURE);
     };
-    let at = match args.at {
-        Some(when) => when
-            .resolve(rules.timezone())
-            .map_err(|e| Usage(format!("--at: {e}")))?,
-        None => chrono::Utc::now(),
-    }
-    .trunc_subsecs(6);
+    let at = at_or_now(args.at, &rules)?;
     let watched: Vec<&crate::rules::Objective> = rules
         .objectives()
         .iter()
