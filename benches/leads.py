@@ -14,8 +14,10 @@ scan".
     python3 benches/leads.py --sizes 1m,2m --backends sqlite,postgres --runs 5
 
 After one warm-up of each side, --runs rounds each run handoff, then the bare
-statement; the figures are the medians. Peak RSS is the largest of the
-`handoff leads` processes' (/usr/bin/time).
+statement; the figures are the medians, and both sides must return the same
+number of rows. Peak RSS is the largest of the `handoff leads` processes'
+(/usr/bin/time). With builds running alongside, measure a copy of the binaries
+(--handoff, --bare).
 """
 
 import argparse

@@ -273,8 +273,8 @@ pub enum Command {
     /// now, by rep, for every objective with `notify_reps:` (docs/LEADS.md).
     ///
     /// Reads what the daemon's scan for lead notices reads: the leads handed
-    /// over recently enough to be due ahead or overdue by less than 24 hours
-    /// of the objective's clock (business hours with a calendar), untried
+    /// over recently enough to be due ahead or overdue by less than a working
+    /// day (8 business hours with a calendar, 24 hours without), untried
     /// and still open, as known at --at. Deadlines and overdue times are in the objective's
     /// business time. Sends nothing, changes nothing. --format json prints
     /// {"at", "objectives": [{"name", "untried_open", "scan_seconds",

@@ -38,3 +38,5 @@ SET @sql = CONCAT('GRANT SELECT, INSERT, UPDATE, DELETE ON ', @db, '.handoff_out
 PREPARE s FROM @sql; EXECUTE s; DEALLOCATE PREPARE s;
 SET @sql = CONCAT('GRANT SELECT, INSERT, UPDATE, DELETE ON ', @db, '.handoff_rule_sets TO ''handoff''@''%''');
 PREPARE s FROM @sql; EXECUTE s; DEALLOCATE PREPARE s;
+SET @sql = CONCAT('GRANT SELECT, INSERT, UPDATE, DELETE ON ', @db, '.handoff_lead_notices TO ''handoff''@''%''');
+PREPARE s FROM @sql; EXECUTE s; DEALLOCATE PREPARE s;

@@ -15,8 +15,8 @@ GRANT SELECT ON reps, leads, touches, deals TO handoff;
 GRANT SELECT ON _sqlx_migrations TO handoff;
 
 -- handoff's own record: results history, closed periods, alert state and
--- transitions, the notification log, the outbox, the SLA's change log, and
--- the facts of handoff_meta.
+-- transitions, the notification log, the outbox, the SLA's change log, the
+-- lead notice log, and the facts of handoff_meta.
 GRANT SELECT, INSERT, UPDATE, DELETE ON
     handoff_meta,
     handoff_results,
@@ -25,5 +25,6 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     handoff_alert_events,
     handoff_notifications,
     handoff_outbox,
-    handoff_rule_sets
+    handoff_rule_sets,
+    handoff_lead_notices
 TO handoff;

@@ -23,10 +23,12 @@ use crate::rules::{Calendar, Objective, RuleSet, Spec};
 use crate::store::{InFlightLead, LeadNoticeRow};
 
 /// How long after its deadline an untried lead is still told as overdue,
-/// and shown as overdue now, in the clock's time (24 business hours with a
-/// calendar: three office days of 8 hours, so a lead due on Friday is still
-/// overdue on Monday morning): the scan reads no further back.
-pub const OVERDUE_TOLD_FOR: u64 = 24 * 3600;
+/// and shown as overdue now: a working day of the clock, 8 business hours
+/// with a calendar (a lead due on Friday afternoon is still overdue on
+/// Monday morning), 24 hours without one. The scan reads no further back:
+/// its cost follows this (docs/BENCHMARKS.md, "The lead scan").
+const OVERDUE_BUSINESS_SECS: u64 = 8 * 3600;
+const OVERDUE_WALL_SECS: u64 = 24 * 3600;
 
 /// The furthest back a scan reaches, whatever the calendar: a response
 /// window that long in business time is a rule mistake, not a lead in flight.
@@ -146,11 +148,11 @@ impl<'a> LeadClock<'a> {
     }
 
     /// The first hand-off a scan at `at` reads: every lead whose deadline is
-    /// still ahead, or passed less than [`OVERDUE_TOLD_FOR`] of the clock's
-    /// time ago, was handed over at or after it (never more than
+    /// still ahead, or passed less than [`LeadClock::overdue_for`] of the
+    /// clock's time ago, was handed over at or after it (never more than
     /// [`MAX_REACH`] before `at`).
     pub fn scan_start(&self, at: DateTime<Utc>) -> DateTime<Utc> {
-        let back = self.respond_within + OVERDUE_TOLD_FOR;
+        let back = self.respond_within + self.overdue_for();
         let start = match self.calendar {
             Some(cal) => cal.sub_open_secs(at, back),
             None => i64::try_from(back)
@@ -161,16 +163,27 @@ impl<'a> LeadClock<'a> {
         start.unwrap_or(at - MAX_REACH).max(at - MAX_REACH)
     }
 
-    /// Whether a lead due at `deadline` is overdue now at `at`: past it by
-    /// less than [`OVERDUE_TOLD_FOR`] of the clock's time.
-    pub fn overdue_now(&self, deadline: DateTime<Utc>, at: DateTime<Utc>) -> bool {
-        deadline <= at && self.secs_between(deadline, at) < OVERDUE_TOLD_FOR as i64
+    /// How long after its deadline an untried lead is told and shown as
+    /// overdue, in the clock's seconds: a working day (8 business hours with
+    /// a calendar, 24 hours without).
+    pub fn overdue_for(&self) -> u64 {
+        if self.business() {
+            OVERDUE_BUSINESS_SECS
+        } else {
+            OVERDUE_WALL_SECS
+        }
     }
 
-    /// How long a lead stays overdue now, in words: `24 business hours`.
+    /// Whether a lead due at `deadline` is overdue now at `at`: past it by
+    /// less than [`LeadClock::overdue_for`] of the clock's time.
+    pub fn overdue_now(&self, deadline: DateTime<Utc>, at: DateTime<Utc>) -> bool {
+        deadline <= at && self.secs_between(deadline, at) < self.overdue_for() as i64
+    }
+
+    /// How long a lead stays overdue now, in words: `8 business hours`.
     pub fn horizon_words(&self) -> &'static str {
         if self.business() {
-            "24 business hours"
+            "8 business hours"
         } else {
             "24 hours"
         }
@@ -248,8 +261,8 @@ pub struct InFlightView {
     pub scan_start: Option<DateTime<Utc>>,
     /// Untried, open, deadline ahead.
     pub in_flight: u64,
-    /// Untried, open, deadline passed less than [`OVERDUE_TOLD_FOR`] of the
-    /// clock's time ago.
+    /// Untried, open, deadline passed less than [`LeadClock::overdue_for`]
+    /// of the clock's time ago.
     pub overdue: u64,
     /// Overdue leads by owner: the most first, the unowned last.
     pub overdue_by_rep: Vec<OverdueRep>,

@@ -607,7 +607,7 @@ fn lead_families(board: &Board) -> Vec<MetricFamily> {
     }
     let overdue = gauge(
         "handoff_leads_overdue",
-        "Leads past their first-attempt deadline by less than 24 hours of the objective's clock (business hours with a calendar), untried and still open, as the last scan found them.",
+        "Leads past their first-attempt deadline by less than a working day of the objective's clock (8 business hours with a calendar, 24 hours without), untried and still open, as the last scan found them.",
         &["objective"],
     );
     let in_flight = gauge(

@@ -600,7 +600,7 @@ fn leads_box(out: &mut String, l: &LeadsView, now: DateTime<Utc>, tz: Tz) {
         f.in_flight,
         f.overdue,
         if l.business {
-            "24 business hours"
+            "8 business hours"
         } else {
             "24 hours"
         },

@@ -295,8 +295,13 @@ impl Question {
                     attempt("l.mql_at")
                 ));
                 time(qb, window.end);
-                qb.push(" LIMIT 1) IS NULL AND ");
+                // Still open, as a CASE the planner cannot turn into an
+                // index condition: PostgreSQL otherwise ANDs the window's
+                // range with a bitmap of every lead of the history never
+                // closed, a cost that grows with the history.
+                qb.push(" LIMIT 1) IS NULL AND CASE WHEN ");
                 still_open(qb, window.end);
+                qb.push(" THEN 1 ELSE 0 END = 1");
             }
             Question::Abandoned { window, at, named } => {
                 let (g, _) = group_sql(window.by);
