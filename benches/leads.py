@@ -40,8 +40,9 @@ IN_FLIGHT = (
     "FROM leads l LEFT JOIN reps r ON r.id = l.owner_id WHERE l.mql_at >= {start} AND l.mql_at < {at} "
     "AND (SELECT 1 FROM touches t WHERE t.lead_id = l.id AND "
     + bench.ATTEMPT.format(mql="l.mql_at")
-    + " AND t.occurred_at < {at} LIMIT 1) IS NULL AND (l.closed_at IS NULL OR l.closed_at >= {at}) "
-    "AND (l.accepted_at IS NULL OR l.accepted_at >= {at}) AND (l.rejected_at IS NULL OR l.rejected_at >= {at})"
+    + " AND t.occurred_at < {at} LIMIT 1) IS NULL AND CASE WHEN (l.closed_at IS NULL OR l.closed_at >= {at}) "
+    "AND (l.accepted_at IS NULL OR l.accepted_at >= {at}) AND (l.rejected_at IS NULL OR l.rejected_at >= {at}) "
+    "THEN 1 ELSE 0 END = 1"
 )
 
 

@@ -285,10 +285,18 @@ impl Question {
                 // backend; a correlated NOT EXISTS plans as a scan of every
                 // touch on PostgreSQL). Still open: neither closed, accepted
                 // nor rejected.
-                qb.push(
-                    "SELECT l.id, l.mql_at, l.owner_id, r.name, r.email, r.team, l.channel, l.score \
-                     FROM leads l LEFT JOIN reps r ON r.id = l.owner_id",
-                );
+                // The owner's name, address and team by the key of `reps`,
+                // one probe each per lead returned: as a join, PostgreSQL
+                // (estimating one row out of the range) compared every lead
+                // with every rep.
+                let rep =
+                    |col: &str| format!("(SELECT r.{col} FROM reps r WHERE r.id = l.owner_id)");
+                qb.push(format_args!(
+                    "SELECT l.id, l.mql_at, l.owner_id, {}, {}, {}, l.channel, l.score FROM leads l",
+                    rep("name"),
+                    rep("email"),
+                    rep("team")
+                ));
                 in_range(qb, LeadRange::MqlAt, &window);
                 qb.push(format_args!(
                     " AND (SELECT 1 FROM touches t WHERE t.lead_id = l.id AND {} AND t.occurred_at < ",
