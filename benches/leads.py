@@ -36,8 +36,9 @@ HANDOFF = bench.HANDOFF  # --handoff
 OBJECTIVE = "speed-to-lead"
 # Question::InFlight (src/core/store/read.rs), with {start} and {at} written in.
 IN_FLIGHT = (
-    "SELECT l.id, l.mql_at, l.owner_id, r.name, r.email, r.team, l.channel, l.score "
-    "FROM leads l LEFT JOIN reps r ON r.id = l.owner_id WHERE l.mql_at >= {start} AND l.mql_at < {at} "
+    "SELECT l.id, l.mql_at, l.owner_id, (SELECT r.name FROM reps r WHERE r.id = l.owner_id), "
+    "(SELECT r.email FROM reps r WHERE r.id = l.owner_id), (SELECT r.team FROM reps r WHERE r.id = l.owner_id), "
+    "l.channel, l.score FROM leads l WHERE l.mql_at >= {start} AND l.mql_at < {at} "
     "AND (SELECT 1 FROM touches t WHERE t.lead_id = l.id AND "
     + bench.ATTEMPT.format(mql="l.mql_at")
     + " AND t.occurred_at < {at} LIMIT 1) IS NULL AND CASE WHEN (l.closed_at IS NULL OR l.closed_at >= {at}) "
