@@ -47,17 +47,6 @@ IN_FLIGHT = (
 )
 
 
-def bare_runner():
-    """The `bare` bench target, built with the release profile."""
-    out = run(["cargo", "build", "--release", "--bench", "bare", "--message-format", "json"],
-              cwd=ROOT).stdout
-    for line in out.splitlines():
-        msg = json.loads(line)
-        if msg.get("reason") == "compiler-artifact" and msg["target"]["name"] == "bare":
-            return msg["executable"]
-    raise SystemExit("cannot build the bare-SQL runner")
-
-
 def load(work, size, backend, base, reuse):
     """A database holding the dataset, imported by handoff (as bench.py names it)."""
     d = bench.csv_dir(work, size)
@@ -158,7 +147,7 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     base = os.environ.get("HANDOFF_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
     if "sqlite" in args.backends.split(","):
-        bench.BARE_RUNNER = args.bare or bare_runner()
+        bench.BARE_RUNNER = args.bare or bench.bare_runner()
     report = []
     for size in args.sizes.split(","):
         for backend in args.backends.split(","):

@@ -290,10 +290,7 @@ impl Engine {
             let view = leads::view(&rules, o, &d, at, mail.external_url.as_deref());
             let rows = self.leads.told(&d, &id, at);
             for r in &rows {
-                if let Some(k) = leads::NoticeKind::ALL
-                    .into_iter()
-                    .find(|k| k.as_str() == r.kind)
-                {
+                if let Some(k) = leads::NoticeKind::parse(&r.kind) {
                     *self.board.lead_notices.entry(k).or_default() += 1;
                 }
             }

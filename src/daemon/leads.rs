@@ -80,7 +80,8 @@ impl NoticeKind {
         }
     }
 
-    fn parse(s: &str) -> Option<NoticeKind> {
+    /// The kind a log row names; `None` for a word this release does not know.
+    pub fn parse(s: &str) -> Option<NoticeKind> {
         NoticeKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
@@ -624,6 +625,14 @@ impl LeadNotices {
     }
 }
 
+/// A lead's owner as lists name it: `R0003 Priya Okafor`, or `no owner`.
+pub fn owner_label(owner: Option<&str>, name: Option<&str>) -> String {
+    match owner {
+        Some(id) => crate::eval::words::rep_label(Some(id), name),
+        None => "no owner".to_owned(),
+    }
+}
+
 /// Where a lead's owner hears of it: the rep's own address, else the
 /// addresses of the rep's team (a team of the rules); none without an owner.
 pub fn rep_receivers(rules: &RuleSet, lead: &InFlightLead) -> BTreeSet<String> {
@@ -898,10 +907,7 @@ pub fn table(o: &Objective, v: &InFlightView, seconds: f64, error: Option<&str>)
     if !v.overdue_by_rep.is_empty() {
         s.push_str("\n  REP                                OVERDUE  OLDEST DEADLINE\n");
         for r in &v.overdue_by_rep {
-            let rep = match &r.owner {
-                Some(id) => words::rep_label(Some(id), r.owner_name.as_deref()),
-                None => "no owner".to_owned(),
-            };
+            let rep = owner_label(r.owner.as_deref(), r.owner_name.as_deref());
             s.push_str(&format!(
                 "  {rep:<34} {:>7}  {}\n",
                 r.leads,
@@ -910,10 +916,7 @@ pub fn table(o: &Objective, v: &InFlightView, seconds: f64, error: Option<&str>)
         }
         s.push_str("\n  LEAD           OWNER                              DEADLINE              OVERDUE BY\n");
         for l in &v.overdue_leads {
-            let owner = match &l.owner {
-                Some(id) => words::rep_label(Some(id), l.owner_name.as_deref()),
-                None => "no owner".to_owned(),
-            };
+            let owner = owner_label(l.owner.as_deref(), l.owner_name.as_deref());
             s.push_str(&format!(
                 "  {:<14} {owner:<34} {:<21} {}\n",
                 l.id,

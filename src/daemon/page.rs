@@ -643,10 +643,7 @@ fn leads_box(out: &mut String, l: &LeadsView, now: DateTime<Utc>, tz: Tz) {
             "<thead><tr><th>Rep</th><th class=\"num\">Overdue</th><th>Oldest deadline</th></tr></thead>\n<tbody>\n"
         ));
         for r in &f.overdue_by_rep {
-            let rep = match &r.owner {
-                Some(id) => crate::eval::words::rep_label(Some(id), r.owner_name.as_deref()),
-                None => "no owner".to_owned(),
-            };
+            let rep = super::leads::owner_label(r.owner.as_deref(), r.owner_name.as_deref());
             let _ = writeln!(
                 out,
                 "<tr><td data-label=\"Rep\">{}</td><td data-label=\"Overdue\" class=\"num\">{}</td><td data-label=\"Oldest deadline\">{}</td></tr>",
@@ -670,10 +667,8 @@ fn leads_box(out: &mut String, l: &LeadsView, now: DateTime<Utc>, tz: Tz) {
                 Some(u) => format!("<a href=\"{}\">{}</a>", esc(u), esc(&lead.id)),
                 None => esc(&lead.id),
             };
-            let owner = match &lead.owner {
-                Some(o) => crate::eval::words::rep_label(Some(o), lead.owner_name.as_deref()),
-                None => "no owner".to_owned(),
-            };
+            let owner =
+                super::leads::owner_label(lead.owner.as_deref(), lead.owner_name.as_deref());
             let _ = writeln!(
                 out,
                 "<tr><td data-label=\"Lead\">{id}</td><td data-label=\"Owner\">{}</td><td data-label=\"Deadline\">{}</td><td data-label=\"Overdue by\">{}</td></tr>",
