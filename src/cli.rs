@@ -282,6 +282,27 @@ pub enum Command {
     /// "overdue_leads", "unowned", "unroutable", …}}]}.
     Leads(LeadsArgs),
 
+    /// The review of a closed month or quarter, for the meeting of both teams
+    /// (docs/REVIEW.md).
+    ///
+    /// Each promise met or missed over the period, beside the two periods
+    /// before and the same period a year earlier; lead flow by channel for
+    /// the year with growth against the period before; acceptance, close
+    /// reasons, won deals and MQL value by channel; a table of the reps
+    /// (MQLs, worked in time, median first response, given up, given up
+    /// under the minimum, deals won); the economics of attempts; the alerts
+    /// of the period and the SLA changes made in it, from the daemon's record.
+    ///
+    /// Every figure is the objective evaluated with its window replaced by
+    /// the period, at the period's end: computed from the lead data, so it
+    /// works on data imported a minute ago, and gives the same figures on
+    /// every database. Changes nothing. Examples:
+    ///
+    ///   handoff review                       # the last closed month, as text
+    ///   handoff review --period 2026-11 --format html --out nov.html
+    ///   handoff review --period 2026-Q4 --format json
+    Review(ReviewArgs),
+
     /// Run rule unit tests: lead rows, instants on a simulated clock, and the
     /// statuses, alerts and mail expected (docs/TESTS.md).
     ///
@@ -453,6 +474,37 @@ pub struct LeadsArgs {
     /// Output: a table for people, or one JSON object for programs.
     #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
     pub format: EvalFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// The closed period: `last` (the last closed month, or quarter with
+    /// `review.period: quarter`), a month (`2026-11`) or a quarter
+    /// (`2026-Q4`), in the rules' time zone.
+    #[arg(long, value_name = "PERIOD", default_value = "last")]
+    pub period: String,
+
+    /// Output: text for the terminal, one self-contained HTML page (prints on
+    /// A4, reads on a phone), or one JSON object for programs.
+    #[arg(long, value_enum, default_value_t = ReviewFormat::Text)]
+    pub format: ReviewFormat,
+
+    /// Write to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+
+    /// Read "now" as this instant (which periods have closed), as `eval --at`
+    /// reads it [default: now].
+    #[arg(long, value_name = "WHEN")]
+    pub at: Option<crate::when::When>,
+}
+
+/// How `handoff review` prints the review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReviewFormat {
+    Text,
+    Html,
+    Json,
 }
 
 /// How `handoff eval` prints its results.
@@ -1150,6 +1202,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => Ok(check(args.path.as_deref().unwrap_or(&global.rules))),
         Command::Eval(args) => eval(&global, &args).await,
         Command::Leads(args) => leads(&global, &args).await,
+        Command::Review(args) => review(&global, &args).await,
         Command::Backtest(args) => backtest(&global, &args).await,
         Command::Test(args) => rule_tests(&global, &args).await,
         Command::Init(args) => {
@@ -1421,6 +1474,58 @@ async fn reading_store(global: &GlobalArgs, doing: &str) -> anyhow::Result<Store
 
 /// `handoff leads`: the leads whose first-attempt clock runs, as the
 /// daemon's scan for lead notices finds them (docs/LEADS.md).
+async fn review(global: &GlobalArgs, args: &ReviewArgs) -> anyhow::Result<ExitCode> {
+    let Some(rules) = load_rules(global) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let now = at_or_now(args.at, &rules)?;
+    let periods = crate::review::Periods::of(&rules);
+    let period = periods
+        .parse(&args.period, now)
+        .map_err(|e| Usage(format!("--period: {e}")))?;
+    let store = reading_store(global, "review the period").await?;
+    let review = crate::review::review(&rules, &store, &period).await;
+    store.close().await;
+    let review = review.context(format!("cannot review {}", period.label))?;
+    let text = match args.format {
+        ReviewFormat::Json => format!("{}\n", serde_json::to_string_pretty(&review.to_json())?),
+        ReviewFormat::Text => crate::report::text(&review, &rules),
+        ReviewFormat::Html => {
+            crate::report::html(&review, &rules, &crate::report::Links::default())
+        }
+    };
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("wrote the review of {} to {}", period.label, path.display());
+        }
+        None => {
+            use std::io::Write as _;
+            // A reader that stops early (`| head`) is not an error.
+            let mut stdout = std::io::stdout().lock();
+            if let Err(e) = stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                return Err(e).context("cannot write the review");
+            }
+        }
+    }
+    let failed = review
+        .objectives
+        .iter()
+        .flat_map(|o| &o.periods)
+        .flat_map(|p| &p.results)
+        .any(|r| r.status == crate::codes::Status::Error);
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 async fn leads(global: &GlobalArgs, args: &LeadsArgs) -> anyhow::Result<ExitCode> {
     use crate::daemon::leads::{LeadClock, LeadNotices, read};
     let Some(rules) = load_rules(global) else {

@@ -25,8 +25,8 @@
 //! timestamp is a UTC instant.
 
 pub use handoff_core::{
-    codes, demo, error_chain, eval, import, mapping, model, progress, rules, ruletest, shell_word,
-    store, suggest, when,
+    codes, demo, error_chain, eval, import, mapping, model, progress, review, rules, ruletest,
+    shell_word, store, suggest, when,
 };
 
 pub mod backtest;
@@ -34,4 +34,5 @@ pub mod cli;
 pub mod daemon;
 pub mod init;
 pub mod mail;
+pub mod report;
 pub mod testing;

@@ -169,6 +169,12 @@ codes! {
         Period = "period",
         /// The changes of an objective's definition (group "").
         Sla = "sla",
+        /// A drop of a closed period against its baseline (`trend:`); the
+        /// episode is the period's start.
+        Trend = "trend",
+        /// The review of a closed period (objective "", group "review"); the
+        /// episode is the period's start.
+        Review = "review",
     }
 }
 

@@ -49,6 +49,7 @@ pub mod import;
 pub mod mapping;
 pub mod model;
 pub mod progress;
+pub mod review;
 pub mod rules;
 pub mod ruletest;
 pub mod store;

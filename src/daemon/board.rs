@@ -175,6 +175,9 @@ pub struct Board {
     pub leads: BTreeMap<String, super::leads::InFlightView>,
     /// Lead notices told since start, by kind.
     pub lead_notices: BTreeMap<super::leads::NoticeKind, u64>,
+    /// The review of the last closed period, once worked out
+    /// (docs/REVIEW.md): the closed-period metrics and `/review` read it.
+    pub review: Option<std::sync::Arc<crate::review::Review>>,
 }
 
 /// How long a removed objective's alert state is kept for its return.

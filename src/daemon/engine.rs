@@ -42,6 +42,9 @@ use crate::mail::render::{self, MailKind, Notice, Thread};
 use crate::rules::{Objective, RuleSet};
 use crate::store::{AlertRow, Journal, NotifyRow, OutboxRow, PeriodRow};
 
+/// The outbox's and notification log's group of review mail.
+pub const REVIEW_GROUP: &str = "review";
+
 /// Something that happened, for the engine to decide on.
 #[derive(Debug)]
 pub enum Input {
@@ -68,6 +71,13 @@ pub enum Input {
     Prune(DateTime<Utc>),
     /// A scan of an objective's leads in flight (docs/LEADS.md).
     Scanned(Box<super::leads::Scan>),
+    /// The review of the last closed period was worked out (docs/REVIEW.md):
+    /// its figures for the metrics and the page, its trend notices, and its
+    /// mail once due.
+    Reviewed {
+        review: Arc<crate::review::Review>,
+        at: DateTime<Utc>,
+    },
 }
 
 /// Saved state, as the shell read it from the database.
@@ -256,6 +266,7 @@ impl Engine {
                 }
             }
             Input::Scanned(scan) => self.scanned(*scan),
+            Input::Reviewed { review, at } => self.reviewed(review, at),
         }
     }
 
@@ -339,6 +350,196 @@ impl Engine {
             effects.record.outbox.push(row.clone());
             self.mail.pending.push(row.clone());
             effects.notices.push(Decided { row, caused_at: at });
+        }
+        effects
+    }
+
+    /// The review of the last closed period: kept for the metrics and
+    /// `/review`; each receiver told once per period of a `trend:` drop
+    /// (the objective's owners) and, from `review.send_at` on the first
+    /// business day on, of the review (`review.to`). "Once" is the
+    /// notification log's: topics `trend` and `review`, episode = the
+    /// period's start, saved with the mail.
+    fn reviewed(&mut self, review: Arc<crate::review::Review>, at: DateTime<Utc>) -> Effects {
+        let mut effects = Effects::default();
+        self.board.review = Some(review.clone());
+        self.board.generation += 1;
+        let Some(mail) = self.notices.clone() else {
+            return effects;
+        };
+        let rules = self.rules.clone();
+        let start = review.period.start;
+        let links = crate::report::Links {
+            home: mail.external_url.clone(),
+            review_base: mail
+                .external_url
+                .as_ref()
+                .map(|u| format!("{}/review/", u.trim_end_matches('/'))),
+        };
+        let domain = mail.from.email.domain().to_owned();
+        // What to tell: (receiver, objective, group, topic, kind, mail).
+        let mut wanted: Vec<(
+            String,
+            String,
+            String,
+            Topic,
+            &'static str,
+            render::Rendered,
+        )> = Vec::new();
+        for o in &review.objectives {
+            let Some(rule) = rules.objective(&o.name) else {
+                continue;
+            };
+            let dropped: Vec<&crate::review::TrendReading> =
+                o.trend.iter().filter(|t| t.dropped).collect();
+            if dropped.is_empty() {
+                continue;
+            }
+            let owners: Vec<crate::rules::Recipient> = rule
+                .owner
+                .iter()
+                .map(|t| crate::rules::Recipient::Team(t.clone()))
+                .collect();
+            for receiver in rules.addresses(&owners) {
+                let untold: Vec<&crate::review::TrendReading> = dropped
+                    .iter()
+                    .copied()
+                    .filter(|t| {
+                        !self
+                            .mail
+                            .planner
+                            .log
+                            .get(&(
+                                receiver.clone(),
+                                o.name.clone(),
+                                t.group.clone(),
+                                Topic::Trend,
+                            ))
+                            .is_some_and(|n| n.episode >= start)
+                    })
+                    .collect();
+                if untold.is_empty() {
+                    continue;
+                }
+                let rendered = crate::report::trend_mail(&review, o, &rules, &untold, &links);
+                for t in &untold {
+                    wanted.push((
+                        receiver.clone(),
+                        o.name.clone(),
+                        t.group.clone(),
+                        Topic::Trend,
+                        "trend",
+                        rendered.clone(),
+                    ));
+                }
+            }
+        }
+        let due = crate::review::mail_due(&rules, &review.period);
+        if due.is_some_and(|d| at >= d) {
+            let mut rendered = None;
+            for receiver in rules.review_receivers() {
+                let key = (
+                    receiver.clone(),
+                    String::new(),
+                    REVIEW_GROUP.to_owned(),
+                    Topic::Review,
+                );
+                if self
+                    .mail
+                    .planner
+                    .log
+                    .get(&key)
+                    .is_some_and(|n| n.episode >= start)
+                {
+                    continue;
+                }
+                let r = rendered
+                    .get_or_insert_with(|| crate::report::review_mail(&review, &rules, &links))
+                    .clone();
+                wanted.push((
+                    receiver,
+                    String::new(),
+                    REVIEW_GROUP.to_owned(),
+                    Topic::Review,
+                    "review",
+                    r,
+                ));
+            }
+        }
+        // One mail per receiver and message: a trend mail lists its groups.
+        let mut sent: BTreeMap<(String, String, &'static str), String> = BTreeMap::new();
+        for (receiver, objective, group, topic, kind, rendered) in wanted {
+            let id = match sent.get(&(receiver.clone(), objective.clone(), kind)) {
+                Some(id) => id.clone(),
+                None => {
+                    let key = format!(
+                        "{kind}\0{objective}\0{}\0{receiver}\0{}",
+                        review.period.label, rendered.subject
+                    );
+                    let id = format!(
+                        "{kind}.{}.{:016x}@{domain}",
+                        review.period.label,
+                        xxhash_rust::xxh3::xxh3_64(key.as_bytes())
+                    );
+                    let message = match render::message(
+                        &mail.from,
+                        &receiver,
+                        &id,
+                        &Thread::default(),
+                        at,
+                        &rendered,
+                    ) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            tracing::error!(%receiver, kind, error = %e, "A review mail could not be built; it is dropped.");
+                            effects.unbuildable += 1;
+                            continue;
+                        }
+                    };
+                    tracing::info!(%receiver, kind, period = %review.period.label, subject = %rendered.subject, "Review mail decided.");
+                    let row = OutboxRow {
+                        id: id.clone(),
+                        receiver: receiver.clone(),
+                        objective: objective.clone(),
+                        group: if kind == "review" {
+                            REVIEW_GROUP.to_owned()
+                        } else {
+                            group.clone()
+                        },
+                        kind: kind.to_owned(),
+                        subject: rendered.subject.clone(),
+                        message,
+                        created_at: at,
+                        state: Delivery::Pending,
+                        attempts: 0,
+                        next_attempt_at: at,
+                        sent_at: None,
+                        last_error: None,
+                    };
+                    effects.record.outbox.push(row.clone());
+                    self.mail.pending.push(row.clone());
+                    effects.notices.push(Decided { row, caused_at: at });
+                    sent.insert((receiver.clone(), objective.clone(), kind), id.clone());
+                    id
+                }
+            };
+            let row = NotifyRow {
+                receiver: receiver.clone(),
+                objective: objective.clone(),
+                group: group.clone(),
+                topic,
+                state: crate::codes::Told::Told,
+                severity: None,
+                episode: start,
+                thread: id.clone(),
+                last_message: id,
+                sent_at: at,
+            };
+            self.mail
+                .planner
+                .log
+                .insert((receiver, objective, group, topic), row.clone());
+            effects.record.notified.push(row);
         }
         effects
     }

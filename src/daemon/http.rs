@@ -42,6 +42,8 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/api/v1/objectives/{name}/history", get(history))
         .route("/api/v1/alerts", get(alerts))
         .route("/api/v1/rules/history", get(rules_history))
+        .route("/review", get(review_last))
+        .route("/review/{period}", get(review_period))
         .fallback(not_found)
         .with_state(daemon);
     finished(app)
@@ -295,6 +297,60 @@ async fn alerts(State(d): Shared) -> Response {
 async fn index(State(d): Shared) -> Response {
     let view = view::page(&d);
     Html(super::page::render(&view)).into_response()
+}
+
+/// `?format=json` of the review pages.
+#[derive(Debug, Deserialize)]
+struct ReviewQuery {
+    format: Option<String>,
+}
+
+/// The review of the last closed period (docs/REVIEW.md).
+async fn review_last(State(d): Shared, Query(q): Query<ReviewQuery>) -> Response {
+    let rules = d.rules();
+    let period = crate::review::Periods::of(&rules).last_closed(d.now());
+    review_page(&d, &period, q.format.as_deref()).await
+}
+
+/// The review of a closed month (`2026-11`) or quarter (`2026-Q4`).
+async fn review_period(
+    State(d): Shared,
+    Path(text): Path<String>,
+    Query(q): Query<ReviewQuery>,
+) -> Response {
+    let rules = d.rules();
+    match crate::review::Periods::of(&rules).parse(&text, d.now()) {
+        Ok(period) => review_page(&d, &period, q.format.as_deref()).await,
+        Err(e) => error(StatusCode::NOT_FOUND, &e),
+    }
+}
+
+async fn review_page(
+    d: &Arc<Daemon>,
+    period: &crate::review::ReviewPeriod,
+    format: Option<&str>,
+) -> Response {
+    let review = {
+        let _permit = d.permits.acquire().await;
+        d.review_of(period).await
+    };
+    match (review, format) {
+        (Err(e), _) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!(
+                "the review of {} could not be worked out: {e}",
+                period.label
+            ),
+        ),
+        (Ok(r), Some("json")) => axum::Json(r.to_json()).into_response(),
+        (Ok(r), _) => {
+            let links = crate::report::Links {
+                home: Some("/".to_owned()),
+                review_base: Some("/review/".to_owned()),
+            };
+            Html(crate::report::html(&r, &d.rules(), &links)).into_response()
+        }
+    }
 }
 
 /// `?from=&to=&limit=` of the history endpoint.

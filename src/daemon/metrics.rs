@@ -150,7 +150,15 @@ impl Metrics {
         let outbox_pending =
             IntGauge::new("handoff_outbox_pending", "Alert mails waiting to be sent.")
                 .expect("valid metric");
-        for kind in ["firing", "resolved", "repeat", "period_missed", "lead"] {
+        for kind in [
+            "firing",
+            "resolved",
+            "repeat",
+            "period_missed",
+            "lead",
+            "trend",
+            "review",
+        ] {
             notifications.with_label_values(&[kind]);
         }
         for reason in ["temporary", "timeout", "permanent", "auth"] {
@@ -264,6 +272,7 @@ impl Metrics {
     fn encode(&self, board: &Board) -> String {
         let mut families = self.health.gather();
         families.extend(objective_families(board));
+        families.extend(review_families(board));
         // A family without samples cannot be encoded (and says nothing).
         families.retain(|f| !f.get_metric().is_empty());
         families.sort_by(|a, b| a.name().cmp(b.name()));
@@ -633,6 +642,75 @@ fn lead_families(board: &Board) -> Vec<MetricFamily> {
     for v in [overdue, in_flight, scanned] {
         out.extend(prometheus::core::Collector::collect(&v));
     }
+    out
+}
+
+/// The last closed period (docs/REVIEW.md): each objective's figures over
+/// it, whether each judged group met its promise, and the `trend:` change.
+fn review_families(board: &Board) -> Vec<MetricFamily> {
+    let Some(r) = &board.review else {
+        return Vec::new();
+    };
+    let value = gauge(
+        "handoff_period_value",
+        "Each objective's value over the last closed review period (the objective evaluated over the whole period, at its end).",
+        OBJECTIVE,
+    );
+    let target = gauge(
+        "handoff_period_target",
+        "Each objective's target for the last closed review period.",
+        OBJECTIVE,
+    );
+    let met = gauge(
+        "handoff_period_met",
+        "1 if the group met its promise over the last closed review period, 0 if it missed; absent when not judged.",
+        OBJECTIVE,
+    );
+    let trend = gauge(
+        "handoff_objective_trend_change",
+        "The last closed period against its trend baseline (objectives with trend:): relative for counts (-0.1 = 10% fewer), points for ratios (-0.1 = ten points lower).",
+        OBJECTIVE,
+    );
+    let start = Gauge::new(
+        "handoff_period_start_timestamp_seconds",
+        "The start of the last closed review period the handoff_period_* figures describe (Unix time).",
+    )
+    .expect("valid metric");
+    start.set(r.period.start.timestamp() as f64);
+    for o in &r.objectives {
+        let Some(p) = o.periods.first() else {
+            continue;
+        };
+        for g in &p.results {
+            let labels = [o.name.as_str(), o.kind.as_str(), g.group.as_str()];
+            if g.status == Status::Error {
+                continue;
+            }
+            if let Some(v) = g.value {
+                value.with_label_values(&labels).set(v);
+            }
+            if let Some(t) = g.target {
+                target.with_label_values(&labels).set(t);
+                if matches!(g.status, Status::Ok | Status::AtRisk | Status::Breached) {
+                    let m = crate::review::group_met(g);
+                    met.with_label_values(&labels)
+                        .set(if m { 1.0 } else { 0.0 });
+                }
+            }
+        }
+        for t in &o.trend {
+            if let Some(c) = t.change {
+                trend
+                    .with_label_values(&[o.name.as_str(), o.kind.as_str(), t.group.as_str()])
+                    .set(c);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for v in [value, target, met, trend] {
+        out.extend(prometheus::core::Collector::collect(&v));
+    }
+    out.extend(prometheus::core::Collector::collect(&start));
     out
 }
 

@@ -173,7 +173,21 @@ pub struct Daemon {
     /// Evaluations and mail deliveries under way, for the stop's log.
     busy_evaluations: std::sync::atomic::AtomicUsize,
     busy_deliveries: std::sync::atomic::AtomicUsize,
+    /// Reviews worked out, by period label: (content hash of the rules,
+    /// when, the review). One computation at a time.
+    reviews: tokio::sync::Mutex<
+        std::collections::BTreeMap<String, (String, DateTime<Utc>, Arc<crate::review::Review>)>,
+    >,
+    /// Wakes the review loop (a reload).
+    review_wake: tokio::sync::Notify,
 }
+
+/// How long a worked-out review is served before it is worked out again
+/// (lead data of a closed period can still change: late imports, deals won).
+const REVIEW_FRESH: TimeDelta = TimeDelta::hours(6);
+
+/// How many reviews of other periods `/review/{period}` keeps.
+const REVIEWS_KEPT: usize = 12;
 
 type Fingerprint = Vec<(PathBuf, u64, Option<std::time::SystemTime>)>;
 
@@ -215,6 +229,8 @@ impl Daemon {
             smtp_slots: Semaphore::new(MAIL_CONNECTIONS),
             busy_evaluations: std::sync::atomic::AtomicUsize::new(0),
             busy_deliveries: std::sync::atomic::AtomicUsize::new(0),
+            reviews: tokio::sync::Mutex::new(std::collections::BTreeMap::new()),
+            review_wake: tokio::sync::Notify::new(),
         })
     }
 
@@ -381,6 +397,8 @@ impl Daemon {
         self.tracker.spawn(async move { d.watch_rules().await });
         let d = self.clone();
         self.tracker.spawn(async move { d.lead_loop().await });
+        let d = self.clone();
+        self.tracker.spawn(async move { d.review_loop().await });
         if let Some(mail) = &self.options.mail {
             tracing::info!(via = %mail.transport.describe(), from = %mail.from, "Alert mail is on.");
             let d = self.clone();
@@ -691,6 +709,92 @@ impl Daemon {
         }
     }
 
+    /// The review of the closed `period` under the running rules
+    /// (docs/REVIEW.md), worked out at most once per [`REVIEW_FRESH`] and
+    /// rule set.
+    ///
+    /// # Errors
+    ///
+    /// The database error that stopped it, as text.
+    pub async fn review_of(
+        &self,
+        period: &crate::review::ReviewPeriod,
+    ) -> Result<Arc<crate::review::Review>, String> {
+        let rules = self.rules();
+        let hash = rules.content_hash();
+        let mut cache = self.reviews.lock().await;
+        let now = self.now();
+        if let Some((h, at, r)) = cache.get(&period.label)
+            && *h == hash
+            && now.signed_duration_since(*at) < REVIEW_FRESH
+            && *at >= period.end
+        {
+            return Ok(r.clone());
+        }
+        let started = std::time::Instant::now();
+        let review = crate::review::review(&rules, &self.store, period)
+            .await
+            .map_err(|e| crate::error_chain(&e))?;
+        tracing::info!(period = %period.label, elapsed = ?started.elapsed(), "Review worked out.");
+        let review = Arc::new(review);
+        cache.insert(period.label.clone(), (hash, now, review.clone()));
+        while cache.len() > REVIEWS_KEPT {
+            let oldest = cache
+                .iter()
+                .min_by_key(|(_, (_, at, _))| *at)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => cache.remove(&k),
+                None => break,
+            };
+        }
+        Ok(review)
+    }
+
+    /// Works out the review of the last closed period (docs/REVIEW.md) when
+    /// a period closes, after a reload, and every hour (a cached one is
+    /// reused for [`REVIEW_FRESH`]), and hands it to the engine: the
+    /// closed-period metrics, trend notices, and the review's mail once due.
+    async fn review_loop(self: Arc<Self>) {
+        loop {
+            let now = self.now().trunc_subsecs(6);
+            let rules = self.rules();
+            let periods = crate::review::Periods::of(&rules);
+            let period = periods.last_closed(now);
+            let mut next = periods.containing(now).end.min(now + TimeDelta::hours(1));
+            let worked = {
+                let Ok(_permit) = self.permits.acquire().await else {
+                    return;
+                };
+                self.review_of(&period).await
+            };
+            match worked {
+                Ok(review) => {
+                    let effects = self.engine().handle(Input::Reviewed { review, at: now });
+                    let decided = !effects.notices.is_empty();
+                    self.carry_out(effects);
+                    if decided {
+                        self.deliver_wake.notify_one();
+                    }
+                    if let Some(due) = crate::review::mail_due(&rules, &period)
+                        && due > now
+                    {
+                        next = next.min(due);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(period = %period.label, error = %e, "The review could not be worked out; trying again in 5 minutes.");
+                    next = next.min(now + TimeDelta::minutes(5));
+                }
+            }
+            tokio::select! {
+                () = self.shutdown.cancelled() => return,
+                () = self.options.clock.sleep_until(next) => {}
+                () = self.review_wake.notified() => {}
+            }
+        }
+    }
+
     /// Reloads the rules when a file under the rules directory changes.
     async fn watch_rules(self: Arc<Self>) {
         loop {
@@ -784,6 +888,7 @@ impl Daemon {
         self.metrics.reload_time.set(now.timestamp() as f64);
         // A reload never waits for the database.
         self.carry_out(effects);
+        self.review_wake.notify_one();
         let summary = format!(
             "rules reloaded: {kept} unchanged, {} new, changed or rescheduled, {} removed",
             start.len(),

@@ -1236,6 +1236,8 @@ impl Daemon {
                         "period_missed" => "period_missed",
                         "sla_changed" => "sla_changed",
                         super::leads::OUTBOX_KIND => "lead",
+                        "trend" => "trend",
+                        "review" => "review",
                         _ => "firing",
                     };
                     self.metrics.notifications.with_label_values(&[label]).inc();

@@ -133,6 +133,20 @@ pub async fn close_period(
     (period, result)
 }
 
+/// The objective evaluated with its window replaced by `period`, at the
+/// period's end (docs/REVIEW.md): a closed period's figures, whatever the
+/// objective's own window (a rolling 28 days is measured over the month).
+/// lead_quality still leaves out leads younger than `mature_after` at the
+/// end; profitability's lookback ends there.
+pub async fn run_over(
+    objective: &Objective,
+    store: &Store,
+    period: Period,
+    timeout: Duration,
+) -> ObjectiveResult {
+    run_in(objective, store, period.end, period, timeout).await
+}
+
 // Log targets keep the `handoff::` names users filter on (`--log
 // handoff::eval=debug`), though this module lives in the handoff-core crate.
 #[tracing::instrument(target = "handoff::eval", skip_all, fields(objective = %objective.name))]

@@ -43,7 +43,7 @@ pub use calendar::{Calendar, OpenHours, local_instant};
 pub use diagnostic::{LoadError, LoadErrors};
 pub use model::{
     Alert, Checks, Duration, ErrorPolicy, Kind, MinAttempts, NoDataPolicy, Objective, Origin,
-    Recipient, Spec, Target, Team, Window,
+    Recipient, Review, ReviewEvery, Spec, Target, Team, Trend, TrendCompare, Window,
 };
 pub use normal::{canonical_text, definition_changes};
 pub use schedule::Schedule;
@@ -60,6 +60,7 @@ pub struct RuleSet {
     objectives: Vec<Objective>,
     currency: Option<String>,
     lead_url: Option<String>,
+    review: Option<Review>,
     teams: BTreeMap<String, Team>,
     calendars: BTreeMap<String, Arc<Calendar>>,
     files: Vec<PathBuf>,
@@ -89,6 +90,33 @@ impl RuleSet {
             }
         }
         self.lead_url.as_ref().map(|u| u.replace("{id}", &encoded))
+    }
+
+    /// `review:` as the files set it (its defaults when none does: a monthly
+    /// review, nobody mailed).
+    pub fn review(&self) -> Option<&Review> {
+        self.review.as_ref()
+    }
+
+    /// The period the review covers: `review.period`, else a month.
+    pub fn review_every(&self) -> ReviewEvery {
+        self.review
+            .as_ref()
+            .map_or(ReviewEvery::Month, |r| r.period)
+    }
+
+    /// Who gets the review by mail: `review.to`, or every team's addresses.
+    /// Empty without `review:`.
+    pub fn review_receivers(&self) -> BTreeSet<String> {
+        match &self.review {
+            None => BTreeSet::new(),
+            Some(r) if r.to.is_empty() => self
+                .teams
+                .values()
+                .flat_map(|t| t.email.iter().cloned())
+                .collect(),
+            Some(r) => self.addresses(&r.to),
+        }
     }
 
     /// `lead_url:` as written.

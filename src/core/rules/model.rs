@@ -409,6 +409,9 @@ pub struct Objective {
     pub alert: Alert,
     /// Notices about each lead while its clock runs (`percent_worked` only).
     pub notify_reps: Option<NotifyReps>,
+    /// Trend notices at each period close (`trend:`). Not part of what the
+    /// objective measures.
+    pub trend: Option<Trend>,
     /// Where the objective is defined.
     pub origin: Origin,
 }
@@ -424,6 +427,97 @@ pub struct NotifyReps {
     pub before_deadline: Option<f64>,
     /// Who is told of the leads that passed their deadline untried.
     pub overdue: Vec<Recipient>,
+}
+
+/// `trend:`: what a closed period is compared with, and the drop that is
+/// news (docs/REVIEW.md, "Trends").
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Trend {
+    pub compare: TrendCompare,
+    /// Relative for counts (0.10 = ten percent fewer), absolute for ratios
+    /// (0.10 = ten points).
+    pub drop: f64,
+    /// No trend is told below this volume.
+    pub min_denominator: u64,
+}
+
+/// What a trend compares the closed period with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrendCompare {
+    /// The period before.
+    Previous,
+    /// The median of the three periods before.
+    MedianOf3,
+}
+
+impl TrendCompare {
+    /// The word of the rule files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrendCompare::Previous => "previous",
+            TrendCompare::MedianOf3 => "median_of_3",
+        }
+    }
+
+    /// How many periods before the closed one it reads.
+    pub fn periods(self) -> usize {
+        match self {
+            TrendCompare::Previous => 1,
+            TrendCompare::MedianOf3 => 3,
+        }
+    }
+}
+
+/// The calendar period the review covers (`review.period`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ReviewEvery {
+    #[default]
+    Month,
+    Quarter,
+}
+
+impl ReviewEvery {
+    /// The calendar window of that period.
+    pub fn window(self) -> Window {
+        match self {
+            ReviewEvery::Month => Window::Month,
+            ReviewEvery::Quarter => Window::Quarter,
+        }
+    }
+
+    /// The word of the rule files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewEvery::Month => "month",
+            ReviewEvery::Quarter => "quarter",
+        }
+    }
+}
+
+/// `review:`: the review's period and its mail (docs/REVIEW.md).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Review {
+    pub period: ReviewEvery,
+    /// Who gets it by mail; empty: every team.
+    pub to: Vec<Recipient>,
+    /// Local time on the first business day after which it is mailed.
+    pub send_at: chrono::NaiveTime,
+    /// Whose open days are business days (default Monday to Friday).
+    pub calendar: Option<Arc<Calendar>>,
+    /// The calendar's name, as written.
+    pub calendar_name: Option<String>,
+}
+
+impl Default for Review {
+    fn default() -> Review {
+        Review {
+            period: ReviewEvery::Month,
+            to: Vec::new(),
+            send_at: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap_or(chrono::NaiveTime::MIN),
+            calendar: None,
+            calendar_name: None,
+        }
+    }
 }
 
 impl Objective {

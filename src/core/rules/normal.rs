@@ -142,6 +142,16 @@ impl RuleSet {
                         }),
                     );
                 }
+                if let (Some(t), Value::Object(m)) = (&o.trend, &mut v) {
+                    m.insert(
+                        "trend".into(),
+                        json!({
+                            "compare": t.compare.as_str(),
+                            "drop": number(t.drop),
+                            "min_denominator": t.min_denominator,
+                        }),
+                    );
+                }
                 v
             })
             .collect();
@@ -149,6 +159,18 @@ impl RuleSet {
             json!({ "currency": self.currency(), "teams": teams, "objectives": objectives });
         if let (Some(u), Value::Object(m)) = (&self.lead_url_template(), &mut set) {
             m.insert("lead_url".into(), (*u).into());
+        }
+        if let (Some(r), Value::Object(m)) = (self.review(), &mut set) {
+            let to = self.review_receivers();
+            m.insert(
+                "review".into(),
+                json!({
+                    "period": r.period.as_str(),
+                    "to": to,
+                    "send_at": r.send_at.format("%H:%M").to_string(),
+                    "calendar": r.calendar_name,
+                }),
+            );
         }
         set
     }

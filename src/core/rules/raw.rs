@@ -44,6 +44,10 @@ pub(crate) struct RawFile {
     /// One per rule set.
     #[serde(default)]
     pub lead_url: Option<Sp<String>>,
+    /// The monthly review (docs/REVIEW.md): which period, who gets it by
+    /// mail and when. One per rule set.
+    #[serde(default)]
+    pub review: Option<Sp<Isolated<RawReview>>>,
     /// Business-hours calendars by name. Usable from any rule file.
     #[serde(default)]
     pub calendars: Option<Sp<Entries<Isolated<RawCalendar>>>>,
@@ -167,9 +171,67 @@ pub(crate) struct RawObjective {
     /// (hand-off, a reminder before the deadline) and to managers (overdue).
     #[serde(default)]
     pub notify_reps: Option<Sp<Isolated<RawNotifyReps>>>,
+    /// Any kind: one "trend" notice per period when the closed period's
+    /// figure drops against the one before (or the median of three) by more
+    /// than `drop`, with enough volume.
+    #[serde(default)]
+    pub trend: Option<Sp<Isolated<RawTrend>>>,
     /// When and whom to alert.
     #[serde(default)]
     pub alert: Option<Sp<Isolated<RawAlert>>>,
+}
+
+/// `trend:` on an objective (docs/REVIEW.md, "Trends").
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Trend")]
+pub(crate) struct RawTrend {
+    /// What the closed period is compared with: `previous` (the period
+    /// before, the default) or `median_of_3` (the median of the three before).
+    #[serde(default)]
+    pub compare: Option<Sp<TrendCompare>>,
+    /// The drop that is news: relative for counts (`10%` of the MQLs),
+    /// absolute for ratios (`0.10` = ten points of the worked share).
+    /// Default `10%`.
+    #[serde(default)]
+    pub drop: Option<Sp<RawShare>>,
+    /// The volume below which no trend is told: the denominator of a
+    /// ratio, the MQLs of the baseline for `lead_volume`, the cohort for
+    /// `profitability`. Default 30.
+    #[serde(default)]
+    pub min_denominator: Option<Sp<i64>>,
+}
+
+/// What a trend compares the closed period with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum TrendCompare {
+    /// The period before.
+    Previous,
+    /// The median of the three periods before.
+    #[serde(rename = "median_of_3")]
+    MedianOf3,
+}
+
+/// `review:`: the monthly review's mail (docs/REVIEW.md).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Review")]
+pub(crate) struct RawReview {
+    /// The period reviewed: `month` (the default) or `quarter`.
+    #[serde(default)]
+    pub period: Option<Sp<String>>,
+    /// Teams or addresses that get the review by mail. Default: every team.
+    #[serde(default)]
+    pub to: Option<Sp<Names<RecipientText>>>,
+    /// Local time (`HH:MM`) on the first business day of the next period
+    /// after which the review is mailed. Default `09:00`.
+    #[serde(default)]
+    pub send_at: Option<Sp<String>>,
+    /// The calendar whose open days are business days (default Monday to
+    /// Friday).
+    #[serde(default)]
+    pub calendar: Option<Sp<Text<NameText>>>,
 }
 
 /// Notices about each lead while its first-attempt clock runs (docs/LEADS.md).
@@ -273,6 +335,7 @@ pub(crate) const COMMON_FIELDS: &[&str] = &[
     "owner",
     "schedule",
     "by",
+    "trend",
     "alert",
 ];
 

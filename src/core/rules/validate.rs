@@ -14,13 +14,13 @@ use chrono_tz::Tz;
 use super::calendar::{self, Calendar, OpenHours};
 use super::diagnostic::LoadError;
 use super::model::{
-    Alert, Checks, Duration, Kind, MinAttempts, NotifyReps, Objective, Origin, Recipient, Spec,
-    Target, Team, Window,
+    Alert, Checks, Duration, Kind, MinAttempts, NotifyReps, Objective, Origin, Recipient, Review,
+    ReviewEvery, Spec, Target, Team, Trend, TrendCompare, Window,
 };
 use super::problem::Problem;
 use super::raw::{
     self, KIND_SPECIFIC_FIELDS, Names, RawAlert, RawAttempts, RawCalendar, RawCost, RawFile,
-    RawNotifyReps, RawObjective, RawShare, RawTarget, RawTeam, Text,
+    RawNotifyReps, RawObjective, RawReview, RawShare, RawTarget, RawTeam, RawTrend, Text,
 };
 use super::yaml::{self, Isolated, Loc, Node, Sp, Value};
 use super::{RuleSet, hints, schedule, values};
@@ -38,6 +38,8 @@ pub(crate) mod defaults {
 
     pub const WARN_BELOW: f64 = 0.9;
     pub const MATURE_AFTER: Duration = Duration::from_secs(7 * 86_400);
+    pub const TREND_DROP: f64 = 0.10;
+    pub const TREND_MIN_DENOMINATOR: u64 = 30;
     pub const LOOKBACK: Duration = Duration::from_secs(180 * 86_400);
     pub const MIN_LOOKBACK: Duration = Duration::from_secs(86_400);
     pub const MIN_SAMPLE: u64 = 30;
@@ -114,6 +116,9 @@ struct Checker<'a> {
     currency: Option<(String, usize)>,
     /// The CRM's lead address template, and the file that set it first.
     lead_url: Option<(String, usize)>,
+    /// `review:`, the file that set it, and the teams and calendar it names.
+    review: Option<(Review, usize)>,
+    review_refs: Vec<(usize, What, String, Loc, &'static str)>,
 }
 
 /// Checks `files` as one rule set.
@@ -130,6 +135,8 @@ pub(crate) fn check(files: &[SourceFile]) -> Result<RuleSet, Vec<LoadError>> {
         unknown_definitions: false,
         currency: None,
         lead_url: None,
+        review: None,
+        review_refs: Vec::new(),
     };
     for (i, f) in files.iter().enumerate() {
         c.file = i;
@@ -349,6 +356,21 @@ impl Checker<'_> {
                     Some(_) => {}
                     None => self.lead_url = Some((url.to_owned(), self.file)),
                 }
+            }
+        }
+
+        if let Some(r) = &raw.review
+            && let Some(review) = &r.value.0
+        {
+            if let Some((_, file)) = &self.review {
+                let other = self.files[*file].path.display().to_string();
+                self.error_help(
+                    r.loc,
+                    format!("a second `review:` (the first is in {other})"),
+                    "a rule set has one review: keep one `review:` block",
+                );
+            } else if let Some(built) = self.review(review) {
+                self.review = Some((built, self.file));
             }
         }
 
@@ -803,6 +825,14 @@ impl Checker<'_> {
             _ => (None, Vec::new()),
         };
 
+        let trend = match &raw.trend {
+            Some(t) => match &t.value.0 {
+                Some(t) => self.trend(t, kind),
+                None => None,
+            },
+            None => None,
+        };
+
         let description = raw
             .description
             .as_ref()
@@ -879,6 +909,7 @@ impl Checker<'_> {
                     spec,
                     alert,
                     notify_reps,
+                    trend,
                     origin: self.origin(*loc),
                 });
             }
@@ -1245,6 +1276,129 @@ impl Checker<'_> {
         (ok.then_some(notify), teams)
     }
 
+    /// `trend:` on an objective of `kind`.
+    fn trend(&mut self, t: &RawTrend, kind: Option<Kind>) -> Option<Trend> {
+        let mut ok = true;
+        let ratio = !matches!(kind, Some(Kind::LeadVolume | Kind::Profitability));
+        let drop = match &t.drop {
+            None => defaults::TREND_DROP,
+            Some(s) => {
+                let share = match &s.value {
+                    RawShare::Number(v) => Some(*v),
+                    RawShare::Text(text) => text
+                        .trim()
+                        .strip_suffix('%')
+                        .and_then(|p| p.trim().parse::<f64>().ok())
+                        .map(|p| p / 100.0),
+                };
+                match share {
+                    Some(v) if v > 0.0 && v < 1.0 => v,
+                    _ => {
+                        let help = if ratio {
+                            "for a ratio the drop is in points: `drop: 0.10` tells a fall from 95% to 84%"
+                        } else {
+                            "for a count the drop is relative: `drop: 10%` tells 360 MQLs after 400"
+                        };
+                        self.error_help(
+                            s.loc,
+                            "`drop` must be above 0 and below 1 (or a percentage)",
+                            help,
+                        );
+                        ok = false;
+                        0.0
+                    }
+                }
+            }
+        };
+        let min_denominator = match &t.min_denominator {
+            None => defaults::TREND_MIN_DENOMINATOR,
+            Some(n) => match u64::try_from(n.value) {
+                Ok(v) => v,
+                Err(_) => {
+                    self.error_help(
+                        n.loc,
+                        format!("`min_denominator` must be 0 or more, found {}", n.value),
+                        "the volume below which no trend is told, e.g. `min_denominator: 30`",
+                    );
+                    ok = false;
+                    0
+                }
+            },
+        };
+        let compare = match t.compare.as_ref().map(|c| c.value) {
+            None | Some(raw::TrendCompare::Previous) => TrendCompare::Previous,
+            Some(raw::TrendCompare::MedianOf3) => TrendCompare::MedianOf3,
+        };
+        ok.then_some(Trend {
+            compare,
+            drop,
+            min_denominator,
+        })
+    }
+
+    /// `review:`, the top-level block.
+    fn review(&mut self, r: &RawReview) -> Option<Review> {
+        let mut ok = true;
+        let mut review = Review::default();
+        if let Some(p) = &r.period {
+            match p.value.trim() {
+                "month" => review.period = ReviewEvery::Month,
+                "quarter" => review.period = ReviewEvery::Quarter,
+                other => {
+                    self.error_help(
+                        p.loc,
+                        format!("`period` must be `month` or `quarter`, found `{other}`"),
+                        "the calendar period the review covers, e.g. `period: month`",
+                    );
+                    ok = false;
+                }
+            }
+        }
+        if let Some(s) = &r.send_at {
+            match chrono::NaiveTime::parse_from_str(s.value.trim(), "%H:%M") {
+                Ok(t) => review.send_at = t,
+                Err(_) => {
+                    self.error_help(
+                        s.loc,
+                        format!("`send_at` must be a local time `HH:MM`, found `{}`", s.value),
+                        "e.g. `send_at: \"09:00\"`: the review goes after 9 a.m. on the first business day",
+                    );
+                    ok = false;
+                }
+            }
+        }
+        if let Some(list) = &r.to {
+            let (who, teams, all_ok) = self.recipients(list);
+            ok &= all_ok;
+            if list.value.0.is_empty() {
+                self.error_help(
+                    list.loc,
+                    "`to` is empty: nobody would get the review",
+                    "name teams or addresses, or remove `to` to send it to every team",
+                );
+                ok = false;
+            }
+            review.to = who;
+            let file = self.file;
+            self.review_refs.extend(
+                teams
+                    .into_iter()
+                    .map(|(n, l)| (file, What::Team, n, l, "to")),
+            );
+        }
+        if let Some(c) = &r.calendar {
+            let name = c.value.0.clone();
+            if self.name(&name, c.loc, What::Calendar) {
+                self.review_refs
+                    .push((self.file, What::Calendar, name.clone(), c.loc, "calendar"));
+                review.calendar_name = Some(name);
+            } else {
+                ok = false;
+            }
+        }
+        ok.then_some(review)
+    }
+
     // -----------------------------------------------------------------------
     // Across files.
 
@@ -1301,6 +1455,7 @@ impl Checker<'_> {
                     .map(|(n, l)| (f, What::Objective, n.clone(), *l, "checks")),
             );
         }
+        refs.extend(self.review_refs.iter().cloned());
         for (file, what, name, loc, field) in refs {
             let known = match what {
                 What::Team => &teams,
@@ -1472,6 +1627,13 @@ impl Checker<'_> {
             objectives,
             currency,
             lead_url: self.lead_url.map(|(u, _)| u),
+            review: self.review.map(|(mut r, _)| {
+                r.calendar = r
+                    .calendar_name
+                    .as_ref()
+                    .and_then(|n| calendars.get(n).cloned());
+                r
+            }),
             teams,
             calendars,
             files: self.files.iter().map(|f| f.path.clone()).collect(),

@@ -661,6 +661,29 @@ impl Store {
         Ok(rows)
     }
 
+    /// `(objective, group, kind, mails)`: how many mails the mail server took
+    /// of those decided in `[from, to)`, by objective, group and kind
+    /// (`breach`, `period_missed`, `lead`, …).
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn mail_counts(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(String, String, String, u64)>, StoreError> {
+        let mut rows = Vec::new();
+        self.read_state(&StateRead::MailCounts { from, to }, &mut |item| {
+            if let StateItem::MailCount(o, g, k, n) = item {
+                rows.push((o, g, k, u64::try_from(n).unwrap_or(0)));
+            }
+        })
+        .await?;
+        rows.sort();
+        Ok(rows)
+    }
+
     async fn read_state(
         &self,
         what: &StateRead,

@@ -359,6 +359,12 @@ pub(crate) enum StateRead {
     LatestRuleSet,
     /// The lead notice log of the leads handed over since `since`.
     LeadNotices { since: DateTime<Utc> },
+    /// How many mails of each (objective, group, kind) the mail server took
+    /// that were decided in `[from, to)`.
+    MailCounts {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
     /// For each group of `objective` whose latest result (errors aside) is a
     /// problem, the first problem result after its latest healthy one.
     EpisodeStarts { objective: String },
@@ -377,6 +383,7 @@ pub(crate) enum StateItem {
     RuleSet(RuleSetRow),
     LeadNotice(LeadNoticeRow),
     EpisodeStart(String, DateTime<Utc>),
+    MailCount(String, String, String, i64),
 }
 
 impl StateRead {
@@ -393,6 +400,7 @@ impl StateRead {
             }
             StateRead::EpisodeStarts { .. } => "reading when problems began",
             StateRead::LeadNotices { .. } => "reading the lead notice log",
+            StateRead::MailCounts { .. } => "counting the mail sent",
         }
     }
 }
@@ -518,6 +526,16 @@ pub(super) async fn read<DB: Dialect>(
             qb.push(" FROM handoff_lead_notices WHERE mql_at >= ");
             DB::bind_time(&mut qb, Some(*since));
         }
+        StateRead::MailCounts { from, to } => {
+            qb.push(
+                "objective, grp, kind, COUNT(*) FROM handoff_outbox \
+                 WHERE state = 'sent' AND created_at >= ",
+            );
+            DB::bind_time(&mut qb, Some(*from));
+            qb.push(" AND created_at < ");
+            DB::bind_time(&mut qb, Some(*to));
+            qb.push(" GROUP BY objective, grp, kind");
+        }
     }
     stream_rows(conn, &mut qb, doing, |row| {
         let text = |i| <DB as Typed<String>>::get(row, i);
@@ -622,6 +640,12 @@ pub(super) async fn read<DB: Dialect>(
                 })
             }
             StateRead::EpisodeStarts { .. } => StateItem::EpisodeStart(text(0)?, time(1)?),
+            StateRead::MailCounts { .. } => StateItem::MailCount(
+                text(0)?,
+                text(1)?,
+                text(2)?,
+                <DB as Typed<i64>>::get(row, 3)?,
+            ),
             StateRead::LeadNotices { .. } => StateItem::LeadNotice(LeadNoticeRow {
                 objective: text(0)?,
                 lead_id: text(1)?,
