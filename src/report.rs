@@ -91,9 +91,7 @@ fn cell(kind: Kind, p: &review::PeriodFigures, group: &str) -> (String, Option<b
 /// The verdict of one group over a closed period: `met`, `missed`, or
 /// nothing when it was not judged.
 fn verdict(r: &GroupResult) -> Option<bool> {
-    let judged =
-        r.target.is_some() && matches!(r.status, Status::Ok | Status::AtRisk | Status::Breached);
-    judged.then(|| review::group_met(r))
+    review::verdict(r)
 }
 
 fn verdict_word(v: Option<bool>) -> &'static str {
@@ -117,6 +115,13 @@ pub fn change_text(kind: Kind, change: Option<f64>) -> String {
             format!("{}{} pts", if p > 0.0 { "+" } else { "" }, trim(p))
         }
     }
+}
+
+/// How far a trend fell, without a sign: `25.7%`, `5.2 pts`.
+fn fall_text(kind: Kind, change: Option<f64>) -> String {
+    change_text(kind, change.map(f64::abs))
+        .trim_start_matches('+')
+        .to_owned()
 }
 
 fn growth_text(g: Option<f64>) -> String {
@@ -255,7 +260,7 @@ pub fn text(r: &Review, rules: &RuleSet) -> String {
                 out,
                 "  Trend: {} fell {} against {} ({}).",
                 t.group,
-                change_text(o.kind, t.change.map(f64::abs)),
+                fall_text(o.kind, t.change),
                 if t.compare == "previous" {
                     "the period before"
                 } else {
@@ -405,7 +410,7 @@ fn economics_line(e: &review::Economics, cur: Option<&str>) -> String {
     });
     let leak = match e.leakage_value {
         Some(v) if e.leakage > 0 => format!(
-            "; {} leads given up before the cutoff, {} of expected revenue untried",
+            "; {} leads given up before the cutoff, worth {} at that value",
             thousands(e.leakage),
             money(v, cur)
         ),
@@ -523,7 +528,7 @@ pub fn html(r: &Review, rules: &RuleSet, links: &Links) -> String {
         let _ = write!(
             out,
             "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"wrap\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(&c.channel),
             thousands(c.mqls),
@@ -684,7 +689,7 @@ fn objective_html(out: &mut String, o: &ObjectiveReview, rules: &RuleSet) {
             out,
             "<p class=\"trend\">Trend: {} fell {} against {}.</p>",
             esc(&t.group),
-            esc(&change_text(o.kind, t.change.map(f64::abs))),
+            esc(&fall_text(o.kind, t.change)),
             if t.compare == "previous" {
                 "the period before"
             } else {
@@ -795,6 +800,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{padding:4px 8px;border-bottom:1px solid #e6e8ec;text-align:left;white-space:nowrap}
 th{background:#f0f2f5;font-weight:600}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td.wrap{white-space:normal;min-width:12em}
 th.now{background:#dfe8f3}
 .good{color:#1f6b3a}
 .bad{color:#a3271f;font-weight:600}

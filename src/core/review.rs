@@ -380,7 +380,7 @@ pub fn is_count(kind: Kind) -> bool {
 pub fn change_of(kind: Kind, value: Option<f64>, previous: Option<f64>) -> Option<f64> {
     let (v, p) = (value?, previous?);
     if is_count(kind) {
-        (p > 0.0).then(|| v / p - 1.0)
+        (p > 0.0).then(|| (v - p) / p)
     } else {
         Some(v - p)
     }
@@ -723,7 +723,8 @@ async fn channels(
         ch.undecided = ch.mqls.saturating_sub(ch.accepted + ch.rejected);
         let judged = ch.accepted + ch.rejected;
         ch.acceptance = (judged > 0).then(|| ch.accepted as f64 / judged as f64);
-        ch.growth = (ch.previous_mqls > 0).then(|| ch.mqls as f64 / ch.previous_mqls as f64 - 1.0);
+        ch.growth = (ch.previous_mqls > 0)
+            .then(|| (ch.mqls as f64 - ch.previous_mqls as f64) / ch.previous_mqls as f64);
         ch.revenue = revenue_cents.get(&ch.channel).copied().unwrap_or(0) as f64 / 100.0;
         ch.mql_value = (ch.mqls > 0).then(|| ch.revenue / ch.mqls as f64);
     }
@@ -1010,26 +1011,209 @@ impl ObjectiveReview {
     }
 }
 
-/// Whether results met their targets: `Some(false)` when any group breached
-/// (or a closed volume period fell short), `None` when no group was judged.
+/// Whether results met their promise: `Some(false)` when any judged group
+/// missed, `None` when no group was judged.
 pub fn met(results: &[GroupResult]) -> Option<bool> {
-    let judged: Vec<&GroupResult> = results
-        .iter()
-        .filter(|r| {
-            r.target.is_some() && matches!(r.status, Status::Ok | Status::AtRisk | Status::Breached)
-        })
-        .collect();
+    let judged: Vec<bool> = results.iter().filter_map(verdict).collect();
     if judged.is_empty() {
         return None;
     }
-    Some(judged.iter().all(|r| group_met(r)))
+    Some(judged.iter().all(|m| *m))
 }
 
-/// Whether one judged group met its target over a closed period.
-pub fn group_met(r: &GroupResult) -> bool {
-    match &r.details {
-        // A closed volume period is met when it delivered the target.
-        Details::LeadVolume(d) => d.attainment.is_some_and(|a| a >= 1.0),
-        _ => r.status == Status::Ok,
+/// Whether one group met its promise over a closed period: a volume when it
+/// delivered its target, a ratio when it reached it, profitability when the
+/// SLA demands no unprofitable attempts (`ok`, not `breached`). `None`:
+/// not judged (no target, no data, an error).
+pub fn verdict(r: &GroupResult) -> Option<bool> {
+    match (&r.details, r.status) {
+        (_, Status::Error | Status::NoData) => None,
+        (Details::LeadVolume(d), _) if r.target.is_some() => {
+            Some(d.attainment.is_some_and(|a| a >= 1.0))
+        }
+        (Details::Profitability(_), Status::Ok) => Some(true),
+        (Details::Profitability(_), Status::Breached) => Some(false),
+        (Details::Profitability(_), _) => None,
+        (_, s) if r.target.is_some() => Some(s == Status::Ok),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    fn ny(every: ReviewEvery) -> Periods {
+        Periods {
+            every,
+            tz: "America/New_York".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn periods_are_local_months_and_quarters() {
+        let p = ny(ReviewEvery::Month);
+        // 7 December 2026: the last closed month is November, from 1 Nov
+        // 00:00 EDT (04:00 UTC) to 1 Dec 00:00 EST (05:00 UTC).
+        let now = utc("2026-12-07T16:00:00Z");
+        let nov = p.parse("last", now).unwrap();
+        assert_eq!(
+            (nov.label.as_str(), nov.start, nov.end),
+            (
+                "2026-11",
+                utc("2026-11-01T04:00:00Z"),
+                utc("2026-12-01T05:00:00Z")
+            )
+        );
+        assert_eq!(p.parse("2026-11", now).unwrap(), nov);
+        let oct = p.before(&nov);
+        assert_eq!(
+            (oct.label.as_str(), oct.start, oct.end),
+            (
+                "2026-10",
+                utc("2026-10-01T04:00:00Z"),
+                utc("2026-11-01T04:00:00Z")
+            )
+        );
+        let year = p.year_before(&nov);
+        assert_eq!(
+            (year.label.as_str(), year.start),
+            ("2025-11", utc("2025-11-01T04:00:00Z"))
+        );
+        // January's period before is the last December.
+        let jan = p.parse("2026-01", now).unwrap();
+        assert_eq!(p.before(&jan).label, "2025-12");
+        // A quarter, whatever the review's period.
+        let q3 = p.parse("2026-Q3", now).unwrap();
+        assert_eq!(
+            (q3.label.as_str(), q3.start, q3.end),
+            (
+                "2026-Q3",
+                utc("2026-07-01T04:00:00Z"),
+                utc("2026-10-01T04:00:00Z")
+            )
+        );
+        let q = ny(ReviewEvery::Quarter);
+        assert_eq!(q.parse("last", now).unwrap(), q3);
+        assert_eq!(q.before(&q3).label, "2026-Q2");
+        assert_eq!(q.year_before(&q3).label, "2025-Q3");
+        assert_eq!(q.of_period(&nov).every, ReviewEvery::Month);
+    }
+
+    #[test]
+    fn only_a_closed_period_is_reviewed_and_bad_text_is_named() {
+        let p = ny(ReviewEvery::Month);
+        let now = utc("2026-12-07T16:00:00Z");
+        let e = p.parse("2026-12", now).unwrap_err();
+        assert!(e.contains("2026-12 has not closed yet"), "{e}");
+        // The instant it closes, it is a closed period.
+        assert!(p.parse("2026-11", utc("2026-12-01T05:00:00Z")).is_ok());
+        assert!(p.parse("2026-11", utc("2026-12-01T04:59:59Z")).is_err());
+        for bad in ["2026-13", "november", "2026-Q5", "2026-Q0"] {
+            let e = p.parse(bad, now).unwrap_err();
+            assert!(e.contains(bad), "{bad}: {e}");
+        }
+    }
+
+    fn group(value: Option<f64>, denominator: Option<f64>) -> GroupResult {
+        let mut r = GroupResult::failed(crate::eval::Failure {
+            message: String::new(),
+            reason: crate::eval::FailureReason::QueryFailed,
+        });
+        r.status = Status::Ok;
+        r.group = "all".into();
+        r.value = value;
+        r.denominator = denominator;
+        r
+    }
+
+    #[test]
+    fn trends_compare_counts_relatively_and_ratios_in_points() {
+        let t = Trend {
+            compare: TrendCompare::Previous,
+            drop: 0.10,
+            min_denominator: 30,
+        };
+        // A ratio: 0.80 after 0.95 is 15 points down, more than 10.
+        let closed = group(Some(0.80), Some(40.0));
+        let before = group(Some(0.95), Some(50.0));
+        let r = trend_of(Kind::PercentWorked, &t, &closed, &[Some(&before)]);
+        assert_eq!(r.baseline, Some(0.95));
+        assert!((r.change.unwrap() + 0.15).abs() < 1e-12);
+        assert_eq!((r.volume, r.dropped), (40, true));
+        // 0.86 after 0.95 is 9 points: not news.
+        let closed = group(Some(0.86), Some(40.0));
+        assert!(!trend_of(Kind::PercentWorked, &t, &closed, &[Some(&before)]).dropped);
+        // Too few leads due: not news either.
+        let closed = group(Some(0.50), Some(29.0));
+        assert!(!trend_of(Kind::PercentWorked, &t, &closed, &[Some(&before)]).dropped);
+        // A count, relative: 350 after 400 is 12.5% fewer; the volume is
+        // the baseline's MQLs.
+        let closed = group(Some(350.0), None);
+        let before = group(Some(400.0), None);
+        let r = trend_of(Kind::LeadVolume, &t, &closed, &[Some(&before)]);
+        assert!((r.change.unwrap() + 0.125).abs() < 1e-12);
+        assert_eq!((r.volume, r.dropped), (400, true));
+        // 370 after 400 is 7.5% fewer.
+        let closed = group(Some(370.0), None);
+        assert!(!trend_of(Kind::LeadVolume, &t, &closed, &[Some(&before)]).dropped);
+    }
+
+    #[test]
+    fn a_median_of_three_needs_all_three() {
+        let t = Trend {
+            compare: TrendCompare::MedianOf3,
+            drop: 0.15,
+            min_denominator: 30,
+        };
+        let closed = group(Some(300.0), None);
+        // Before: 500, 360, 400 → median 400; 300 is 25% fewer.
+        let (a, b, c) = (
+            group(Some(500.0), None),
+            group(Some(360.0), None),
+            group(Some(400.0), None),
+        );
+        let r = trend_of(
+            Kind::LeadVolume,
+            &t,
+            &closed,
+            &[Some(&a), Some(&b), Some(&c)],
+        );
+        assert_eq!(r.baseline, Some(400.0));
+        assert!((r.change.unwrap() + 0.25).abs() < 1e-12);
+        assert!(r.dropped);
+        // One period missing: no baseline, no trend.
+        let r = trend_of(Kind::LeadVolume, &t, &closed, &[Some(&a), None, Some(&c)]);
+        assert_eq!((r.baseline, r.change, r.dropped), (None, None, false));
+    }
+
+    #[test]
+    fn the_mail_is_due_on_the_first_business_day() {
+        let rules = crate::rules::load_str(
+            "r.yaml",
+            "version: 1\ntimezone: America/New_York\nteams: { t: { email: [a@b.example] } }\n\
+             calendars: { office: { hours: { mon-fri: \"09:00-17:00\" }, holidays: [2027-01-01] } }\n\
+             review: { send_at: \"08:30\", calendar: office }\n\
+             objectives: [{ name: v, kind: lead_volume, owner: t, schedule: \"0 0 * * *\", window: month, target: 1 }]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let p = Periods::of(&rules);
+        // November 2026 ends on a Tuesday: 1 Dec 08:30 EST.
+        let nov = p.parse("2026-11", utc("2026-12-07T00:00:00Z")).unwrap();
+        assert_eq!(mail_due(&rules, &nov), Some(utc("2026-12-01T13:30:00Z")));
+        // December ends on a Friday before a holiday: Monday 4 January.
+        let dec = p.parse("2026-12", utc("2027-01-07T00:00:00Z")).unwrap();
+        assert_eq!(mail_due(&rules, &dec), Some(utc("2027-01-04T13:30:00Z")));
+        // Without `review:`, no mail.
+        let none = crate::rules::load_str(
+            "r.yaml",
+            "version: 1\nteams: { t: { email: [a@b.example] } }\n",
+        )
+        .unwrap();
+        assert_eq!(mail_due(&none, &nov), None);
     }
 }

@@ -691,11 +691,10 @@ fn review_families(board: &Board) -> Vec<MetricFamily> {
             }
             if let Some(t) = g.target {
                 target.with_label_values(&labels).set(t);
-                if matches!(g.status, Status::Ok | Status::AtRisk | Status::Breached) {
-                    let m = crate::review::group_met(g);
-                    met.with_label_values(&labels)
-                        .set(if m { 1.0 } else { 0.0 });
-                }
+            }
+            if let Some(m) = crate::review::verdict(g) {
+                met.with_label_values(&labels)
+                    .set(if m { 1.0 } else { 0.0 });
             }
         }
         for t in &o.trend {

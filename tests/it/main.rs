@@ -22,6 +22,7 @@ mod mail;
 mod mapping;
 mod reads;
 mod repo;
+mod review;
 mod rules;
 mod server;
 mod slipped;
