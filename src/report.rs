@@ -513,7 +513,7 @@ pub fn html(r: &Review, rules: &RuleSet, links: &Links) -> String {
     }
     out.push_str("</section>");
 
-    out.push_str("<section><h2>Lead flow</h2>");
+    out.push_str("<section class=\"keep\"><h2>Lead flow</h2>");
     out.push_str(&flow_svg(r));
     out.push_str("</section>");
 
@@ -580,7 +580,7 @@ pub fn html(r: &Review, rules: &RuleSet, links: &Links) -> String {
     out.push_str("</tbody></table></div></section>");
 
     if !r.economics.is_empty() {
-        out.push_str("<section><h2>Economics</h2><ul>");
+        out.push_str("<section class=\"keep\"><h2>Economics</h2><ul>");
         for e in &r.economics {
             let _ = write!(out, "<li>{}</li>", esc(&economics_line(e, cur)));
         }
@@ -817,7 +817,7 @@ th.now{background:#dfe8f3}
 footer{margin-top:32px;font-size:.8rem}
 @media (max-width:600px){body{font-size:14px}main{padding:12px 10px}th,td{padding:3px 5px}}
 @media print{@page{size:A4;margin:14mm}body{background:#fff;font-size:10.5pt}main{max-width:none;padding:0}
- section,article{break-inside:avoid}.scroll{overflow:visible}table{font-size:8.5pt}th,td{white-space:normal}nav{display:none}}
+ article,.keep{break-inside:avoid}h2{break-after:avoid}.scroll{overflow:visible}table{font-size:8.5pt}th,td{white-space:normal}nav{display:none}}
 ";
 
 // ---------------------------------------------------------------------------

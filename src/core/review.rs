@@ -195,6 +195,18 @@ pub struct Review {
     pub economics: Vec<Economics>,
     pub alerts: Vec<AlertReview>,
     pub changes: Vec<ChangeReview>,
+    /// When the daemon mails this review (`review:`; null without it): the
+    /// first run after `review.send_at` on the first business day after
+    /// the period.
+    #[serde(serialize_with = "ser_opt_time")]
+    pub mail_due: Option<DateTime<Utc>>,
+}
+
+fn ser_opt_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => ser_time(t, s),
+        None => s.serialize_none(),
+    }
 }
 
 /// One objective over the period and the periods it is compared with.
@@ -603,6 +615,7 @@ pub async fn review(
         economics,
         alerts,
         changes,
+        mail_due: mail_due(rules, period),
     })
 }
 

@@ -563,6 +563,140 @@ mod smtp {
         run.stop().await;
     }
 
+    /// The review of November (docs/REVIEW.md) goes to both teams and the
+    /// trend notice of speed (40 points down) to its owner, through a real
+    /// SMTP server, once: a restart and a reload of changed rules tell
+    /// nothing again.
+    #[tokio::test]
+    async fn the_review_and_a_trend_reach_a_real_smtp_server_once() {
+        let db = TestDb::sqlite().await;
+        crate::review::load(&db).await;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("sla.yaml"), crate::review::RULES).unwrap();
+        let got = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let _server = sink(port, got.path());
+        let url = format!("smtp://127.0.0.1:{port}");
+        // Monday 7 December: the review of November was due on Tuesday 1
+        // December at 09:00 (the first business day).
+        let at = utc("2026-12-07T12:00:00Z");
+        let opts = || handoff::daemon::Options {
+            mail: Some(mail_options(
+                Transport::new(Some(&url), Path::new("unused")).unwrap(),
+            )),
+            ..options(at)
+        };
+        let review_mail = || -> Vec<(String, String, String)> {
+            let mut v: Vec<_> = received(got.path())
+                .iter()
+                .map(|(rcpt, bytes)| {
+                    let m = parse(bytes);
+                    (
+                        rcpt.clone(),
+                        m.message_id().unwrap_or_default().to_owned(),
+                        m.subject().unwrap_or_default().to_owned(),
+                    )
+                })
+                .filter(|(_, id, _)| id.starts_with("review.") || id.starts_with("trend."))
+                .collect();
+            v.sort();
+            v
+        };
+        let run = start(&db, dir.path(), opts()).await;
+        eventually("the review and the trend received", || async {
+            review_mail().len() >= 3
+        })
+        .await;
+        let first = review_mail();
+        let heads: Vec<(&str, &str)> = first
+            .iter()
+            .map(|(r, _, s)| (r.as_str(), s.as_str()))
+            .collect();
+        assert_eq!(
+            heads,
+            [
+                (
+                    "marketing@acme.example",
+                    "[handoff] Review of November 2026: 3 promises met, 2 missed"
+                ),
+                (
+                    "sales@acme.example",
+                    "[handoff] Review of November 2026: 3 promises met, 2 missed"
+                ),
+                (
+                    "sales@acme.example",
+                    "[handoff] TREND speed (all): 60% in November 2026, -40 pts against 100%"
+                ),
+            ]
+        );
+        let bytes = &received(got.path())
+            .into_iter()
+            .find(|(r, b)| {
+                r == "sales@acme.example"
+                    && parse(b)
+                        .message_id()
+                        .is_some_and(|id| id.starts_with("review."))
+            })
+            .unwrap()
+            .1;
+        let m = parse(bytes);
+        let html = m.body_html(0).unwrap();
+        let text = m.body_text(0).unwrap();
+        assert!(html.contains("<h1>Review of November 2026</h1>"), "{html}");
+        assert!(
+            text.contains("Met: volume, acceptance, economics. Missed: speed, persistence."),
+            "{text}"
+        );
+        eventually("recorded as sent", || async {
+            count(
+                &db,
+                "SELECT COUNT(*) FROM handoff_outbox WHERE kind IN ('review', 'trend') AND state = 'sent'",
+            )
+            .await
+                == 3
+        })
+        .await;
+        let (_, scrape) = http(run.addr, "GET", "/metrics", None).await;
+        assert_eq!(
+            sample(
+                &scrape,
+                "handoff_notifications_total",
+                &[("kind", "review")]
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            sample(
+                &scrape,
+                "handoff_period_met",
+                &[("objective", "speed"), ("group", "all")]
+            ),
+            Some(0.0)
+        );
+        run.stop().await;
+
+        // Started again, then the rules edited and reloaded: the review is
+        // worked out afresh, and nobody is told again.
+        let run = start(&db, dir.path(), opts()).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        std::fs::write(
+            dir.path().join("sla.yaml"),
+            crate::review::RULES.replace(
+                "    lookback: 60d\n",
+                "    description: Where calls stop paying.\n    lookback: 60d\n",
+            ),
+        )
+        .unwrap();
+        run.daemon.reload("SIGHUP").await.unwrap();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        run.stop().await;
+        assert_eq!(review_mail(), first, "nothing told twice");
+        let told = db
+            .counts("SELECT COUNT(*) FROM handoff_notifications WHERE topic IN ('review', 'trend')")
+            .await;
+        assert_eq!(told[0][0], Some(3));
+    }
+
     /// Lead notices (docs/LEADS.md) reach a real SMTP server from the
     /// binary, one digest per receiver; killed with SIGKILL once they are
     /// recorded as sent and started again, the daemon tells nothing twice.

@@ -19,7 +19,7 @@ backend_tests!(a_month_reviewed_by_hand);
 /// "Now": a week into December 2026 (UTC rules), so November has closed.
 const NOW: &str = "2026-12-07T12:00:00Z";
 
-const REPS: &str = "id,name,team\nR1,Maya Chen,na\nR2,Tom Walsh,na\n";
+pub(crate) const REPS: &str = "id,name,team\nR1,Maya Chen,na\nR2,Tom Walsh,na\n";
 
 // October (the period before): O1–O3 webinar, O4 paid search, each tried
 // within 1h (speed 4 of 4); O1 accepted.
@@ -36,7 +36,7 @@ const REPS: &str = "id,name,team\nR1,Maya Chen,na\nR2,Tom Walsh,na\n";
 //      period's end, so speed does not judge it; too young for acceptance.
 //   N6 webinar R2 Nov 15 09:00, tried 09:20, 10:00, 11:00, closed
 //      `no_response` Nov 18: given up after 3 attempts, enough.
-const LEADS: &str = "\
+pub(crate) const LEADS: &str = "\
 id,created_at,mql_at,owner_id,channel,accepted_at,rejected_at,closed_at,close_reason
 O1,2026-10-05T10:00:00Z,2026-10-05T10:00:00Z,R1,webinar,2026-10-06T10:00:00Z,,,
 O2,2026-10-06T10:00:00Z,2026-10-06T10:00:00Z,R1,webinar,,,,
@@ -50,7 +50,7 @@ N5,2026-11-30T23:30:00Z,2026-11-30T23:30:00Z,R1,webinar,,,,
 N6,2026-11-15T09:00:00Z,2026-11-15T09:00:00Z,R2,webinar,,,2026-11-18T09:00:00Z,no_response
 ";
 
-const TOUCHES: &str = "\
+pub(crate) const TOUCHES: &str = "\
 id,lead_id,occurred_at,kind,direction,outcome,automated
 T1,O1,2026-10-05T10:30:00Z,call,outbound,no_answer,false
 T2,O2,2026-10-06T10:20:00Z,call,outbound,no_answer,false
@@ -65,12 +65,12 @@ T10,N6,2026-11-15T10:00:00Z,call,outbound,no_answer,false
 T11,N6,2026-11-15T11:00:00Z,call,outbound,no_answer,false
 ";
 
-const DEALS: &str = "\
+pub(crate) const DEALS: &str = "\
 id,lead_id,created_at,closed_at,amount,won
 D1,N1,2026-11-10T09:00:00Z,2026-11-20T09:00:00Z,1000,true
 ";
 
-const RULES: &str = "version: 1
+pub(crate) const RULES: &str = "version: 1
 timezone: UTC
 currency: EUR
 teams:
@@ -120,7 +120,7 @@ objectives:
     checks: persistence
 ";
 
-async fn load(db: &TestDb) {
+pub(crate) async fn load(db: &TestDb) {
     let dir = csv_dir(&[
         ("reps.csv", REPS),
         ("leads.csv", LEADS),
