@@ -529,16 +529,20 @@ pub async fn review(
     let mut objectives = Vec::new();
     for o in rules.objectives() {
         let note = verdict_note(o, periods.every);
-        let compared: Vec<&ReviewPeriod> = if o.kind() == Kind::Profitability {
-            vec![period, &year_before]
-        } else {
+        // profitability's cohort is months long: the months just before
+        // repeat most of its leads, so it is compared with a year earlier
+        // only, unless its `trend:` asks for the periods before.
+        let full = o.kind() != Kind::Profitability || o.trend.is_some();
+        let compared: Vec<&ReviewPeriod> = if full {
             vec![period, &before, &two_before, &year_before]
+        } else {
+            vec![period, &year_before]
         };
         let mut figs = Vec::new();
         for p in compared {
             figs.push(figures(o, store, p, note.is_some()).await);
         }
-        let change = if o.kind() == Kind::Profitability {
+        let change = if !full {
             Vec::new()
         } else {
             figs[0]
@@ -559,7 +563,7 @@ pub async fn review(
                 .collect()
         };
         let trend = match &o.trend {
-            Some(t) if o.kind() != Kind::Profitability => {
+            Some(t) => {
                 // The third period before is read only for a median of three.
                 let third = if t.compare == TrendCompare::MedianOf3 {
                     Some(figures(o, store, &three_before, note.is_some()).await)

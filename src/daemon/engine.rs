@@ -405,8 +405,7 @@ impl Engine {
                     .iter()
                     .copied()
                     .filter(|t| {
-                        !self
-                            .mail
+                        self.mail
                             .planner
                             .log
                             .get(&(
@@ -415,7 +414,7 @@ impl Engine {
                                 t.group.clone(),
                                 Topic::Trend,
                             ))
-                            .is_some_and(|n| n.episode >= start)
+                            .is_none_or(|n| n.episode < start)
                     })
                     .collect();
                 if untold.is_empty() {

@@ -175,12 +175,15 @@ pub struct Daemon {
     busy_deliveries: std::sync::atomic::AtomicUsize,
     /// Reviews worked out, by period label: (content hash of the rules,
     /// when, the review). One computation at a time.
-    reviews: tokio::sync::Mutex<
-        std::collections::BTreeMap<String, (String, DateTime<Utc>, Arc<crate::review::Review>)>,
-    >,
+    reviews: tokio::sync::Mutex<ReviewCache>,
     /// Wakes the review loop (a reload).
     review_wake: tokio::sync::Notify,
 }
+
+/// Reviews worked out, by period label: the content hash of the rules they
+/// were worked out under, when, and the review.
+type ReviewCache =
+    std::collections::BTreeMap<String, (String, DateTime<Utc>, Arc<crate::review::Review>)>;
 
 /// How long a worked-out review is served before it is worked out again
 /// (lead data of a closed period can still change: late imports, deals won).

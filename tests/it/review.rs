@@ -14,7 +14,10 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestDb, backend_tests, csv_dir, handoff, utc};
 
-backend_tests!(a_month_reviewed_by_hand);
+backend_tests!(
+    a_month_reviewed_by_hand,
+    a_review_is_eval_over_the_closed_month
+);
 
 /// "Now": a week into December 2026 (UTC rules), so November has closed.
 const NOW: &str = "2026-12-07T12:00:00Z";
@@ -371,8 +374,11 @@ fn objective<'a>(r: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {name}"))
 }
 
+/// One group's figure: (group, status, value).
+type Figure = (String, String, Value);
+
 /// `(label, [(group, status, value)])` of each period of an objective.
-fn periods(r: &Value, name: &str) -> Vec<(String, Vec<(String, String, Value)>)> {
+fn periods(r: &Value, name: &str) -> Vec<(String, Vec<Figure>)> {
     objective(r, name)["periods"]
         .as_array()
         .unwrap()
@@ -395,7 +401,7 @@ fn periods(r: &Value, name: &str) -> Vec<(String, Vec<(String, String, Value)>)>
         .collect()
 }
 
-fn g(group: &str, status: &str, value: Value) -> (String, String, Value) {
+fn g(group: &str, status: &str, value: Value) -> Figure {
     (group.to_owned(), status.to_owned(), value)
 }
 
@@ -582,9 +588,7 @@ async fn a_month_reviewed_by_hand(db: TestDb) {
 /// The review's figures for a month are `handoff eval` at the month's end
 /// with a window of exactly that month (UTC, 30 days), objective by
 /// objective, from imported data and no daemon history.
-#[tokio::test]
-async fn a_review_is_eval_over_the_closed_month() {
-    let db = TestDb::sqlite().await;
+async fn a_review_is_eval_over_the_closed_month(db: TestDb) {
     load(&db).await;
     let dir = tempfile::tempdir().unwrap();
     let monthly = dir.path().join("monthly");
@@ -714,4 +718,32 @@ async fn the_page_is_one_self_contained_file() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("2026-12 has not closed yet"), "{err}");
+}
+
+/// profitability is compared with a year earlier only, unless its `trend:`
+/// needs the periods before: then it gets all four, and a reading.
+#[tokio::test]
+async fn profitability_with_a_trend_reads_the_periods_before() {
+    let db = TestDb::sqlite().await;
+    load(&db).await;
+    let rules = load_str(
+        "sla.yaml",
+        &RULES.replace(
+            "    checks: persistence\n",
+            "    checks: persistence\n    trend: { compare: previous, drop: 0.5, min_denominator: 1 }\n",
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let period = Periods::of(&rules).parse("2026-11", utc(NOW)).unwrap();
+    let r = review(&rules, &db.store, &period).await.unwrap().to_json();
+    let e = periods(&r, "economics");
+    let labels: Vec<&str> = e.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(labels, ["2026-11", "2026-10", "2026-09", "2025-11"]);
+    // October's 60 days (O1–O4) converted nobody: no cutoff, no baseline.
+    assert_eq!(e[1].1, [g("all", "no_data", Value::Null)]);
+    let t = &objective(&r, "economics")["trend"][0];
+    assert_eq!(
+        (&t["value"], &t["baseline"], &t["dropped"]),
+        (&json!(2.0), &Value::Null, &json!(false))
+    );
 }
