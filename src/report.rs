@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::codes::Status;
+use crate::daemon::page::esc;
 use crate::eval::words::{self, money, rep_label, thousands};
 use crate::eval::{Details, GroupResult};
 use crate::mail::render::{percent, promise, span};
@@ -150,6 +151,27 @@ fn reasons_text(reasons: &std::collections::BTreeMap<String, u64>) -> String {
     } else {
         shown.join(", ")
     }
+}
+
+/// A rep row's rep: id and name, or `unowned` for the leads nobody owned.
+fn rep_who(p: &review::RepReview, unowned: &str) -> String {
+    match &p.rep {
+        Some(id) => rep_label(Some(id), p.name.as_deref()),
+        None => unowned.to_owned(),
+    }
+}
+
+/// `33 of 34 (97.1%)`, or a dash when none was due.
+fn worked_text(p: &review::RepReview) -> String {
+    if p.eligible == 0 {
+        return "—".into();
+    }
+    format!(
+        "{} of {} ({})",
+        p.worked,
+        p.eligible,
+        share_text(p.worked_share)
+    )
 }
 
 fn day(t: DateTime<Utc>, tz: Tz) -> String {
@@ -328,20 +350,7 @@ pub fn text(r: &Review, rules: &RuleSet) -> String {
         "rep", "MQLs", "worked in time", "median 1st try", "given up", "under minimum", "won"
     );
     for p in &r.reps {
-        let who = match &p.rep {
-            Some(id) => rep_label(Some(id), p.name.as_deref()),
-            None => "(no owner)".into(),
-        };
-        let worked = if p.eligible > 0 {
-            format!(
-                "{} of {} ({})",
-                p.worked,
-                p.eligible,
-                share_text(p.worked_share)
-            )
-        } else {
-            "—".into()
-        };
+        let (who, worked) = (rep_who(p, "(no owner)"), worked_text(p));
         let _ = writeln!(
             out,
             "  {:<28} {:>6} {:>18} {:>15} {:>9} {:>14} {:>4}",
@@ -442,22 +451,6 @@ fn alert_line(a: &review::AlertReview) -> String {
 // ---------------------------------------------------------------------------
 // HTML.
 
-/// Escapes text for HTML.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Links the page shows around the review (the daemon's own pages).
 #[derive(Clone, Debug, Default)]
 pub struct Links {
@@ -549,20 +542,7 @@ pub fn html(r: &Review, rules: &RuleSet, links: &Links) -> String {
         <th class=\"n\">MQLs</th><th class=\"n\">worked in time</th><th class=\"n\">median first try</th>\
         <th class=\"n\">given up</th><th class=\"n\">under the minimum</th><th class=\"n\">won</th></tr></thead><tbody>");
     for p in &r.reps {
-        let who = match &p.rep {
-            Some(id) => rep_label(Some(id), p.name.as_deref()),
-            None => "(no owner: a routing failure)".into(),
-        };
-        let worked = if p.eligible > 0 {
-            format!(
-                "{} of {} ({})",
-                p.worked,
-                p.eligible,
-                share_text(p.worked_share)
-            )
-        } else {
-            "—".into()
-        };
+        let (who, worked) = (rep_who(p, "(no owner: a routing failure)"), worked_text(p));
         let _ = write!(
             out,
             "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\

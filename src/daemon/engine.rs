@@ -340,18 +340,19 @@ impl Engine {
                 kind: leads::OUTBOX_KIND.to_owned(),
                 subject: rendered.subject,
                 message,
-                created_at: at,
-                state: Delivery::Pending,
-                attempts: 0,
-                next_attempt_at: at,
-                sent_at: None,
-                last_error: None,
+                ..OutboxRow::pending(at)
             };
-            effects.record.outbox.push(row.clone());
-            self.mail.pending.push(row.clone());
-            effects.notices.push(Decided { row, caused_at: at });
+            self.queue(&mut effects, row, at);
         }
         effects
+    }
+
+    /// A mail decided at `at`: saved with the record, kept for delivery,
+    /// handed to the shell.
+    fn queue(&mut self, effects: &mut Effects, row: OutboxRow, at: DateTime<Utc>) {
+        effects.record.outbox.push(row.clone());
+        self.mail.pending.push(row.clone());
+        effects.notices.push(Decided { row, caused_at: at });
     }
 
     /// The review of the last closed period: kept for the metrics and
@@ -508,16 +509,9 @@ impl Engine {
                         kind: kind.to_owned(),
                         subject: rendered.subject.clone(),
                         message,
-                        created_at: at,
-                        state: Delivery::Pending,
-                        attempts: 0,
-                        next_attempt_at: at,
-                        sent_at: None,
-                        last_error: None,
+                        ..OutboxRow::pending(at)
                     };
-                    effects.record.outbox.push(row.clone());
-                    self.mail.pending.push(row.clone());
-                    effects.notices.push(Decided { row, caused_at: at });
+                    self.queue(&mut effects, row, at);
                     sent.insert((receiver.clone(), objective.clone(), kind), id.clone());
                     id
                 }

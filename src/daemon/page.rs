@@ -875,7 +875,7 @@ fn fmt_whole(v: f64) -> String {
 }
 
 /// Escapes text for HTML and SVG content and attribute values.
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

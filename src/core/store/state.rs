@@ -198,6 +198,28 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
+impl OutboxRow {
+    /// A mail decided at `at`, not yet tried: fill in what it is
+    /// (`OutboxRow { id, receiver, …, ..OutboxRow::pending(at) }`).
+    pub fn pending(at: DateTime<Utc>) -> OutboxRow {
+        OutboxRow {
+            id: String::new(),
+            receiver: String::new(),
+            objective: String::new(),
+            group: String::new(),
+            kind: String::new(),
+            subject: String::new(),
+            message: String::new(),
+            created_at: at,
+            state: Delivery::Pending,
+            attempts: 0,
+            next_attempt_at: at,
+            sent_at: None,
+            last_error: None,
+        }
+    }
+}
+
 /// One notice about one lead told to one receiver (docs/LEADS.md): the lead
 /// notice log.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
