@@ -180,7 +180,9 @@ pub enum Command {
     ///
     /// HTTP on --listen (loopback by default): GET / (status page), /metrics,
     /// /-/healthy, /-/ready, /api/v1/objectives, /api/v1/objectives/NAME/history,
-    /// /api/v1/alerts; POST /-/reload with `Authorization: Bearer TOKEN`.
+    /// /api/v1/alerts, /review and /review/PERIOD (the monthly review,
+    /// docs/REVIEW.md); POST /-/reload with `Authorization: Bearer TOKEN`.
+    /// With `review:` in the rules, mails each closed period's review once.
     ///
     /// Reloads the rules on SIGHUP, on a change under --rules and on POST /-/reload;
     /// invalid rules are reported and the running ones kept. Stops on SIGINT or
@@ -1472,8 +1474,7 @@ async fn reading_store(global: &GlobalArgs, doing: &str) -> anyhow::Result<Store
     Ok(store)
 }
 
-/// `handoff leads`: the leads whose first-attempt clock runs, as the
-/// daemon's scan for lead notices finds them (docs/LEADS.md).
+/// `handoff review`: the review of a closed period (docs/REVIEW.md).
 async fn review(global: &GlobalArgs, args: &ReviewArgs) -> anyhow::Result<ExitCode> {
     let Some(rules) = load_rules(global) else {
         return Ok(ExitCode::FAILURE);
@@ -1526,6 +1527,8 @@ async fn review(global: &GlobalArgs, args: &ReviewArgs) -> anyhow::Result<ExitCo
     })
 }
 
+/// `handoff leads`: the leads whose first-attempt clock runs, as the
+/// daemon's scan for lead notices finds them (docs/LEADS.md).
 async fn leads(global: &GlobalArgs, args: &LeadsArgs) -> anyhow::Result<ExitCode> {
     use crate::daemon::leads::{LeadClock, LeadNotices, read};
     let Some(rules) = load_rules(global) else {

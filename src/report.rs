@@ -78,9 +78,16 @@ fn empty_volume(kind: Kind, p: &review::PeriodFigures) -> bool {
             .all(|r| matches!(&r.details, Details::LeadVolume(d) if d.delivered == 0))
 }
 
-/// The cell of one group in one period: the figure and its verdict mark.
-fn cell(kind: Kind, p: &review::PeriodFigures, group: &str) -> (String, Option<bool>) {
-    if empty_volume(kind, p) {
+/// The cell of one group in one period: the figure and its verdict mark. A
+/// period compared with (`earlier`) without a single MQL reads "no MQLs";
+/// the review's own period is judged whatever it holds.
+fn cell(
+    kind: Kind,
+    p: &review::PeriodFigures,
+    group: &str,
+    earlier: bool,
+) -> (String, Option<bool>) {
+    if earlier && empty_volume(kind, p) {
         return ("no MQLs".into(), None);
     }
     match p.results.iter().find(|x| x.group == group) {
@@ -262,8 +269,8 @@ pub fn text(r: &Review, rules: &RuleSet) -> String {
         let _ = writeln!(out, "{}", header.trim_end());
         for g in &o.periods[0].results {
             let mut line = format!("  {:<16}", g.group);
-            for p in &o.periods {
-                let (figure, v) = cell(o.kind, p, &g.group);
+            for (i, p) in o.periods.iter().enumerate() {
+                let (figure, v) = cell(o.kind, p, &g.group, i > 0);
                 let mark = match v {
                     Some(true) => " ✓",
                     Some(false) => " ✗",
@@ -338,7 +345,7 @@ pub fn text(r: &Review, rules: &RuleSet) -> String {
             share_text(c.acceptance),
             thousands(c.won),
             money(c.revenue, cur),
-            c.mql_value.map_or_else(|| "—".into(), |v| money(v, None)),
+            c.mql_value.map_or_else(|| "—".into(), |v| money(v, cur)),
             reasons_text(&c.close_reasons)
         );
     }
@@ -412,7 +419,25 @@ fn economics_line(e: &review::Economics, cur: Option<&str>) -> String {
             words::attempts(req)
         ),
         (Some(c), None) => format!("attempts pay up to {}", words::attempts(c)),
-        (None, _) => "too few conversions to find a cutoff".into(),
+        (None, _) if e.converted < e.min_conversions => format!(
+            "too few sales to find where attempts stop paying ({} of the {} needed)",
+            thousands(e.converted),
+            thousands(e.min_conversions)
+        ),
+        (None, _) => format!(
+            "no attempt number with at least {} leads earns back its cost",
+            thousands(e.min_sample)
+        ),
+    };
+    // A cutoff found on fewer sales than `min_conversions` is not judged.
+    let cutoff = if e.cutoff.is_some() && e.converted < e.min_conversions {
+        format!(
+            "{cutoff}, on too few sales to judge ({} of the {} needed)",
+            thousands(e.converted),
+            thousands(e.min_conversions)
+        )
+    } else {
+        cutoff
     };
     let value = e.mql_value.map_or_else(String::new, |v| {
         format!("; an MQL is worth {}", money(v, cur))
@@ -533,7 +558,7 @@ pub fn html(r: &Review, rules: &RuleSet, links: &Links) -> String {
             esc(&reasons_text(&c.close_reasons)),
             thousands(c.won),
             esc(&money(c.revenue, cur)),
-            esc(&c.mql_value.map_or_else(|| "—".into(), |v| money(v, None)))
+            esc(&c.mql_value.map_or_else(|| "—".into(), |v| money(v, cur)))
         );
     }
     out.push_str("</tbody></table></div></section>");
@@ -645,8 +670,8 @@ fn objective_html(out: &mut String, o: &ObjectiveReview, rules: &RuleSet) {
     out.push_str("</tr></thead><tbody>");
     for g in &o.periods[0].results {
         let _ = write!(out, "<tr><td>{}</td>", esc(&g.group));
-        for p in &o.periods {
-            let (figure, v) = cell(o.kind, p, &g.group);
+        for (i, p) in o.periods.iter().enumerate() {
+            let (figure, v) = cell(o.kind, p, &g.group, i > 0);
             let (cls, mark) = match v {
                 Some(true) => (" good", " ✓"),
                 Some(false) => (" bad", " ✗"),

@@ -23,6 +23,9 @@ use crate::model::GroupBy;
 use crate::rules::{Kind, Objective, ReviewEvery, RuleSet, Spec, Trend, TrendCompare, Window};
 use crate::store::{Store, StoreError};
 
+/// The years a period may be named in (`--period`, `/review/PERIOD`).
+const YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
+
 /// A closed calendar period the review covers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ReviewPeriod {
@@ -114,21 +117,26 @@ impl Periods {
         let p = if text == "last" {
             self.last_closed(now)
         } else if let Some((y, q)) = text.split_once("-Q").or_else(|| text.split_once("-q")) {
+            let quarter = || format!("`{text}` is not a quarter; write it as 2026-Q4");
             let (Ok(year), Ok(q)) = (y.parse::<i32>(), q.parse::<u32>()) else {
-                return Err(format!("`{text}` is not a quarter; write it as 2026-Q4"));
+                return Err(quarter());
             };
-            let first = NaiveDate::from_ymd_opt(year, (q.wrapping_sub(1)) * 3 + 1, 1)
-                .filter(|_| (1..=4).contains(&q))
-                .ok_or_else(|| format!("`{text}` is not a quarter; write it as 2026-Q4"))?;
+            if !(1..=4).contains(&q) || !YEARS.contains(&year) {
+                return Err(quarter());
+            }
+            let first = NaiveDate::from_ymd_opt(year, (q - 1) * 3 + 1, 1).ok_or_else(quarter)?;
             Periods {
                 every: ReviewEvery::Quarter,
                 tz: self.tz,
             }
             .starting(first)
         } else {
-            let first = NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d").map_err(|_| {
-                format!("`{text}` is not a period; write `last`, a month (2026-11) or a quarter (2026-Q4)")
-            })?;
+            let first = NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d")
+                .ok()
+                .filter(|d| YEARS.contains(&d.year()))
+                .ok_or_else(|| {
+                    format!("`{text}` is not a period; write `last`, a month (2026-11) or a quarter (2026-Q4)")
+                })?;
             Periods {
                 every: ReviewEvery::Month,
                 tz: self.tz,
@@ -329,8 +337,13 @@ pub struct Economics {
     pub required_attempts: Option<u32>,
     pub mql_value: Option<f64>,
     pub avg_revenue: Option<f64>,
-    /// Leads given up before the cutoff, and what their untried profitable
-    /// attempts were worth.
+    /// Sales in the cohort, and the fewest a cutoff needs to be judged.
+    pub converted: u64,
+    pub min_conversions: u64,
+    /// The fewest leads an attempt number needs to be the cutoff.
+    pub min_sample: u64,
+    /// Leads given up before the cutoff, and what they were worth at the
+    /// MQL value.
     pub leakage: u64,
     pub leakage_value: Option<f64>,
 }
@@ -854,6 +867,9 @@ fn economics(objectives: &[ObjectiveReview]) -> Vec<Economics> {
                 required_attempts: d.required_attempts,
                 mql_value: d.mql_value,
                 avg_revenue: d.avg_revenue,
+                converted: d.converted,
+                min_conversions: d.min_conversions,
+                min_sample: d.min_sample,
                 leakage: d.leakage,
                 leakage_value: d.leakage_value,
             });
@@ -934,8 +950,13 @@ async fn alerts(
     }
     let known: BTreeSet<&str> = rules.objectives().iter().map(|o| o.name.as_str()).collect();
     for (objective, group, kind, n) in store.mail_counts(period.start, period.end).await? {
-        // Alert mail only: lead notices and reviews are told elsewhere.
-        if !known.contains(objective.as_str()) || kind == "lead" || kind == "review" {
+        // Alert mail only (a repeat is `breach:repeat`): not lead notices,
+        // SLA changes, trends or reviews.
+        let alert_kind = matches!(
+            kind.trim_end_matches(":repeat"),
+            "breach" | "at_risk" | "resolved" | "period_missed"
+        );
+        if !known.contains(objective.as_str()) || !alert_kind {
             continue;
         }
         out.entry((objective.clone(), group.clone()))
@@ -1048,6 +1069,8 @@ pub fn verdict(r: &GroupResult) -> Option<bool> {
         (Details::LeadVolume(d), _) if r.target.is_some() => {
             Some(d.attainment.is_some_and(|a| a >= 1.0))
         }
+        // Without `checks:` it demands nothing: nothing to judge.
+        (Details::Profitability(d), _) if d.required_attempts.is_none() => None,
         (Details::Profitability(_), Status::Ok) => Some(true),
         (Details::Profitability(_), Status::Breached) => Some(false),
         (Details::Profitability(_), _) => None,
@@ -1130,7 +1153,15 @@ mod tests {
         // The instant it closes, it is a closed period.
         assert!(p.parse("2026-11", utc("2026-12-01T05:00:00Z")).is_ok());
         assert!(p.parse("2026-11", utc("2026-12-01T04:59:59Z")).is_err());
-        for bad in ["2026-13", "november", "2026-Q5", "2026-Q0"] {
+        for bad in [
+            "2026-13",
+            "november",
+            "2026-Q5",
+            "2026-Q0",
+            "-262143-01",
+            "10000-01",
+            "0-Q1",
+        ] {
             let e = p.parse(bad, now).unwrap_err();
             assert!(e.contains(bad), "{bad}: {e}");
         }

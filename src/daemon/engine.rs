@@ -415,7 +415,7 @@ impl Engine {
                                 t.group.clone(),
                                 Topic::Trend,
                             ))
-                            .is_none_or(|n| n.episode < start)
+                            .is_none_or(|n| n.episode != start)
                     })
                     .collect();
                 if untold.is_empty() {
@@ -449,7 +449,7 @@ impl Engine {
                     .planner
                     .log
                     .get(&key)
-                    .is_some_and(|n| n.episode >= start)
+                    .is_some_and(|n| n.episode == start)
                 {
                     continue;
                 }

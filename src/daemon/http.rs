@@ -309,7 +309,8 @@ struct ReviewQuery {
 async fn review_last(State(d): Shared, Query(q): Query<ReviewQuery>) -> Response {
     let rules = d.rules();
     let period = crate::review::Periods::of(&rules).last_closed(d.now());
-    review_page(&d, &period, q.format.as_deref()).await
+    // Relative links, so that the page works behind a proxy's sub-path.
+    review_page(&d, &period, q.format.as_deref(), ("./", "review/")).await
 }
 
 /// The review of a closed month (`2026-11`) or quarter (`2026-Q4`).
@@ -320,20 +321,22 @@ async fn review_period(
 ) -> Response {
     let rules = d.rules();
     match crate::review::Periods::of(&rules).parse(&text, d.now()) {
-        Ok(period) => review_page(&d, &period, q.format.as_deref()).await,
+        Ok(period) => review_page(&d, &period, q.format.as_deref(), ("../", "./")).await,
         Err(e) => error(StatusCode::NOT_FOUND, &e),
     }
 }
 
+/// The review of `period`; `links`: the status page and the prefix of
+/// other periods' reviews, relative to the page's own path.
 async fn review_page(
     d: &Arc<Daemon>,
     period: &crate::review::ReviewPeriod,
     format: Option<&str>,
+    links: (&str, &str),
 ) -> Response {
-    let review = {
-        let _permit = d.permits.acquire().await;
-        d.review_of(period).await
-    };
+    // One review is worked out at a time (the cache's lock), beside the
+    // scheduled evaluations rather than in their place.
+    let review = d.review_of(period).await;
     match (review, format) {
         (Err(e), _) => error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -345,8 +348,8 @@ async fn review_page(
         (Ok(r), Some("json")) => axum::Json(r.to_json()).into_response(),
         (Ok(r), _) => {
             let links = crate::report::Links {
-                home: Some("/".to_owned()),
-                review_base: Some("/review/".to_owned()),
+                home: Some(links.0.to_owned()),
+                review_base: Some(links.1.to_owned()),
             };
             Html(crate::report::html(&r, &d.rules(), &links)).into_response()
         }

@@ -765,12 +765,9 @@ impl Daemon {
             let periods = crate::review::Periods::of(&rules);
             let period = periods.last_closed(now);
             let mut next = periods.containing(now).end.min(now + TimeDelta::hours(1));
-            let worked = {
-                let Ok(_permit) = self.permits.acquire().await else {
-                    return;
-                };
-                self.review_of(&period).await
-            };
+            // Beside the scheduled evaluations, not in their place: one
+            // review at a time (the cache's lock).
+            let worked = self.review_of(&period).await;
             match worked {
                 Ok(review) => {
                     let effects = self.engine().handle(Input::Reviewed { review, at: now });
@@ -1054,7 +1051,7 @@ impl Listening {
             options.http.clone(),
         );
         let banner = format!(
-            "handoff is watching {database} ({objectives} objectives)\n  status page: http://{addr}/\n  metrics:     http://{addr}/metrics\n  alerts:      http://{addr}/api/v1/alerts\nCtrl-C (or SIGTERM) stops it.\n",
+            "handoff is watching {database} ({objectives} objectives)\n  status page: http://{addr}/\n  metrics:     http://{addr}/metrics\n  alerts:      http://{addr}/api/v1/alerts\n  review:      http://{addr}/review\nCtrl-C (or SIGTERM) stops it.\n",
         );
         if options.banner {
             // One write, and a closed stderr is no reason to stop.

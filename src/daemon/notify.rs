@@ -215,8 +215,13 @@ impl Planner {
     /// firing and of missed periods stay: they are what keeps a mail from
     /// being sent twice.
     pub fn prune(&mut self, before: DateTime<Utc>) {
-        self.log
-            .retain(|k, t| k.3 == Topic::Period || t.state == Told::Firing || t.sent_at >= before);
+        self.log.retain(|k, t| {
+            // Missed periods, reviews and trends are told once per
+            // period, however long ago.
+            matches!(k.3, Topic::Period | Topic::Review | Topic::Trend)
+                || t.state == Told::Firing
+                || t.sent_at >= before
+        });
     }
 
     /// Decides what to tell now, of what should be known (`facts`).

@@ -375,7 +375,7 @@ fn page_header(out: &mut String, view: &PageView, summary: &Summary) {
     }
     let _ = writeln!(
         out,
-        "</span><span><a href=\"/review\">Review of the last closed period</a></span><span>Version {}</span><span>Page at {}</span></p>",
+        "</span><span><a href=\"review\">Review of the last closed period</a></span><span>Version {}</span><span>Page at {}</span></p>",
         esc(&view.version),
         time_html(view.now, view.now, view.timezone)
     );

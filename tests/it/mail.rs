@@ -691,10 +691,10 @@ mod smtp {
         tokio::time::sleep(Duration::from_secs(3)).await;
         run.stop().await;
         assert_eq!(review_mail(), first, "nothing told twice");
-        let told = db
-            .counts("SELECT COUNT(*) FROM handoff_notifications WHERE topic IN ('review', 'trend')")
+        let decided = db
+            .counts("SELECT COUNT(*) FROM handoff_outbox WHERE kind IN ('review', 'trend')")
             .await;
-        assert_eq!(told[0][0], Some(3));
+        assert_eq!(decided[0][0], Some(3), "no mail decided twice");
     }
 
     /// Lead notices (docs/LEADS.md) reach a real SMTP server from the

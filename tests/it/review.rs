@@ -267,74 +267,24 @@ async fn record(db: &TestDb) {
         State::Firing,
         Change::Resolved,
     ));
-    // Mail: speed 4 sent in November (a failed repeat, October's and a lead
-    // notice do not count), volume (webinar) 1.
-    for (id, o, g, kind, at, state) in [
-        (
-            "m1",
-            "speed",
-            "all",
-            "breach",
-            "2026-10-31T00:00:30Z",
-            Delivery::Sent,
-        ),
-        (
-            "m2",
-            "speed",
-            "all",
-            "breach",
-            "2026-11-12T00:00:30Z",
-            Delivery::Sent,
-        ),
-        (
-            "m3",
-            "speed",
-            "all",
-            "resolved",
-            "2026-11-14T00:00:30Z",
-            Delivery::Sent,
-        ),
-        (
-            "m4",
-            "speed",
-            "all",
-            "breach",
-            "2026-11-20T00:00:30Z",
-            Delivery::Sent,
-        ),
-        (
-            "m5",
-            "speed",
-            "all",
-            "breach:repeat",
-            "2026-11-21T00:00:30Z",
-            Delivery::Failed,
-        ),
-        (
-            "m6",
-            "speed",
-            "all",
-            "resolved",
-            "2026-11-25T00:00:30Z",
-            Delivery::Sent,
-        ),
-        (
-            "m7",
-            "speed",
-            "leads",
-            "lead",
-            "2026-11-25T00:00:30Z",
-            Delivery::Sent,
-        ),
-        (
-            "m8",
-            "volume",
-            "webinar",
-            "at_risk",
-            "2026-11-15T12:00:30Z",
-            Delivery::Sent,
-        ),
-    ] {
+    // Mail: speed 5 sent in November (a failed repeat, October's, a lead
+    // notice, an SLA change and a trend notice do not count), volume
+    // (webinar) 1.
+    #[rustfmt::skip]
+    let mails = [
+        ("m1", "speed", "all", "breach", "2026-10-31T00:00:30Z", Delivery::Sent),
+        ("m2", "speed", "all", "breach", "2026-11-12T00:00:30Z", Delivery::Sent),
+        ("m3", "speed", "all", "resolved", "2026-11-14T00:00:30Z", Delivery::Sent),
+        ("m4", "speed", "all", "breach", "2026-11-20T00:00:30Z", Delivery::Sent),
+        ("m5", "speed", "all", "breach:repeat", "2026-11-21T00:00:30Z", Delivery::Failed),
+        ("m6", "speed", "all", "resolved", "2026-11-25T00:00:30Z", Delivery::Sent),
+        ("m7", "speed", "", "lead_notice", "2026-11-25T00:00:30Z", Delivery::Sent),
+        ("m8", "volume", "webinar", "at_risk", "2026-11-15T12:00:30Z", Delivery::Sent),
+        ("m9", "speed", "", "sla_changed", "2026-11-15T10:00:30Z", Delivery::Sent),
+        ("m10", "speed", "all", "trend", "2026-11-01T00:00:30Z", Delivery::Sent),
+        ("m11", "speed", "all", "breach:repeat", "2026-11-13T00:00:30Z", Delivery::Sent),
+    ];
+    for (id, o, g, kind, at, state) in mails {
         j.outbox.push(mail(id, o, g, kind, at, state));
     }
     // The rules: speed's target 0.8 from October, 0.7 from Nov 15 (an SLA
@@ -527,16 +477,18 @@ async fn a_month_reviewed_by_hand(db: TestDb) {
         r["economics"],
         json!([{"objective": "economics", "group": "all", "status": "ok", "cutoff": 2,
                 "required_attempts": 2, "mql_value": 100.0, "avg_revenue": 1000.0,
+                "converted": 1, "min_conversions": 1, "min_sample": 1,
                 "leakage": 2, "leakage_value": 200.0}])
     );
 
-    // Alerts: speed breached 3 days, at risk 1, fired twice, 4 mails sent;
+    // Alerts: speed breached 3 days, at risk 1, fired twice, 5 mails sent
+    // (m2, m3, m4, m6 and the repeat m11);
     // volume (webinar) at risk 15.5 days, 1 mail.
     assert_eq!(
         r["alerts"],
         json!([
             {"objective": "speed", "group": "all", "breached_seconds": 3.0 * 86400.0,
-             "at_risk_seconds": 86400.0, "error_seconds": 0.0, "fired": 2, "notices": 4},
+             "at_risk_seconds": 86400.0, "error_seconds": 0.0, "fired": 2, "notices": 5},
             {"objective": "volume", "group": "webinar", "breached_seconds": 0.0,
              "at_risk_seconds": 15.5 * 86400.0, "error_seconds": 0.0, "fired": 0, "notices": 1},
         ])
