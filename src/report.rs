@@ -254,7 +254,7 @@ pub fn text(r: &Review, rules: &RuleSet) -> String {
             verdict_word(o.met()).to_uppercase()
         );
         if let Some(rule) = rule {
-            let _ = writeln!(out, "  Promise: {}", promise(rule));
+            let _ = writeln!(out, "  What was promised: {}", promise(rule));
         }
         if let Some(n) = &o.note {
             let _ = writeln!(out, "  Note: {n}");
