@@ -35,6 +35,9 @@ pub struct ReviewPeriod {
     pub start: DateTime<Utc>,
     #[serde(serialize_with = "ser_time")]
     pub end: DateTime<Utc>,
+    /// A month or a quarter (the label says it too).
+    #[serde(skip)]
+    pub every: ReviewEvery,
 }
 
 impl ReviewPeriod {
@@ -78,6 +81,7 @@ impl Periods {
             label,
             start: p.start,
             end: p.end,
+            every: self.every,
         }
     }
 
@@ -154,14 +158,12 @@ impl Periods {
         Ok(p)
     }
 
-    /// The calendar of `p` (month or quarter, as its label says).
+    /// The calendar of `p`: its kind, in this zone.
     pub fn of_period(self, p: &ReviewPeriod) -> Periods {
-        let every = if p.label.contains('Q') {
-            ReviewEvery::Quarter
-        } else {
-            ReviewEvery::Month
-        };
-        Periods { every, tz: self.tz }
+        Periods {
+            every: p.every,
+            tz: self.tz,
+        }
     }
 }
 
@@ -1014,19 +1016,9 @@ async fn changes(store: &Store, period: &ReviewPeriod) -> Result<Vec<ChangeRevie
 /// The definitions of a recorded rule set, by objective.
 fn definitions(rules: &str) -> BTreeMap<String, serde_json::Value> {
     let v: serde_json::Value = serde_json::from_str(rules).unwrap_or_default();
-    v.get("objectives")
-        .and_then(|o| o.as_array())
-        .map(|list| {
-            list.iter()
-                .filter_map(|o| {
-                    Some((
-                        o.get("name")?.as_str()?.to_owned(),
-                        o.get("definition")?.clone(),
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    crate::rules::recorded_objectives(&v)
+        .filter_map(|(name, o)| Some((name.to_owned(), o.get("definition")?.clone())))
+        .collect()
 }
 
 impl Review {

@@ -379,14 +379,17 @@ impl Engine {
         };
         let domain = mail.from.email.domain().to_owned();
         // What to tell: (receiver, objective, group, topic, kind, mail).
-        let mut wanted: Vec<(
-            String,
-            String,
-            String,
-            Topic,
-            &'static str,
-            render::Rendered,
-        )> = Vec::new();
+        // One mail per receiver and message (a trend mail lists its groups),
+        // and one log entry per group it tells.
+        struct Wanted {
+            receiver: String,
+            objective: String,
+            groups: Vec<String>,
+            topic: Topic,
+            kind: &'static str,
+            rendered: render::Rendered,
+        }
+        let mut wanted = Vec::new();
         for o in &review.objectives {
             let Some(rule) = rules.objective(&o.name) else {
                 continue;
@@ -421,17 +424,14 @@ impl Engine {
                 if untold.is_empty() {
                     continue;
                 }
-                let rendered = crate::report::trend_mail(&review, o, &rules, &untold, &links);
-                for t in &untold {
-                    wanted.push((
-                        receiver.clone(),
-                        o.name.clone(),
-                        t.group.clone(),
-                        Topic::Trend,
-                        "trend",
-                        rendered.clone(),
-                    ));
-                }
+                wanted.push(Wanted {
+                    rendered: crate::report::trend_mail(&review, o, &rules, &untold, &links),
+                    receiver,
+                    objective: o.name.clone(),
+                    groups: untold.iter().map(|t| t.group.clone()).collect(),
+                    topic: Topic::Trend,
+                    kind: "trend",
+                });
             }
         }
         let due = crate::review::mail_due(&rules, &review.period);
@@ -453,86 +453,83 @@ impl Engine {
                 {
                     continue;
                 }
-                let r = rendered
+                let rendered = rendered
                     .get_or_insert_with(|| crate::report::review_mail(&review, &rules, &links))
                     .clone();
-                wanted.push((
+                wanted.push(Wanted {
                     receiver,
-                    String::new(),
-                    REVIEW_GROUP.to_owned(),
-                    Topic::Review,
-                    "review",
-                    r,
-                ));
+                    objective: String::new(),
+                    groups: vec![REVIEW_GROUP.to_owned()],
+                    topic: Topic::Review,
+                    kind: "review",
+                    rendered,
+                });
             }
         }
-        // One mail per receiver and message: a trend mail lists its groups.
-        let mut sent: BTreeMap<(String, String, &'static str), String> = BTreeMap::new();
-        for (receiver, objective, group, topic, kind, rendered) in wanted {
-            let id = match sent.get(&(receiver.clone(), objective.clone(), kind)) {
-                Some(id) => id.clone(),
-                None => {
-                    let key = format!(
-                        "{kind}\0{objective}\0{}\0{receiver}\0{}",
-                        review.period.label, rendered.subject
-                    );
-                    let id = format!(
-                        "{kind}.{}.{:016x}@{domain}",
-                        review.period.label,
-                        xxhash_rust::xxh3::xxh3_64(key.as_bytes())
-                    );
-                    let message = match render::message(
-                        &mail.from,
-                        &receiver,
-                        &id,
-                        &Thread::default(),
-                        at,
-                        &rendered,
-                    ) {
-                        Ok(m) => m,
-                        Err(e) => {
-                            tracing::error!(%receiver, kind, error = %e, "A review mail could not be built; it is dropped.");
-                            effects.unbuildable += 1;
-                            continue;
-                        }
-                    };
-                    tracing::info!(%receiver, kind, period = %review.period.label, subject = %rendered.subject, "Review mail decided.");
-                    let row = OutboxRow {
-                        id: id.clone(),
-                        receiver: receiver.clone(),
-                        objective: objective.clone(),
-                        group: if kind == "review" {
-                            REVIEW_GROUP.to_owned()
-                        } else {
-                            group.clone()
-                        },
-                        kind: kind.to_owned(),
-                        subject: rendered.subject.clone(),
-                        message,
-                        ..OutboxRow::pending(at)
-                    };
-                    self.queue(&mut effects, row, at);
-                    sent.insert((receiver.clone(), objective.clone(), kind), id.clone());
-                    id
+        for w in wanted {
+            let Wanted {
+                receiver,
+                objective,
+                groups,
+                topic,
+                kind,
+                rendered,
+            } = w;
+            let key = format!(
+                "{kind}\0{objective}\0{}\0{receiver}\0{}",
+                review.period.label, rendered.subject
+            );
+            let id = format!(
+                "{kind}.{}.{:016x}@{domain}",
+                review.period.label,
+                xxhash_rust::xxh3::xxh3_64(key.as_bytes())
+            );
+            let message = match render::message(
+                &mail.from,
+                &receiver,
+                &id,
+                &Thread::default(),
+                at,
+                &rendered,
+            ) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::error!(%receiver, kind, error = %e, "A review mail could not be built; it is dropped.");
+                    effects.unbuildable += 1;
+                    continue;
                 }
             };
-            let row = NotifyRow {
+            tracing::info!(%receiver, kind, period = %review.period.label, subject = %rendered.subject, "Review mail decided.");
+            let row = OutboxRow {
+                id: id.clone(),
                 receiver: receiver.clone(),
                 objective: objective.clone(),
-                group: group.clone(),
-                topic,
-                state: crate::codes::Told::Told,
-                severity: None,
-                episode: start,
-                thread: id.clone(),
-                last_message: id,
-                sent_at: at,
+                group: groups.first().cloned().unwrap_or_default(),
+                kind: kind.to_owned(),
+                subject: rendered.subject,
+                message,
+                ..OutboxRow::pending(at)
             };
-            self.mail
-                .planner
-                .log
-                .insert((receiver, objective, group, topic), row.clone());
-            effects.record.notified.push(row);
+            self.queue(&mut effects, row, at);
+            for group in groups {
+                let row = NotifyRow {
+                    receiver: receiver.clone(),
+                    objective: objective.clone(),
+                    group: group.clone(),
+                    topic,
+                    state: crate::codes::Told::Told,
+                    severity: None,
+                    episode: start,
+                    thread: id.clone(),
+                    last_message: id.clone(),
+                    sent_at: at,
+                };
+                self.mail.planner.log.insert(
+                    (receiver.clone(), objective.clone(), group, topic),
+                    row.clone(),
+                );
+                effects.record.notified.push(row);
+            }
         }
         effects
     }
@@ -1252,16 +1249,8 @@ fn render_decision(
 /// `handoff_rule_sets`), by objective.
 pub fn recorded_definitions(rules: &serde_json::Value) -> BTreeMap<String, RecordedDefinition> {
     let mut out = BTreeMap::new();
-    for o in rules
-        .get("objectives")
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let (Some(name), Some(json)) = (
-            o.get("name").and_then(serde_json::Value::as_str),
-            o.get("definition"),
-        ) else {
+    for (name, o) in crate::rules::recorded_objectives(rules) {
+        let Some(json) = o.get("definition") else {
             continue;
         };
         let text = crate::rules::canonical_text(json);

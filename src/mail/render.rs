@@ -532,7 +532,7 @@ pub fn count(n: u64) -> String {
 use crate::eval::words::{self, rep_label};
 
 /// A number that may have a fraction: `12`, `12.5`.
-fn number(v: f64) -> String {
+pub fn number(v: f64) -> String {
     let tenths = (v * 10.0).round() / 10.0;
     if tenths.fract() == 0.0 && tenths.abs() < 1e15 {
         let sign = if tenths < 0.0 { "-" } else { "" };

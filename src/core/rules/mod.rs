@@ -45,7 +45,7 @@ pub use model::{
     Alert, Checks, Duration, ErrorPolicy, Kind, MinAttempts, NoDataPolicy, Objective, Origin,
     Recipient, Review, ReviewEvery, Spec, Target, Team, Trend, TrendCompare, Window,
 };
-pub use normal::{canonical_text, definition_changes};
+pub use normal::{canonical_text, definition_changes, recorded_objectives};
 pub use schedule::Schedule;
 pub use schema::json_schema;
 

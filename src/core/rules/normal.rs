@@ -251,6 +251,17 @@ fn shown(v: &Value) -> String {
     }
 }
 
+/// Each objective of a recorded rule set ([`RuleSet::normalized`], as the
+/// change log keeps it): its name and its whole object.
+pub fn recorded_objectives(rules: &Value) -> impl Iterator<Item = (&str, &Value)> {
+    rules
+        .get("objectives")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|o| Some((o.get("name")?.as_str()?, o)))
+}
+
 /// The compact JSON text of `v` with every object's keys in byte order: what
 /// serde_json writes of its default (sorted) map, and the same should a
 /// dependency turn on its `preserve_order` feature.
