@@ -7,14 +7,13 @@
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::codes::Status;
 use crate::daemon::page::esc;
 use crate::eval::words::{self, money, rep_label, thousands};
 use crate::eval::{Details, GroupResult};
-use crate::mail::render::{percent, promise, span};
+use crate::mail::render::{number, percent, promise, span, when};
 use crate::review::{self, ObjectiveReview, Review};
 use crate::rules::{Kind, RuleSet};
 
@@ -56,15 +55,6 @@ pub fn figure(kind: Kind, r: &GroupResult) -> String {
             }
             _ => "no data".into(),
         },
-    }
-}
-
-fn number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        let s = thousands(v.abs() as u64);
-        if v < 0.0 { format!("-{s}") } else { s }
-    } else {
-        format!("{v:.1}")
     }
 }
 
@@ -181,12 +171,6 @@ fn worked_text(p: &review::RepReview) -> String {
     )
 }
 
-fn day(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz)
-        .format("%a %-d %b %Y, %H:%M %Z")
-        .to_string()
-}
-
 /// The subject of the review's mail.
 pub fn subject(r: &Review) -> String {
     let judged: Vec<Option<bool>> = r.objectives.iter().map(ObjectiveReview::met).collect();
@@ -232,8 +216,8 @@ pub fn text(r: &Review, rules: &RuleSet) -> String {
         out,
         "Review of {} ({} to {}, {})",
         period_name(&r.period.label),
-        day(r.period.start, tz),
-        day(r.period.end, tz),
+        when(r.period.start, tz),
+        when(r.period.end, tz),
         r.timezone
     );
     let _ = writeln!(out, "{}", summary_line(r));
@@ -394,7 +378,7 @@ pub fn text(r: &Review, rules: &RuleSet) -> String {
         let _ = writeln!(
             out,
             "  {} {} {} ({})",
-            day(c.at, tz),
+            when(c.at, tz),
             c.objective,
             c.change,
             c.source
@@ -502,8 +486,8 @@ pub fn html(r: &Review, rules: &RuleSet, links: &Links) -> String {
     let _ = write!(
         out,
         "<p class=\"sub\">{} to {} ({}). Each figure is the objective over the whole period, measured at its end.</p>",
-        esc(&day(r.period.start, tz)),
-        esc(&day(r.period.end, tz)),
+        esc(&when(r.period.start, tz)),
+        esc(&when(r.period.end, tz)),
         esc(&r.timezone)
     );
     let _ = write!(out, "<p class=\"summary\">{}</p>", esc(&summary_line(r)));
@@ -613,7 +597,7 @@ pub fn html(r: &Review, rules: &RuleSet, links: &Links) -> String {
                 "<li><strong>{}</strong> {} ({}, {})",
                 esc(&c.objective),
                 esc(&c.change),
-                esc(&day(c.at, tz)),
+                esc(&when(c.at, tz)),
                 esc(&c.source)
             );
             if !c.lines.is_empty() {
@@ -922,12 +906,12 @@ pub fn trend_mail(
         text.push_str(&format!("The review of {period}: {l}\n"));
     }
     let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{CSS}</style></head><body><main><h1>{}</h1><p>What was promised: {}</p><div class=\"scroll\"><table><thead><tr><th>group</th><th class=\"n\">{}</th><th class=\"n\">baseline ({})</th><th class=\"n\">change</th><th class=\"n\">volume</th></tr></thead><tbody>{rows}</tbody></table></div><p class=\"sub\">Sent once per period and group when the closed period falls by more than the objective's <code>trend.drop</code>.</p>{}</main></body></html>\n",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{CSS}</style></head><body><main><h1>{}</h1><p>What was promised: {}</p><p>Baseline: {}.</p><div class=\"scroll\"><table><thead><tr><th>group</th><th class=\"n\">{}</th><th class=\"n\">baseline</th><th class=\"n\">change</th><th class=\"n\">volume</th></tr></thead><tbody>{rows}</tbody></table></div><p class=\"sub\">Sent once per period and group when the closed period falls by more than the objective's <code>trend.drop</code>.</p>{}</main></body></html>\n",
         esc(&subject),
         esc(&subject),
         esc(&promise_text),
+        esc(first.map_or("the period before", |t| against(t))),
         esc(&short_name(&r.period.label)),
-        esc(first.map_or("previous", |t| against(t))),
         link.map_or_else(String::new, |l| format!(
             "<p><a href=\"{}\">The review of {}</a></p>",
             esc(&l),
