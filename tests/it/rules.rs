@@ -1081,6 +1081,33 @@ fn schema_accepts_the_shipped_rules_and_rejects_mistakes() {
     assert!(!validator.is_valid(&yaml_as_json("version: 1\nteam: {}\n")));
 }
 
+#[test]
+fn schema_knows_team_channels_and_mutes() {
+    let validator = jsonschema::validator_for(&rules::json_schema()).unwrap();
+    let team = |t: &str| {
+        yaml_as_json(&format!(
+            "version: 1\ntimezone: UTC\nteams:\n  sales: {t}\n"
+        ))
+    };
+    for good in [
+        "{ slack: '${SLACK_SALES_URL}' }",
+        "{ msteams: [https://acme.webhook.office.example/x], webhook: https://hooks.acme.example/h }",
+        "{ email: s@acme.example, mute: [{ weekdays: 'sat,sun' }, { times: '19:00-24:00', dates: [2026-12-24..2026-12-26, 2026-12-31] }] }",
+    ] {
+        assert!(validator.is_valid(&team(good)), "{good}");
+    }
+    for bad in [
+        "{ mute: [{ weekdays: sat }] }",
+        "{ slack: ftp://files.acme.example }",
+        "{ email: s@acme.example, mute: [{}] }",
+        "{ email: s@acme.example, mute: [] }",
+        "{ email: s@acme.example, mute: [{ weekday: sat }] }",
+        "{ email: s@acme.example, mute: [{ dates: 24.12.2026 }] }",
+    ] {
+        assert!(!validator.is_valid(&team(bad)), "{bad}");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The loader never panics.
 
@@ -1116,6 +1143,13 @@ mod never_panics {
         "hours",
         "holidays",
         "email",
+        "webhook",
+        "slack",
+        "msteams",
+        "mute",
+        "weekdays",
+        "times",
+        "dates",
         "hourly_cost",
         "attempts_per_hour",
         "default",
@@ -1157,6 +1191,11 @@ mod never_panics {
         "\"09:00-17:00\"",
         "\"25:00-01:00\"",
         "2026-02-30",
+        "2026-12-24..2026-12-20",
+        "sat,sun",
+        "\"${X}\"",
+        "\"https://${\"",
+        "https://hooks.acme.example/h",
         "&a x",
         "*a",
         "*b",
