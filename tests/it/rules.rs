@@ -779,6 +779,254 @@ fn teams_and_calendars_defined_once_serve_every_file() {
 }
 
 // ---------------------------------------------------------------------------
+// Team channels and mutes.
+
+/// Sets the environment variable `name` of this test process. Tests run in
+/// parallel, so each test uses names of its own.
+fn set_env(name: &str, value: &str) {
+    // SAFETY: std's environment lock serializes this with the loader's
+    // `std::env::var`; no test reads or writes a name another test uses.
+    unsafe { std::env::set_var(name, value) };
+}
+
+/// A file whose team `sales` (line 4) has `fields` from line 5 on.
+fn team_file(fields: &str) -> String {
+    format!("version: 1\ntimezone: UTC\nteams:\n  sales:\n{fields}")
+}
+
+#[test]
+fn an_unset_environment_variable_is_named_where_it_is_used() {
+    // Line 6 `    slack: ${…}`: the value starts at column 12.
+    let text =
+        team_file("    email: sales@acme.example\n    slack: ${HANDOFF_IT_RULES_UNSET_SLACK}\n");
+    let errors = rules::load_texts(&[("t.yaml", &text)]).unwrap_err();
+    assert_eq!(
+        errors_of(&[("t.yaml", &text)]),
+        ["t.yaml:6:12: environment variable HANDOFF_IT_RULES_UNSET_SLACK is not set"]
+    );
+    assert!(
+        errors.errors()[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("an empty value counts as unset")
+    );
+    // Inside a URL: `    webhook: ` is 13 characters and
+    // `https://hooks.acme.example/` 27 more, so `${` is at column 41.
+    let text =
+        team_file("    webhook: https://hooks.acme.example/${HANDOFF_IT_RULES_UNSET_TOKEN}\n");
+    assert_eq!(
+        errors_of(&[("t.yaml", &text)]),
+        ["t.yaml:5:41: environment variable HANDOFF_IT_RULES_UNSET_TOKEN is not set"]
+    );
+    // Set but empty is the same.
+    set_env("HANDOFF_IT_RULES_EMPTY", "");
+    let text = team_file("    msteams: ${HANDOFF_IT_RULES_EMPTY}\n");
+    assert_eq!(
+        errors_of(&[("t.yaml", &text)]),
+        ["t.yaml:5:14: environment variable HANDOFF_IT_RULES_EMPTY is not set"]
+    );
+}
+
+#[test]
+fn a_url_that_is_not_http_is_refused_without_showing_it() {
+    set_env(
+        "HANDOFF_IT_RULES_FTP_URL",
+        "ftp://files.acme.example/drop/SECRET-FTP-abc123",
+    );
+    set_env("HANDOFF_IT_RULES_NO_HOST", "https:///SECRET-NOHOST-def456");
+    // Line 5 `    webhook: ` and line 6 `    slack: ` put the values at
+    // columns 14 and 12; line 7's URL is written out.
+    let text = team_file(
+        "    webhook: ${HANDOFF_IT_RULES_FTP_URL}\n    slack: ${HANDOFF_IT_RULES_NO_HOST}\n    msteams: mailto:ops@acme.example\n",
+    );
+    assert_eq!(
+        errors_of(&[("t.yaml", &text)]),
+        [
+            "t.yaml:5:14: the `webhook` URL does not start with `http://` or `https://` (it comes from environment variable HANDOFF_IT_RULES_FTP_URL)",
+            "t.yaml:6:12: the `slack` URL has no valid host (it comes from environment variable HANDOFF_IT_RULES_NO_HOST)",
+            "t.yaml:7:14: the `msteams` URL does not start with `http://` or `https://`",
+        ]
+    );
+    // Not in the message, the help or the snippet.
+    let shown = rules::load_texts(&[("t.yaml", &text)])
+        .unwrap_err()
+        .to_string();
+    for secret in [
+        "SECRET-FTP-abc123",
+        "files.acme.example",
+        "SECRET-NOHOST-def456",
+    ] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+}
+
+#[test]
+fn a_secret_url_appears_in_no_error_and_no_name() {
+    const SECRET: &str = "ITSECRET-42-ghi789";
+    set_env(
+        "HANDOFF_IT_RULES_SLACK_OK",
+        &format!("https://hooks.slack.com/services/T000/B000/{SECRET}"),
+    );
+    // A good Slack URL beside an error elsewhere in the file.
+    let text = team_file(
+        "    slack: ${HANDOFF_IT_RULES_SLACK_OK}\n    mute:\n      - { weekdays: sat, colour: red }\n",
+    );
+    let shown = rules::load_texts(&[("t.yaml", &text)])
+        .unwrap_err()
+        .to_string();
+    assert!(shown.contains("unknown field `colour`"), "{shown}");
+    assert!(!shown.contains(SECRET), "{shown}");
+
+    let text = team_file("    slack: ${HANDOFF_IT_RULES_SLACK_OK}\n");
+    let set = rules::load_str("t.yaml", &text).unwrap();
+    let slack = &set.team("sales").unwrap().slack[0];
+    assert!(slack.url().ends_with(SECRET));
+    assert!(slack.id.starts_with("slack:hooks.slack.com/"));
+    assert_eq!(slack.shown, "${HANDOFF_IT_RULES_SLACK_OK}");
+    for text in [
+        slack.id.clone(),
+        slack.shown.clone(),
+        format!("{slack:?}"),
+        format!("{set:?}"),
+        set.normalized().to_string(),
+    ] {
+        assert!(!text.contains(SECRET), "{text}");
+    }
+}
+
+#[test]
+fn a_team_needs_a_way_to_reach_it() {
+    let text = team_file("    mute: [{ weekdays: sat }]\n");
+    let errors = rules::load_texts(&[("t.yaml", &text)]).unwrap_err();
+    let e = &errors.errors()[0];
+    // The team's mapping starts at line 5, column 5.
+    assert_eq!(
+        (e.line, e.column, e.message.as_str()),
+        (
+            5,
+            5,
+            "team `sales` has no `email`, `webhook`, `slack` or `msteams`"
+        )
+    );
+    assert!(
+        e.help
+            .as_deref()
+            .unwrap()
+            .contains("slack: ${SLACK_SALES_URL}")
+    );
+    assert_eq!(errors.len(), 1);
+}
+
+#[test]
+fn an_empty_mute_entry_is_refused() {
+    // Line 8 `      - {}`: the entry's `{` is at column 9.
+    let text = team_file(
+        "    email: sales@acme.example\n    mute:\n      - { weekdays: sat }\n      - {}\n",
+    );
+    assert_eq!(
+        errors_of(&[("t.yaml", &text)]),
+        ["t.yaml:8:9: a `mute` entry needs `weekdays`, `times` or `dates`"]
+    );
+    // And a team's mute is read in its file's zone, so the file needs one.
+    let text = "version: 1\nteams:\n  sales:\n    email: sales@acme.example\n    mute: [{ weekdays: sat }]\n";
+    assert_eq!(
+        errors_of(&[("t.yaml", text)]),
+        ["t.yaml:1:1: missing field `timezone`"]
+    );
+}
+
+#[test]
+fn mute_dates_and_times_are_checked() {
+    // Line 7 `      - { dates: [`: 18 characters, so the first date is at
+    // column 19 and the second, 22 + 2 characters on, at 43.
+    let text = team_file(
+        "    email: sales@acme.example\n    mute:\n      - { dates: [2026-12-24..2026-12-31, 2027-01-06..2027-01-01] }\n",
+    );
+    let errors = rules::load_texts(&[("t.yaml", &text)]).unwrap_err();
+    assert_eq!(
+        errors_of(&[("t.yaml", &text)]),
+        ["t.yaml:7:43: the range `2027-01-06..2027-01-01` ends before it starts"]
+    );
+    assert_eq!(
+        errors.errors()[0].help.as_deref(),
+        Some("write the earlier date first: `2027-01-01..2027-01-06`")
+    );
+    // A bad end date is pointed at: `      - dates: ` is 15 characters and
+    // `2026-12-24..` 12 more, so it starts at column 28. On line 8 the
+    // weekdays start at column 21 (`fir` at 25) and the times, quoted, at 38.
+    let text = team_file(
+        "    email: sales@acme.example\n    mute:\n      - dates: 2026-12-24..2026-12-32\n      - { weekdays: mon-fir, times: \"19:00-07:00\" }\n",
+    );
+    assert_eq!(
+        errors_of(&[("t.yaml", &text)]),
+        [
+            "t.yaml:7:28: `2026-12-32` is not a date",
+            "t.yaml:8:25: unknown day `fir` — did you mean `fri`?",
+            "t.yaml:8:38: `19:00-07:00` closes before it opens",
+        ]
+    );
+}
+
+#[test]
+fn teams_reach_their_channels_unless_muted() {
+    set_env(
+        "HANDOFF_IT_RULES_SLACK_SALES",
+        "https://hooks.slack.com/services/T000/B000/XYZ",
+    );
+    let text = "version: 1
+timezone: Europe/Berlin
+teams:
+  sales:
+    email: sales@acme.example
+    slack: ${HANDOFF_IT_RULES_SLACK_SALES}
+    mute:
+      - weekdays: sat,sun
+      - { weekdays: mon-fri, times: \"19:00-24:00, 00:00-07:00\" }
+  marketing:
+    slack: ['${HANDOFF_IT_RULES_SLACK_SALES}']
+    webhook: https://hooks.acme.example/handoff
+    mute:
+      - dates: 2026-12-24..2026-12-26
+";
+    let set = rules::load_str("teams.yaml", text).unwrap_or_else(|e| panic!("{e}"));
+    let sales = set.team("sales").unwrap();
+    let slack = sales.slack[0].id.clone();
+    assert_eq!(set.team("marketing").unwrap().slack[0].id, slack);
+    let hook = &set.team("marketing").unwrap().webhook[0];
+    assert_eq!(hook.shown, "https://hooks.acme.example/…");
+    assert_eq!(set.endpoint(&hook.id), Some(hook));
+    assert_eq!(
+        set.receivers(&[
+            Recipient::Team("sales".into()),
+            Recipient::Team("marketing".into())
+        ]),
+        [slack.clone(), "sales@acme.example".into(), hook.id.clone()]
+            .into_iter()
+            .collect()
+    );
+    assert_eq!(set.receiver_teams(&slack), ["marketing", "sales"]);
+
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    // Thursday 24 Dec 2026, 20:00 CET: both teams are muted, so the shared
+    // Slack URL is; sales's evening ends Friday 07:00 CET (06:00Z).
+    let evening = at("2026-12-24T19:00:00Z");
+    assert!(set.muted(&slack, evening));
+    assert_eq!(sales.mute_ends(evening), Some(at("2026-12-25T06:00:00Z")));
+    // Friday 25 Dec, noon: sales is not muted, so the shared URL is not.
+    let noon = at("2026-12-25T11:00:00Z");
+    assert!(!set.muted(&slack, noon));
+    assert!(set.muted(&hook.id, noon), "only marketing lists it");
+    assert!(!set.muted("cro@acme.example", noon), "in no team");
+    // Saturday 26 Dec: sales's weekend runs to Monday 28 Dec 07:00 CET
+    // (the weekday mornings join it).
+    assert_eq!(
+        sales.mute_ends(at("2026-12-26T11:00:00Z")),
+        Some(at("2026-12-28T06:00:00Z"))
+    );
+}
+
+// ---------------------------------------------------------------------------
 // The JSON Schema.
 
 fn yaml_as_json(text: &str) -> serde_json::Value {
@@ -833,6 +1081,33 @@ fn schema_accepts_the_shipped_rules_and_rejects_mistakes() {
     assert!(!validator.is_valid(&yaml_as_json("version: 1\nteam: {}\n")));
 }
 
+#[test]
+fn schema_knows_team_channels_and_mutes() {
+    let validator = jsonschema::validator_for(&rules::json_schema()).unwrap();
+    let team = |t: &str| {
+        yaml_as_json(&format!(
+            "version: 1\ntimezone: UTC\nteams:\n  sales: {t}\n"
+        ))
+    };
+    for good in [
+        "{ slack: '${SLACK_SALES_URL}' }",
+        "{ msteams: [https://acme.webhook.office.example/x], webhook: https://hooks.acme.example/h }",
+        "{ email: s@acme.example, mute: [{ weekdays: 'sat,sun' }, { times: '19:00-24:00', dates: [2026-12-24..2026-12-26, 2026-12-31] }] }",
+    ] {
+        assert!(validator.is_valid(&team(good)), "{good}");
+    }
+    for bad in [
+        "{ mute: [{ weekdays: sat }] }",
+        "{ slack: ftp://files.acme.example }",
+        "{ email: s@acme.example, mute: [{}] }",
+        "{ email: s@acme.example, mute: [] }",
+        "{ email: s@acme.example, mute: [{ weekday: sat }] }",
+        "{ email: s@acme.example, mute: [{ dates: 24.12.2026 }] }",
+    ] {
+        assert!(!validator.is_valid(&team(bad)), "{bad}");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The loader never panics.
 
@@ -868,6 +1143,13 @@ mod never_panics {
         "hours",
         "holidays",
         "email",
+        "webhook",
+        "slack",
+        "msteams",
+        "mute",
+        "weekdays",
+        "times",
+        "dates",
         "hourly_cost",
         "attempts_per_hour",
         "default",
@@ -909,6 +1191,11 @@ mod never_panics {
         "\"09:00-17:00\"",
         "\"25:00-01:00\"",
         "2026-02-30",
+        "2026-12-24..2026-12-20",
+        "sat,sun",
+        "\"${X}\"",
+        "\"https://${\"",
+        "https://hooks.acme.example/h",
         "&a x",
         "*a",
         "*b",

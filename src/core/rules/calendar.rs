@@ -181,15 +181,21 @@ impl Calendar {
         date: NaiveDate,
     ) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
         self.hours_on(date).iter().map(move |h| {
-            let at = |secs: u32| {
-                let day = date + Days::new(u64::from(secs / 86_400));
-                let time = NaiveTime::from_num_seconds_from_midnight_opt(secs % 86_400, 0)
-                    .unwrap_or(NaiveTime::MIN);
-                local_instant(self.timezone, day.and_time(time))
-            };
-            (at(h.from), at(h.until))
+            (
+                local_secs(self.timezone, date, h.from),
+                local_secs(self.timezone, date, h.until),
+            )
         })
     }
+}
+
+/// The instant a wall clock in `tz` shows `secs` seconds after midnight of
+/// `date` (86 400 is the next day's midnight), as [`local_instant`] reads it.
+pub(crate) fn local_secs(tz: Tz, date: NaiveDate, secs: u32) -> DateTime<Utc> {
+    let day = date + Days::new(u64::from(secs / 86_400));
+    let time =
+        NaiveTime::from_num_seconds_from_midnight_opt(secs % 86_400, 0).unwrap_or(NaiveTime::MIN);
+    local_instant(tz, day.and_time(time))
 }
 
 /// How far ahead business-time arithmetic looks for open hours before giving up

@@ -45,7 +45,10 @@ pub(crate) fn example_for(field: &str) -> Option<&'static str> {
             "say when to evaluate, as cron with seconds, e.g. `schedule: \"0 */15 * * * *\"` \
              (every 15 minutes)"
         }
-        "email" => "say where the team's alerts go, e.g. `email: [sales-managers@acme.example]`",
+        "email" => {
+            "say where the team's alerts go, e.g. `email: [sales-managers@acme.example]` or \
+             `slack: ${SLACK_SALES_URL}`"
+        }
         "hours" => "give the open hours, e.g. `hours: { mon-fri: \"09:00-17:00\" }`",
         "hourly_cost" => "e.g. `cost_per_attempt: { hourly_cost: 45, attempts_per_hour: 10 }`",
         "attempts_per_hour" => {

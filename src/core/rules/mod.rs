@@ -24,6 +24,7 @@ mod calendar;
 mod diagnostic;
 pub(crate) mod hints;
 mod model;
+mod mute;
 mod normal;
 pub(crate) mod problem;
 pub(crate) mod raw;
@@ -37,14 +38,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 /// Where results are split: a column of the lead schema, so it lives with the schema.
 pub use crate::model::GroupBy;
 pub use calendar::{Calendar, OpenHours, local_instant};
 pub use diagnostic::{LoadError, LoadErrors};
 pub use model::{
-    Alert, Checks, Duration, ErrorPolicy, Kind, MinAttempts, NoDataPolicy, Objective, Origin,
-    Recipient, Review, ReviewEvery, Spec, Target, Team, Trend, TrendCompare, Window,
+    Alert, ChannelKind, Checks, Duration, Endpoint, ErrorPolicy, Kind, MinAttempts, NoDataPolicy,
+    Objective, Origin, Recipient, Review, ReviewEvery, Spec, Target, Team, Trend, TrendCompare,
+    Window,
 };
+pub use mute::MuteTime;
 pub use normal::{canonical_text, definition_changes, recorded_objectives};
 pub use schedule::Schedule;
 pub use schema::json_schema;
@@ -105,17 +110,18 @@ impl RuleSet {
             .map_or(ReviewEvery::Month, |r| r.period)
     }
 
-    /// Who gets the review by mail: `review.to`, or every team's addresses.
-    /// Empty without `review:`.
+    /// Who gets the review: the receivers ([`RuleSet::receivers`]) of
+    /// `review.to`, or of every team when `to` is empty. Empty without
+    /// `review:`.
     pub fn review_receivers(&self) -> BTreeSet<String> {
         match &self.review {
             None => BTreeSet::new(),
             Some(r) if r.to.is_empty() => self
                 .teams
                 .values()
-                .flat_map(|t| t.email.iter().cloned())
+                .flat_map(|t| t.receivers().map(str::to_owned))
                 .collect(),
-            Some(r) => self.addresses(&r.to),
+            Some(r) => self.receivers(&r.to),
         }
     }
 
@@ -159,14 +165,16 @@ impl RuleSet {
         }
     }
 
-    /// The addresses an objective's alerts go to: its `notify` teams' addresses
-    /// and the addresses written directly, sorted and without repeats.
+    /// The e-mail addresses an objective's alerts go to: its `notify` teams'
+    /// addresses and the addresses written directly, sorted and without
+    /// repeats. Without the teams' endpoints: see [`RuleSet::notify_receivers`].
     pub fn notify_addresses(&self, objective: &Objective) -> BTreeSet<String> {
         self.addresses(&objective.alert.notify)
     }
 
-    /// The addresses of `recipients`: teams' addresses and the addresses
-    /// written directly, sorted and without repeats.
+    /// The e-mail addresses of `recipients`: teams' addresses and the
+    /// addresses written directly, sorted and without repeats. Lead notices
+    /// go to these only.
     pub fn addresses(&self, recipients: &[Recipient]) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         for r in recipients {
@@ -182,6 +190,58 @@ impl RuleSet {
             }
         }
         out
+    }
+
+    /// Everyone an objective's alerts go to: [`RuleSet::receivers`] of its
+    /// `notify`.
+    pub fn notify_receivers(&self, objective: &Objective) -> BTreeSet<String> {
+        self.receivers(&objective.alert.notify)
+    }
+
+    /// The receivers of `recipients`: the named teams' e-mail addresses and
+    /// endpoint ids ([`Endpoint::id`]), and the addresses written directly,
+    /// sorted and without repeats. An endpoint two teams list is one receiver.
+    pub fn receivers(&self, recipients: &[Recipient]) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for r in recipients {
+            match r {
+                Recipient::Email(a) => {
+                    out.insert(a.clone());
+                }
+                Recipient::Team(t) => {
+                    if let Some(team) = self.teams.get(t) {
+                        out.extend(team.receivers().map(str::to_owned));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The endpoint whose id is `receiver`; `None` for an e-mail address.
+    pub fn endpoint(&self, receiver: &str) -> Option<&Endpoint> {
+        self.teams
+            .values()
+            .flat_map(Team::endpoints)
+            .find(|e| e.id == receiver)
+    }
+
+    /// The names of the teams that list `receiver` (an e-mail address or an
+    /// endpoint id), sorted.
+    pub fn receiver_teams(&self, receiver: &str) -> Vec<&str> {
+        self.teams
+            .values()
+            .filter(|t| t.lists(receiver))
+            .map(|t| t.name.as_str())
+            .collect()
+    }
+
+    /// Whether notices to `receiver` wait at `at`: some team lists it and
+    /// every team that lists it is muted ([`Team::muted_at`]). Never for a
+    /// receiver no team lists (an address written directly in `notify`).
+    pub fn muted(&self, receiver: &str, at: DateTime<Utc>) -> bool {
+        let mut listing = self.teams.values().filter(|t| t.lists(receiver)).peekable();
+        listing.peek().is_some() && listing.all(|t| t.muted_at(at))
     }
 
     /// `5 objectives in 1 file are valid`.
@@ -274,6 +334,23 @@ pub fn load_texts(files: &[(&str, &str)]) -> Result<RuleSet, LoadErrors> {
         })
         .collect();
     finish(&files, Vec::new())
+}
+
+/// [`load_texts`] with `${NAME}` in URLs read from `env` rather than the
+/// process environment.
+#[cfg(test)]
+pub(crate) fn load_texts_with_env(
+    files: &[(&str, &str)],
+    env: values::Env,
+) -> Result<RuleSet, LoadErrors> {
+    let files: Vec<SourceFile> = files
+        .iter()
+        .map(|(name, text)| SourceFile {
+            path: PathBuf::from(name),
+            text: (*text).to_owned(),
+        })
+        .collect();
+    validate::check_with_env(&files, env).map_err(LoadErrors::new)
 }
 
 fn finish(files: &[SourceFile], mut errors: Vec<LoadError>) -> Result<RuleSet, LoadErrors> {
@@ -400,5 +477,275 @@ pub(crate) fn io_reason(e: &std::io::Error) -> String {
         std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
         _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "https://hooks.slack.com/services/T000/B000/SECRETTOKEN123";
+
+    /// The environment of these tests: two Slack URLs and an ops webhook.
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "SLACK_SALES_URL" => Some(SECRET.to_owned()),
+            "SLACK_OTHER" => {
+                Some(" https://hooks.slack.com/services/T000/B111/OTHERTOKEN456\n".to_owned())
+            }
+            "OPS_HOST" => Some("ops.acme.example:8443".to_owned()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    fn load(text: &str) -> RuleSet {
+        load_texts_with_env(&[("t.yaml", text)], &env).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn load_err(text: &str) -> String {
+        load_texts_with_env(&[("t.yaml", text)], &env)
+            .expect_err("should not load")
+            .to_string()
+    }
+
+    const TEAMS: &str = "version: 1
+timezone: Europe/Berlin
+teams:
+  sales:
+    email: sales@acme.example
+    slack: ${SLACK_SALES_URL}
+    webhook: https://${OPS_HOST}/hooks/handoff?key=abc
+    mute:
+      - { weekdays: 'sat,sun' }
+  marketing:
+    email: [mkt@acme.example, sales@acme.example]
+    slack: ['${SLACK_SALES_URL}', 'https://hooks.slack.com/services/T000/B000/LITERAL999']
+  ops:
+    msteams: ${SLACK_OTHER}
+    mute:
+      - { dates: 2026-12-19..2026-12-20 }
+review: { to: [ops, cro@acme.example] }
+objectives:
+  - name: speed
+    kind: percent_worked
+    owner: sales
+    schedule: '0 */15 * * * *'
+    window: month
+    respond_within: 4h
+    target: 0.9
+    alert: { notify: [sales, marketing, cro@acme.example] }
+";
+
+    #[test]
+    fn endpoints_are_named_without_their_secret() {
+        let set = load(TEAMS);
+        let sales = set.team("sales").unwrap();
+        let slack = &sales.slack[0];
+        assert_eq!(slack.kind, ChannelKind::Slack);
+        assert_eq!(slack.url(), SECRET);
+        // The id hashes the URL as written, `${SLACK_SALES_URL}`: 10 hex digits.
+        let hash = format!(
+            "{:016x}",
+            xxhash_rust::xxh3::xxh3_64("${SLACK_SALES_URL}".as_bytes())
+        );
+        assert_eq!(slack.id, format!("slack:hooks.slack.com/{}", &hash[..10]));
+        assert_eq!(slack.shown, "${SLACK_SALES_URL}");
+        // Written with a variable inside: the expanded host (with its port),
+        // scheme and host shown, the rest hidden.
+        let hook = &sales.webhook[0];
+        assert_eq!(
+            hook.url(),
+            "https://ops.acme.example:8443/hooks/handoff?key=abc"
+        );
+        assert!(hook.id.starts_with("webhook:ops.acme.example:8443/"));
+        assert_eq!(hook.shown, "https://ops.acme.example:8443/…");
+        // A value is trimmed.
+        let teams_url = &set.team("ops").unwrap().msteams[0];
+        assert_eq!(
+            teams_url.url(),
+            "https://hooks.slack.com/services/T000/B111/OTHERTOKEN456"
+        );
+        assert!(teams_url.id.starts_with("msteams:hooks.slack.com/"));
+        // A literal URL shows scheme and host only.
+        let literal = &set.team("marketing").unwrap().slack[1];
+        assert_eq!(literal.shown, "https://hooks.slack.com/…");
+
+        for e in set.teams().values().flat_map(Team::endpoints) {
+            for text in [&e.id, &e.shown, &format!("{e:?}")] {
+                for secret in ["SECRETTOKEN123", "OTHERTOKEN456", "LITERAL999", "key=abc"] {
+                    assert!(!text.contains(secret), "{text}");
+                }
+            }
+        }
+        let debug = format!("{set:?}");
+        for secret in ["SECRETTOKEN123", "OTHERTOKEN456", "LITERAL999", "key=abc"] {
+            assert!(!debug.contains(secret), "{secret} in the rule set's Debug");
+        }
+        let normalized = set.normalized().to_string();
+        for secret in ["SECRETTOKEN123", "OTHERTOKEN456", "LITERAL999", "key=abc"] {
+            assert!(!normalized.contains(secret), "{secret} in {normalized}");
+        }
+    }
+
+    /// The id of `slack: ${SLACK_SALES_URL}` (rules/README.md shows it): a
+    /// release that changes it renames every endpoint in the notification
+    /// log and the outbox.
+    #[test]
+    fn endpoint_ids_are_stable() {
+        let set = load(TEAMS);
+        assert_eq!(
+            set.team("sales").unwrap().slack[0].id,
+            "slack:hooks.slack.com/51a3186cf0"
+        );
+    }
+
+    #[test]
+    fn the_same_url_in_two_teams_is_one_receiver() {
+        let set = load(TEAMS);
+        let a = &set.team("sales").unwrap().slack[0];
+        let b = &set.team("marketing").unwrap().slack[0];
+        assert_eq!(a.id, b.id);
+        // sales: 1 address + slack + webhook; marketing adds mkt@ and its
+        // literal Slack URL (sales@ and the shared Slack URL are told once);
+        // cro@ is written directly: 6 receivers.
+        let o = set.objective("speed").unwrap();
+        let receivers = set.notify_receivers(o);
+        assert_eq!(receivers.len(), 6, "{receivers:?}");
+        assert!(receivers.contains(&a.id));
+        assert!(receivers.contains("cro@acme.example"));
+        // Addresses stay e-mail only.
+        assert_eq!(
+            set.notify_addresses(o).into_iter().collect::<Vec<_>>(),
+            ["cro@acme.example", "mkt@acme.example", "sales@acme.example"]
+        );
+        assert_eq!(set.endpoint(&a.id), Some(a));
+        assert_eq!(set.endpoint("sales@acme.example"), None);
+        assert_eq!(set.receiver_teams(&a.id), ["marketing", "sales"]);
+        assert_eq!(
+            set.receiver_teams("sales@acme.example"),
+            ["marketing", "sales"]
+        );
+        assert!(set.receiver_teams("cro@acme.example").is_empty());
+        // The review goes to ops's Teams URL and to cro@.
+        let ops = &set.team("ops").unwrap().msteams[0];
+        assert_eq!(
+            set.review_receivers(),
+            BTreeSet::from([ops.id.clone(), "cro@acme.example".to_owned()])
+        );
+    }
+
+    #[test]
+    fn a_receiver_is_muted_when_every_team_listing_it_is() {
+        let set = load(TEAMS);
+        let shared = set.team("sales").unwrap().slack[0].id.clone();
+        let webhook = set.team("sales").unwrap().webhook[0].id.clone();
+        let ops = set.team("ops").unwrap().msteams[0].id.clone();
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        // Saturday 12 Dec 2026: sales is muted, marketing (no mute) is not.
+        let saturday = at("2026-12-12T12:00:00Z");
+        assert!(set.team("sales").unwrap().muted_at(saturday));
+        assert!(set.muted(&webhook, saturday), "only sales lists it");
+        assert!(!set.muted(&shared, saturday), "marketing lists it too");
+        assert!(!set.muted("sales@acme.example", saturday));
+        assert!(!set.muted("mkt@acme.example", saturday));
+        // An address written directly is in no team: never muted.
+        assert!(!set.muted("cro@acme.example", saturday));
+        assert!(!set.muted("nobody@acme.example", saturday));
+        // Saturday 19 Dec: ops is muted too (its dates), so its URL is.
+        let later = at("2026-12-19T12:00:00Z");
+        assert!(set.muted(&ops, later));
+        assert!(!set.muted(&ops, saturday));
+        // Monday: nobody.
+        assert!(!set.muted(&webhook, at("2026-12-14T12:00:00Z")));
+    }
+
+    #[test]
+    fn a_team_needs_a_channel() {
+        let team = |t: &str| format!("version: 1\nteams:\n  sales: {t}\n");
+        let set = load(&team("{ slack: '${SLACK_SALES_URL}' }"));
+        assert!(set.team("sales").unwrap().email.is_empty());
+        let e = load_err(&team("{ mute: [] }"));
+        assert!(
+            e.contains("team `sales` has no `email`, `webhook`, `slack` or `msteams`"),
+            "{e}"
+        );
+        let e = load_err(&team("{ email: [], slack: '${SLACK_SALES_URL}' }"));
+        assert!(e.contains("`email` is empty"), "{e}");
+    }
+
+    #[test]
+    fn url_errors_name_the_variable_and_never_the_url() {
+        let team = |t: &str| format!("version: 1\nteams:\n  sales: {{ {t} }}\n");
+        let e = load_err(&team("slack: '${SLACK_NOPE}'"));
+        assert!(
+            e.contains("environment variable SLACK_NOPE is not set"),
+            "{e}"
+        );
+        let e = load_err(&team("slack: '${EMPTY}'"));
+        assert!(e.contains("environment variable EMPTY is not set"), "{e}");
+        let e = load_err(&team("slack: 'https://${SLACK_SALES_URL'"));
+        assert!(e.contains("`${` has no closing `}`"), "{e}");
+        let e = load_err(&team("slack: '${1X}'"));
+        assert!(e.contains("`${1X}` is not an environment variable"), "{e}");
+        // A URL that expands to a bad one names the variable only.
+        let e = load_err(&team("webhook: 'ftp://${OPS_HOST}/x'"));
+        assert!(
+            e.contains(
+                "the `webhook` URL does not start with `http://` or `https://` (it comes from \
+                 environment variable OPS_HOST)"
+            ),
+            "{e}"
+        );
+        let e = load_err(&team("webhook: '${OPS_HOST}${SLACK_SALES_URL}'"));
+        assert!(
+            e.contains(
+                "does not start with `http://` or `https://` (it comes from environment \
+                 variables OPS_HOST and SLACK_SALES_URL)"
+            ),
+            "{e}"
+        );
+        assert!(
+            !e.contains("SECRETTOKEN123") && !e.contains("hooks.slack"),
+            "{e}"
+        );
+        // A variable used twice is named once.
+        let e = load_err(&team("webhook: 'https://${OPS_HOST}${OPS_HOST}/x'"));
+        assert!(
+            e.contains("has no valid host (it comes from environment variable OPS_HOST)"),
+            "{e}"
+        );
+        let e = load_err(&team("msteams: https://"));
+        assert!(e.contains("the `msteams` URL has no valid host"), "{e}");
+        let e = load_err(&team("msteams: 'https://a b.example/x'"));
+        assert!(e.contains("contains spaces or control characters"), "{e}");
+        let e = load_err(&team("msteams: 'https://user:pw@/x'"));
+        assert!(e.contains("has no valid host"), "{e}");
+    }
+
+    #[test]
+    fn mutes_need_a_zone_and_a_field() {
+        let e = load_err(
+            "version: 1\nteams:\n  sales: { email: s@acme.example, mute: [{ weekdays: sat }] }\n",
+        );
+        assert!(e.contains("missing field `timezone`"), "{e}");
+        let e = load_err(
+            "version: 1\ntimezone: UTC\nteams:\n  sales: { email: s@acme.example, mute: [{}] }\n",
+        );
+        assert!(
+            e.contains("a `mute` entry needs `weekdays`, `times` or `dates`"),
+            "{e}"
+        );
+        // A misspelled field is reported once, not also as an empty entry.
+        let e = load_texts_with_env(
+            &[(
+                "t.yaml",
+                "version: 1\ntimezone: UTC\nteams:\n  sales: { email: s@acme.example, mute: [{ weekday: sat }] }\n",
+            )],
+            &env,
+        )
+        .unwrap_err();
+        assert_eq!(e.len(), 1, "{e}");
+        assert!(e.errors()[0].message.contains("did you mean `weekdays`?"));
     }
 }

@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::calendar::Calendar;
+use super::mute::MuteTime;
 use super::schedule::Schedule;
 use crate::model::GroupBy;
 
@@ -537,8 +538,144 @@ impl Objective {
 pub struct Team {
     /// Unique across all rule files.
     pub name: String,
-    /// Where its mail goes (at least one address).
+    /// Where its mail goes; may be empty when the team has another channel.
     pub email: Vec<String>,
+    /// Generic webhooks (`webhook:`).
+    pub webhook: Vec<Endpoint>,
+    /// Slack incoming webhooks (`slack:`).
+    pub slack: Vec<Endpoint>,
+    /// Microsoft Teams incoming webhooks (`msteams:`).
+    pub msteams: Vec<Endpoint>,
+    /// When the team's notices wait (`mute:`): muted while any entry holds.
+    pub mute: Vec<MuteTime>,
     /// Where the team is defined.
     pub origin: Origin,
+}
+
+impl Team {
+    /// Its webhook, Slack and Teams endpoints, in that order.
+    pub fn endpoints(&self) -> impl Iterator<Item = &Endpoint> {
+        self.webhook.iter().chain(&self.slack).chain(&self.msteams)
+    }
+
+    /// Its receivers: its e-mail addresses, then its endpoints' ids.
+    pub fn receivers(&self) -> impl Iterator<Item = &str> {
+        self.email
+            .iter()
+            .map(String::as_str)
+            .chain(self.endpoints().map(|e| e.id.as_str()))
+    }
+
+    /// Whether the team lists `receiver`, an e-mail address or an endpoint id.
+    pub fn lists(&self, receiver: &str) -> bool {
+        self.receivers().any(|r| r == receiver)
+    }
+}
+
+/// The kind of a team's endpoint: the field it is written under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChannelKind {
+    /// `webhook:`: a generic webhook.
+    Webhook,
+    /// `slack:`: a Slack incoming webhook.
+    Slack,
+    /// `msteams:`: a Microsoft Teams incoming webhook.
+    MsTeams,
+}
+
+impl ChannelKind {
+    /// Every kind, in the order teams list them.
+    pub const ALL: [ChannelKind; 3] = [
+        ChannelKind::Webhook,
+        ChannelKind::Slack,
+        ChannelKind::MsTeams,
+    ];
+
+    /// The field of the rule files, which starts the endpoint's id:
+    /// `webhook`, `slack` or `msteams`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Webhook => "webhook",
+            ChannelKind::Slack => "slack",
+            ChannelKind::MsTeams => "msteams",
+        }
+    }
+}
+
+impl fmt::Display for ChannelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A webhook, Slack or Teams URL of a team.
+///
+/// The URL may hold a credential (a Slack webhook URL is one), so only
+/// [`Endpoint::url`] gives it, for sending; `Debug`, [`Endpoint::id`] and
+/// [`Endpoint::shown`] never contain more of it than its scheme and host.
+#[derive(Clone, PartialEq)]
+pub struct Endpoint {
+    pub kind: ChannelKind,
+    /// The receiver's name in the notification log, outbox, logs and pages:
+    /// `{kind}:{host}/{h}`, with `h` the first 10 hex digits of the xxh3-64
+    /// hash of the URL as written (so `${SLACK_SALES}` keeps its name when
+    /// the secret behind it rotates). The same URL written in two teams is
+    /// one id. Never contains the secret.
+    pub id: String,
+    /// What may be shown: `https://hooks.slack.com/…` (scheme and host only),
+    /// or the text as written when it is exactly one `${NAME}`, e.g.
+    /// `${SLACK_SALES}`.
+    pub shown: String,
+    /// The URL with `${NAME}` expanded: a secret.
+    url: String,
+}
+
+impl Endpoint {
+    /// An endpoint of `kind` written as `written` (trimmed) whose URL, once
+    /// expanded, is `url`, with `scheme` and `host` (with its port, if any)
+    /// taken from it.
+    pub(crate) fn new(
+        kind: ChannelKind,
+        written: &str,
+        url: String,
+        scheme: &str,
+        host: &str,
+    ) -> Endpoint {
+        let hash = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(written.as_bytes()));
+        let id = format!("{kind}:{host}/{}", &hash[..10]);
+        let one_variable = written.starts_with("${")
+            && written.ends_with('}')
+            && written.matches("${").count() == 1
+            && written.find('}') == Some(written.len() - 1);
+        let shown = if one_variable {
+            written.to_owned()
+        } else if url.len() == scheme.len() + 3 + host.len() {
+            format!("{scheme}://{host}")
+        } else {
+            format!("{scheme}://{host}/…")
+        };
+        Endpoint {
+            kind,
+            id,
+            shown,
+            url,
+        }
+    }
+
+    /// The URL to send to, with `${NAME}` expanded. A secret: only for
+    /// sending, never for logs, pages or messages.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// Shows the kind, id and shown form; never the URL.
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("kind", &self.kind)
+            .field("id", &self.id)
+            .field("shown", &self.shown)
+            .finish_non_exhaustive()
+    }
 }

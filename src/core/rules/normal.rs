@@ -13,8 +13,9 @@ use serde_json::{Map, Value, json};
 use super::RuleSet;
 use super::calendar::{Calendar, OpenHours};
 use super::model::{
-    Checks, Duration, ErrorPolicy, MinAttempts, NoDataPolicy, Objective, Spec, Target,
+    Checks, Duration, ErrorPolicy, MinAttempts, NoDataPolicy, Objective, Spec, Target, Team,
 };
+use super::mute::MuteTime;
 
 /// The weekday keys of a calendar's `hours`, Monday first.
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -102,11 +103,7 @@ impl RuleSet {
     /// teams, sorted by name, and each objective in load order with its
     /// definition and everything else the files say of it.
     pub fn normalized(&self) -> Value {
-        let teams: Vec<Value> = self
-            .teams()
-            .values()
-            .map(|t| json!({ "name": t.name, "email": t.email }))
-            .collect();
+        let teams: Vec<Value> = self.teams().values().map(team_json).collect();
         let objectives: Vec<Value> = self
             .objectives()
             .iter()
@@ -119,7 +116,7 @@ impl RuleSet {
                     "description": o.description,
                     "owner": o.owner,
                     "calendar": o.spec.calendar().map(|c| c.name.clone()),
-                    "notify": self.notify_addresses(o),
+                    "notify": self.notify_receivers(o),
                     "schedule": o.schedule.as_str(),
                     "alert": {
                         "for": duration(a.pending_for),
@@ -360,6 +357,67 @@ fn weekdays() -> impl Iterator<Item = chrono::Weekday> {
 fn span(h: OpenHours) -> String {
     let hm = |s: u32| format!("{:02}:{:02}", s / 3600, s % 3600 / 60);
     format!("{}-{}", hm(h.from), hm(h.until))
+}
+
+/// A team: its name and addresses, and, only when it has them (so that
+/// rule sets written before them keep their hash), its endpoints as they
+/// may be shown (never their URLs) and its mute.
+fn team_json(t: &Team) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), t.name.clone().into());
+    m.insert("email".into(), t.email.clone().into());
+    for (key, list) in [
+        ("webhook", &t.webhook),
+        ("slack", &t.slack),
+        ("msteams", &t.msteams),
+    ] {
+        if !list.is_empty() {
+            let shown: Vec<Value> = list.iter().map(|e| e.shown.clone().into()).collect();
+            m.insert(key.into(), Value::Array(shown));
+        }
+    }
+    if !t.mute.is_empty() {
+        m.insert(
+            "mute".into(),
+            Value::Array(t.mute.iter().map(mute_json).collect()),
+        );
+    }
+    Value::Object(m)
+}
+
+/// A mute entry: its zone and the fields it has, each in one spelling:
+/// weekdays Monday first (`["sat", "sun"]`), times sorted (`19:00-24:00`),
+/// dates sorted, a single day as `2026-12-25` and a range as
+/// `2026-12-24..2026-12-26`.
+fn mute_json(m: &MuteTime) -> Value {
+    let mut v = Map::new();
+    v.insert("timezone".into(), m.timezone.name().into());
+    if let Some(days) = &m.weekdays {
+        let days: Vec<Value> = days
+            .iter()
+            .map(|d| DAYS[d.num_days_from_monday() as usize].into())
+            .collect();
+        v.insert("weekdays".into(), Value::Array(days));
+    }
+    if let Some(times) = &m.times {
+        let times: Vec<Value> = times.iter().map(|h| span(*h).into()).collect();
+        v.insert("times".into(), Value::Array(times));
+    }
+    if let Some(dates) = &m.dates {
+        let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+        let dates: Vec<Value> = dates
+            .iter()
+            .map(|&(from, to)| {
+                if from == to {
+                    day(from).into()
+                } else {
+                    format!("{}..{}", day(from), day(to)).into()
+                }
+            })
+            .collect();
+        v.insert("dates".into(), Value::Array(dates));
+    }
+    Value::Object(v)
 }
 
 fn checks_json(c: Option<&Checks>) -> Value {
@@ -648,5 +706,46 @@ objectives:
         assert_eq!(rules(SPEED, HOURS).content_hash(), hash);
         let described = rules(&SPEED.replace("Every MQL", "Each MQL"), HOURS);
         assert_ne!(described.content_hash(), hash);
+    }
+
+    #[test]
+    fn teams_show_endpoints_but_never_their_urls_and_mutes_in_one_spelling() {
+        let env = |name: &str| {
+            (name == "SLACK_SALES_URL")
+                .then(|| "https://hooks.slack.com/services/T000/B000/SECRETTOKEN123".to_owned())
+        };
+        let text = "version: 1
+timezone: Europe/Berlin
+teams:
+  sales:
+    slack: ${SLACK_SALES_URL}
+    webhook: https://hooks.acme.example/handoff/TOKEN777
+    mute:
+      - { weekdays: 'sun, sat', times: '00:00-07:00, 19:00-24:00' }
+      - dates: [2026-12-31, 2026-12-24 .. 2026-12-26]
+";
+        let set = super::super::load_texts_with_env(&[("t.yaml", text)], &env).unwrap();
+        assert_eq!(
+            set.normalized()["teams"],
+            json!([{
+                "name": "sales",
+                "email": [],
+                "webhook": ["https://hooks.acme.example/…"],
+                "slack": ["${SLACK_SALES_URL}"],
+                "mute": [
+                    {
+                        "timezone": "Europe/Berlin",
+                        "weekdays": ["sat", "sun"],
+                        "times": ["00:00-07:00", "19:00-24:00"],
+                    },
+                    {
+                        "timezone": "Europe/Berlin",
+                        "dates": ["2026-12-24..2026-12-26", "2026-12-31"],
+                    },
+                ],
+            }])
+        );
+        let text = set.normalized().to_string();
+        assert!(!text.contains("SECRETTOKEN123") && !text.contains("TOKEN777"));
     }
 }

@@ -30,8 +30,9 @@ pub(crate) struct RawFile {
     #[schemars(required)]
     pub version: Option<Sp<Version>>,
     /// IANA time zone (e.g. `America/New_York`) in which this file's periods
-    /// (day, week, month, quarter), schedules and calendar hours are read.
-    /// Required when the file defines objectives or calendars.
+    /// (day, week, month, quarter), schedules, calendar hours and team mutes
+    /// are read. Required when the file defines objectives, calendars or a
+    /// team with `mute`.
     #[serde(default)]
     pub timezone: Option<Sp<Text<TimezoneText>>>,
     /// The reporting currency, as an ISO 4217 code (`USD`, `EUR`): deal amounts
@@ -74,14 +75,59 @@ impl JsonSchema for Version {
     }
 }
 
-/// A team.
+/// A team: where its notices go (at least one of `email`, `webhook`,
+/// `slack` or `msteams`) and when they wait (`mute`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Team")]
+#[schemars(extend("anyOf" = [
+    { "required": ["email"] },
+    { "required": ["webhook"] },
+    { "required": ["slack"] },
+    { "required": ["msteams"] }
+]))]
 pub(crate) struct RawTeam {
-    /// Where the team's alerts go: one address or a list.
-    #[schemars(required)]
+    /// Where the team's alerts go by mail: one address or a list. Lead
+    /// notices to reps and managers go by mail only.
+    #[serde(default)]
     pub email: Option<Sp<Names<EmailText>>>,
+    /// Webhook URLs that receive the team's alerts: one URL or a list.
+    /// `${NAME}` is replaced by the environment variable NAME.
+    #[serde(default)]
+    pub webhook: Option<Sp<Names<UrlText>>>,
+    /// Slack incoming-webhook URLs: one URL or a list. The URL is a secret:
+    /// write `${NAME}` and set the environment variable NAME.
+    #[serde(default)]
+    pub slack: Option<Sp<Names<UrlText>>>,
+    /// Microsoft Teams incoming-webhook URLs: one URL or a list. `${NAME}`
+    /// is replaced by the environment variable NAME.
+    #[serde(default)]
+    pub msteams: Option<Sp<Names<UrlText>>>,
+    /// When the team's notices wait: the team is muted while any entry holds,
+    /// read in the file's time zone. A notice held by a mute goes when it ends.
+    #[serde(default)]
+    #[schemars(extend("minItems" = 1))]
+    pub mute: Option<Sp<Vec<Sp<Isolated<RawMute>>>>>,
+}
+
+/// One entry of a team's `mute`: it holds when every field it has holds.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Mute", extend("minProperties" = 1))]
+pub(crate) struct RawMute {
+    /// Days of the week, written as calendar `hours` keys are: a day (`mon`),
+    /// a range (`mon-fri`) or a list (`sat,sun`). Default: every day.
+    #[serde(default)]
+    pub weekdays: Option<Sp<Text<WeekdaysText>>>,
+    /// Times of day `HH:MM-HH:MM`, several separated by commas; `24:00` ends
+    /// the day. A span cannot wrap midnight: write `19:00-24:00, 00:00-07:00`.
+    /// Default: the whole day.
+    #[serde(default)]
+    pub times: Option<Sp<Text<TimesText>>>,
+    /// Dates `YYYY-MM-DD` or inclusive ranges `YYYY-MM-DD..YYYY-MM-DD`: one or
+    /// a list. Default: every date.
+    #[serde(default)]
+    pub dates: Option<Sp<Names<DateRangeText>>>,
 }
 
 /// Open hours and holidays, for clocks that run in business time only.
@@ -547,6 +593,32 @@ text_kind!(HoursText, "OpenHours", {
     "pattern": "^\\s*[0-9]{1,2}:[0-9]{2}\\s*-\\s*[0-9]{1,2}:[0-9]{2}\\s*(,\\s*[0-9]{1,2}:[0-9]{2}\\s*-\\s*[0-9]{1,2}:[0-9]{2}\\s*)*$",
     "description": "Open hours `HH:MM-HH:MM`, several separated by commas (`09:00-12:00, 13:00-17:00`).",
     "examples": ["09:00-17:00"]
+});
+text_kind!(TimesText, "TimesOfDay", {
+    "type": "string",
+    "pattern": "^\\s*[0-9]{1,2}:[0-9]{2}\\s*-\\s*[0-9]{1,2}:[0-9]{2}\\s*(,\\s*[0-9]{1,2}:[0-9]{2}\\s*-\\s*[0-9]{1,2}:[0-9]{2}\\s*)*$",
+    "description": "Times of day `HH:MM-HH:MM`, several separated by commas (`19:00-24:00, 00:00-07:00`).",
+    "examples": ["19:00-24:00, 00:00-07:00"]
+});
+text_kind!(WeekdaysText, "Weekdays", {
+    "type": "string",
+    "pattern": "^\\s*[A-Za-z]+\\s*(-\\s*[A-Za-z]+\\s*)?(,\\s*[A-Za-z]+\\s*(-\\s*[A-Za-z]+\\s*)?)*$",
+    "description": "Days of the week: `mon`, a range `mon-fri` (Monday to Sunday) or a list `sat,sun`.",
+    "examples": ["sat,sun", "mon-fri"]
+});
+text_kind!(DateRangeText, "DateRange", {
+    "type": "string",
+    "pattern": "^\\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\\s*(\\.\\.\\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\\s*)?$",
+    "description": "A date `YYYY-MM-DD`, or an inclusive range `YYYY-MM-DD..YYYY-MM-DD`.",
+    "examples": ["2026-12-25", "2026-12-24..2026-12-31"]
+});
+text_kind!(UrlText, "Url", {
+    "type": "string",
+    "pattern": "^\\s*(https?://|\\$\\{)",
+    "description": "An `http://` or `https://` URL. `${NAME}` anywhere in it is replaced by the \
+                    environment variable NAME when the rules load: keep secrets such as Slack \
+                    webhook URLs out of the file.",
+    "examples": ["${SLACK_SALES_URL}", "https://hooks.example/handoff"]
 });
 text_kind!(DateText, "Date", {
     "type": "string",

@@ -14,13 +14,14 @@ use chrono_tz::Tz;
 use super::calendar::{self, Calendar, OpenHours};
 use super::diagnostic::LoadError;
 use super::model::{
-    Alert, Checks, Duration, Kind, MinAttempts, NotifyReps, Objective, Origin, Recipient, Review,
-    ReviewEvery, Spec, Target, Team, Trend, TrendCompare, Window,
+    Alert, ChannelKind, Checks, Duration, Endpoint, Kind, MinAttempts, NotifyReps, Objective,
+    Origin, Recipient, Review, ReviewEvery, Spec, Target, Team, Trend, TrendCompare, Window,
 };
+use super::mute::{self, MuteTime};
 use super::problem::Problem;
 use super::raw::{
     self, KIND_SPECIFIC_FIELDS, Names, RawAlert, RawAttempts, RawCalendar, RawCost, RawFile,
-    RawNotifyReps, RawObjective, RawReview, RawShare, RawTarget, RawTeam, RawTrend, Text,
+    RawMute, RawNotifyReps, RawObjective, RawReview, RawShare, RawTarget, RawTeam, RawTrend, Text,
 };
 use super::yaml::{self, Isolated, Loc, Node, Sp, Value};
 use super::{RuleSet, hints, schedule, values};
@@ -99,6 +100,8 @@ struct ObjectiveDraft {
 
 struct Checker<'a> {
     files: &'a [SourceFile],
+    /// Where `${NAME}` in a team's URLs is looked up.
+    env: values::Env<'a>,
     diags: Vec<Diag>,
     /// The file being checked, and the keys recovery dropped from it.
     file: usize,
@@ -121,10 +124,20 @@ struct Checker<'a> {
     review_refs: Vec<(usize, What, String, Loc, &'static str)>,
 }
 
-/// Checks `files` as one rule set.
+/// Checks `files` as one rule set, with `${NAME}` in URLs read from the
+/// process environment.
 pub(crate) fn check(files: &[SourceFile]) -> Result<RuleSet, Vec<LoadError>> {
+    check_with_env(files, &|name| std::env::var(name).ok())
+}
+
+/// Checks `files` as one rule set, with `${NAME}` in URLs read from `env`.
+pub(crate) fn check_with_env(
+    files: &[SourceFile],
+    env: values::Env,
+) -> Result<RuleSet, Vec<LoadError>> {
     let mut c = Checker {
         files,
+        env,
         diags: Vec::new(),
         file: 0,
         dropped: BTreeSet::new(),
@@ -294,13 +307,19 @@ impl Checker<'_> {
                     .calendars
                     .as_ref()
                     .is_some_and(|c| !c.value.0.is_empty());
-                if has_objectives || has_calendars {
+                let has_mutes = raw.teams.as_ref().is_some_and(|t| {
+                    t.value
+                        .0
+                        .iter()
+                        .any(|(_, team)| team.0.as_ref().is_some_and(|t| t.mute.is_some()))
+                });
+                if has_objectives || has_calendars || has_mutes {
                     self.missing(
                         &tree,
                         "timezone",
                         "missing field `timezone`".to_owned(),
-                        "periods, schedules and business hours are read in a time zone; \
-                         add e.g. `timezone: America/New_York`"
+                        "periods, schedules, business hours and team mutes are read in a \
+                         time zone; add e.g. `timezone: America/New_York`"
                             .to_owned(),
                     );
                 }
@@ -378,7 +397,7 @@ impl Checker<'_> {
             let nodes = tree.get("teams");
             for (name, team) in &teams.value.0 {
                 let node = nodes.and_then(|n| n.get(&name.value));
-                self.team(name, team, node);
+                self.team(name, team, node, timezone);
             }
         }
         if let Some(calendars) = &raw.calendars {
@@ -417,45 +436,87 @@ impl Checker<'_> {
         }
     }
 
-    fn team(&mut self, name: &Sp<String>, team: &Isolated<RawTeam>, node: Option<&Node>) {
+    fn team(
+        &mut self,
+        name: &Sp<String>,
+        team: &Isolated<RawTeam>,
+        node: Option<&Node>,
+        tz: Option<Tz>,
+    ) {
         let before = self.diags.len();
         self.name(&name.value, name.loc, What::Team);
         let mut value = None;
         if let Some(team) = &team.0 {
             let mut email = Vec::new();
-            match &team.email {
-                Some(list) => {
-                    for (address, loc) in names(list) {
-                        match values::email(&address) {
-                            Ok(()) => email.push(address),
-                            Err(p) => self.problem(loc, &address, p),
-                        }
-                    }
-                    if list.value.0.is_empty() {
-                        self.error_help(
-                            list.loc,
-                            "a team needs at least one address",
-                            hints::example_for("email").unwrap_or_default(),
-                        );
+            if let Some(list) = &team.email {
+                for (address, loc) in names(list) {
+                    match values::email(&address) {
+                        Ok(()) => email.push(address),
+                        Err(p) => self.problem(loc, &address, p),
                     }
                 }
-                None => {
-                    let map = node.cloned().unwrap_or(Node {
-                        loc: name.loc,
-                        value: Value::Null,
-                    });
-                    self.missing(
-                        &map,
-                        "email",
-                        format!("team `{}` has no `email`", name.value),
-                        hints::example_for("email").unwrap_or_default().to_owned(),
+                if list.value.0.is_empty() {
+                    self.error_help(
+                        list.loc,
+                        "`email` is empty",
+                        "give at least one address, e.g. `email: [sales-managers@acme.example]`, or remove it",
                     );
                 }
             }
-            if self.diags.len() == before {
+            let webhook = self.endpoints(ChannelKind::Webhook, team.webhook.as_ref());
+            let slack = self.endpoints(ChannelKind::Slack, team.slack.as_ref());
+            let msteams = self.endpoints(ChannelKind::MsTeams, team.msteams.as_ref());
+            const CHANNELS: [&str; 4] = ["email", "webhook", "slack", "msteams"];
+            let given = team.email.is_some()
+                || team.webhook.is_some()
+                || team.slack.is_some()
+                || team.msteams.is_some();
+            let map = node.cloned().unwrap_or(Node {
+                loc: name.loc,
+                value: Value::Null,
+            });
+            let misspelled = CHANNELS
+                .iter()
+                .any(|c| self.dropped.contains(&(map.loc, (*c).to_owned())));
+            if !given && !misspelled {
+                self.error_help(
+                    map.loc,
+                    format!(
+                        "team `{}` has no `email`, `webhook`, `slack` or `msteams`",
+                        name.value
+                    ),
+                    hints::example_for("email").unwrap_or_default(),
+                );
+            }
+            let mut mute = Vec::new();
+            let mut mute_ok = true;
+            if let Some(list) = &team.mute {
+                if list.value.is_empty() {
+                    self.error_help(
+                        list.loc,
+                        "`mute` has no entries",
+                        "add one, e.g. `mute: [{ weekdays: \"sat,sun\" }]`, or remove it",
+                    );
+                }
+                for entry in &list.value {
+                    match &entry.value.0 {
+                        Some(raw) => match self.mute(raw, entry.loc, tz) {
+                            Some(m) => mute.push(m),
+                            None => mute_ok = false,
+                        },
+                        // Its shape error has been reported.
+                        None => mute_ok = false,
+                    }
+                }
+            }
+            if self.diags.len() == before && mute_ok {
                 value = Some(Team {
                     name: name.value.clone(),
                     email,
+                    webhook,
+                    slack,
+                    msteams,
+                    mute,
                     origin: self.origin(name.loc),
                 });
             }
@@ -469,6 +530,94 @@ impl Checker<'_> {
             loc: name.loc,
             value,
         });
+    }
+
+    /// The URLs of a team's `webhook`, `slack` or `msteams` (`kind`), with
+    /// `${NAME}` expanded.
+    fn endpoints(
+        &mut self,
+        kind: ChannelKind,
+        list: Option<&Sp<Names<raw::UrlText>>>,
+    ) -> Vec<Endpoint> {
+        let Some(list) = list else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (url, loc) in names(list) {
+            match values::endpoint(kind, &url, self.env) {
+                Ok(e) => out.push(e),
+                Err(p) => self.problem(loc, &url, p),
+            }
+        }
+        if list.value.0.is_empty() {
+            self.error_help(
+                list.loc,
+                format!("`{kind}` is empty"),
+                format!("give at least one URL, e.g. `{kind}: ${{TEAM_URL}}`, or remove it"),
+            );
+        }
+        out
+    }
+
+    /// One entry of a team's `mute:`, written at `loc`; `None` when it has
+    /// an error or there is no time zone to read it in (the file has been
+    /// told it needs one).
+    fn mute(&mut self, raw: &RawMute, loc: Loc, tz: Option<Tz>) -> Option<MuteTime> {
+        let mut ok = true;
+        if raw.weekdays.is_none() && raw.times.is_none() && raw.dates.is_none() {
+            // A misspelled field has been reported, and dropped.
+            if !self.dropped.iter().any(|(l, _)| *l == loc) {
+                self.error_help(
+                    loc,
+                    "a `mute` entry needs `weekdays`, `times` or `dates`",
+                    "e.g. `- { weekdays: mon-fri, times: \"19:00-24:00, 00:00-07:00\" }` \
+                     or `- { dates: 2026-12-24..2026-12-26 }`",
+                );
+            }
+            ok = false;
+        }
+        let weekdays = raw.weekdays.as_ref().and_then(|w| {
+            mute::parse_weekdays(w.as_str())
+                .map_err(|p| self.problem(w.loc, w.as_str(), p))
+                .ok()
+        });
+        ok &= raw.weekdays.is_none() || weekdays.is_some();
+        let times = raw.times.as_ref().and_then(|t| {
+            calendar::parse_hours(t.as_str())
+                .map_err(|p| self.problem(t.loc, t.as_str(), p))
+                .ok()
+        });
+        ok &= raw.times.is_none() || times.is_some();
+        let dates = raw.dates.as_ref().map(|list| {
+            let mut dates = Vec::new();
+            for (text, loc) in names(list) {
+                match mute::parse_date_range(&text) {
+                    Ok(d) => dates.push(d),
+                    Err(p) => {
+                        self.problem(loc, &text, p);
+                        ok = false;
+                    }
+                }
+            }
+            if list.value.0.is_empty() {
+                self.error_help(
+                    list.loc,
+                    "`dates` is empty",
+                    "give a date or a range, e.g. `dates: 2026-12-24..2026-12-26`, or remove it",
+                );
+                ok = false;
+            }
+            dates.sort_unstable();
+            dates.dedup();
+            dates
+        });
+        let timezone = tz?;
+        ok.then_some(MuteTime {
+            timezone,
+            weekdays,
+            times,
+            dates,
+        })
     }
 
     fn calendar(

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono_tz::Tz;
 
 use super::hints;
-use super::model::{Duration, Window};
+use super::model::{ChannelKind, Duration, Endpoint, Window};
 use super::problem::Problem;
 
 /// The longest duration accepted: ten years, far beyond any sensible window.
@@ -260,6 +260,146 @@ pub(crate) fn email(text: &str) -> Result<(), Problem> {
     } else {
         Err(Problem::new(format!("`{text}` is not an email address"))
             .help("write a bare address, e.g. `sales-managers@acme.example`"))
+    }
+}
+
+/// Looks up an environment variable; `None` when it is unset (or unreadable).
+pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// A team's webhook, Slack or Teams URL as written: each `${NAME}` is
+/// replaced by the environment variable NAME (its value trimmed), and the
+/// result must be an `http://` or `https://` URL with a host. No message
+/// ever holds the expanded URL (a Slack webhook URL is a credential); they
+/// name the variables instead.
+pub(crate) fn endpoint(kind: ChannelKind, text: &str, env: Env) -> Result<Endpoint, Problem> {
+    let written = text.trim();
+    let (url, vars) = expand(text, written, env)?;
+    let from_vars = match vars.as_slice() {
+        [] => String::new(),
+        [one] => format!(" (it comes from environment variable {one})"),
+        many => format!(" (it comes from environment variables {})", and_list(many)),
+    };
+    let field = kind.as_str();
+    let help = "write an `http://` or `https://` URL with a host, e.g. \
+                `https://hooks.example/handoff`; the URL is not shown, as it may hold a secret";
+    let bad = |what: &str| Problem::new(format!("the `{field}` URL {what}{from_vars}")).help(help);
+    let (scheme, rest) = if let Some(rest) = url.strip_prefix("https://") {
+        ("https", rest)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        ("http", rest)
+    } else {
+        return Err(bad("does not start with `http://` or `https://`"));
+    };
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("contains spaces or control characters"));
+    }
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    // Whatever comes before an `@` is a user name and password: never shown.
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if !valid_host(host) {
+        return Err(bad("has no valid host"));
+    }
+    let host = host.to_ascii_lowercase();
+    Ok(Endpoint::new(kind, written, url.clone(), scheme, &host))
+}
+
+/// `written` (a trimmed slice of `text`) with each `${NAME}` replaced, and
+/// the names replaced.
+fn expand<'t>(text: &str, written: &'t str, env: Env) -> Result<(String, Vec<&'t str>), Problem> {
+    const NAME_HELP: &str = "`${NAME}` is replaced by the environment variable NAME: letters, \
+                             digits and `_`, not starting with a digit, e.g. `${SLACK_SALES_URL}`";
+    let mut out = String::new();
+    let mut vars = Vec::new();
+    let mut rest = written;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(close) = after.find('}') else {
+            return Err(Problem::new("`${` has no closing `}`")
+                .at_slice(text, &rest[start..])
+                .help(NAME_HELP));
+        };
+        let name = &after[..close];
+        let whole = &rest[start..start + 2 + close + 1];
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(
+                Problem::new(format!("`{whole}` is not an environment variable"))
+                    .at_slice(text, whole)
+                    .help(NAME_HELP),
+            );
+        }
+        match env(name).map(|v| v.trim().to_owned()) {
+            Some(value) if !value.is_empty() => out.push_str(&value),
+            _ => {
+                return Err(
+                    Problem::new(format!("environment variable {name} is not set"))
+                        .at_slice(text, whole)
+                        .help(format!(
+                            "set {name} to the URL in the environment handoff runs in; \
+                             an empty value counts as unset"
+                        )),
+                );
+            }
+        }
+        if !vars.contains(&name) {
+            vars.push(name);
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    Ok((out, vars))
+}
+
+/// A host name or address, with an optional port: `hooks.slack.com`,
+/// `10.0.0.5:8080`, `[::1]:9000`.
+fn valid_host(host: &str) -> bool {
+    let port = match host.strip_prefix('[') {
+        Some(v6) => {
+            let Some((addr, after)) = v6.split_once(']') else {
+                return false;
+            };
+            let addr_ok = !addr.is_empty()
+                && addr
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+            if !addr_ok {
+                return false;
+            }
+            match after.strip_prefix(':') {
+                Some(port) => Some(port),
+                None if after.is_empty() => None,
+                None => return false,
+            }
+        }
+        None => {
+            let (name, port) = match host.rsplit_once(':') {
+                Some((name, port)) => (name, Some(port)),
+                None => (host, None),
+            };
+            let name_ok = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_');
+            if !name_ok {
+                return false;
+            }
+            port
+        }
+    };
+    port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `a`, `b` and `c`, unquoted.
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
 
