@@ -36,8 +36,8 @@ pub use read::{
     Reach, Reader, question_sql,
 };
 pub use state::{
-    AlertEvent, AlertRow, DAEMON_TABLES, Journal, LeadNoticeRow, NotifyRow, OutboxRow, PeriodRow,
-    ResultRow, RuleSetRow,
+    AckRow, AlertEvent, AlertRow, DAEMON_TABLES, Journal, LeadNoticeRow, NotifyRow, OutboxRow,
+    PeriodRow, ResultRow, RuleSetRow, SilenceRow,
 };
 pub use write::{Encoded, Encoder, RowSet, Tx, UpsertColumns};
 
@@ -472,6 +472,42 @@ impl Store {
         self.read_state(&StateRead::LeadNotices { since }, &mut |item| {
             if let StateItem::LeadNotice(n) = item {
                 rows.push(n);
+            }
+        })
+        .await?;
+        Ok(rows)
+    }
+
+    /// The silences that end after `ends_after` (active, future, and those
+    /// ended since), newest first.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn silences(
+        &self,
+        ends_after: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<SilenceRow>, StoreError> {
+        let mut rows = Vec::new();
+        self.read_state(&StateRead::Silences { ends_after }, &mut |item| {
+            if let StateItem::Silence(s) = item {
+                rows.push(s);
+            }
+        })
+        .await?;
+        Ok(rows)
+    }
+
+    /// Every acknowledgement.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn acks(&self) -> Result<Vec<AckRow>, StoreError> {
+        let mut rows = Vec::new();
+        self.read_state(&StateRead::Acks, &mut |item| {
+            if let StateItem::Ack(a) = item {
+                rows.push(a);
             }
         })
         .await?;

@@ -253,6 +253,57 @@ pub struct RuleSetRow {
     pub rules: String,
 }
 
+/// A silence (docs/CHANNELS.md): the notices of the alerts it matches are
+/// held from `starts_at` until `ends_at`. A matcher that is `None` matches
+/// every value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SilenceRow {
+    pub id: String,
+    pub objective: Option<String>,
+    pub group: Option<String>,
+    /// `critical` or `warning`.
+    pub severity: Option<Severity>,
+    pub starts_at: DateTime<Utc>,
+    /// Expiring a silence sets this to the moment it was expired.
+    pub ends_at: DateTime<Utc>,
+    pub created_by: String,
+    pub comment: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl SilenceRow {
+    /// Whether it holds notices at `at`.
+    pub fn active(&self, at: DateTime<Utc>) -> bool {
+        self.starts_at <= at && at < self.ends_at
+    }
+
+    /// Whether it matches the alert of `objective`, `group` at `severity`
+    /// ("" objective: the "evaluation failing" alert, which only a silence
+    /// without an objective matcher matches).
+    pub fn matches(&self, objective: &str, group: &str, severity: Option<Severity>) -> bool {
+        self.objective.as_deref().is_none_or(|o| o == objective)
+            && self.group.as_deref().is_none_or(|g| g == group)
+            && self
+                .severity
+                .is_none_or(|s| severity.is_some_and(|x| x == s))
+    }
+}
+
+/// An acknowledged alert episode (docs/CHANNELS.md): no reminders while it
+/// stays at `severity`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AckRow {
+    pub objective: String,
+    pub group: String,
+    /// The instant the episode fired.
+    pub episode: DateTime<Utc>,
+    /// The severity it was acknowledged at.
+    pub severity: Severity,
+    pub acked_by: String,
+    pub acked_at: DateTime<Utc>,
+}
+
 /// Everything one step of the daemon writes, in one transaction.
 #[derive(Clone, Debug, Default)]
 pub struct Journal {
@@ -281,6 +332,10 @@ pub struct Journal {
     /// Loads of the rules for the SLA's change log (a row at the same
     /// instant is replaced).
     pub rule_sets: Vec<RuleSetRow>,
+    /// Silences made or expired (replacing the row of the same id).
+    pub silences: Vec<SilenceRow>,
+    /// Acknowledgements (the first of an episode stays).
+    pub acks: Vec<AckRow>,
     /// Remove results, alert events, delivered mail, settled notification
     /// log entries and the change log's rule sets from before this instant;
     /// the rule set in force at it (the newest loaded before it) stays, so
@@ -301,6 +356,8 @@ impl Journal {
             && self.outbox.is_empty()
             && self.lead_notices.is_empty()
             && self.rule_sets.is_empty()
+            && self.silences.is_empty()
+            && self.acks.is_empty()
             && self.prune_before.is_none()
             && self.prune_leads_before.is_none()
     }
@@ -331,6 +388,8 @@ impl Journal {
             + self.outbox.len()
             + self.lead_notices.len()
             + self.rule_sets.len()
+            + self.silences.len()
+            + self.acks.len()
     }
 }
 
@@ -390,6 +449,10 @@ pub(crate) enum StateRead {
     /// For each group of `objective` whose latest result (errors aside) is a
     /// problem, the first problem result after its latest healthy one.
     EpisodeStarts { objective: String },
+    /// Silences that end after `ends_after`, newest first.
+    Silences { ends_after: DateTime<Utc> },
+    /// Every acknowledgement.
+    Acks,
 }
 
 /// One row of a [`StateRead`].
@@ -406,6 +469,8 @@ pub(crate) enum StateItem {
     LeadNotice(LeadNoticeRow),
     EpisodeStart(String, DateTime<Utc>),
     MailCount(String, String, String, i64),
+    Silence(SilenceRow),
+    Ack(AckRow),
 }
 
 impl StateRead {
@@ -423,6 +488,8 @@ impl StateRead {
             StateRead::EpisodeStarts { .. } => "reading when problems began",
             StateRead::LeadNotices { .. } => "reading the lead notice log",
             StateRead::MailCounts { .. } => "counting the mail sent",
+            StateRead::Silences { .. } => "reading silences",
+            StateRead::Acks => "reading acknowledgements",
         }
     }
 }
@@ -443,6 +510,9 @@ const OUTBOX_COLUMNS: &str = "id, receiver, objective, grp, kind, subject, messa
 const RULE_SET_COLUMNS: &str = "loaded_at, hash, source, rules";
 const LEAD_NOTICE_COLUMNS: &str =
     "objective, lead_id, kind, owner, receiver, mql_at, told_at, message_id";
+const SILENCE_COLUMNS: &str = "id, objective, grp, severity, starts_at, ends_at, created_by, \
+                               comment, created_at, updated_at";
+const ACK_COLUMNS: &str = "objective, grp, episode, severity, acked_by, acked_at";
 
 /// Runs a read of the daemon's record, handing each row to `each`.
 pub(super) async fn read<DB: Dialect>(
@@ -557,6 +627,16 @@ pub(super) async fn read<DB: Dialect>(
             qb.push(" AND created_at < ");
             DB::bind_time(&mut qb, Some(*to));
             qb.push(" GROUP BY objective, grp, kind");
+        }
+        StateRead::Silences { ends_after } => {
+            qb.push(SILENCE_COLUMNS);
+            qb.push(" FROM handoff_silences WHERE ends_at > ");
+            DB::bind_time(&mut qb, Some(*ends_after));
+            qb.push(" ORDER BY created_at DESC, id");
+        }
+        StateRead::Acks => {
+            qb.push(ACK_COLUMNS);
+            qb.push(" FROM handoff_acks");
         }
     }
     stream_rows(conn, &mut qb, doing, |row| {
@@ -678,6 +758,26 @@ pub(super) async fn read<DB: Dialect>(
                 told_at: time(6)?,
                 message_id: text(7)?,
             }),
+            StateRead::Silences { .. } => StateItem::Silence(SilenceRow {
+                id: text(0)?,
+                objective: opt_text(1)?,
+                group: opt_text(2)?,
+                severity: opt_code(opt_text(3)?, 3)?,
+                starts_at: time(4)?,
+                ends_at: time(5)?,
+                created_by: text(6)?,
+                comment: text(7)?,
+                created_at: time(8)?,
+                updated_at: time(9)?,
+            }),
+            StateRead::Acks => StateItem::Ack(AckRow {
+                objective: text(0)?,
+                group: text(1)?,
+                episode: time(2)?,
+                severity: code(text(3)?, 3)?,
+                acked_by: text(4)?,
+                acked_at: time(5)?,
+            }),
         };
         each(item);
         Ok(())
@@ -687,7 +787,7 @@ pub(super) async fn read<DB: Dialect>(
 }
 
 /// The daemon's tables: what it recorded about the lead data.
-pub const DAEMON_TABLES: [&str; 8] = [
+pub const DAEMON_TABLES: [&str; 10] = [
     "handoff_results",
     "handoff_periods",
     "handoff_alerts",
@@ -696,6 +796,8 @@ pub const DAEMON_TABLES: [&str; 8] = [
     "handoff_outbox",
     "handoff_rule_sets",
     "handoff_lead_notices",
+    "handoff_silences",
+    "handoff_acks",
 ];
 
 /// Deletes every row of [`DAEMON_TABLES`].
@@ -980,6 +1082,47 @@ pub(super) async fn record<DB: Dialect>(
         "recording the change log of the rules",
     )
     .await?;
+    insert::<DB, _>(
+        conn,
+        "handoff_silences",
+        SILENCE_COLUMNS,
+        "id",
+        &["ends_at", "comment", "updated_at"],
+        &journal.silences,
+        |sep, s| {
+            <DB as Typed<String>>::bind_sep(sep, s.id.clone());
+            <DB as Typed<Option<String>>>::bind_sep(sep, s.objective.clone());
+            <DB as Typed<Option<String>>>::bind_sep(sep, s.group.clone());
+            <DB as Typed<Option<String>>>::bind_sep(sep, s.severity.map(word));
+            DB::bind_time_sep(sep, Some(s.starts_at));
+            DB::bind_time_sep(sep, Some(s.ends_at));
+            <DB as Typed<String>>::bind_sep(sep, s.created_by.clone());
+            <DB as Typed<String>>::bind_sep(sep, s.comment.clone());
+            DB::bind_time_sep(sep, Some(s.created_at));
+            DB::bind_time_sep(sep, Some(s.updated_at));
+        },
+        "saving silences",
+    )
+    .await?;
+    // The first acknowledgement of an episode stays.
+    insert::<DB, _>(
+        conn,
+        "handoff_acks",
+        ACK_COLUMNS,
+        "objective, grp, episode",
+        &[],
+        &journal.acks,
+        |sep, a| {
+            <DB as Typed<String>>::bind_sep(sep, a.objective.clone());
+            <DB as Typed<String>>::bind_sep(sep, a.group.clone());
+            DB::bind_time_sep(sep, Some(a.episode));
+            <DB as Typed<String>>::bind_sep(sep, word(a.severity));
+            <DB as Typed<String>>::bind_sep(sep, a.acked_by.clone());
+            DB::bind_time_sep(sep, Some(a.acked_at));
+        },
+        "saving acknowledgements",
+    )
+    .await?;
     if let Some(before) = journal.prune_before {
         for (table, column, also) in [
             ("handoff_results", "evaluated_at", ""),
@@ -993,6 +1136,7 @@ pub(super) async fn record<DB: Dialect>(
                 "sent_at",
                 " AND state = 'resolved'",
             ),
+            ("handoff_silences", "ends_at", ""),
         ] {
             let mut qb = QueryBuilder::<DB>::new(format!("DELETE FROM {table} WHERE {column} < "));
             DB::bind_time(&mut qb, Some(before));
