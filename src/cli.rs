@@ -305,6 +305,22 @@ pub enum Command {
     ///   handoff review --period 2026-Q4 --format json
     Review(ReviewArgs),
 
+    /// Silence alerts: their notices are held while the silence is in force.
+    ///
+    /// A silenced alert is still evaluated and shown on the status page
+    /// (marked silenced); what it would tell waits, and goes when the silence
+    /// ends if it is still true. A silenced alert that was told and then
+    /// resolves still sends its resolution to everyone told that it fired.
+    /// Silences are kept in the database: a running daemon on the same
+    /// database reads them within 15 seconds (docs/CHANNELS.md). Examples:
+    ///
+    ///   handoff silence add --objective speed-to-lead --group webinar \
+    ///       --for 4h --comment "webinar list imported late, fixing"
+    ///   handoff silence list
+    ///   handoff silence expire 3f9c0a7d12e4b588
+    #[command(subcommand)]
+    Silence(SilenceCommand),
+
     /// Run rule unit tests: lead rows, instants on a simulated clock, and the
     /// statuses, alerts and mail expected (docs/TESTS.md).
     ///
@@ -499,6 +515,100 @@ pub struct ReviewArgs {
     /// reads it [default: now].
     #[arg(long, value_name = "WHEN")]
     pub at: Option<crate::when::When>,
+}
+
+/// `handoff silence …`.
+#[derive(Debug, Subcommand)]
+pub enum SilenceCommand {
+    /// Make a silence. Leave a matcher out to match every value; at least
+    /// one of --objective, --group, --severity is needed.
+    Add(SilenceAddArgs),
+    /// List the silences in force, to come, and ended in the last 7 days.
+    List(SilenceListArgs),
+    /// End a silence now.
+    Expire {
+        /// The silence's id, as `handoff silence list` shows it.
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SilenceAddArgs {
+    /// The objective whose alerts to silence.
+    #[arg(long, value_name = "NAME")]
+    pub objective: Option<String>,
+    /// The group (channel, rep, …) whose alerts to silence.
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Only alerts of this severity: critical (breached) or warning (at risk).
+    #[arg(long, value_name = "SEVERITY")]
+    pub severity: Option<String>,
+    /// How long, from its start: `30m`, `4h`, `2d`, `1w`.
+    #[arg(long = "for", value_name = "DURATION", conflicts_with = "until")]
+    pub duration: Option<String>,
+    /// When it ends, instead of --for (RFC 3339, or a wall time in the
+    /// rules' time zone: `2026-12-08T09:00`).
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<crate::when::When>,
+    /// When it starts [default: now].
+    #[arg(long, value_name = "WHEN")]
+    pub from: Option<crate::when::When>,
+    /// Why: shown on the status page and in the API beside who made it.
+    #[arg(long, value_name = "TEXT")]
+    pub comment: String,
+    /// Who makes it [default: $USER].
+    #[arg(long, value_name = "NAME", env = "USER", hide_env_values = true)]
+    pub by: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SilenceListArgs {
+    /// Output: a table for people, or JSON as `GET /api/v1/silences` gives it.
+    #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
+    pub format: EvalFormat,
+}
+
+/// `4h`, `30m`, `1d12h`, `1w`, as a length of time.
+fn parse_for(text: &str) -> Result<chrono::TimeDelta, String> {
+    let mut total: i64 = 0;
+    let mut number = String::new();
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit: i64 = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3_600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => {
+                return Err(format!(
+                    "`{text}` is not a length of time: write e.g. 30m, 4h, 2d, 1w"
+                ));
+            }
+        };
+        let n: i64 = number
+            .parse()
+            .map_err(|_| format!("`{text}` is not a length of time: write e.g. 30m, 4h, 2d, 1w"))?;
+        number.clear();
+        total = n
+            .checked_mul(unit)
+            .and_then(|x| total.checked_add(x))
+            .ok_or_else(|| format!("`{text}` is too long"))?;
+    }
+    if !number.is_empty() || total == 0 {
+        return Err(format!(
+            "`{text}` is not a length of time: write e.g. 30m, 4h, 2d, 1w"
+        ));
+    }
+    if total > 366 * 86_400 {
+        return Err(format!(
+            "`{text}` is more than a year: silence for less, and renew it"
+        ));
+    }
+    Ok(chrono::TimeDelta::seconds(total))
 }
 
 /// How `handoff review` prints the review.
@@ -736,6 +846,42 @@ pub struct DaemonArgs {
         help_heading = "Alert mail"
     )]
     pub lead_scan_every: u64,
+
+    /// The secret that signs acknowledgement links (docs/CHANNELS.md): each
+    /// firing notice then carries a link that stops its reminders until its
+    /// status changes. Needs --external-url. Any long random text; changing
+    /// it voids the links already sent.
+    #[arg(
+        long,
+        env = "HANDOFF_ACK_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true,
+        help_heading = "Alert mail"
+    )]
+    pub ack_secret: Option<String>,
+
+    /// A file holding the acknowledgement secret (one line), instead of
+    /// --ack-secret.
+    #[arg(
+        long,
+        env = "HANDOFF_ACK_SECRET_FILE",
+        value_name = "PATH",
+        conflicts_with = "ack_secret",
+        help_heading = "Alert mail"
+    )]
+    pub ack_secret_file: Option<PathBuf>,
+
+    /// Seconds a post to a webhook, Slack or Teams URL may take, connecting
+    /// included; a post that takes longer is tried again later.
+    #[arg(
+        long,
+        env = "HANDOFF_POST_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=600),
+        help_heading = "Alert mail"
+    )]
+    pub post_timeout: u64,
 }
 
 impl DaemonArgs {
@@ -801,11 +947,27 @@ impl DaemonArgs {
                 "--external-url {u}: write the status page's address with http:// or https://"
             );
         }
+        let external_url = self.external_url.clone().filter(|u| !u.is_empty());
+        let ack = match self.ack_secret.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(_) if external_url.is_none() => anyhow::bail!(
+                "--ack-secret needs --external-url: acknowledgement links point at the status page"
+            ),
+            Some(s) if s.len() < 16 => anyhow::bail!(
+                "--ack-secret is too short to sign links: give at least 16 characters (e.g. `openssl rand -hex 32`)"
+            ),
+            Some(s) => Some(std::sync::Arc::new(crate::daemon::acks::AckKey::new(s))),
+        };
+        let poster =
+            crate::channels::Poster::new(std::time::Duration::from_secs(self.post_timeout))
+                .map_err(anyhow::Error::msg)?;
         Ok(crate::daemon::MailOptions {
             transport,
             from,
             templates: std::sync::Arc::new(templates),
-            external_url: self.external_url.clone().filter(|u| !u.is_empty()),
+            external_url,
+            ack,
+            poster,
             first_retry: crate::daemon::FIRST_RETRY,
             grouping: crate::daemon::Grouping {
                 group_wait: chrono::TimeDelta::seconds(
@@ -983,8 +1145,8 @@ impl std::error::Error for Usage {}
 
 impl Cli {
     /// Reads the secrets given as files (`--database-file`,
-    /// `--admin-token-file`, `--smtp-url-file`) into the options they stand
-    /// for.
+    /// `--admin-token-file`, `--smtp-url-file`, `--ack-secret-file`) into the
+    /// options they stand for.
     ///
     /// # Errors
     ///
@@ -1004,6 +1166,9 @@ impl Cli {
         }
         if let Some(path) = &daemon.smtp_url_file {
             daemon.smtp_url = Some(read_secret("--smtp-url-file", path)?);
+        }
+        if let Some(path) = &daemon.ack_secret_file {
+            daemon.ack_secret = Some(read_secret("--ack-secret-file", path)?);
         }
         Ok(())
     }
@@ -1205,6 +1370,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval(&global, &args).await,
         Command::Leads(args) => leads(&global, &args).await,
         Command::Review(args) => review(&global, &args).await,
+        Command::Silence(cmd) => silence(&global, cmd).await,
         Command::Backtest(args) => backtest(&global, &args).await,
         Command::Test(args) => rule_tests(&global, &args).await,
         Command::Init(args) => {
@@ -1475,6 +1641,130 @@ async fn reading_store(global: &GlobalArgs, doing: &str) -> anyhow::Result<Store
 }
 
 /// `handoff review`: the review of a closed period (docs/REVIEW.md).
+async fn silence(global: &GlobalArgs, cmd: SilenceCommand) -> anyhow::Result<ExitCode> {
+    use crate::daemon::holds;
+    let Some(rules) = load_rules(global) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let now = chrono::Utc::now().trunc_subsecs(6);
+    let store = global.store().await.context("cannot open the database")?;
+    store
+        .migrate()
+        .await
+        .context("cannot bring the schema up to date")?;
+    let result = match cmd {
+        SilenceCommand::Add(a) => {
+            let tz = rules.timezone();
+            let from = match a.from {
+                Some(w) => Some(w.resolve(tz).map_err(|e| Usage(format!("--from: {e}")))?),
+                None => None,
+            };
+            let start = from.unwrap_or(now);
+            let until = match (a.duration.as_deref(), a.until) {
+                (Some(d), _) => start + parse_for(d).map_err(|e| Usage(format!("--for: {e}")))?,
+                (None, Some(w)) => w.resolve(tz).map_err(|e| Usage(format!("--until: {e}")))?,
+                (None, None) => {
+                    return Err(Usage("say how long: --for 4h, or --until WHEN".to_owned()).into());
+                }
+            };
+            if a.objective.is_none() && a.group.is_none() && a.severity.is_none() {
+                return Err(Usage(
+                    "say what to silence: --objective, --group and/or --severity (a silence of everything is the API's, with an empty matchers object)".to_owned(),
+                )
+                .into());
+            }
+            let new = holds::NewSilence {
+                matchers: holds::Matchers {
+                    objective: a.objective,
+                    group: a.group,
+                    severity: a.severity,
+                },
+                starts_at: from,
+                ends_at: Some(until),
+                created_by: a.by,
+                comment: Some(a.comment),
+            };
+            let row = new.check(&rules, now).map_err(Usage)?;
+            store
+                .record(&crate::store::Journal {
+                    silences: vec![row.clone()],
+                    ..crate::store::Journal::default()
+                })
+                .await
+                .context("cannot save the silence")?;
+            println!(
+                "silence {} holds the notices of {} until {}; a running daemon reads it within 15 s",
+                row.id,
+                holds::matchers_text(&row),
+                crate::mail::render::when(row.ends_at, rules.timezone())
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        SilenceCommand::List(a) => {
+            let all = store
+                .silences(now - holds::SILENCES_SHOWN_FOR)
+                .await
+                .context("cannot read the silences")?;
+            if a.format == EvalFormat::Json {
+                let list: Vec<_> = all.iter().map(|s| holds::silence_json(s, now)).collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "silences": list }))?
+                );
+            } else if all.is_empty() {
+                println!("no silences in force, to come, or ended in the last 7 days");
+            } else {
+                let tz = rules.timezone();
+                println!(
+                    "{:<16}  {:<8}  {:<32}  {:<28}  {:<16}  COMMENT",
+                    "ID", "STATE", "MATCHES", "UNTIL", "BY"
+                );
+                for s in &all {
+                    println!(
+                        "{:<16}  {:<8}  {:<32}  {:<28}  {:<16}  {}",
+                        s.id,
+                        holds::silence_state(s, now),
+                        holds::matchers_text(s),
+                        crate::mail::render::when(s.ends_at, tz),
+                        s.created_by,
+                        s.comment
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        SilenceCommand::Expire { id } => {
+            let all = store
+                .silences(now - holds::SILENCES_SHOWN_FOR)
+                .await
+                .context("cannot read the silences")?;
+            let Some(mut s) = all.into_iter().find(|s| s.id == id) else {
+                return Err(Usage(format!(
+                    "there is no silence `{id}`; `handoff silence list` shows them"
+                ))
+                .into());
+            };
+            if s.ends_at <= now {
+                println!("silence {id} had already ended");
+            } else {
+                s.ends_at = now.max(s.starts_at);
+                s.updated_at = now;
+                store
+                    .record(&crate::store::Journal {
+                        silences: vec![s],
+                        ..crate::store::Journal::default()
+                    })
+                    .await
+                    .context("cannot expire the silence")?;
+                println!("silence {id} ended; a running daemon reads it within 15 s");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    store.close().await;
+    result
+}
+
 async fn review(global: &GlobalArgs, args: &ReviewArgs) -> anyhow::Result<ExitCode> {
     let Some(rules) = load_rules(global) else {
         return Ok(ExitCode::FAILURE);

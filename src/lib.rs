@@ -18,6 +18,8 @@
 //! - [`daemon`]: `handoff run`: schedules, the results history, alert states,
 //!   the metrics and HTTP endpoints, the status page.
 //! - [`mail`]: alert mail: templates, rendering, delivery over SMTP.
+//! - [`channels`]: the same notices as webhooks (Alertmanager's payload),
+//!   Slack and Teams messages.
 //!
 //! The split keeps each compiler process under 1 GB on a first build; the
 //! invariants are the core's (see its crate documentation): only [`store`]
@@ -30,6 +32,7 @@ pub use handoff_core::{
 };
 
 pub mod backtest;
+pub mod channels;
 pub mod cli;
 pub mod daemon;
 pub mod init;

@@ -17,6 +17,8 @@ format 404:
   fail500-N-...    the first N requests get 500, later ones are judged;
   ratelimit-S-...  the first request gets 429 with `Retry-After: S`;
   bad-...          always 400 `invalid_payload`;
+  echo-...         always 404 `Cannot POST <the path>` (a server that quotes
+                   the URL it was called at, as many error pages do);
   anything else    400 with the problems joined by "; ", or success:
                    webhook 200, slack 200 `ok`, teams 202.
 The body is judged and its problems recorded whatever the reply.
@@ -390,7 +392,7 @@ def check(kind, body):
     return j.problems
 
 
-def answer(kind, name, count, problems):
+def answer(kind, name, count, problems, path=""):
     """(status, body, headers, extra record fields) for the count-th request to a path."""
     m = re.match(r"fail500-(\d+)-", name)
     if m and count <= int(m[1]):
@@ -400,6 +402,8 @@ def answer(kind, name, count, problems):
         return 429, "rate_limited", {"Retry-After": m[1]}, {"retry_after_sent": int(m[1])}
     if name.startswith("bad-"):
         return 400, "invalid_payload", {}, {}
+    if name.startswith("echo-"):
+        return 404, "Cannot POST %s" % path, {}, {}
     if problems:
         return 400, "; ".join(problems), {}, {}
     return SUCCESS[kind] + ({}, {})
@@ -457,7 +461,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 got = json.dumps(headers.get("content-type"))
                 problems.append("content-type: must be application/json, got %s" % got)
             problems += check(kind, body) if parsed else ["(body): not JSON"]
-            code, reply, send, extra = answer(kind, name, self.server.count(self.path), problems)
+            code, reply, send, extra = answer(kind, name, self.server.count(self.path), problems, self.path)
         rec = {"n": 0, "method": self.command, "path": self.path, "headers": headers, "body": body,
                "problems": problems, "answer": code, "at": at_}
         rec.update(extra)

@@ -178,10 +178,44 @@ pub struct Board {
     /// The review of the last closed period, once worked out
     /// (docs/REVIEW.md): the closed-period metrics and `/review` read it.
     pub review: Option<std::sync::Arc<crate::review::Review>>,
+    /// Silences not ended, or ended lately, newest first (docs/CHANNELS.md).
+    pub silences: Vec<crate::store::SilenceRow>,
+    /// How many of them were in force at the last mail round.
+    pub active_silences: usize,
+    /// Acknowledged episodes: (objective, group, fired_at).
+    pub acks: BTreeMap<(String, String, DateTime<Utc>), crate::store::AckRow>,
 }
 
 /// How long a removed objective's alert state is kept for its return.
 pub const PARKED_FOR: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+impl Board {
+    /// The silence in force at `now` that holds the alert of `objective`,
+    /// `group` at `severity`, if any.
+    pub fn silence_of(
+        &self,
+        objective: &str,
+        group: &str,
+        severity: Option<crate::codes::Severity>,
+        now: DateTime<Utc>,
+    ) -> Option<&crate::store::SilenceRow> {
+        self.silences
+            .iter()
+            .find(|s| s.active(now) && s.matches(objective, group, severity))
+    }
+
+    /// The acknowledgement of the episode of `objective`, `group` that
+    /// fired at `fired_at`.
+    pub fn ack_of(
+        &self,
+        objective: &str,
+        group: &str,
+        fired_at: DateTime<Utc>,
+    ) -> Option<&crate::store::AckRow> {
+        self.acks
+            .get(&(objective.to_owned(), group.to_owned(), fired_at))
+    }
+}
 
 /// One evaluation to put on the board.
 #[derive(Clone, Debug)]

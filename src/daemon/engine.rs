@@ -37,10 +37,11 @@ use super::notify::{
     Decision, Known, KnownObjective, Live, MISSED_TOLD_FOR, MailOptions, MailState, Missed,
     SlaNotice, What, message_id, missed, retry_after, status_word, volume_result,
 };
+use crate::channels::{AlertId, Card};
 use crate::codes::{Delivery, Topic};
 use crate::mail::render::{self, MailKind, Notice, Thread};
 use crate::rules::{Objective, RuleSet};
-use crate::store::{AlertRow, Journal, NotifyRow, OutboxRow, PeriodRow};
+use crate::store::{AckRow, AlertRow, Journal, NotifyRow, OutboxRow, PeriodRow, SilenceRow};
 
 /// The outbox's and notification log's group of review mail.
 pub const REVIEW_GROUP: &str = "review";
@@ -78,6 +79,12 @@ pub enum Input {
         review: Arc<crate::review::Review>,
         at: DateTime<Utc>,
     },
+    /// The silences as the database holds them now (docs/CHANNELS.md):
+    /// those in force hold the notices they match.
+    Silences(Vec<SilenceRow>),
+    /// An alert episode was acknowledged: no reminders while it stays at
+    /// the severity acknowledged.
+    Acked(Box<AckRow>),
 }
 
 /// Saved state, as the shell read it from the database.
@@ -98,6 +105,10 @@ pub struct Restored {
     pub last_rule_set: Option<String>,
     /// The lead notice log of the last [`leads::LOG_KEPT`].
     pub lead_log: Vec<crate::store::LeadNoticeRow>,
+    /// Silences not ended yet, or ended lately.
+    pub silences: Vec<SilenceRow>,
+    /// Acknowledgements.
+    pub acks: Vec<AckRow>,
     pub now: DateTime<Utc>,
 }
 
@@ -267,6 +278,17 @@ impl Engine {
             }
             Input::Scanned(scan) => self.scanned(*scan),
             Input::Reviewed { review, at } => self.reviewed(review, at),
+            Input::Silences(rows) => {
+                if self.board.silences != rows {
+                    self.board.silences = rows;
+                    self.board.generation += 1;
+                }
+                Effects::default()
+            }
+            Input::Acked(row) => {
+                self.acked(*row);
+                Effects::default()
+            }
         }
     }
 
@@ -404,7 +426,10 @@ impl Engine {
                 .iter()
                 .map(|t| crate::rules::Recipient::Team(t.clone()))
                 .collect();
-            for receiver in rules.addresses(&owners) {
+            for receiver in rules.receivers(&owners) {
+                if rules.muted(&receiver, at) {
+                    continue;
+                }
                 let untold: Vec<&crate::review::TrendReading> = dropped
                     .iter()
                     .copied()
@@ -438,6 +463,9 @@ impl Engine {
         if due.is_some_and(|d| at >= d) {
             let mut rendered = None;
             for receiver in rules.review_receivers() {
+                if rules.muted(&receiver, at) {
+                    continue;
+                }
                 let key = (
                     receiver.clone(),
                     String::new(),
@@ -484,13 +512,37 @@ impl Engine {
                 review.period.label,
                 xxhash_rust::xxh3::xxh3_64(key.as_bytes())
             );
-            let message = match render::message(
-                &mail.from,
+            let link = links
+                .review_base
+                .as_ref()
+                .map(|b| format!("{b}{}", review.period.label));
+            let card = || {
+                let alert = AlertId {
+                    alertname: if kind == "trend" {
+                        "HandoffTrend"
+                    } else {
+                        "HandoffReview"
+                    }
+                    .to_owned(),
+                    objective: objective.clone(),
+                    group: groups.join(","),
+                    severity: "info",
+                    firing: true,
+                    starts_at: review.period.end,
+                    ends_at: None,
+                };
+                let title = if kind == "trend" { "TREND" } else { "REVIEW" };
+                Card::of_text(kind, title, &rendered.subject, &rendered.text, link, alert)
+            };
+            let message = match compose(
+                &rules,
+                &mail,
                 &receiver,
                 &id,
                 &Thread::default(),
                 at,
                 &rendered,
+                card,
             ) {
                 Ok(m) => m,
                 Err(e) => {
@@ -532,6 +584,15 @@ impl Engine {
             }
         }
         effects
+    }
+
+    /// Keeps an acknowledgement (the first of its episode stays).
+    fn acked(&mut self, row: AckRow) {
+        self.board
+            .acks
+            .entry((row.objective.clone(), row.group.clone(), row.episode))
+            .or_insert(row);
+        self.board.generation += 1;
     }
 
     /// The earliest instant after `now` at which a scan of the leads in
@@ -599,6 +660,10 @@ impl Engine {
         let now = r.now;
         self.mail.planner = super::notify::Planner::with_log(r.log);
         self.leads.restore(r.lead_log);
+        self.board.silences = r.silences;
+        for a in r.acks {
+            self.acked(a);
+        }
         let mut pending = r.pending;
         // A restart is often the fix (a new --smtp-url): what waits is tried
         // at once, its backoff starting over.
@@ -732,8 +797,12 @@ impl Engine {
     /// A mail's delivery ended.
     fn delivered(&mut self, m: OutboxRow, pause_until: Option<DateTime<Utc>>) -> Effects {
         let state = &mut self.mail;
-        if pause_until.is_some() {
-            state.pause_until = pause_until;
+        if let Some(until) = pause_until {
+            if crate::channels::is_endpoint(&m.receiver) {
+                state.held.insert(m.receiver.clone(), until);
+            } else {
+                state.pause_until = Some(until);
+            }
         }
         if let Some(p) = state.pending.iter_mut().find(|p| p.id == m.id) {
             *p = m.clone();
@@ -755,13 +824,15 @@ impl Engine {
             return Vec::new();
         }
         let state = &mut self.mail;
-        if state.pause_until.is_some_and(|p| p > now) {
-            return Vec::new();
-        }
+        state.held.retain(|_, until| *until > now);
         let due: BTreeSet<String> = state
             .pending
             .iter()
-            .filter(|m| m.next_attempt_at <= now && !state.busy.contains(&m.receiver))
+            .filter(|m| {
+                m.next_attempt_at <= now
+                    && !state.busy.contains(&m.receiver)
+                    && !state.waits(&m.receiver, now)
+            })
             .map(|m| m.receiver.clone())
             .collect();
         state.busy.extend(due.iter().cloned());
@@ -783,7 +854,7 @@ impl Engine {
         failed: &BTreeSet<(String, String)>,
     ) -> Option<OutboxRow> {
         let state = &self.mail;
-        if state.pause_until.is_some_and(|p| p > now) {
+        if state.waits(receiver, now) {
             return None;
         }
         let mut waiting = BTreeSet::new();
@@ -842,7 +913,7 @@ impl Engine {
                     settling: self.sla.contains_key(name),
                 },
             );
-            let receivers = rules.notify_addresses(o);
+            let receivers = rules.notify_receivers(o);
             for (g, s) in &e.series {
                 match s.state {
                     State::Firing => live.push(Live {
@@ -881,7 +952,7 @@ impl Engine {
         if board.source.state == State::Firing {
             let mut receivers = BTreeSet::new();
             for e in board.failing() {
-                receivers.extend(rules.notify_addresses(&e.objective));
+                receivers.extend(rules.notify_receivers(&e.objective));
                 inhibited.insert(e.objective.name.clone());
             }
             live.push(Live {
@@ -905,7 +976,7 @@ impl Engine {
                 let o = &board.entries.get(&r.objective)?.objective;
                 Some(Missed {
                     row: r.clone(),
-                    receivers: rules.notify_addresses(o),
+                    receivers: rules.notify_receivers(o),
                 })
             })
             .collect();
@@ -919,10 +990,36 @@ impl Engine {
                 Some(SlaNotice {
                     objective: c.objective.clone(),
                     at: c.at,
-                    receivers: rules.notify_addresses(&e.objective),
+                    receivers: rules.notify_receivers(&e.objective),
                     ready: !e.rejudge && e.last_ok.is_some_and(|t| t >= c.at),
                 })
             })
+            .collect();
+        // Silences in force, acknowledged episodes, and the receivers whose
+        // teams are all muted now (docs/CHANNELS.md).
+        let silences: Vec<SilenceRow> = board
+            .silences
+            .iter()
+            .filter(|s| s.active(now))
+            .cloned()
+            .collect();
+        if silences.len() != board.active_silences {
+            board.active_silences = silences.len();
+            board.generation += 1;
+        }
+        let acked: BTreeMap<(String, String, DateTime<Utc>), Severity> = board
+            .acks
+            .iter()
+            .map(|(k, a)| (k.clone(), a.severity))
+            .collect();
+        let muted: BTreeSet<String> = live
+            .iter()
+            .flat_map(|l| l.receivers.iter())
+            .chain(missed_now.iter().flat_map(|m| m.receivers.iter()))
+            .chain(sla.iter().flat_map(|s| s.receivers.iter()))
+            .chain(state.planner.log.keys().map(|k| &k.0))
+            .filter(|r| rules.muted(r, now))
+            .cloned()
             .collect();
         let facts = super::notify::Facts {
             live: &live,
@@ -930,6 +1027,9 @@ impl Engine {
             inhibited: &inhibited,
             missed: &missed_now,
             sla: &sla,
+            silences: &silences,
+            acked: &acked,
+            muted: &muted,
         };
         let decisions = state.planner.plan(&facts, now, mail.grouping);
         effects.record.unnotify = state.planner.take_forgotten();
@@ -947,19 +1047,29 @@ impl Engine {
                 _ => {}
             }
             let id = message_id(&d, &domain);
-            let (kind, rendered, caused_at) =
-                render_decision(board, &self.sla, &mail, &self.database, &d, now);
+            let Composed {
+                kind,
+                rendered,
+                caused_at,
+                view,
+                alert,
+            } = render_decision(board, &self.sla, &mail, &self.database, &d, now);
             let thread = Thread {
                 root: d.thread.as_ref().map(|t| t.0.clone()),
                 parent: d.thread.as_ref().map(|t| t.1.clone()),
             };
-            let message = match render::message(
-                &mail.from,
+            let message = match compose(
+                &rules,
+                &mail,
                 &d.receiver,
                 &id,
                 &thread,
                 now,
                 &rendered,
+                || {
+                    let ack = view.ack.clone();
+                    Card::of_view(&view, kind.as_str(), alert, ack)
+                },
             ) {
                 Ok(m) => m,
                 Err(e) => {
@@ -1096,8 +1206,42 @@ fn use_cause<'a>(
     }
 }
 
-/// Writes the mail of one decision: its kind, its text, and the instant of
-/// the evaluation that caused what it tells.
+/// What one decision says: its kind, its mail, the instant of the
+/// evaluation that caused it, and the view and alert identity chat and
+/// webhook receivers are told from.
+struct Composed {
+    kind: MailKind,
+    rendered: render::Rendered,
+    caused_at: DateTime<Utc>,
+    view: render::View,
+    alert: AlertId,
+}
+
+/// The message for `receiver`: a webhook, Slack or Teams body (JSON) when
+/// the receiver is one of the rules' endpoints, else the whole mail.
+#[allow(clippy::too_many_arguments)]
+fn compose(
+    rules: &RuleSet,
+    mail: &MailOptions,
+    receiver: &str,
+    id: &str,
+    thread: &Thread,
+    at: DateTime<Utc>,
+    rendered: &render::Rendered,
+    card: impl FnOnce() -> Card,
+) -> Result<String, String> {
+    if let Some(endpoint) = rules.endpoint(receiver) {
+        let teams = rules.receiver_teams(receiver).join(", ");
+        return Ok(card().payload(endpoint.kind, &teams, mail.external_url.as_deref()));
+    }
+    if crate::channels::is_endpoint(receiver) {
+        return Err(format!("{receiver} is no longer in the rules"));
+    }
+    render::message(&mail.from, receiver, id, thread, at, rendered)
+}
+
+/// Writes the mail of one decision, and what chat and webhook receivers
+/// are told.
 fn render_decision(
     board: &Board,
     sla: &BTreeMap<String, SlaChange>,
@@ -1105,7 +1249,7 @@ fn render_decision(
     database: &str,
     d: &Decision,
     now: DateTime<Utc>,
-) -> (MailKind, render::Rendered, DateTime<Utc>) {
+) -> Composed {
     let entry = board.entries.get(&d.objective);
     let objective = entry.map(|e| &e.objective);
     let latest = entry
@@ -1145,6 +1289,16 @@ fn render_decision(
         database,
         receiver: &d.receiver,
         external_url: mail.external_url.as_deref(),
+        ack: None,
+    };
+    let mut alert = AlertId {
+        alertname: String::new(),
+        objective: d.objective.clone(),
+        group: d.group.clone(),
+        severity: "info",
+        firing: true,
+        starts_at: d.episode,
+        ends_at: None,
     };
     match &d.what {
         What::Firing {
@@ -1159,6 +1313,24 @@ fn render_decision(
                 (false, Severity::Critical) => MailKind::Breach,
                 (false, Severity::Warning) => MailKind::AtRisk,
             };
+            alert.alertname = alertname(&d.objective, *severity).to_owned();
+            alert.severity = severity.as_str();
+            // Reminders can be stopped: the link that acknowledges the
+            // episode (the "evaluation failing" alert has no reminders).
+            if let (Some(key), Some(base), false) = (
+                mail.ack.as_deref(),
+                mail.external_url.as_deref(),
+                d.objective.is_empty(),
+            ) {
+                notice.ack = Some(key.link(
+                    base,
+                    &super::acks::Episode {
+                        objective: d.objective.clone(),
+                        group: d.group.clone(),
+                        fired_at: d.episode,
+                    },
+                ));
+            }
             if d.objective.is_empty() {
                 notice.failing = failing;
                 notice.since = board.source.active_since;
@@ -1182,6 +1354,9 @@ fn render_decision(
             }
         }
         What::Resolved { severity, .. } => {
+            alert.alertname = alertname(&d.objective, *severity).to_owned();
+            alert.severity = severity.as_str();
+            alert.firing = false;
             notice.kind = MailKind::Resolved;
             notice.resolved_at = Some(now);
             notice.resolved_status = Some(status_word(*severity));
@@ -1196,6 +1371,8 @@ fn render_decision(
             }
         }
         What::PeriodMissed(row) => {
+            alert.alertname = "HandoffPeriodMissed".to_owned();
+            alert.starts_at = row.period_end;
             notice.kind = MailKind::PeriodMissed;
             period_result = volume_result(row);
             notice.result = Some(&period_result);
@@ -1207,6 +1384,7 @@ fn render_decision(
             caused_at = row.recorded_at;
         }
         What::SlaChanged => {
+            alert.alertname = "HandoffSlaChanged".to_owned();
             notice.kind = MailKind::SlaChanged;
             notice.since = None;
             notice.fired_at = None;
@@ -1242,7 +1420,26 @@ fn render_decision(
             html: String::new(),
         }
     });
-    (notice.kind, rendered, caused_at)
+    if !alert.firing {
+        alert.ends_at = Some(notice.resolved_at.unwrap_or(now));
+    }
+    Composed {
+        kind: notice.kind,
+        view: render::view(&notice),
+        rendered,
+        caused_at,
+        alert,
+    }
+}
+
+/// The webhook's `alertname` of an alert: the names of the shipped
+/// Prometheus rules that tell the same.
+fn alertname(objective: &str, severity: Severity) -> &'static str {
+    match (objective.is_empty(), severity) {
+        (true, _) => "HandoffEvaluationFailing",
+        (false, Severity::Critical) => "HandoffObjectiveBreached",
+        (false, Severity::Warning) => "HandoffObjectiveAtRisk",
+    }
 }
 
 /// The definitions of a recorded rule set (the `rules` column of
@@ -1354,6 +1551,144 @@ mod tests {
 
     fn body(d: &Decided) -> String {
         d.row.message.replace("=\r\n", "").replace("\r\n", "\n")
+    }
+
+    /// `volume` owned by `mkt`, whose team is `team` (YAML flow mapping).
+    fn rules_with(team: &str, alert: &str) -> Arc<RuleSet> {
+        let text = format!(
+            "version: 1\ntimezone: UTC\nteams:\n  mkt: {team}\n\
+             objectives:\n  - name: volume\n    kind: lead_volume\n    owner: mkt\n    \
+             schedule: '* * * * *'\n    window: month\n    target: 10\n    alert: {alert}\n"
+        );
+        Arc::new(crate::rules::load_str("r.yaml", &text).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    #[test]
+    fn an_acknowledged_breach_gets_no_reminders_until_its_status_changes() {
+        let alert = "{ for: 0, repeat: 1h }";
+        let mut e = engine(rules(10, alert));
+        let mut control = engine(rules(10, alert));
+        for x in [&mut e, &mut control] {
+            assert!(ev(x, 0, 1, 10.0, Status::Breached).is_empty());
+            assert_eq!(
+                tick(x, 31),
+                ["[handoff] BREACHED volume: 1 MQLs; target 10"]
+            );
+        }
+        let fired = e.board.entries["volume"].series["all"].fired_at.unwrap();
+        e.handle(Input::Acked(Box::new(AckRow {
+            objective: "volume".into(),
+            group: "all".into(),
+            episode: fired,
+            severity: Severity::Critical,
+            acked_by: "Ana".into(),
+            acked_at: t(60),
+        })));
+        // An hour after the mail a reminder is due: the control gets it,
+        // the acknowledged one does not, nor an hour later.
+        assert_eq!(
+            ev(&mut control, 3700, 1, 10.0, Status::Breached),
+            ["[handoff] BREACHED volume: 1 MQLs; target 10"]
+        );
+        assert!(ev(&mut e, 3700, 1, 10.0, Status::Breached).is_empty());
+        assert!(ev(&mut e, 7400, 1, 10.0, Status::Breached).is_empty());
+        // At risk now: a change of status is told, and its reminders go.
+        assert_eq!(
+            ev(&mut e, 7500, 8, 10.0, Status::AtRisk),
+            ["[handoff] AT RISK volume: 8 MQLs; target 10"]
+        );
+        assert_eq!(
+            ev(&mut e, 7500 + 3700, 8, 10.0, Status::AtRisk),
+            ["[handoff] AT RISK volume: 8 MQLs; target 10"]
+        );
+    }
+
+    #[test]
+    fn a_silenced_breach_waits_and_its_resolution_is_told() {
+        let mut e = engine(rules(10, "{ for: 0 }"));
+        let silence = |until: i64| crate::store::SilenceRow {
+            id: "s1".into(),
+            objective: Some("volume".into()),
+            group: None,
+            severity: None,
+            starts_at: t(0),
+            ends_at: t(until),
+            created_by: "Ana".into(),
+            comment: "late import".into(),
+            created_at: t(0),
+            updated_at: t(0),
+        };
+        e.handle(Input::Silences(vec![silence(600)]));
+        assert!(ev(&mut e, 0, 1, 10.0, Status::Breached).is_empty());
+        assert!(tick(&mut e, 31).is_empty(), "silenced");
+        assert!(tick(&mut e, 599).is_empty(), "silenced");
+        // The silence ends: what is still true is told, after group_wait
+        // (30 s), as anything new.
+        assert!(tick(&mut e, 600).is_empty());
+        assert_eq!(
+            tick(&mut e, 630),
+            ["[handoff] BREACHED volume: 1 MQLs; target 10"]
+        );
+        // Silenced again; the figure recovers: the resolution goes to the
+        // receiver that was told, silence or not.
+        e.handle(Input::Silences(vec![silence(100_000)]));
+        assert_eq!(
+            ev(&mut e, 1000, 12, 10.0, Status::Ok),
+            ["[handoff] RESOLVED volume: 12 MQLs; target 10"]
+        );
+    }
+
+    #[test]
+    fn a_muted_team_is_told_when_its_mute_ends() {
+        // t(0) is Tuesday 09:00 UTC; the team is muted 09:00-10:00.
+        let mut e = engine(rules_with(
+            "{ email: [m@acme.example], mute: [{ times: '09:00-10:00' }] }",
+            "{ for: 0 }",
+        ));
+        assert!(ev(&mut e, 0, 1, 10.0, Status::Breached).is_empty());
+        assert!(tick(&mut e, 31).is_empty(), "muted");
+        assert!(tick(&mut e, 3599).is_empty(), "muted");
+        assert_eq!(
+            tick(&mut e, 3600),
+            ["[handoff] BREACHED volume: 1 MQLs; target 10"]
+        );
+    }
+
+    #[test]
+    fn chat_and_webhook_receivers_get_json_bodies_in_the_outbox() {
+        let mut e = engine(rules_with(
+            "{ email: [m@acme.example], slack: 'https://hooks.slack.com/services/T0/B0/SECRET1', webhook: 'https://hooks.acme.example/h/SECRET2', msteams: 'https://acme.webhook.office.com/w/SECRET3' }",
+            "{ for: 0 }",
+        ));
+        assert!(ev(&mut e, 0, 1, 10.0, Status::Breached).is_empty());
+        let effects = e.handle(Input::Tick(t(31)));
+        let mut by: Vec<(String, String)> = effects
+            .notices
+            .iter()
+            .map(|d| (d.row.receiver.clone(), d.row.message.clone()))
+            .collect();
+        by.sort();
+        let kinds: Vec<&str> = by
+            .iter()
+            .map(|(r, _)| r.split(':').next().unwrap())
+            .collect();
+        assert_eq!(kinds, ["m@acme.example", "msteams", "slack", "webhook"]);
+        for (receiver, message) in &by[1..] {
+            assert!(!receiver.contains("SECRET"), "{receiver}");
+            let v: serde_json::Value = serde_json::from_str(message).unwrap();
+            match receiver.split(':').next().unwrap() {
+                "slack" => assert_eq!(v["blocks"][0]["text"]["text"], "BREACHED: volume"),
+                "msteams" => assert_eq!(v["type"], "message"),
+                _ => {
+                    assert_eq!(
+                        v["alerts"][0]["labels"]["alertname"],
+                        "HandoffObjectiveBreached"
+                    );
+                    assert_eq!(v["receiver"], "mkt");
+                }
+            }
+        }
+        assert!(by[0].1.contains("Subject: [handoff] BREACHED volume"));
     }
 
     #[test]

@@ -44,6 +44,18 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/api/v1/rules/history", get(rules_history))
         .route("/review", get(review_last))
         .route("/review/{period}", get(review_period))
+        .route(
+            "/api/v1/silences",
+            get(super::holds::list).post(super::holds::add),
+        )
+        .route(
+            "/api/v1/silences/{id}",
+            axum::routing::delete(super::holds::expire),
+        )
+        .route(
+            "/ack",
+            get(super::holds::ack_confirm).post(super::holds::ack_record),
+        )
         .fallback(not_found)
         .with_state(daemon);
     finished(app)
@@ -134,10 +146,13 @@ async fn finish(response: Response) -> Response {
         .unwrap_or("")
         .to_ascii_lowercase();
     if content_type.starts_with("text/html") {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(PAGE_POLICY),
-        );
+        // The acknowledgement page sets its own (it has a form).
+        if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(PAGE_POLICY),
+            );
+        }
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     let failed = parts.status.is_client_error() || parts.status.is_server_error();
@@ -225,7 +240,7 @@ async fn ready(State(d): Shared) -> Response {
 }
 
 /// Compares the bearer token with the configured one in constant time.
-fn authorized(d: &Daemon, headers: &HeaderMap) -> Result<(), Box<Response>> {
+pub(super) fn authorized(d: &Daemon, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let Some(expected) = d.options.admin_token.as_deref() else {
         return Err(Box::new(error(
             StatusCode::FORBIDDEN,

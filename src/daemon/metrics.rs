@@ -45,6 +45,9 @@ pub struct Metrics {
 
 const OBJECTIVE: &[&str] = &["objective", "kind", "group"];
 
+/// The `channel` label's values.
+const CHANNELS: [&str; 4] = ["email", "webhook", "slack", "msteams"];
+
 /// The labels of a per-rep series: the objective's and the owner rep's id.
 const REP: &[&str] = &["objective", "kind", "group", "rep"];
 
@@ -134,17 +137,17 @@ impl Metrics {
         let notifications = IntCounterVec::new(
             Opts::new(
                 "handoff_notifications_total",
-                "Alert mails handed to the mail server (or written to the outbox directory), by kind.",
+                "Notices delivered, by kind and channel: mail handed to the mail server (or written to the outbox directory), or a webhook, Slack or Teams post answered 2xx.",
             ),
-            &["kind"],
+            &["kind", "channel"],
         )
         .expect("valid metric");
         let notifications_failed = IntCounterVec::new(
             Opts::new(
                 "handoff_notifications_failed_total",
-                "Failed attempts to deliver an alert mail, by reason: temporary (tried again), timeout (the server did not answer in time; tried again), permanent (a 5xx reply), auth (the server refused the login).",
+                "Failed attempts to deliver a notice, by reason and channel: temporary (tried again), timeout (the server did not answer in time; tried again), rate_limited (HTTP 429; tried again after Retry-After), permanent (an SMTP 5xx reply, an HTTP 4xx answer), auth (the mail server refused the login).",
             ),
-            &["reason"],
+            &["reason", "channel"],
         )
         .expect("valid metric");
         let outbox_pending =
@@ -159,10 +162,14 @@ impl Metrics {
             "trend",
             "review",
         ] {
-            notifications.with_label_values(&[kind]);
+            for channel in CHANNELS {
+                notifications.with_label_values(&[kind, channel]);
+            }
         }
-        for reason in ["temporary", "timeout", "permanent", "auth"] {
-            notifications_failed.with_label_values(&[reason]);
+        for reason in ["temporary", "timeout", "rate_limited", "permanent", "auth"] {
+            for channel in CHANNELS {
+                notifications_failed.with_label_values(&[reason, channel]);
+            }
         }
         let build = IntGaugeVec::new(
             Opts::new(
@@ -596,6 +603,41 @@ fn objective_families(board: &Board) -> Vec<prometheus::proto::MetricFamily> {
     family.set_metric(response);
     out.push(family);
     out.extend(lead_families(board));
+    out.extend(hold_families(board));
+    out
+}
+
+/// Silences and acknowledgements (docs/CHANNELS.md): how many silences are
+/// in force, and how many firing alerts each holds back.
+fn hold_families(board: &Board) -> Vec<MetricFamily> {
+    let active = prometheus::IntGauge::new(
+        "handoff_silences_active",
+        "Silences in force now: the notices of the alerts they match are held.",
+    )
+    .expect("valid metric");
+    active.set(i64::try_from(board.active_silences).unwrap_or(i64::MAX));
+    let acked = prometheus::IntGauge::new(
+        "handoff_alerts_acknowledged",
+        "Firing alerts whose episode was acknowledged at its current severity: no reminders go.",
+    )
+    .expect("valid metric");
+    let mut n = 0;
+    for e in board.entries.values() {
+        for (g, s) in &e.series {
+            if let (super::alerts::State::Firing, Some(fired), Some(sev)) =
+                (s.state, s.fired_at, s.severity)
+                && board
+                    .ack_of(&e.objective.name, g, fired)
+                    .is_some_and(|a| a.severity == sev)
+            {
+                n += 1;
+            }
+        }
+    }
+    acked.set(n);
+    let mut out = Vec::new();
+    out.extend(prometheus::core::Collector::collect(&active));
+    out.extend(prometheus::core::Collector::collect(&acked));
     out
 }
 

@@ -20,10 +20,12 @@
 //! (`notify`). On start, saved alert state comes back, then every objective
 //! runs once.
 
+pub mod acks;
 mod alerts;
 mod board;
 pub mod engine;
 pub mod evaluate;
+pub mod holds;
 mod http;
 pub mod leads;
 mod metrics;
@@ -133,6 +135,9 @@ const MAX_WRITE_BACKOFF: Duration = Duration::from_secs(30);
 /// How many mails may be handed to the server at once (one per receiver).
 const MAIL_CONNECTIONS: usize = 4;
 
+/// Webhook, Slack and Teams posts at once (each receiver's in order).
+const POST_CONNECTIONS: usize = 8;
+
 /// How often history older than the retention is pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(6 * 3600);
 
@@ -170,6 +175,8 @@ pub struct Daemon {
     deliver_wake: tokio::sync::Notify,
     /// Mail being handed to the server at once, across receivers.
     smtp_slots: Semaphore,
+    /// Webhook, Slack and Teams posts under way at once, across receivers.
+    post_slots: Semaphore,
     /// Evaluations and mail deliveries under way, for the stop's log.
     busy_evaluations: std::sync::atomic::AtomicUsize,
     busy_deliveries: std::sync::atomic::AtomicUsize,
@@ -230,6 +237,7 @@ impl Daemon {
             mail_wake: tokio::sync::Notify::new(),
             deliver_wake: tokio::sync::Notify::new(),
             smtp_slots: Semaphore::new(MAIL_CONNECTIONS),
+            post_slots: Semaphore::new(POST_CONNECTIONS),
             busy_evaluations: std::sync::atomic::AtomicUsize::new(0),
             busy_deliveries: std::sync::atomic::AtomicUsize::new(0),
             reviews: tokio::sync::Mutex::new(std::collections::BTreeMap::new()),
@@ -350,6 +358,8 @@ impl Daemon {
             restored.pending = self.store.pending_mail().await?;
             restored.lead_log = self.store.lead_notices(now - leads::LOG_KEPT).await?;
         }
+        restored.silences = self.store.silences(now - holds::SILENCES_SHOWN_FOR).await?;
+        restored.acks = self.store.acks().await?;
         let (log, pending) = (restored.log.len(), restored.pending.len());
         let effects = self.engine().handle(Input::Restored(Box::new(restored)));
         tracing::info!(
@@ -402,6 +412,8 @@ impl Daemon {
         self.tracker.spawn(async move { d.lead_loop().await });
         let d = self.clone();
         self.tracker.spawn(async move { d.review_loop().await });
+        let d = self.clone();
+        self.tracker.spawn(async move { d.holds_loop().await });
         if let Some(mail) = &self.options.mail {
             tracing::info!(via = %mail.transport.describe(), from = %mail.from, "Alert mail is on.");
             let d = self.clone();

@@ -25,7 +25,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::alerts::Severity;
 use crate::codes::{Delivery, Told, Topic};
-use crate::store::{NotifyRow, PeriodRow};
+use crate::store::{NotifyRow, PeriodRow, SilenceRow};
 
 /// The notification log key: (receiver, objective, group, topic).
 pub type Key = (String, String, String, Topic);
@@ -77,6 +77,25 @@ pub struct Facts<'a> {
     pub missed: &'a [Missed],
     /// The SLA changes not yet told.
     pub sla: &'a [SlaNotice],
+    /// The silences in force: the alerts and missed periods they match are
+    /// not told (a resolution of what was told still is).
+    pub silences: &'a [SilenceRow],
+    /// Acknowledged episodes, (objective, group, fired_at), with the
+    /// severity acknowledged: no reminders while it stays at it.
+    pub acked: &'a BTreeMap<(String, String, DateTime<Utc>), Severity>,
+    /// Receivers whose teams are all muted now: nothing goes to them until
+    /// the mute ends, when what is still true is told.
+    pub muted: &'a BTreeSet<String>,
+}
+
+impl Facts<'_> {
+    /// Whether a silence in force matches the alert (or, without a
+    /// severity, the missed period) of `objective` and `group`.
+    pub fn silenced(&self, objective: &str, group: &str, severity: Option<Severity>) -> bool {
+        self.silences
+            .iter()
+            .any(|s| s.matches(objective, group, severity))
+    }
 }
 
 /// An SLA change to tell the receivers of its objective.
@@ -237,13 +256,20 @@ impl Planner {
             inhibited,
             missed,
             sla,
+            acked,
+            muted,
+            ..
         } = *facts;
         let mut wanted: BTreeMap<String, Vec<Decision>> = BTreeMap::new();
         let mut firing: BTreeSet<(&str, &str)> = BTreeSet::new();
         let settling = |o: &str| known.get(o).is_some_and(|k| k.settling);
         for l in live {
             firing.insert((&l.objective, &l.group));
-            if inhibited.contains(&l.objective) || l.pending || settling(&l.objective) {
+            if inhibited.contains(&l.objective)
+                || l.pending
+                || settling(&l.objective)
+                || facts.silenced(&l.objective, &l.group, Some(l.severity))
+            {
                 continue;
             }
             for r in &l.receivers {
@@ -293,7 +319,10 @@ impl Planner {
                                 repeat: false,
                                 changed_from: was,
                             })
-                        } else if now - t.sent_at >= l.repeat {
+                        } else if now - t.sent_at >= l.repeat
+                            && acked.get(&(l.objective.clone(), l.group.clone(), l.fired_at))
+                                != Some(&l.severity)
+                        {
                             Some(What::Firing {
                                 severity: l.severity,
                                 repeat: true,
@@ -395,6 +424,9 @@ impl Planner {
             self.forgotten.push(key);
         }
         for m in missed {
+            if facts.silenced(&m.row.objective, &m.row.group, None) {
+                continue;
+            }
             for r in &m.receivers {
                 let key = (
                     r.clone(),
@@ -451,6 +483,9 @@ impl Planner {
                 continue;
             };
             let since = *clock.waiting_since.get_or_insert(now);
+            if muted.contains(&r) {
+                continue;
+            }
             // A receiver that has been told of an alert still firing is an
             // active group: it hears every `group_interval`. A quiet one waits
             // `group_wait` from the first thing to tell.
@@ -668,6 +703,25 @@ mod tests {
 
     /// Plans at `now` and notes every decision, as the daemon does.
     fn step(p: &mut Planner, live: &[Live], k: &Known, missed: &[Missed], now: i64) -> Vec<String> {
+        step_with(p, live, k, missed, now, &Held::default())
+    }
+
+    /// What holds notices back: silences, acknowledgements, mutes.
+    #[derive(Default)]
+    struct Held {
+        silences: Vec<SilenceRow>,
+        acked: BTreeMap<(String, String, DateTime<Utc>), Severity>,
+        muted: BTreeSet<String>,
+    }
+
+    fn step_with(
+        p: &mut Planner,
+        live: &[Live],
+        k: &Known,
+        missed: &[Missed],
+        now: i64,
+        held: &Held,
+    ) -> Vec<String> {
         let g = Grouping::default();
         let facts = Facts {
             live,
@@ -675,6 +729,9 @@ mod tests {
             inhibited: &BTreeSet::new(),
             missed,
             sla: &[],
+            silences: &held.silences,
+            acked: &held.acked,
+            muted: &held.muted,
         };
         let ds = p.plan(&facts, t(now), g);
         ds.iter()
@@ -837,6 +894,9 @@ mod tests {
                     inhibited: &inhibited,
                     missed: &[],
                     sla: &[],
+                    silences: &[],
+                    acked: &BTreeMap::new(),
+                    muted: &BTreeSet::new(),
                 },
                 t(60 * 25),
                 g
@@ -849,6 +909,9 @@ mod tests {
             inhibited: &inhibited,
             missed: &[],
             sla: &[],
+            silences: &[],
+            acked: &BTreeMap::new(),
+            muted: &BTreeSet::new(),
         };
         assert!(p.plan(&facts, t(60 * 26), g).is_empty());
         // Once evaluations succeed, the reminder that is due goes.
@@ -1044,6 +1107,154 @@ mod tests {
         assert_eq!(retry_after(1000, FIRST_RETRY), TimeDelta::minutes(10));
         assert_eq!(retry_after(3, TimeDelta::seconds(1)), TimeDelta::seconds(4));
     }
+
+    fn silence(objective: Option<&str>, severity: Option<Severity>) -> SilenceRow {
+        SilenceRow {
+            id: "s1".into(),
+            objective: objective.map(str::to_owned),
+            group: None,
+            severity,
+            starts_at: t(0),
+            ends_at: t(600),
+            created_by: "ana".into(),
+            comment: "known: the webinar list is late".into(),
+            created_at: t(0),
+            updated_at: t(0),
+        }
+    }
+
+    #[test]
+    fn a_silenced_alert_is_not_told_but_its_resolution_is() {
+        let mut p = Planner::default();
+        let k = known(&[("speed", true), ("volume", true)]);
+        let a = live("speed", "webinar", Severity::Critical, 0, &["s@x"]);
+        assert!(
+            step(&mut p, &[a.clone()], &k, &[], 0).is_empty(),
+            "group_wait"
+        );
+        // Told before the silence.
+        assert_eq!(
+            step(&mut p, &[a.clone()], &k, &[], 1),
+            ["s@x speed/webinar: firing critical"]
+        );
+        let held = Held {
+            silences: vec![silence(Some("speed"), None)],
+            ..Held::default()
+        };
+        // Silenced: the reminder due after 24 h does not go …
+        assert!(step_with(&mut p, &[a.clone()], &k, &[], 60 * 24 + 1, &held).is_empty());
+        // … nor does a new alert the silence matches …
+        let b = live("speed", "paid", Severity::Warning, 60 * 24, &["s@x"]);
+        assert!(step_with(&mut p, &[a.clone(), b.clone()], &k, &[], 60 * 24 + 2, &held).is_empty());
+        // … but one it does not match does.
+        let c = live("volume", "all", Severity::Warning, 60 * 24, &["s@x"]);
+        assert_eq!(
+            step_with(&mut p, &[a.clone(), c.clone()], &k, &[], 60 * 24 + 8, &held),
+            ["s@x volume/all: firing warning"]
+        );
+        // The silenced alert that was told resolves: everyone told hears it,
+        // silence or not; `paid`, never told, is not resolved to anyone.
+        assert_eq!(
+            step_with(&mut p, &[c.clone()], &k, &[], 60 * 24 + 14, &held),
+            ["s@x speed/webinar: resolved (threaded)"]
+        );
+    }
+
+    #[test]
+    fn a_silence_ending_releases_what_is_still_true() {
+        let mut p = Planner::default();
+        let k = known(&[("speed", true)]);
+        let a = live("speed", "webinar", Severity::Warning, 0, &["s@x"]);
+        let held = Held {
+            // Warnings only: the alert fires as a warning, then breaks.
+            silences: vec![silence(None, Some(Severity::Warning))],
+            ..Held::default()
+        };
+        assert!(step_with(&mut p, &[a.clone()], &k, &[], 0, &held).is_empty());
+        assert!(step_with(&mut p, &[a.clone()], &k, &[], 5, &held).is_empty());
+        // Now critical: the warning silence does not match it.
+        let crit = Live {
+            severity: Severity::Critical,
+            ..a.clone()
+        };
+        assert!(step_with(&mut p, &[crit.clone()], &k, &[], 6, &held).is_empty());
+        assert_eq!(
+            step_with(&mut p, &[crit.clone()], &k, &[], 7, &held),
+            ["s@x speed/webinar: firing critical"]
+        );
+    }
+
+    #[test]
+    fn an_acknowledged_episode_gets_no_reminders_until_its_severity_changes() {
+        let mut p = Planner::default();
+        let k = known(&[("speed", true)]);
+        let a = live("speed", "webinar", Severity::Warning, 0, &["s@x"]);
+        assert!(
+            step(&mut p, &[a.clone()], &k, &[], 0).is_empty(),
+            "group_wait"
+        );
+        assert_eq!(
+            step(&mut p, &[a.clone()], &k, &[], 1),
+            ["s@x speed/webinar: firing warning"]
+        );
+        let mut held = Held::default();
+        held.acked
+            .insert(("speed".into(), "webinar".into(), t(0)), Severity::Warning);
+        // The reminder due at 24 h 1 min does not go, nor later.
+        assert!(step_with(&mut p, &[a.clone()], &k, &[], 60 * 24 + 1, &held).is_empty());
+        assert!(step_with(&mut p, &[a.clone()], &k, &[], 60 * 72, &held).is_empty());
+        // It breaks: a change of status is news, and reminders come again.
+        let crit = Live {
+            severity: Severity::Critical,
+            ..a.clone()
+        };
+        assert_eq!(
+            step_with(&mut p, &[crit.clone()], &k, &[], 60 * 72 + 1, &held),
+            ["s@x speed/webinar: warning->critical (threaded)"]
+        );
+        assert_eq!(
+            step_with(&mut p, &[crit.clone()], &k, &[], 60 * 96 + 2, &held),
+            ["s@x speed/webinar: repeat critical (threaded)"]
+        );
+        // Another episode of the same series is not acknowledged.
+        let mut q = Planner::default();
+        let later = live("speed", "webinar", Severity::Warning, 5, &["s@x"]);
+        step(&mut q, &[later.clone()], &k, &[], 5);
+        assert_eq!(
+            step(&mut q, &[later.clone()], &k, &[], 6),
+            ["s@x speed/webinar: firing warning"]
+        );
+        assert_eq!(
+            step_with(&mut q, &[later], &k, &[], 60 * 24 + 7, &held),
+            ["s@x speed/webinar: repeat warning (threaded)"]
+        );
+    }
+
+    #[test]
+    fn a_muted_receiver_hears_what_is_still_true_when_the_mute_ends() {
+        let mut p = Planner::default();
+        let k = known(&[("speed", true), ("volume", true)]);
+        let a = live("speed", "webinar", Severity::Critical, 0, &["s@x", "m@x"]);
+        let b = live("volume", "all", Severity::Warning, 0, &["s@x"]);
+        let held = Held {
+            muted: ["s@x".to_owned()].into(),
+            ..Held::default()
+        };
+        assert!(step_with(&mut p, &[a.clone(), b.clone()], &k, &[], 0, &held).is_empty());
+        // m@x is told; s@x, muted, is not.
+        assert_eq!(
+            step_with(&mut p, &[a.clone(), b.clone()], &k, &[], 1, &held),
+            ["m@x speed/webinar: firing critical"]
+        );
+        // `volume` resolves during the mute: s@x was never told of it.
+        assert!(step_with(&mut p, &[a.clone()], &k, &[], 30, &held).is_empty());
+        // The mute ends: s@x hears only what is still true, at once (its
+        // wait began when the first notice was held).
+        assert_eq!(
+            step(&mut p, &[a.clone()], &k, &[], 31),
+            ["s@x speed/webinar: firing critical"]
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1055,8 +1266,8 @@ use lettre::message::Mailbox;
 
 use super::Daemon;
 use crate::eval::{Details, GroupResult, VolumeDetails};
-use crate::mail::Transport;
 use crate::mail::render::Templates;
+use crate::mail::{SendError, Transport};
 use crate::rules::Kind;
 use crate::store::OutboxRow;
 
@@ -1072,6 +1283,11 @@ pub struct MailOptions {
     /// The first retry of an undelivered mail ([`FIRST_RETRY`]); later ones
     /// double, up to 10 minutes.
     pub first_retry: TimeDelta,
+    /// The key of acknowledgement links (`--ack-secret`); without it, or
+    /// without `external_url`, notices carry none.
+    pub ack: Option<Arc<super::acks::AckKey>>,
+    /// Posts webhook, Slack and Teams notices.
+    pub poster: crate::channels::Poster,
 }
 
 /// How long after its close a missed period is still told (a daemon stopped
@@ -1088,8 +1304,24 @@ pub struct MailState {
     pub planner: Planner,
     pub pending: Vec<OutboxRow>,
     pub pause_until: Option<DateTime<Utc>>,
+    /// Webhook, Slack and Teams receivers that could not be reached or
+    /// asked to wait (HTTP 429): until when their notices wait. The mail
+    /// server's pause does not hold them, nor theirs the mail.
+    pub held: BTreeMap<String, DateTime<Utc>>,
     /// Receivers whose mail is being delivered.
     pub busy: BTreeSet<String>,
+}
+
+impl MailState {
+    /// Whether `receiver`'s notices wait at `now`: the mail server's pause
+    /// for an address, its own hold for an endpoint.
+    pub fn waits(&self, receiver: &str, now: DateTime<Utc>) -> bool {
+        if crate::channels::is_endpoint(receiver) {
+            self.held.get(receiver).is_some_and(|t| *t > now)
+        } else {
+            self.pause_until.is_some_and(|p| p > now)
+        }
+    }
 }
 
 /// Whether a closed period of a `lead_volume` objective missed its target.
@@ -1220,14 +1452,36 @@ impl Daemon {
             let Some(mut m) = self.engine().next_mail(receiver, now, &failed_threads) else {
                 return;
             };
-            let Ok(_slot) = self.smtp_slots.acquire().await else {
+            let endpoint = self.engine().rules().endpoint(&m.receiver).cloned();
+            let via = endpoint
+                .as_ref()
+                .map_or_else(|| mail.transport.describe(), |e| e.shown.clone());
+            let channel = endpoint.as_ref().map_or("email", |e| e.kind.as_str());
+            let slots = if endpoint.is_some() {
+                &self.post_slots
+            } else {
+                &self.smtp_slots
+            };
+            let Ok(_slot) = slots.acquire().await else {
                 return;
             };
             let _busy = super::Busy::new(&self.busy_deliveries);
-            let result = mail
-                .transport
-                .send(&m.id, &mail.from.email, &m.receiver, m.message.as_bytes())
-                .await;
+            let result = match &endpoint {
+                Some(e) => mail.poster.post(e, &m.message).await,
+                // An endpoint the rules no longer list: nowhere to post.
+                None if crate::channels::is_endpoint(&m.receiver) => Err(SendError {
+                    permanent: true,
+                    reason: "permanent",
+                    connection: false,
+                    message: format!("{} is no longer in the rules", m.receiver),
+                    retry_after: None,
+                }),
+                None => {
+                    mail.transport
+                        .send(&m.id, &mail.from.email, &m.receiver, m.message.as_bytes())
+                        .await
+                }
+            };
             m.attempts += 1;
             let mut pause = None;
             match result {
@@ -1245,31 +1499,39 @@ impl Daemon {
                         "review" => "review",
                         _ => "firing",
                     };
-                    self.metrics.notifications.with_label_values(&[label]).inc();
-                    tracing::info!(receiver = %m.receiver, message_id = %m.id, subject = %m.subject, via = %mail.transport.describe(), "Mail delivered.");
+                    self.metrics
+                        .notifications
+                        .with_label_values(&[label, channel])
+                        .inc();
+                    tracing::info!(receiver = %m.receiver, message_id = %m.id, subject = %m.subject, via = %via, channel, "Notice delivered.");
                 }
                 Err(e) if e.permanent => {
                     m.state = Delivery::Failed;
                     m.last_error = Some(e.message.clone());
                     self.metrics
                         .notifications_failed
-                        .with_label_values(&[e.reason])
+                        .with_label_values(&[e.reason, channel])
                         .inc();
-                    tracing::error!(receiver = %m.receiver, message_id = %m.id, subject = %m.subject, error = %e, "The mail server refused a mail for good; it is not tried again.");
+                    tracing::error!(receiver = %m.receiver, message_id = %m.id, subject = %m.subject, via = %via, channel, error = %e, "A notice was refused for good; it is not tried again.");
                 }
                 Err(e) => {
                     let now = self.now();
                     m.next_attempt_at = self.engine().retry_at(m.attempts, now);
+                    // The server asked for a wait: at least that.
+                    if let Some(wait) = e.retry_after.and_then(|w| TimeDelta::from_std(w).ok()) {
+                        m.next_attempt_at = m.next_attempt_at.max(now + wait);
+                    }
                     m.last_error = Some(e.message.clone());
                     self.metrics
                         .notifications_failed
-                        .with_label_values(&[e.reason])
+                        .with_label_values(&[e.reason, channel])
                         .inc();
-                    tracing::warn!(receiver = %m.receiver, message_id = %m.id, error = %e, reason = e.reason, attempts = m.attempts, retry_at = %m.next_attempt_at, "A mail could not be delivered; it is tried again.");
+                    tracing::warn!(receiver = %m.receiver, message_id = %m.id, via = %via, channel, error = %e, reason = e.reason, attempts = m.attempts, retry_at = %m.next_attempt_at, "A notice could not be delivered; it is tried again.");
                     failed_threads.insert((m.objective.clone(), m.group.clone()));
-                    if e.connection {
-                        // The server itself is not answering: every
-                        // receiver's mail waits for the retry.
+                    if e.connection || e.retry_after.is_some() || e.reason == "rate_limited" {
+                        // The server itself is not answering, or asked for
+                        // a wait: the mail server's pause holds every
+                        // address's mail; an endpoint's, its own notices.
                         pause = Some(m.next_attempt_at);
                     }
                 }

@@ -49,6 +49,8 @@ pub struct PageView {
     pub source_alert: Option<AlertView>,
     /// Every objective of the running rules, in the order they are shown.
     pub objectives: Vec<ObjectiveView>,
+    /// Silences in force, to come, and ended lately, newest first.
+    pub silences: Vec<SilenceLine>,
 }
 
 /// One objective: what it measures, when it runs, and what it last found.
@@ -153,6 +155,23 @@ pub struct AlertView {
     pub episode: Option<DateTime<Utc>>,
     /// What is wrong, e.g. `breached: 81% worked in 4h, target 95%`.
     pub summary: String,
+    /// Why its notices are held, if they are: `silenced by Ana until …:
+    /// why`, `acknowledged by Ana at …` (docs/CHANNELS.md).
+    pub held: Vec<String>,
+}
+
+/// A silence, as the page lists it.
+#[derive(Debug, Clone)]
+pub struct SilenceLine {
+    pub id: String,
+    /// `active`, `pending` or `expired`.
+    pub state: &'static str,
+    /// What it matches, in words.
+    pub matches: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub created_by: String,
+    pub comment: String,
 }
 
 /// The history of one group, drawn as one line of a chart.
@@ -183,6 +202,7 @@ pub fn render(view: &PageView) -> String {
     for objective in &view.objectives {
         objective_section(&mut out, objective, view.now, view.timezone);
     }
+    silences(&mut out, view);
     out.push_str("</main>\n");
     let _ = writeln!(
         out,
@@ -769,13 +789,45 @@ fn alert_html(alert: &AlertView, now: DateTime<Utc>, tz: Tz) -> String {
             time_html(e, now, tz)
         )
     });
+    let held: String = alert
+        .held
+        .iter()
+        .map(|h| format!(" <span class=\"held\">{}</span>", esc(h)))
+        .collect();
     format!(
-        "<span class=\"alert {} {}\">{state} {}</span> <span class=\"since\">since {}</span>{episode}",
+        "<span class=\"alert {} {}\">{state} {}</span> <span class=\"since\">since {}</span>{episode}{held}",
         if firing { "firing" } else { "pending" },
         alert.severity,
         alert.severity,
         time_html(alert.since, now, tz)
     )
+}
+
+/// The silences: who silenced what, until when, and why.
+fn silences(out: &mut String, view: &PageView) {
+    if view.silences.is_empty() {
+        return;
+    }
+    out.push_str(concat!(
+        "<section class=\"card\" id=\"silences\">\n<h2>Silences</h2>\n",
+        "<p class=\"muted\">Silenced alerts are evaluated and shown as usual; their notices wait until the silence ends, and a resolution still reaches everyone told that they fired.</p>\n",
+        "<table class=\"stack\">\n<thead><tr><th>State</th><th>Matches</th><th>From</th><th>Until</th><th>By</th><th>Why</th><th class=\"wide\">Id</th></tr></thead>\n<tbody>\n",
+    ));
+    for s in &view.silences {
+        let _ = writeln!(
+            out,
+            "<tr class=\"silence-{}\"><td data-label=\"State\">{}</td><td data-label=\"Matches\">{}</td><td data-label=\"From\">{}</td><td data-label=\"Until\">{}</td><td data-label=\"By\">{}</td><td data-label=\"Why\">{}</td><td class=\"wide\" data-label=\"Id\"><code>{}</code></td></tr>",
+            s.state,
+            s.state,
+            esc(&s.matches),
+            time_html(s.starts_at, view.now, view.timezone),
+            time_html(s.ends_at, view.now, view.timezone),
+            esc(&s.created_by),
+            esc(&s.comment),
+            esc(&s.id),
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</section>\n");
 }
 
 fn owners(owner: &[String]) -> String {
@@ -1291,6 +1343,7 @@ abbr{text-decoration:none}
 .alert.firing.critical{background:#c81e1e;color:#fff}
 .alert.firing.warning{background:#b45309;color:#fff}
 .alert.pending{border:1px solid currentColor;padding:0 6px;color:#8a4b00;background:#fff}
+.held{display:inline-block;margin-left:4px;padding:0 6px;border-radius:4px;background:#e5e7eb;color:#374151;font-size:.85em}
 .alert.pending.critical{color:#a3131b}
 .since{font-size:12px}
 time{white-space:nowrap}
@@ -1386,6 +1439,7 @@ mod tests {
             reload_error: None,
             source_alert: None,
             objectives,
+            silences: Vec::new(),
         }
     }
 
@@ -1396,6 +1450,7 @@ mod tests {
             since,
             episode: None,
             summary: summary.to_owned(),
+            held: Vec::new(),
         }
     }
 

@@ -89,6 +89,8 @@ pub fn notices(grouping: Grouping) -> Result<MailOptions, String> {
         external_url: None,
         grouping,
         first_retry: super::notify::FIRST_RETRY,
+        ack: None,
+        poster: crate::channels::Poster::new(crate::channels::POST_TIMEOUT)?,
     })
 }
 

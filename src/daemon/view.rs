@@ -24,7 +24,25 @@ pub fn page(daemon: &Daemon) -> PageView {
         .map(|e| {
             let mut v = objective_view(e);
             v.leads = leads_view(&board, &rules, e);
+            for g in &mut v.groups {
+                if let (Some(a), Some(s)) = (g.alert.as_mut(), e.series.get(&g.group)) {
+                    a.held = holds_of(&board, &e.objective.name, &g.group, s, now);
+                }
+            }
             v
+        })
+        .collect();
+    let silences = board
+        .silences
+        .iter()
+        .map(|s| super::page::SilenceLine {
+            id: s.id.clone(),
+            state: super::holds::silence_state(s, now),
+            matches: super::holds::matchers_text(s),
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+            created_by: s.created_by.clone(),
+            comment: s.comment.clone(),
         })
         .collect();
     PageView {
@@ -41,8 +59,10 @@ pub fn page(daemon: &Daemon) -> PageView {
             since: board.source.active_since.unwrap_or(now),
             episode: None,
             summary: source_summary(&board),
+            held: Vec::new(),
         }),
         objectives,
+        silences,
     }
 }
 
@@ -79,7 +99,40 @@ fn alert_view(s: &Series, episode: Option<DateTime<Utc>>, summary: &str) -> Opti
         since,
         episode: episode.filter(|e| *e < since),
         summary: summary.to_owned(),
+        held: Vec::new(),
     })
+}
+
+/// Why an alert's notices are held: the silence in force that matches it,
+/// and the acknowledgement of its episode at its severity.
+fn holds_of(
+    board: &super::Board,
+    objective: &str,
+    group: &str,
+    s: &Series,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let tz = board.timezone;
+    let mut out = Vec::new();
+    if let Some(x) = board.silence_of(objective, group, s.severity, now) {
+        out.push(format!(
+            "silenced by {} until {}: {}",
+            x.created_by,
+            crate::mail::render::when(x.ends_at, tz),
+            x.comment
+        ));
+    }
+    if let (Some(fired), Some(sev)) = (s.fired_at, s.severity)
+        && let Some(a) = board.ack_of(objective, group, fired)
+        && a.severity == sev
+    {
+        out.push(format!(
+            "acknowledged by {} at {}",
+            a.acked_by,
+            crate::mail::render::when(a.acked_at, tz)
+        ));
+    }
+    out
 }
 
 fn objective_view(e: &Entry) -> ObjectiveView {
@@ -281,6 +334,7 @@ fn crate_rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
 
 /// `GET /api/v1/alerts`: every pending and firing alert.
 pub fn alerts_json(daemon: &Daemon) -> Value {
+    let now = daemon.now();
     let board = daemon.board();
     let source_firing = board.source.state == super::alerts::State::Firing;
     let failing: Vec<&str> = board
@@ -322,6 +376,11 @@ pub fn alerts_json(daemon: &Daemon) -> Value {
             // While the "evaluation failing" alert fires, the alerts of the
             // objectives it covers are held back: their figures are stale.
             "inhibited": source_firing && failing.contains(&name),
+            // Held by a silence in force, and acknowledged (docs/CHANNELS.md).
+            "silenced_by": board.silence_of(name, g, s.severity, now).map(|x| x.id.clone()),
+            "acknowledged": s.fired_at.and_then(|f| board.ack_of(name, g, f))
+                .filter(|a| Some(a.severity) == s.severity)
+                .map(|a| json!({ "by": a.acked_by, "at": crate_rfc3339(a.acked_at) })),
         }));
     }
     json!({ "alerts": alerts })

@@ -52,6 +52,9 @@ pub struct SendError {
     pub connection: bool,
     /// What the server said (with its reply code) or what went wrong.
     pub message: String,
+    /// How long the server asked to wait before the next attempt (an HTTP
+    /// `Retry-After`).
+    pub retry_after: Option<Duration>,
 }
 
 impl std::fmt::Display for SendError {
@@ -195,6 +198,7 @@ impl Transport {
                     reason: "permanent",
                     connection: false,
                     message: format!("{to} is not a mail address: {e}"),
+                    retry_after: None,
                 })?;
                 let envelope = lettre::address::Envelope::new(Some(from.clone()), vec![to])
                     .map_err(|e| SendError {
@@ -202,6 +206,7 @@ impl Transport {
                         reason: "permanent",
                         connection: false,
                         message: e.to_string(),
+                        retry_after: None,
                     })?;
                 let deadline = *step * *steps;
                 match tokio::time::timeout(deadline, transport.send_raw(&envelope, message)).await {
@@ -218,6 +223,7 @@ impl Transport {
                             steps,
                             step.as_secs_f64()
                         ),
+                        retry_after: None,
                     }),
                 }
             }
@@ -226,6 +232,7 @@ impl Transport {
                 reason: "temporary",
                 connection: true,
                 message: format!("writing {}: {e}", dir.join(eml_name(id)).display()),
+                retry_after: None,
             }),
         }
     }
@@ -246,6 +253,7 @@ pub fn classify(e: &lettre::transport::smtp::Error) -> SendError {
             reason: if auth { "auth" } else { "permanent" },
             connection: false,
             message,
+            retry_after: None,
         };
     }
     // What lettre refuses itself, with no reply from the server: no login
@@ -259,6 +267,7 @@ pub fn classify(e: &lettre::transport::smtp::Error) -> SendError {
             reason: if auth { "auth" } else { "permanent" },
             connection: false,
             message,
+            retry_after: None,
         };
     }
     // lettre's own deadline (on the TCP connection), or the system's.
@@ -268,6 +277,7 @@ pub fn classify(e: &lettre::transport::smtp::Error) -> SendError {
             reason: "timeout",
             connection: true,
             message,
+            retry_after: None,
         };
     }
     SendError {
@@ -278,6 +288,7 @@ pub fn classify(e: &lettre::transport::smtp::Error) -> SendError {
         // the connection.
         connection: !e.is_transient() || code.as_deref() == Some("421"),
         message,
+        retry_after: None,
     }
 }
 

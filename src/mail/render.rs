@@ -129,6 +129,9 @@ pub struct Notice<'a> {
     pub receiver: &'a str,
     /// The status page's base URL (`--external-url`).
     pub external_url: Option<&'a str>,
+    /// For a firing alert: the signed link that acknowledges its episode
+    /// (`--ack-secret`, docs/CHANNELS.md).
+    pub ack: Option<String>,
 }
 
 /// One figure: a label and its value, formatted.
@@ -215,6 +218,9 @@ pub struct View {
     pub database: String,
     /// The status page, at the objective's section.
     pub link: Option<String>,
+    /// For a firing alert: the link that acknowledges it (no reminders
+    /// while it stays at this status).
+    pub ack: Option<String>,
     pub receiver: String,
     /// Where the objective is written (`rules/acme.yaml:40`).
     pub origin: Option<String>,
@@ -1168,6 +1174,7 @@ pub fn view(n: &Notice<'_>) -> View {
             .collect(),
         database: n.database.to_owned(),
         link,
+        ack: n.ack.clone(),
         receiver: n.receiver.to_owned(),
         origin,
         timezone: tz.name().to_owned(),
@@ -1228,6 +1235,7 @@ fn sample(kind: MailKind) -> View {
         }],
         database: "sqlite://handoff.db".to_owned(),
         link: Some("http://handoff.example/#objective-speed-to-lead".to_owned()),
+        ack: Some("http://handoff.example/ack?o=speed-to-lead&g=webinar&e=1&s=0".to_owned()),
         receiver: "sales@acme.example".to_owned(),
         origin: Some("rules/acme.yaml:40".to_owned()),
         timezone: "America/New_York".to_owned(),

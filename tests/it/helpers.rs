@@ -329,6 +329,16 @@ impl TestDb {
             .map(|r| r.iter().map(Cell::oi).collect())
             .collect()
     }
+
+    /// The first column of a query's rows, as text; NULL as "".
+    #[cfg_attr(not(feature = "http-tests"), allow(dead_code))]
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        self.rows(sql, sql, sql)
+            .await
+            .into_iter()
+            .map(|r| r.first().and_then(Cell::os).unwrap_or_default())
+            .collect()
+    }
 }
 
 /// The whole lead store, as plain rows.

@@ -73,6 +73,8 @@ pub(crate) fn mail_options(transport: Transport) -> MailOptions {
             group_interval: chrono::TimeDelta::seconds(1),
         },
         first_retry: chrono::TimeDelta::seconds(1),
+        ack: None,
+        poster: handoff::channels::Poster::new(std::time::Duration::from_secs(5)).unwrap(),
     }
 }
 
@@ -1062,6 +1064,7 @@ fn each_kind_of_mail_reads_as_reviewed() {
         database: "postgres://handoff:***@db.acme.example/crm",
         receiver: "sales-managers@acme.example",
         external_url: Some("https://handoff.acme.example"),
+        ack: None,
     };
     // speed-to-lead, webinar, 40 minutes later: 37 of 40 (92.5%) meet the 90%
     // target again; the alert is held by keep_firing_for.
@@ -1077,6 +1080,17 @@ fn each_kind_of_mail_reads_as_reviewed() {
                 latest: Some(&speed_now),
                 latest_measured_at: Some(t("2026-11-20T15:45:00Z")),
                 held_until: Some(t("2026-11-20T16:45:00Z")),
+                ..base.clone()
+            },
+        ),
+        (
+            // With --ack-secret: the link that stops the reminders.
+            "breach_ack",
+            Notice {
+                ack: Some(
+                    "https://handoff.acme.example/ack?o=speed-to-lead&g=webinar&e=1795640700000000&s=0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+                        .to_owned(),
+                ),
                 ..base.clone()
             },
         ),

@@ -8,6 +8,7 @@ mod helpers;
 
 mod backtest;
 mod changelog;
+mod channels;
 mod cli;
 mod codes;
 mod daemon;
