@@ -135,27 +135,31 @@ impl Card {
     }
 
     /// The card of a notice told once (a trend, the review): its subject,
-    /// the first lines of its text, and the link to the review.
+    /// the opening lines of its text (up to its first heading: the tables
+    /// are the review page's), and the link to the review.
     pub fn of_text(
         kind: &str,
-        title: &str,
         subject: &str,
         text: &str,
         link: Option<String>,
         alert: AlertId,
     ) -> Card {
+        let plain = subject.trim_start_matches("[handoff] ");
+        let heading =
+            |l: &str| l.chars().any(char::is_alphabetic) && !l.chars().any(char::is_lowercase);
         let lines: Vec<String> = text
             .lines()
             .map(str::trim_end)
-            .filter(|l| !l.trim().is_empty())
-            .take(12)
+            .filter(|l| !l.trim().is_empty() && *l != subject)
+            .take_while(|l| !heading(l))
+            .take(6)
             .map(str::to_owned)
             .collect();
         Card {
             kind: kind.to_owned(),
-            title: title.to_owned(),
+            title: plain.split(": ").next().unwrap_or(plain).to_owned(),
             subject: subject.to_owned(),
-            headline: subject.to_owned(),
+            headline: plain.to_owned(),
             lines,
             facts: Vec::new(),
             list: None,
@@ -195,7 +199,15 @@ impl Card {
             description.push('\n');
             description.push_str(l);
         }
-        let annotations = json!({ "summary": self.subject, "description": description });
+        let mut annotations = json!({ "summary": self.subject, "description": description });
+        if let Some(ack) = &self.ack {
+            // The link that stops the reminders (docs/CHANNELS.md).
+            annotations["ack_url"] = json!(ack);
+        }
+        // A notice told once (a missed period, an SLA change, a trend, the
+        // review) is its own alert: it must not merge with, or reopen, the
+        // incident of the series' breach.
+        let once = (a.severity == "info").then_some(a.alertname.as_str());
         let ends_at = match (a.firing, a.ends_at) {
             (false, Some(t)) => rfc3339(t),
             (false, None) => rfc3339(a.starts_at),
@@ -204,10 +216,13 @@ impl Card {
         };
         json!({
             "version": "4",
-            "groupKey": format!(
-                "{{}}:{{objective={:?}, group={:?}}}",
-                a.objective, a.group
-            ),
+            "groupKey": match once {
+                Some(name) => format!(
+                    "{{}}:{{alertname={name:?}, objective={:?}, group={:?}}}",
+                    a.objective, a.group
+                ),
+                None => format!("{{}}:{{objective={:?}, group={:?}}}", a.objective, a.group),
+            },
             "truncatedAlerts": 0,
             "status": status,
             "receiver": receiver,
@@ -222,7 +237,7 @@ impl Card {
                 "startsAt": rfc3339(a.starts_at),
                 "endsAt": ends_at,
                 "generatorURL": self.link.clone().unwrap_or_default(),
-                "fingerprint": fingerprint(&a.objective, &a.group),
+                "fingerprint": fingerprint(once, &a.objective, &a.group),
             }],
         })
     }
@@ -256,6 +271,9 @@ impl Card {
         }
         if let Some(list) = self.list.as_ref().filter(|l| !l.rows.is_empty()) {
             let mut t = format!("*{}* ({})", mrkdwn(&list.title), mrkdwn(&list.count));
+            if !list.columns.is_empty() {
+                t.push_str(&format!("\n_{}_", mrkdwn(&list.columns.join(" · "))));
+            }
             for row in list.rows.iter().take(LIST_ROWS) {
                 t.push_str("\n• ");
                 t.push_str(&mrkdwn(&row.join(" · ")));
@@ -318,6 +336,9 @@ impl Card {
             let mut items = vec![
                 json!({ "type": "TextBlock", "text": format!("{} ({})", list.title, list.count), "weight": "Bolder", "wrap": true }),
             ];
+            if !list.columns.is_empty() {
+                items.push(json!({ "type": "TextBlock", "text": list.columns.join(" · "), "wrap": true, "size": "Small", "weight": "Bolder" }));
+            }
             for row in list.rows.iter().take(LIST_ROWS) {
                 items.push(json!({ "type": "TextBlock", "text": row.join(" · "), "wrap": true, "isSubtle": true }));
             }
@@ -352,6 +373,8 @@ impl Card {
     fn header(&self) -> String {
         let a = &self.alert;
         match (a.objective.is_empty(), a.group.as_str()) {
+            // The review and trend notices' own heading.
+            _ if self.kind == "review" || self.kind == "trend" => self.title.clone(),
             (true, _) => self.title.clone(),
             (false, "" | "all") => format!("{}: {}", self.title, a.objective),
             (false, g) => format!("{}: {} ({g})", self.title, a.objective),
@@ -383,9 +406,14 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 
 /// The alert's fingerprint: 16 hex digits of a hash of (objective, group),
 /// the same through a change of severity, so that a receiver keeps one
-/// incident per series.
-pub fn fingerprint(objective: &str, group: &str) -> String {
-    let h = xxhash_rust::xxh3::xxh3_64(format!("{objective}\u{0}{group}").as_bytes());
+/// incident per series; a notice told once (`once`: its alertname) hashes
+/// its name too.
+pub fn fingerprint(once: Option<&str>, objective: &str, group: &str) -> String {
+    let text = match once {
+        Some(name) => format!("{name}\u{0}{objective}\u{0}{group}"),
+        None => format!("{objective}\u{0}{group}"),
+    };
+    let h = xxhash_rust::xxh3::xxh3_64(text.as_bytes());
     format!("{h:016x}")
 }
 
@@ -533,15 +561,24 @@ pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
 pub fn scrub(text: &str, endpoint: &Endpoint) -> String {
     let url = endpoint.url();
     let mut out = text.replace(url, "…");
-    if let Some(rest) = url.split_once("://").map(|(_, r)| r)
-        && let Some((_, path)) = rest.split_once('/')
-    {
-        // The whole path, then each of its segments long enough to be a
-        // secret on its own.
-        let path = format!("/{path}");
-        out = out.replace(&path, "/…");
-        for seg in path.split(['/', '?', '&', '=']).filter(|s| s.len() >= 6) {
-            out = out.replace(seg, "…");
+    let Some((_, rest)) = url.split_once("://") else {
+        return out;
+    };
+    let cut = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(cut);
+    // A user and password before the host.
+    if let Some((user, _)) = authority.rsplit_once('@') {
+        out = out.replace(user, "…");
+    }
+    if !tail.is_empty() {
+        // The whole path and query, then each of their parts long enough to
+        // be a secret on its own.
+        out = out.replace(tail, &format!("{}…", &tail[..1]));
+        for part in tail
+            .split(['/', '?', '&', '=', '#'])
+            .filter(|s| s.len() >= 6)
+        {
+            out = out.replace(part, "…");
         }
     }
     out
@@ -598,6 +635,18 @@ mod tests {
         // One series, one fingerprint, firing or resolved.
         assert_eq!(a["fingerprint"], r["alerts"][0]["fingerprint"]);
         assert_eq!(a["fingerprint"].as_str().unwrap().len(), 16);
+        assert_eq!(
+            a["annotations"]["ack_url"],
+            "https://handoff.acme.example/ack/abc.def"
+        );
+        // A missed period of the same series is an alert of its own.
+        let mut missed = card(true);
+        missed.ack = None;
+        missed.alert.alertname = "HandoffPeriodMissed".into();
+        missed.alert.severity = "info";
+        let m = missed.webhook("sales", None);
+        assert_ne!(m["alerts"][0]["fingerprint"], a["fingerprint"]);
+        assert_ne!(m["groupKey"], v["groupKey"]);
     }
 
     #[test]
@@ -628,6 +677,40 @@ mod tests {
         );
         assert_eq!(retry_after("86400", now), Some(Duration::from_secs(3600)));
         assert_eq!(retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn scrub_removes_the_path_query_and_password_wherever_quoted() {
+        let rules = crate::rules::load_str(
+            "r.yaml",
+            "version: 1\ntimezone: UTC\nteams:\n  t: { webhook: 'https://bot:pa55word@h.example/hooks?token=TOKEN123456&x=1' }\nobjectives:\n  - name: volume\n    kind: lead_volume\n    owner: t\n    schedule: '* * * * *'\n    window: month\n    target: 10\n",
+        )
+        .unwrap();
+        let e = rules.team("t").unwrap().webhook[0].clone();
+        let said = "POST https://bot:pa55word@h.example/hooks?token=TOKEN123456&x=1 failed; \
+                    path /hooks?token=TOKEN123456&x=1; token TOKEN123456; user bot:pa55word";
+        let s = scrub(said, &e);
+        for secret in ["TOKEN123456", "pa55word"] {
+            assert!(!s.contains(secret), "{s}");
+        }
+        assert!(s.starts_with("POST … failed; path /…; token …;"), "{s}");
+    }
+
+    #[test]
+    fn a_review_card_is_its_opening_lines_not_its_tables() {
+        let subject = "[handoff] Review of November 2026: 3 promises met, 2 missed";
+        let text = format!(
+            "{subject}\n\nReview of November 2026 (Sun 1 Nov to Tue 1 Dec)\nMet: a, b, c. Missed: d, e.\n\nPROMISES\nd (lead_volume): MISSED\n  group  Nov  Oct\n"
+        );
+        let mut alert = alert(true);
+        alert.severity = "info";
+        let c = Card::of_text("review", subject, &text, None, alert);
+        let v = c.slack();
+        assert_eq!(v["blocks"][0]["text"]["text"], "Review of November 2026");
+        assert_eq!(
+            v["blocks"][1]["text"]["text"],
+            "*Review of November 2026: 3 promises met, 2 missed*\nReview of November 2026 (Sun 1 Nov to Tue 1 Dec)\nMet: a, b, c. Missed: d, e."
+        );
     }
 
     #[test]

@@ -1451,7 +1451,16 @@ fn check(path: &std::path::Path) -> ExitCode {
 /// The rule set under `--rules`, or `None` after printing every error (and,
 /// when there are no rules at all, where they were looked for).
 fn load_rules(global: &GlobalArgs) -> Option<crate::rules::RuleSet> {
-    match crate::rules::load_dir(&global.rules) {
+    report_rules(global, crate::rules::load_dir(&global.rules))
+}
+
+/// Prints the errors of rules that did not load, with a hint where none
+/// were found.
+fn report_rules(
+    global: &GlobalArgs,
+    loaded: Result<crate::rules::RuleSet, crate::rules::LoadErrors>,
+) -> Option<crate::rules::RuleSet> {
+    match loaded {
         Ok(rules) => Some(rules),
         Err(errors) => {
             eprint!("{errors}");
@@ -1643,7 +1652,11 @@ async fn reading_store(global: &GlobalArgs, doing: &str) -> anyhow::Result<Store
 /// `handoff review`: the review of a closed period (docs/REVIEW.md).
 async fn silence(global: &GlobalArgs, cmd: SilenceCommand) -> anyhow::Result<ExitCode> {
     use crate::daemon::holds;
-    let Some(rules) = load_rules(global) else {
+    // Names and the zone only: the webhook secrets need not be in this shell.
+    let Some(rules) = report_rules(
+        global,
+        crate::rules::load_dir_without_secrets(&global.rules),
+    ) else {
         return Ok(ExitCode::FAILURE);
     };
     let now = chrono::Utc::now().trunc_subsecs(6);
@@ -1747,7 +1760,8 @@ async fn silence(global: &GlobalArgs, cmd: SilenceCommand) -> anyhow::Result<Exi
             if s.ends_at <= now {
                 println!("silence {id} had already ended");
             } else {
-                s.ends_at = now.max(s.starts_at);
+                s.ends_at = now;
+                s.starts_at = s.starts_at.min(now);
                 s.updated_at = now;
                 store
                     .record(&crate::store::Journal {

@@ -85,6 +85,8 @@ pub enum Input {
     /// An alert episode was acknowledged: no reminders while it stays at
     /// the severity acknowledged.
     Acked(Box<AckRow>),
+    /// The acknowledgements as the database holds them now.
+    Acks(Vec<AckRow>),
 }
 
 /// Saved state, as the shell read it from the database.
@@ -287,6 +289,17 @@ impl Engine {
             }
             Input::Acked(row) => {
                 self.acked(*row);
+                Effects::default()
+            }
+            Input::Acks(rows) => {
+                let acks: BTreeMap<_, _> = rows
+                    .into_iter()
+                    .map(|a| ((a.objective.clone(), a.group.clone(), a.episode), a))
+                    .collect();
+                if self.board.acks != acks {
+                    self.board.acks = acks;
+                    self.board.generation += 1;
+                }
                 Effects::default()
             }
         }
@@ -531,8 +544,7 @@ impl Engine {
                     starts_at: review.period.end,
                     ends_at: None,
                 };
-                let title = if kind == "trend" { "TREND" } else { "REVIEW" };
-                Card::of_text(kind, title, &rendered.subject, &rendered.text, link, alert)
+                Card::of_text(kind, &rendered.subject, &rendered.text, link, alert)
             };
             let message = match compose(
                 &rules,
@@ -614,6 +626,25 @@ impl Engine {
         };
         effects.transitions = logged;
         effects.record = journal;
+        // An alert that changed severity is no longer what was
+        // acknowledged: its reminders come again, and a new acknowledgement
+        // may be given (docs/CHANNELS.md).
+        for l in &effects.transitions {
+            if l.transition.to != crate::codes::Change::Escalated {
+                continue;
+            }
+            let stale: Vec<_> = self
+                .board
+                .acks
+                .keys()
+                .filter(|(o, g, _)| *o == l.objective && *g == l.group)
+                .cloned()
+                .collect();
+            for k in stale {
+                self.board.acks.remove(&k);
+                effects.record.unack.push(k);
+            }
+        }
         effects
     }
 

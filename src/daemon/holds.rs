@@ -62,19 +62,22 @@ impl NewSilence {
     ///
     /// What is wrong, in a sentence.
     pub fn check(self, rules: &RuleSet, now: DateTime<Utc>) -> Result<SilenceRow, String> {
-        let text = |v: Option<String>, what: &str| -> Result<String, String> {
+        let text = |v: Option<String>, what: &str, max: usize| -> Result<String, String> {
             let v = v.map(|s| s.trim().to_owned()).unwrap_or_default();
             if v.is_empty() {
                 return Err(format!("say {what}"));
             }
-            if v.chars().count() > 1000 {
-                return Err(format!("{what} is too long (at most 1000 characters)"));
+            if v.chars().count() > max {
+                return Err(format!("{what} is too long (at most {max} characters)"));
             }
             Ok(v)
         };
-        let created_by = text(self.created_by, "who silences (created_by)")?;
-        let comment = text(self.comment, "why (comment)")?;
+        let created_by = text(self.created_by, "who silences (created_by)", 200)?;
+        let comment = text(self.comment, "why (comment)", 1000)?;
         let m = self.matchers;
+        if m.group.as_ref().is_some_and(|g| g.chars().count() > 200) {
+            return Err("the group is too long (at most 200 characters)".to_owned());
+        }
         let objective = m.objective.filter(|o| !o.is_empty());
         if let Some(o) = &objective
             && rules.objective(o).is_none()
@@ -188,13 +191,8 @@ impl Daemon {
         let silences = self.store.silences(now - SILENCES_SHOWN_FOR).await?;
         let acks = self.store.acks().await?;
         let mut engine = self.engine();
-        let known = engine.board.acks.len();
         engine.handle(Input::Silences(silences));
-        if acks.len() != known {
-            for a in acks {
-                engine.handle(Input::Acked(Box::new(a)));
-            }
-        }
+        engine.handle(Input::Acks(acks));
         drop(engine);
         self.mail_wake.notify_one();
         Ok(())
@@ -311,7 +309,8 @@ pub async fn expire(
     if s.ends_at <= now {
         return axum::Json(silence_json(&s, now)).into_response();
     }
-    s.ends_at = now.max(s.starts_at);
+    s.ends_at = now;
+    s.starts_at = s.starts_at.min(now);
     s.updated_at = now;
     if let Err(e) = d
         .store
@@ -371,6 +370,15 @@ fn standing(d: &Daemon, e: &Episode) -> Standing {
     }
 }
 
+/// `speed-to-lead (webinar)`, or `speed-to-lead` for an objective not split
+/// into groups; escaped for HTML.
+fn series_name(e: &Episode) -> String {
+    match e.group.as_str() {
+        "" | "all" => esc(&e.objective),
+        g => format!("{} ({})", esc(&e.objective), esc(g)),
+    }
+}
+
 fn status_word(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "breached",
@@ -406,7 +414,7 @@ button{{margin-top:12px;background:#1f2937;color:#fff;border:0;border-radius:6px
 }
 
 /// The episode a link names, if its signature is the daemon's.
-fn verified(d: &Daemon, link: &AckLink) -> Result<Episode, Response> {
+fn verified(d: &Daemon, link: &AckLink) -> Result<Episode, Box<Response>> {
     let bad = || {
         ack_page(
             StatusCode::FORBIDDEN,
@@ -417,14 +425,14 @@ fn verified(d: &Daemon, link: &AckLink) -> Result<Episode, Response> {
         )
     };
     let Some(key) = d.options.mail.as_ref().and_then(|m| m.ack.as_deref()) else {
-        return Err(ack_page(
+        return Err(Box::new(ack_page(
             StatusCode::NOT_FOUND,
             "Acknowledgements are off",
             "<p>This handoff was started without <code>--ack-secret</code>.</p>",
-        ));
+        )));
     };
     let Some(fired_at) = DateTime::from_timestamp_micros(link.e) else {
-        return Err(bad());
+        return Err(Box::new(bad()));
     };
     let e = Episode {
         objective: link.o.clone(),
@@ -434,7 +442,7 @@ fn verified(d: &Daemon, link: &AckLink) -> Result<Episode, Response> {
     if key.verify(&e, &link.s) {
         Ok(e)
     } else {
-        Err(bad())
+        Err(Box::new(bad()))
     }
 }
 
@@ -447,9 +455,9 @@ fn when(d: &Daemon, t: DateTime<Utc>) -> String {
 pub async fn ack_confirm(State(d): State<Arc<Daemon>>, Query(link): Query<AckLink>) -> Response {
     let e = match verified(&d, &link) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
-    let name = format!("{} ({})", esc(&e.objective), esc(&e.group));
+    let name = series_name(&e);
     let existing = d
         .board()
         .ack_of(&e.objective, &e.group, e.fired_at)
@@ -511,7 +519,7 @@ pub async fn ack_confirm(State(d): State<Arc<Daemon>>, Query(link): Query<AckLin
 pub async fn ack_record(State(d): State<Arc<Daemon>>, Form(link): Form<AckLink>) -> Response {
     let e = match verified(&d, &link) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let by = link
         .by
@@ -551,9 +559,8 @@ pub async fn ack_record(State(d): State<Arc<Daemon>>, Form(link): Form<AckLink>)
             StatusCode::OK,
             "Already acknowledged",
             &format!(
-                "<p>{} ({}) was acknowledged by <strong>{}</strong> at {}.</p>",
-                esc(&e.objective),
-                esc(&e.group),
+                "<p>{} was acknowledged by <strong>{}</strong> at {}.</p>",
+                series_name(&e),
                 esc(&a.acked_by),
                 esc(&when(&d, a.acked_at))
             ),
@@ -582,11 +589,10 @@ pub async fn ack_record(State(d): State<Arc<Daemon>>, Form(link): Form<AckLink>)
         StatusCode::OK,
         "Acknowledged",
         &format!(
-            "<p>{} ({}) is acknowledged by <strong>{}</strong> at {}. No reminders go while it \
+            "<p>{} is acknowledged by <strong>{}</strong> at {}. No reminders go while it \
              stays {}; everyone it goes to still hears when its status changes or it \
              resolves.</p>",
-            esc(&e.objective),
-            esc(&e.group),
+            series_name(&e),
             esc(&by),
             esc(&when(&d, now)),
             status_word(severity)

@@ -156,8 +156,11 @@ async fn finish(response: Response) -> Response {
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     let failed = parts.status.is_client_error() || parts.status.is_server_error();
+    // A page of our own (the acknowledgement page's refusals) is read by a
+    // person in a browser: it stays a page.
     if !failed
         || content_type.starts_with("application/json")
+        || content_type.starts_with("text/html")
         || parts.extensions.get::<PlainText>().is_some()
     {
         return Response::from_parts(parts, body);

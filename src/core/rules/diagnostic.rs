@@ -54,9 +54,11 @@ impl LoadError {
         message: String,
     ) -> LoadError {
         let source_line = text.lines().nth(line.saturating_sub(1) as usize).map(|l| {
-            l.chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect::<String>()
+            mask_urls(
+                &l.chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect::<String>(),
+            )
         });
         LoadError {
             file: file.to_owned(),
@@ -194,6 +196,52 @@ impl fmt::Display for LoadErrors {
 
 impl std::error::Error for LoadErrors {}
 
+/// `line` with what follows the host of every URL in it (the path and
+/// query, where a webhook URL keeps its secret) and any user and password
+/// written as `*`, one for each character, so that the caret still points
+/// where it did. `${NAME}` stays: it names a variable, not its value. A
+/// snippet goes to the log and the status page.
+fn mask_urls(line: &str) -> String {
+    let mut out: Vec<char> = line.chars().collect();
+    let ends = |c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ']' | '}');
+    let mut i = 0;
+    while i + 3 <= out.len() {
+        if out[i..i + 3] != [':', '/', '/'] {
+            i += 1;
+            continue;
+        }
+        let start = i + 3;
+        let host_end = out[start..]
+            .iter()
+            .position(|c| ends(*c) || matches!(c, '/' | '?' | '#'))
+            .map_or(out.len(), |p| start + p);
+        // A user and password before the host.
+        if let Some(at) = out[start..host_end].iter().rposition(|c| *c == '@') {
+            for c in &mut out[start..start + at] {
+                *c = '*';
+            }
+        }
+        let mut j = host_end;
+        let mut in_name = false;
+        while j < out.len() {
+            let c = out[j];
+            if in_name {
+                in_name = c != '}';
+            } else if c == '$' && out.get(j + 1) == Some(&'{') {
+                in_name = true;
+                j += 1;
+            } else if ends(c) {
+                break;
+            } else if c != '/' {
+                out[j] = '*';
+            }
+            j += 1;
+        }
+        i = j.max(start);
+    }
+    out.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +340,23 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "t.yaml:1:4: error: m\n  |\n1 | a: b c\n  |    ^\n"
+        );
+    }
+
+    #[test]
+    fn snippets_never_show_what_follows_a_urls_host() {
+        assert_eq!(
+            mask_urls("    slack: https://hooks.slack.com/services/T0/B0/SECRET, x: 1"),
+            "    slack: https://hooks.slack.com/********/**/**/******, x: 1"
+        );
+        assert_eq!(
+            mask_urls("  webhook: 'http://u:pw@h:8080/a?t=XYZ' }"),
+            "  webhook: 'http://****@h:8080/*******' }"
+        );
+        assert_eq!(mask_urls("target: 0.9"), "target: 0.9");
+        assert_eq!(
+            mask_urls("    slack: https://h.example/services/${SLACK_TOKEN}/x"),
+            "    slack: https://h.example/********/${SLACK_TOKEN}/*"
         );
     }
 

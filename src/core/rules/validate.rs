@@ -124,12 +124,6 @@ struct Checker<'a> {
     review_refs: Vec<(usize, What, String, Loc, &'static str)>,
 }
 
-/// Checks `files` as one rule set, with `${NAME}` in URLs read from the
-/// process environment.
-pub(crate) fn check(files: &[SourceFile]) -> Result<RuleSet, Vec<LoadError>> {
-    check_with_env(files, &|name| std::env::var(name).ok())
-}
-
 /// Checks `files` as one rule set, with `${NAME}` in URLs read from `env`.
 pub(crate) fn check_with_env(
     files: &[SourceFile],

@@ -767,7 +767,10 @@ impl Dialect for MySql {
     fn push_upsert(qb: &mut QueryBuilder<Self>, key: &str, update: &[&str]) {
         qb.push(" ON DUPLICATE KEY UPDATE ");
         if update.is_empty() {
-            qb.push(format_args!("{key} = {key}"));
+            // A no-op on one column of the key (the whole list of a composite
+            // key is not an assignment).
+            let first = key.split(',').next().unwrap_or(key).trim();
+            qb.push(format_args!("{first} = {first}"));
             return;
         }
         for (i, c) in update.iter().enumerate() {

@@ -336,6 +336,9 @@ pub struct Journal {
     pub silences: Vec<SilenceRow>,
     /// Acknowledgements (the first of an episode stays).
     pub acks: Vec<AckRow>,
+    /// Acknowledgements to delete, (objective, group, episode): the alert
+    /// changed severity, so the acknowledgement no longer holds.
+    pub unack: Vec<(String, String, DateTime<Utc>)>,
     /// Remove results, alert events, delivered mail, settled notification
     /// log entries and the change log's rule sets from before this instant;
     /// the rule set in force at it (the newest loaded before it) stays, so
@@ -358,6 +361,7 @@ impl Journal {
             && self.rule_sets.is_empty()
             && self.silences.is_empty()
             && self.acks.is_empty()
+            && self.unack.is_empty()
             && self.prune_before.is_none()
             && self.prune_leads_before.is_none()
     }
@@ -390,6 +394,7 @@ impl Journal {
             + self.rule_sets.len()
             + self.silences.len()
             + self.acks.len()
+            + self.unack.len()
     }
 }
 
@@ -1123,6 +1128,17 @@ pub(super) async fn record<DB: Dialect>(
         "saving acknowledgements",
     )
     .await?;
+    for (objective, group, episode) in &journal.unack {
+        let mut qb = QueryBuilder::<DB>::new("DELETE FROM handoff_acks WHERE objective = ");
+        <DB as Typed<String>>::bind(&mut qb, objective.clone());
+        qb.push(" AND grp = ");
+        <DB as Typed<String>>::bind(&mut qb, group.clone());
+        qb.push(" AND episode = ");
+        DB::bind_time(&mut qb, Some(*episode));
+        DB::execute(conn, &mut qb)
+            .await
+            .map_err(failed::<DB>("removing acknowledgements"))?;
+    }
     if let Some(before) = journal.prune_before {
         for (table, column, also) in [
             ("handoff_results", "evaluated_at", ""),
@@ -1137,6 +1153,7 @@ pub(super) async fn record<DB: Dialect>(
                 " AND state = 'resolved'",
             ),
             ("handoff_silences", "ends_at", ""),
+            ("handoff_acks", "acked_at", ""),
         ] {
             let mut qb = QueryBuilder::<DB>::new(format!("DELETE FROM {table} WHERE {column} < "));
             DB::bind_time(&mut qb, Some(before));
