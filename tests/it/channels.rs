@@ -16,7 +16,8 @@ use handoff::store::{AckRow, Journal, SilenceRow};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::daemon::{
-    NOVEMBER_LEADS, NOVEMBER_TOUCHES, count, eventually, get_json, http, options, run_all, start,
+    NOVEMBER_LEADS, NOVEMBER_TOUCHES, SPEED_AND_VOLUME, count, eventually, get_json, http, options,
+    run_all, start,
 };
 use crate::eval::load;
 use crate::helpers::{TestDb, backend_tests, utc};
@@ -47,31 +48,14 @@ pub(crate) async fn send(
     (status, body.to_owned())
 }
 
-/// Volume (marketing) and speed (sales) in November, as the mail tests have
-/// them: at 2026-11-20 12:00 speed is breached (2 of 4 worked within the
-/// hour) and volume's webinar group at risk.
-const OBJECTIVES: &str = "  - name: volume
-    kind: lead_volume
-    owner: marketing
-    schedule: '0 0 1 1 *'
-    window: month
-    by: channel
-    target: { webinar: 10, paid_search: 1 }
-    warn_below: 0.9
-  - name: speed
-    kind: percent_worked
-    owner: sales
-    schedule: '0 0 1 1 *'
-    window: rolling 28d
-    respond_within: 1h
-    target: 0.9
-";
-
+/// The rules of `teams` with `SPEED_AND_VOLUME`: at 2026-11-20 12:00 speed
+/// (sales) is breached, 2 of 4 worked within the hour, and volume's webinar
+/// group (marketing) at risk.
 fn rules(teams: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("sla.yaml"),
-        format!("version: 1\ntimezone: UTC\nteams:\n{teams}objectives:\n{OBJECTIVES}"),
+        format!("version: 1\ntimezone: UTC\nteams:\n{teams}objectives:\n{SPEED_AND_VOLUME}"),
     )
     .unwrap();
     dir
@@ -410,7 +394,7 @@ async fn a_muted_team_hears_what_is_still_true_when_its_mute_ends() {
     // The mute goes: sales hears of the breach that still holds.
     std::fs::write(
         dir.path().join("sla.yaml"),
-        format!("version: 1\ntimezone: UTC\nteams:\n{TEAMS}objectives:\n{OBJECTIVES}"),
+        format!("version: 1\ntimezone: UTC\nteams:\n{TEAMS}objectives:\n{SPEED_AND_VOLUME}"),
     )
     .unwrap();
     eventually("sales told once the mute ended", || async {

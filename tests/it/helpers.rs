@@ -564,3 +564,53 @@ pub async fn count_on(url: &str, sql: &str) -> i64 {
         on!(sqlx::MySqlPool)
     }
 }
+
+/// A test server written in Python (`tests/smtp_sink.py`,
+/// `tests/http_sink.py`), stopped when dropped.
+#[cfg(any(feature = "smtp-tests", feature = "http-tests"))]
+pub struct Sink(std::process::Child);
+
+#[cfg(any(feature = "smtp-tests", feature = "http-tests"))]
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `tests/SCRIPT PORT DIR` with Debian's python3
+/// (`HANDOFF_TEST_PYTHON`) and waits for its `ready`; `needs` says what to
+/// install when it cannot start.
+#[cfg(any(feature = "smtp-tests", feature = "http-tests"))]
+pub fn sink(script: &str, port: u16, dir: &std::path::Path, needs: &str) -> Sink {
+    use std::io::BufRead as _;
+    let python =
+        std::env::var("HANDOFF_TEST_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".to_owned());
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(script);
+    let mut child = std::process::Command::new(python)
+        .arg(script)
+        .arg(port.to_string())
+        .arg(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect(needs);
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready", "the test server did not start");
+    Sink(child)
+}
+
+/// A port nothing listens on now.
+#[cfg(any(feature = "smtp-tests", feature = "http-tests"))]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -338,9 +338,8 @@ async fn a_missed_month_is_mailed_once(db: TestDb) {
 /// A real SMTP server: `tests/smtp_sink.py` on Debian's `python3-aiosmtpd`.
 #[cfg(feature = "smtp-tests")]
 mod smtp {
-    use std::io::BufRead as _;
     use std::path::Path;
-    use std::process::{Child, Command, Stdio};
+    use std::process::Stdio;
     use std::time::Duration;
 
     use handoff::mail::Transport;
@@ -351,47 +350,16 @@ mod smtp {
         sample, start,
     };
     use crate::eval::load;
-    use crate::helpers::{TestDb, utc};
+    use crate::helpers::{TestDb, free_port, utc};
 
-    /// The server process, stopped when dropped.
-    struct Sink(Child);
-
-    impl Drop for Sink {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-
-    fn python() -> String {
-        std::env::var("HANDOFF_TEST_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".to_owned())
-    }
-
-    /// Starts the server on `port`, writing what it receives into `dir`.
-    fn sink(port: u16, dir: &Path) -> Sink {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
-        let mut child = Command::new(python())
-            .arg(script)
-            .arg(port.to_string())
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 with aiosmtpd (apt-get install python3-aiosmtpd)");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready", "the SMTP server did not start");
-        Sink(child)
-    }
-
-    fn free_port() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
+    /// Starts the SMTP server on `port`, writing what it receives into `dir`.
+    fn sink(port: u16, dir: &Path) -> crate::helpers::Sink {
+        crate::helpers::sink(
+            "smtp_sink.py",
+            port,
+            dir,
+            "python3 with aiosmtpd (apt-get install python3-aiosmtpd)",
+        )
     }
 
     /// What the server accepted: (recipients, message bytes without the

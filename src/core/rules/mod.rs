@@ -176,6 +176,18 @@ impl RuleSet {
     /// addresses written directly, sorted and without repeats. Lead notices
     /// go to these only.
     pub fn addresses(&self, recipients: &[Recipient]) -> BTreeSet<String> {
+        self.gather(recipients, |team| {
+            Box::new(team.email.iter().map(String::as_str))
+        })
+    }
+
+    /// The addresses written directly in `recipients`, and what `of` gives
+    /// for each team named, sorted and without repeats.
+    fn gather<'a>(
+        &'a self,
+        recipients: &[Recipient],
+        of: impl Fn(&'a Team) -> Box<dyn Iterator<Item = &'a str> + 'a>,
+    ) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         for r in recipients {
             match r {
@@ -184,7 +196,7 @@ impl RuleSet {
                 }
                 Recipient::Team(t) => {
                     if let Some(team) = self.teams.get(t) {
-                        out.extend(team.email.iter().cloned());
+                        out.extend(of(team).map(str::to_owned));
                     }
                 }
             }
@@ -202,20 +214,7 @@ impl RuleSet {
     /// endpoint ids ([`Endpoint::id`]), and the addresses written directly,
     /// sorted and without repeats. An endpoint two teams list is one receiver.
     pub fn receivers(&self, recipients: &[Recipient]) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
-        for r in recipients {
-            match r {
-                Recipient::Email(a) => {
-                    out.insert(a.clone());
-                }
-                Recipient::Team(t) => {
-                    if let Some(team) = self.teams.get(t) {
-                        out.extend(team.receivers().map(str::to_owned));
-                    }
-                }
-            }
-        }
-        out
+        self.gather(recipients, |team| Box::new(team.receivers()))
     }
 
     /// The endpoint whose id is `receiver`; `None` for an e-mail address.

@@ -5,9 +5,8 @@
 //! a 429 with Retry-After, a 400, a server that quotes the URL, and a
 //! server that is down. URLs carry a secret that must show nowhere.
 
-use std::io::BufRead as _;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -15,46 +14,11 @@ use serde_json::Value;
 use super::{NOVEMBER_LEADS, NOVEMBER_TOUCHES, mail, rules, subjects};
 use crate::daemon::{eventually, get_json, http, options, run_all, sample, start};
 use crate::eval::load;
-use crate::helpers::{TestDb, utc};
+use crate::helpers::{TestDb, free_port, utc};
 
-/// The server process, stopped when dropped.
-struct Sink(Child);
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn python() -> String {
-    std::env::var("HANDOFF_TEST_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".to_owned())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn sink(port: u16, dir: &Path) -> Sink {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/http_sink.py");
-    let mut child = Command::new(python())
-        .arg(script)
-        .arg(port.to_string())
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "ready", "the HTTP server did not start");
-    Sink(child)
+/// Starts the HTTP server on `port`, writing what it receives into `dir`.
+fn sink(port: u16, dir: &Path) -> crate::helpers::Sink {
+    crate::helpers::sink("http_sink.py", port, dir, "python3")
 }
 
 /// What the server recorded, in order.
