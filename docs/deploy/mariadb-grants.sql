@@ -40,3 +40,7 @@ SET @sql = CONCAT('GRANT SELECT, INSERT, UPDATE, DELETE ON ', @db, '.handoff_rul
 PREPARE s FROM @sql; EXECUTE s; DEALLOCATE PREPARE s;
 SET @sql = CONCAT('GRANT SELECT, INSERT, UPDATE, DELETE ON ', @db, '.handoff_lead_notices TO ''handoff''@''%''');
 PREPARE s FROM @sql; EXECUTE s; DEALLOCATE PREPARE s;
+SET @sql = CONCAT('GRANT SELECT, INSERT, UPDATE, DELETE ON ', @db, '.handoff_silences TO ''handoff''@''%''');
+PREPARE s FROM @sql; EXECUTE s; DEALLOCATE PREPARE s;
+SET @sql = CONCAT('GRANT SELECT, INSERT, UPDATE, DELETE ON ', @db, '.handoff_acks TO ''handoff''@''%''');
+PREPARE s FROM @sql; EXECUTE s; DEALLOCATE PREPARE s;

@@ -16,7 +16,8 @@ GRANT SELECT ON _sqlx_migrations TO handoff;
 
 -- handoff's own record: results history, closed periods, alert state and
 -- transitions, the notification log, the outbox, the SLA's change log, the
--- lead notice log, and the facts of handoff_meta.
+-- lead notice log, silences and acknowledgements, and the facts of
+-- handoff_meta.
 GRANT SELECT, INSERT, UPDATE, DELETE ON
     handoff_meta,
     handoff_results,
@@ -26,5 +27,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     handoff_notifications,
     handoff_outbox,
     handoff_rule_sets,
-    handoff_lead_notices
+    handoff_lead_notices,
+    handoff_silences,
+    handoff_acks
 TO handoff;
