@@ -1747,30 +1747,20 @@ async fn silence(global: &GlobalArgs, cmd: SilenceCommand) -> anyhow::Result<Exi
             Ok(ExitCode::SUCCESS)
         }
         SilenceCommand::Expire { id } => {
-            let all = store
-                .silences(now - holds::SILENCES_SHOWN_FOR)
+            match holds::expire_silence(&store, &id, now)
                 .await
-                .context("cannot read the silences")?;
-            let Some(mut s) = all.into_iter().find(|s| s.id == id) else {
-                return Err(Usage(format!(
-                    "there is no silence `{id}`; `handoff silence list` shows them"
-                ))
-                .into());
-            };
-            if s.ends_at <= now {
-                println!("silence {id} had already ended");
-            } else {
-                s.ends_at = now;
-                s.starts_at = s.starts_at.min(now);
-                s.updated_at = now;
-                store
-                    .record(&crate::store::Journal {
-                        silences: vec![s],
-                        ..crate::store::Journal::default()
-                    })
-                    .await
-                    .context("cannot expire the silence")?;
-                println!("silence {id} ended; a running daemon reads it within 15 s");
+                .context("cannot expire the silence")?
+            {
+                holds::Expired::Unknown => {
+                    return Err(Usage(format!(
+                        "there is no silence `{id}`; `handoff silence list` shows them"
+                    ))
+                    .into());
+                }
+                holds::Expired::AlreadyEnded(_) => println!("silence {id} had already ended"),
+                holds::Expired::Ended(_) => {
+                    println!("silence {id} ended; a running daemon reads it within 15 s");
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

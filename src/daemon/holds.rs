@@ -120,6 +120,45 @@ impl NewSilence {
     }
 }
 
+/// What expiring a silence found.
+pub enum Expired {
+    /// No silence has that id (or it ended more than 7 days ago).
+    Unknown,
+    AlreadyEnded(SilenceRow),
+    /// Ended now, as saved.
+    Ended(SilenceRow),
+}
+
+/// Ends the silence `id` at `now` in `store` (the API's `DELETE` and
+/// `handoff silence expire`).
+///
+/// # Errors
+///
+/// The database could not be read or written.
+pub async fn expire_silence(
+    store: &crate::store::Store,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Expired, crate::store::StoreError> {
+    let all = store.silences(now - SILENCES_SHOWN_FOR).await?;
+    let Some(mut s) = all.into_iter().find(|s| s.id == id) else {
+        return Ok(Expired::Unknown);
+    };
+    if s.ends_at <= now {
+        return Ok(Expired::AlreadyEnded(s));
+    }
+    s.ends_at = now;
+    s.starts_at = s.starts_at.min(now);
+    s.updated_at = now;
+    store
+        .record(&Journal {
+            silences: vec![s.clone()],
+            ..Journal::default()
+        })
+        .await?;
+    Ok(Expired::Ended(s))
+}
+
 /// A new silence id: 16 hex digits, random.
 pub fn new_id() -> String {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -291,40 +330,22 @@ pub async fn expire(
         return *r;
     }
     let now = d.now();
-    let found = match d.store.silences(now - SILENCES_SHOWN_FOR).await {
-        Ok(all) => all.into_iter().find(|s| s.id == id),
+    let s = match expire_silence(&d.store, &id, now).await {
+        Ok(Expired::Ended(s)) => s,
+        Ok(Expired::AlreadyEnded(s)) => return axum::Json(silence_json(&s, now)).into_response(),
+        Ok(Expired::Unknown) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                &format!("there is no silence `{id}`"),
+            );
+        }
         Err(e) => {
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
-                &format!("the silences could not be read: {e}"),
+                &format!("the silence could not be expired: {e}"),
             );
         }
     };
-    let Some(mut s) = found else {
-        return error(
-            StatusCode::NOT_FOUND,
-            &format!("there is no silence `{id}`"),
-        );
-    };
-    if s.ends_at <= now {
-        return axum::Json(silence_json(&s, now)).into_response();
-    }
-    s.ends_at = now;
-    s.starts_at = s.starts_at.min(now);
-    s.updated_at = now;
-    if let Err(e) = d
-        .store
-        .record(&Journal {
-            silences: vec![s.clone()],
-            ..Journal::default()
-        })
-        .await
-    {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &format!("the silence could not be expired: {e}"),
-        );
-    }
     tracing::info!(id = %s.id, matches = %matchers_text(&s), "Silence expired.");
     if let Err(e) = d.read_holds().await {
         tracing::warn!(error = %e, "The silence was expired but could not be read back; it takes effect at the next read.");
