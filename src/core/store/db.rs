@@ -430,6 +430,11 @@ pub(crate) async fn open_sqlite(
     ))
 }
 
+/// How long the server lets a write transaction sit idle before it ends the
+/// session (PostgreSQL, MariaDB): a daemon cut off from the server mid-write
+/// holds no lock longer (docs/DAEMON.md, "Two daemons, one mailer").
+const IDLE_IN_WRITE: Duration = Duration::from_secs(10);
+
 /// Rows the SQLite worker thread may queue ahead of the reader. The default (50)
 /// makes a window of a million touches cost a thread hand-off every few rows.
 const ROW_BUFFER: usize = 8_192;
@@ -460,9 +465,17 @@ pub(crate) async fn open_postgres(
     // The evaluator's statements run once each: compiling them with JIT costs
     // more (over a second on a million leads) than it saves.
     let reads = opts.clone().options([("jit", "off")]);
+    // A write transaction left open by a daemon that can no longer reach the
+    // server (a partition) would hold its lock on the leader's lease, and so
+    // the next leader's takeover, for as long as the server keeps the dead
+    // connection: the server ends such a session after this long.
+    let writes = opts.options([(
+        "idle_in_transaction_session_timeout",
+        format!("{}s", IDLE_IN_WRITE.as_secs()),
+    )]);
     Ok(Db::new(
         pool(options.read_connections, reads),
-        pool(options.write_connections, opts),
+        pool(options.write_connections, writes),
         Server::default(),
         options,
         describe,
@@ -504,9 +517,32 @@ pub(crate) async fn open_mysql(
             .acquire_timeout(options.connect_timeout)
             .connect_lazy_with(opts.clone())
     };
+    // As on PostgreSQL: a write transaction a partitioned daemon left open
+    // must not hold the leader's lease for long. MariaDB ends an idle
+    // transaction; MySQL only an idle connection (the pool checks each
+    // connection before use and opens another).
+    let limit = if server.mariadb {
+        format!(
+            "SET SESSION idle_transaction_timeout = {}",
+            IDLE_IN_WRITE.as_secs()
+        )
+    } else {
+        format!("SET SESSION wait_timeout = {}", IDLE_IN_WRITE.as_secs() * 2)
+    };
+    let writes = MySqlPoolOptions::new()
+        .max_connections(u32::max(options.write_connections, 1))
+        .acquire_timeout(options.connect_timeout)
+        .after_connect(move |conn, _| {
+            let limit = limit.clone();
+            Box::pin(async move {
+                sqlx::Executor::execute(&mut *conn, sqlx::AssertSqlSafe(limit)).await?;
+                Ok(())
+            })
+        })
+        .connect_lazy_with(opts.clone());
     Ok(Db::new(
         pool(options.read_connections),
-        pool(options.write_connections),
+        writes,
         server,
         options,
         describe,
