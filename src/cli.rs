@@ -121,8 +121,9 @@ pub struct GlobalArgs {
     )]
     pub db_connect_timeout: u64,
 
-    /// SQLite: page cache per connection, in MiB. More keeps more of a large
-    /// database in memory between evaluations; peak memory grows with it.
+    /// SQLite: page cache per connection, in MiB. With the file mapped
+    /// (--sqlite-mmap-mib) it holds only what the map does not cover; without
+    /// the map every read goes through it, and peak memory grows with it.
     #[arg(
         long,
         env = "HANDOFF_SQLITE_CACHE_MIB",
@@ -133,8 +134,11 @@ pub struct GlobalArgs {
     pub sqlite_cache_mib: u32,
 
     /// SQLite: how much of the database file each connection maps into memory,
-    /// in MiB (0: read through system calls). Mapped pages count as the
-    /// process's resident memory.
+    /// in MiB; SQLite caps it at 2 GiB. Mapped pages are the kernel's page
+    /// cache: they count in RSS, not in the process's own (anonymous) memory.
+    /// 0 reads through system calls: for a file on a network filesystem, or
+    /// storage that may fail (a failed read of a mapped page ends the process
+    /// with SIGBUS).
     #[arg(
         long,
         env = "HANDOFF_SQLITE_MMAP_MIB",

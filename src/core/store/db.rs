@@ -362,6 +362,13 @@ where
 
 /// Opens a SQLite file. Both pools share the tuning: a page cache and a memory
 /// map per connection sized by the options, temporary tables in memory.
+///
+/// The map is SQLite's `mmap_size`: up to that many bytes of the file are read
+/// through a shared read-only mapping instead of `pread` into the page cache.
+/// A read of a mapped page whose storage fails (a disk error, a file truncated
+/// by another process, a network filesystem gone away) raises SIGBUS and ends
+/// the process, where `pread` would have returned an error; `sqlite_mmap_mib`
+/// 0 turns the map off.
 pub(crate) async fn open_sqlite(
     url: &str,
     options: &StoreOptions,
@@ -929,5 +936,60 @@ impl<DB: Dialect> TxOps for DbTx<DB> {
             self.open = false;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite's own limit on a memory map in this build (`SQLITE_MAX_MMAP_SIZE`,
+    /// 2 GiB less 64 KiB on Linux): it takes a larger `mmap_size` as this.
+    const SQLITE_MAX_MMAP_SIZE: i64 = 0x7fff_0000;
+
+    async fn pragma(pool: &Pool<sqlx::Sqlite>, name: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("PRAGMA {name}")))
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    /// The defaults reach SQLite on every connection: the read connections map
+    /// the whole file (as much as SQLite allows) and keep a small page cache;
+    /// the writer maps it too, with a cache of at least 64 MiB for bulk loads.
+    #[tokio::test]
+    async fn sqlite_connections_take_the_default_cache_and_map() {
+        let file =
+            std::env::temp_dir().join(format!("handoff-store-defaults-{}.db", std::process::id()));
+        let url = format!("sqlite://{}", file.display());
+        let options = StoreOptions::default();
+        let db = open_sqlite(&url, &options, Open::CreateOrWrite)
+            .await
+            .unwrap();
+        let mapped = (i64::from(options.sqlite_mmap_mib) * 1024 * 1024).min(SQLITE_MAX_MMAP_SIZE);
+        assert_eq!(
+            mapped, SQLITE_MAX_MMAP_SIZE,
+            "the default maps all SQLite allows"
+        );
+        assert_eq!(pragma(&db.reads, "mmap_size").await, mapped);
+        assert_eq!(pragma(&db.writes, "mmap_size").await, mapped);
+        let cache_kib = i64::from(options.sqlite_cache_mib) * 1024;
+        assert_eq!(pragma(&db.reads, "cache_size").await, -cache_kib);
+        assert_eq!(
+            pragma(&db.writes, "cache_size").await,
+            -cache_kib.max(64 * 1024)
+        );
+        // --sqlite-mmap-mib 0 reads through system calls.
+        let unmapped = StoreOptions {
+            sqlite_mmap_mib: 0,
+            ..options
+        };
+        let db = open_sqlite(&url, &unmapped, Open::Existing).await.unwrap();
+        assert_eq!(pragma(&db.reads, "mmap_size").await, 0);
+        db.reads.close().await;
+        db.writes.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+        }
     }
 }
