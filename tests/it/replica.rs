@@ -176,7 +176,7 @@ async fn no_lag_metric_without_a_replica() {
 
 #[tokio::test]
 async fn the_store_sends_lead_reads_to_the_replica_and_state_reads_to_the_primary() {
-    let (primary, replica, _dir) = two_files().await;
+    let (primary, replica, dir) = two_files().await;
     primary
         .exec("INSERT INTO handoff_meta (name, value) VALUES ('site', 'primary')")
         .await;
@@ -194,7 +194,7 @@ async fn the_store_sends_lead_reads_to_the_replica_and_state_reads_to_the_primar
         Some(
             format!(
                 "SQLite database {}",
-                _dir.path().join("replica.db").display()
+                dir.path().join("replica.db").display()
             )
             .as_str()
         )
@@ -269,7 +269,7 @@ async fn a_missing_sqlite_replica_is_never_created() {
 /// replica URL is refused with the reason.
 #[tokio::test]
 async fn eval_reads_the_replica_given_on_the_command_line() {
-    let (primary, replica, _dir) = two_files().await;
+    let (primary, replica, dir) = two_files().await;
     let rules = rules_dir(VOLUME);
     let run = |extra: &[&str]| {
         handoff()
@@ -307,6 +307,17 @@ async fn eval_reads_the_replica_given_on_the_command_line() {
         .args(["--database", &primary.url, "--rules"])
         .arg(rules.path())
         .env("HANDOFF_READ_DATABASE", &replica.url)
+        .args(["eval", "--at", "2026-11-20T12:00:00Z", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(webinar(&out), 2);
+    // And from a file, as systemd's LoadCredential= hands it over.
+    let file = dir.path().join("read-database-url");
+    std::fs::write(&file, format!("{}\n", replica.url)).unwrap();
+    let out = handoff()
+        .args(["--database", &primary.url, "--rules"])
+        .arg(rules.path())
+        .env("HANDOFF_READ_DATABASE_FILE", &file)
         .args(["eval", "--at", "2026-11-20T12:00:00Z", "--format", "json"])
         .output()
         .unwrap();
