@@ -60,6 +60,9 @@ pub(crate) trait ReadOps: Send {
         what: &'a StateRead,
         each: &'a mut (dyn FnMut(StateItem) + Send),
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// How far behind its primary the database is, in seconds (see
+    /// [`Dialect::replica_lag`]); `None` when it cannot say.
+    fn replica_lag(&mut self) -> BoxFuture<'_, Result<Option<f64>, StoreError>>;
     fn finish(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>>;
 }
 
@@ -787,6 +790,16 @@ impl<DB: Dialect> ReadOps for DbRead<DB> {
             .await?;
             tracing::debug!(target: "handoff::store", rows, elapsed = ?started.elapsed(), "Done {}.", question.doing());
             Ok(())
+        })
+    }
+
+    fn replica_lag(&mut self) -> BoxFuture<'_, Result<Option<f64>, StoreError>> {
+        Box::pin(async move {
+            let doing = DB::REPLICA_LAG_DOING;
+            self.limit(doing).await?;
+            DB::replica_lag(&mut self.tx)
+                .await
+                .map_err(failed::<DB>(doing))
         })
     }
 
