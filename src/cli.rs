@@ -998,6 +998,7 @@ impl DaemonArgs {
                 .clone()
                 .filter(|i| !i.trim().is_empty())
                 .unwrap_or_else(crate::daemon::lease::default_instance),
+            lease: true,
             ..crate::daemon::Options::default()
         })
     }

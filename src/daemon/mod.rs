@@ -100,6 +100,11 @@ pub struct Options {
     /// This daemon's name as the holder of the leader's lease
     /// (docs/DAEMON.md, "Two daemons, one mailer").
     pub instance: String,
+    /// On a server database, claim the leader's lease and record and send
+    /// only while holding it, so that several daemons can share the
+    /// database. `handoff run` always does; without it the daemon records
+    /// and sends alone, as on a SQLite file.
+    pub lease: bool,
 }
 
 impl Default for Options {
@@ -119,6 +124,7 @@ impl Default for Options {
             banner: true,
             lead_scan_every: leads::DEFAULT_SCAN_EVERY,
             instance: lease::default_instance(),
+            lease: false,
         }
     }
 }
@@ -226,11 +232,11 @@ impl Daemon {
         );
         // Several daemons may share a server database: each starts as a
         // follower and decides notices only once it holds the lease.
-        let role = if store.backend() == crate::store::Backend::Sqlite {
-            lease::Role::Alone
-        } else {
+        let role = if options.lease && store.shares_a_lease() {
             engine.follow();
             lease::Role::Follower { leader: None }
+        } else {
+            lease::Role::Alone
         };
         metrics.leader.set(i64::from(role.records()));
         Arc::new(Daemon {

@@ -505,6 +505,12 @@ impl Store {
         self.db.describe()
     }
 
+    /// Whether several daemons may share this database through the leader's
+    /// lease (PostgreSQL, MySQL/MariaDB; a SQLite file has one daemon).
+    pub fn shares_a_lease(&self) -> bool {
+        self.backend() != Backend::Sqlite
+    }
+
     /// The file behind a SQLite store, for commands a person can run on it.
     pub fn sqlite_file(&self) -> Option<PathBuf> {
         self.db.sqlite_file()
