@@ -609,7 +609,6 @@ pub fn sink(script: &str, port: u16, dir: &std::path::Path, needs: &str) -> Sink
 }
 
 /// A port nothing listens on now.
-#[cfg(any(feature = "smtp-tests", feature = "http-tests"))]
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -14,7 +14,7 @@ use handoff::store::{ErrorKind, Store, StoreError, StoreOptions};
 
 use crate::daemon::{
     NOVEMBER_LEADS, NOVEMBER_TOUCHES, TWO_WEBINAR_LEADS, TWO_WEBINAR_TOUCHES, count, evaluated,
-    get_json, http, options, rules_dir, rules_text, sample,
+    http, options, rules_dir, rules_text, sample,
 };
 use crate::eval::load;
 use crate::helpers::{TestDb, backend_tests, handoff, utc};
@@ -343,7 +343,7 @@ async fn eval_reads_the_replica_given_on_the_command_line() {
 #[cfg(feature = "replica-tests")]
 mod streaming {
     use super::*;
-    use crate::daemon::run_all;
+    use crate::daemon::{get_json, run_all};
 
     fn replica_url(database: &str) -> String {
         let base = std::env::var("HANDOFF_TEST_REPLICA_URL")
