@@ -132,11 +132,17 @@ impl Daemon {
         let mut held: Option<i64> = None;
         loop {
             let sent = Instant::now();
-            let answer = tokio::time::timeout(
-                RENEW_EVERY,
-                self.store.claim_lease(&instance, held, LEASE_TTL),
-            )
-            .await;
+            // A leader waits for its claim no longer than its lease lasts:
+            // it steps down on time even when the database does not answer.
+            let within = match self.role() {
+                Role::Leader { renewed, .. } => (renewed + LEASE_TTL - LOCAL_MARGIN)
+                    .saturating_duration_since(sent)
+                    .clamp(Duration::from_millis(1), RENEW_EVERY),
+                Role::Alone | Role::Follower { .. } => RENEW_EVERY,
+            };
+            let answer =
+                tokio::time::timeout(within, self.store.claim_lease(&instance, held, LEASE_TTL))
+                    .await;
             let mut next = sent + RENEW_EVERY;
             match answer {
                 Ok(Ok(Claim::Held(lease))) => {
@@ -176,7 +182,7 @@ impl Daemon {
                 }
                 Err(_) => {
                     tracing::warn!(
-                        within = ?RENEW_EVERY,
+                        ?within,
                         "Could not claim the leader's lease: the database did not answer in time."
                     );
                 }
