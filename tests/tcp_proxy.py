@@ -73,6 +73,7 @@ class Proxy:
         self._open.set()
         self._held = set()  # writers of connections accepted while cut
         self._links = set()  # (client writer, server writer)
+        self._tasks = set()  # the connections' tasks, cancelled on close
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", listen_port)
         return self._server.sockets[0].getsockname()[1]
 
@@ -92,9 +93,19 @@ class Proxy:
         for client, server in list(self._links):
             _abort(client)
             _abort(server)
-        self._open.set()  # releases pumps waiting on a cut, which then find closed sockets
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _accept(self, client_reader, client_writer):
+        task = asyncio.current_task()
+        self._tasks.add(task)
+        try:
+            await self._serve(client_reader, client_writer)
+        finally:
+            self._tasks.discard(task)
+
+    async def _serve(self, client_reader, client_writer):
         if not self._open.is_set():
             # Accepted, never answered; its bytes are not read.
             client_writer.transport.pause_reading()
