@@ -112,6 +112,17 @@ def utc(t):
     return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%H:%M:%S.%f")[:-3]
 
 
+def stamp(t):
+    """A log line's time as the daemon writes it."""
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def mark(path, t, what):
+    """Writes what the harness did into a daemon's log, in the log's own form."""
+    with open(path, "ab") as f:
+        f.write(f"{stamp(t)} === harness: {what}\n".encode())
+
+
 class Failure(Exception):
     pass
 
@@ -259,9 +270,8 @@ class Daemon:
 
     def start(self):
         self.starts += 1
+        mark(self.log_path, time.time(), f"start {self.starts} of daemon {self.name}")
         logf = open(self.log_path, "ab")
-        logf.write(f"=== harness: start {self.starts} of daemon {self.name} at {utc(time.time())} UTC\n".encode())
-        logf.flush()
         cmd = [
             self.args.handoff,
             "--database", self.db_url,
@@ -285,8 +295,7 @@ class Daemon:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
-            with open(self.log_path, "ab") as logf:
-                logf.write(f"=== harness: SIGKILL of daemon {self.name} at {utc(time.time())} UTC\n".encode())
+            mark(self.log_path, time.time(), f"SIGKILL of daemon {self.name}")
 
     def get(self, path, timeout=2.0):
         try:
@@ -317,6 +326,22 @@ class Daemon:
             if o.get("name") == OBJECTIVE and o.get("next_run"):
                 return datetime.datetime.fromisoformat(o["next_run"].replace("Z", "+00:00")).timestamp()
         return None
+
+    def between(self, start, end):
+        """The log's lines stamped in [start, end] (unstamped lines go with the one before)."""
+        lo, hi = stamp(start), stamp(end)
+        out, keep = [], False
+        try:
+            with open(self.log_path, "rb") as f:
+                for line in f.read().decode(errors="replace").splitlines():
+                    head = line[:27]
+                    if len(head) == 27 and head[4] == "-" and head[10] == "T" and head.endswith("Z"):
+                        keep = lo <= head <= hi
+                    if keep:
+                        out.append(line)
+        except OSError:
+            pass
+        return out
 
     def tail(self, n=60):
         try:
@@ -384,6 +409,8 @@ class Round:
         self.first_at = None
         self.duplicates = []  # (Message-ID, arrival)
         self.problems = []
+        self.t_start = None
+        self.t_end = None
 
 
 class Scenario:
@@ -401,6 +428,7 @@ class Scenario:
         self.db_made = False
         self.rounds = []
         self.problems = []  # failures outside any one round
+        self.problem_times = []  # when those happened, where known
         self.notes = []
         self.t0 = time.time()
 
@@ -480,7 +508,9 @@ class Scenario:
                 last = None
             time.sleep(0.3)
         states = {d.name: d.leader() for d in self.daemons}
-        raise Failure(f"no single leader within {timeout:.0f} s (handoff_leader: {states})")
+        raise Failure(
+            f"no single leader within {timeout:.0f} s (handoff_leader: {states}; None: no answer, or no such gauge)"
+        )
 
     def flip(self, r):
         if r.kind == AT_RISK:
@@ -525,8 +555,7 @@ class Scenario:
             leader.kill()
         else:
             leader.proxy.cut()
-            with open(leader.log_path, "ab") as f:
-                f.write(f"=== harness: daemon {leader.name} cut off from the database at {utc(r.t_cut)} UTC\n".encode())
+            mark(leader.log_path, r.t_cut, f"daemon {leader.name} cut off from the database")
         if others:
             self.failover(r, others)
         if self.args.scenario == "kill":
@@ -542,8 +571,7 @@ class Scenario:
             time.sleep(max(0.0, r.t_cut + CUT_SECONDS - time.time()))
             leader.proxy.heal()
             r.t_heal = time.time()
-            with open(leader.log_path, "ab") as f:
-                f.write(f"=== harness: daemon {leader.name} reaches the database again at {utc(r.t_heal)} UTC\n".encode())
+            mark(leader.log_path, r.t_heal, f"daemon {leader.name} reaches the database again")
             if others:
                 t_down, _ = poll(lambda: leader.leader() == 0, 30.0, 0.2)
                 if t_down is None:
@@ -589,6 +617,8 @@ class Scenario:
             if any(lo <= t <= hi for lo, hi in allowed):
                 continue
             reported += 1
+            if reported == 1:
+                self.problem_times.append(t)
             if reported <= 5:
                 self.problems.append(f"two leaders at {self.rel(t)} ({utc(t)} UTC): {s}")
         if reported > 5:
@@ -645,12 +675,15 @@ class Scenario:
         for n in range(1, self.args.rounds + 1):
             r = Round(n, AT_RISK if n % 2 else RESOLVED)
             self.rounds.append(r)
+            r.t_start = time.time()
             try:
                 self.run_round(r)
             except Failure as e:
                 r.problems.append(str(e))
+                r.t_end = time.time()
                 self.print_round(r)
                 break
+            r.t_end = time.time()
             self.print_round(r)
         # Late mail: a duplicate is sent by whoever leads next, at once.
         time.sleep(self.args.settle)
@@ -662,6 +695,9 @@ class Scenario:
 
     def print_round(self, r):
         what = "kill" if self.args.scenario == "kill" else "cut"
+        if r.t_cut is None:
+            log(f"round {r.n:2}: leader {r.leader or '-'}; " + "; ".join(r.problems))
+            return
         fo = f"{r.failover:5.1f}s" if r.failover is not None else "    -"
         log(
             f"round {r.n:2}: leader {r.leader or '-'} -> {r.new_leader or '-'}; flip {self.rel(r.t_flip)} "
@@ -709,7 +745,7 @@ class Scenario:
         if claimed:
             log(f"old leader claimed leadership after the cut: at most {max(claimed):.1f}s (its lease: {LEASE_TTL:.0f}s)")
         log(
-            f"notices: {notices} Message-IDs for {len(self.rounds)} flips, {dups} duplicates (same Message-ID), "
+            f"notices: {notices} Message-IDs for {sum(1 for r in self.rounds if r.t_flip)} flips, {dups} duplicates (same Message-ID), "
             f"{len(self.sink.mails())} mails received"
         )
         passed = len(self.rounds) - failed
@@ -719,9 +755,25 @@ class Scenario:
         return ok
 
     def print_logs(self):
-        for d in self.daemons:
-            log(f"--- the end of daemon {d.name}'s log ({d.log_path})")
-            log(d.tail(self.args.log_lines))
+        """What the daemons logged around each failure: a failed round from its
+        start to its end, or, when no round failed, the end of each log."""
+        failed = [r for r in self.rounds if r.problems]
+        for r in failed:
+            end = r.t_end or time.time()
+            for d in self.daemons:
+                lines = d.between(r.t_start, end)
+                log(f"--- daemon {d.name}'s log during round {r.n} ({utc(r.t_start)} to {utc(end)} UTC, {d.log_path})")
+                if len(lines) > self.args.log_lines:
+                    log(f"({len(lines) - self.args.log_lines} earlier lines left out)")
+                log("\n".join(lines[-self.args.log_lines:]))
+        for t in self.problem_times:
+            for d in self.daemons:
+                log(f"--- daemon {d.name}'s log from 20 s before to 5 s after {utc(t)} UTC ({d.log_path})")
+                log("\n".join(d.between(t - 20.0, t + 5.0)[-self.args.log_lines:]))
+        if not failed and not self.problem_times:
+            for d in self.daemons:
+                log(f"--- the end of daemon {d.name}'s log ({d.log_path})")
+                log(d.tail(self.args.log_lines))
 
 
 def main():

@@ -73,7 +73,7 @@ class Proxy:
         self._open.set()
         self._held = set()  # writers of connections accepted while cut
         self._links = set()  # (client writer, server writer)
-        self._tasks = set()  # the connections' tasks, cancelled on close
+        self._tasks = set()  # the connections' tasks, awaited on close
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", listen_port)
         return self._server.sockets[0].getsockname()[1]
 
@@ -93,9 +93,9 @@ class Proxy:
         for client, server in list(self._links):
             _abort(client)
             _abort(server)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._open.set()  # pumps waiting out a cut find their sockets closed and end
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
 
     async def _accept(self, client_reader, client_writer):
         task = asyncio.current_task()
