@@ -89,6 +89,9 @@ BASELINE = 2
 FLIP = 3
 
 AT_RISK, RESOLVED = "AT RISK", "RESOLVED"
+# The checks of the whole scenario, beside one per round.
+LEADERSHIP = "at most one leader at a time"
+MAIL = "no mail but the rounds' notices"
 
 FAILOVER_LIMIT = 30.0  # seconds from the kill or the cut to the new leader
 LEASE_TTL = 15.0  # a partitioned leader may claim leadership this long after its last renewal
@@ -427,7 +430,8 @@ class Scenario:
         self.monitor = None
         self.db_made = False
         self.rounds = []
-        self.problems = []  # failures outside any one round
+        # Failures outside any one round, by scenario-wide check.
+        self.problems = {LEADERSHIP: [], MAIL: []}
         self.problem_times = []  # when those happened, where known
         self.notes = []
         self.t0 = time.time()
@@ -620,9 +624,9 @@ class Scenario:
             if reported == 1:
                 self.problem_times.append(t)
             if reported <= 5:
-                self.problems.append(f"two leaders at {self.rel(t)} ({utc(t)} UTC): {s}")
+                self.problems[LEADERSHIP].append(f"two leaders at {self.rel(t)} ({utc(t)} UTC): {s}")
         if reported > 5:
-            self.problems.append(f"... two leaders in {reported} samples in all")
+            self.problems[LEADERSHIP].append(f"... two leaders in {reported} samples in all")
 
     # --- mail
 
@@ -632,9 +636,9 @@ class Scenario:
         round_of = {}  # Message-ID -> round
         for m in mails:
             if m["rcpt"] != RECEIVER:
-                self.problems.append(f"mail to {m['rcpt']!r}: {m['subject']}")
+                self.problems[MAIL].append(f"mail to {m['rcpt']!r}: {m['subject']}")
             if m["kind"] is None:
-                self.problems.append(f"unexpected mail at {self.rel(m['at'])}: {m['subject']!r} ({m['id']})")
+                self.problems[MAIL].append(f"unexpected mail at {self.rel(m['at'])}: {m['subject']!r} ({m['id']})")
                 continue
             if m["id"] in round_of:
                 r = round_of[m["id"]]
@@ -643,7 +647,7 @@ class Scenario:
             # The latest round of that kind whose flip came before the mail.
             rs = [r for r in self.rounds if r.kind == m["kind"] and r.t_flip is not None and r.t_flip - 1.0 <= m["at"]]
             if not rs:
-                self.problems.append(
+                self.problems[MAIL].append(
                     f"mail the data does not justify at {self.rel(m['at'])}: {m['subject']!r} ({m['id']})"
                 )
                 continue
@@ -731,8 +735,9 @@ class Scenario:
             for p in r.problems:
                 log(f"       FAIL round {r.n}: {p}")
             failed += bool(r.problems)
-        for p in self.problems:
-            log(f"       FAIL: {p}")
+        for check, problems in self.problems.items():
+            for p in problems:
+                log(f"       FAIL ({check}): {p}")
         fos = [r.failover for r in self.rounds if r.failover is not None]
         notices = sum(len(r.ids) for r in self.rounds)
         dups = sum(len(r.duplicates) for r in self.rounds)
@@ -748,11 +753,14 @@ class Scenario:
             f"notices: {notices} Message-IDs for {sum(1 for r in self.rounds if r.t_flip)} flips, {dups} duplicates (same Message-ID), "
             f"{len(self.sink.mails())} mails received"
         )
-        passed = len(self.rounds) - failed
+        for check, problems in self.problems.items():
+            log(f"{check}: {'FAIL' if problems else 'ok'}")
+        # Each round is a check, and so is each scenario-wide one; rounds not run failed.
         missing = self.args.rounds - len(self.rounds)
-        ok = not failed and not self.problems and not missing
-        log(f"rounds: {passed} passed, {failed + missing} failed")
-        return ok
+        failed += missing + sum(1 for p in self.problems.values() if p)
+        passed = self.args.rounds + len(self.problems) - failed
+        log(f"checks: {passed} passed, {failed} failed")
+        return failed == 0
 
     def print_logs(self):
         """What the daemons logged around each failure: a failed round from its
