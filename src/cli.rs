@@ -688,6 +688,15 @@ pub struct DaemonArgs {
     #[arg(long, env = "HANDOFF_ALLOW_EMPTY_RULES")]
     pub allow_empty_rules: bool,
 
+    /// This daemon's name among several sharing one PostgreSQL or
+    /// MySQL/MariaDB database (docs/DAEMON.md, "Two daemons, one mailer"):
+    /// the one holding the leader's lease records and sends, the others
+    /// follow and take over within 30 seconds when it stops. Shown in the
+    /// logs, on the status page and in `handoff_lease`. Default: the host
+    /// name and process id. On SQLite one daemon runs per file.
+    #[arg(long, env = "HANDOFF_INSTANCE", value_name = "NAME")]
+    pub instance: Option<String>,
+
     /// Seconds an HTTP client has to send a whole request head, from
     /// connecting (or from the first byte of its next request); slower
     /// clients, which hold a connection open by sending a byte now and then,
@@ -916,6 +925,11 @@ impl DaemonArgs {
             },
             mail: Some(self.mail()?),
             lead_scan_every: std::time::Duration::from_secs(self.lead_scan_every),
+            instance: self
+                .instance
+                .clone()
+                .filter(|i| !i.trim().is_empty())
+                .unwrap_or_else(crate::daemon::lease::default_instance),
             ..crate::daemon::Options::default()
         })
     }
@@ -1554,6 +1568,18 @@ async fn run_daemon(global: &GlobalArgs, args: &DaemonArgs) -> anyhow::Result<Ex
             }
         }
         backoff = (backoff * 2).min(std::time::Duration::from_secs(60));
+    };
+    // One daemon per SQLite file; on a server database the lease decides.
+    let _lock = match store.sqlite_file() {
+        Some(file) => match crate::daemon::lease::lock_sqlite(&file) {
+            Ok(lock) => Some(lock),
+            Err(e) => {
+                store.close().await;
+                listening.shutdown(options.shutdown_grace).await;
+                return Err(e.context("cannot start"));
+            }
+        },
+        None => None,
     };
     crate::daemon::serve(listening, store, rules, global.rules.clone(), options).await?;
     Ok(ExitCode::SUCCESS)

@@ -44,3 +44,5 @@ SET @sql = CONCAT('GRANT SELECT, INSERT, UPDATE, DELETE ON ', @db, '.handoff_sil
 PREPARE s FROM @sql; EXECUTE s; DEALLOCATE PREPARE s;
 SET @sql = CONCAT('GRANT SELECT, INSERT, UPDATE, DELETE ON ', @db, '.handoff_acks TO ''handoff''@''%''');
 PREPARE s FROM @sql; EXECUTE s; DEALLOCATE PREPARE s;
+SET @sql = CONCAT('GRANT SELECT, INSERT, UPDATE, DELETE ON ', @db, '.handoff_lease TO ''handoff''@''%''');
+PREPARE s FROM @sql; EXECUTE s; DEALLOCATE PREPARE s;

@@ -29,5 +29,6 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     handoff_rule_sets,
     handoff_lead_notices,
     handoff_silences,
-    handoff_acks
+    handoff_acks,
+    handoff_lease
 TO handoff;

@@ -195,6 +195,21 @@ pub fn definition(objective: &Objective) -> String {
 }
 
 impl Engine {
+    /// Stops deciding notices and forgets the mail state: this daemon
+    /// follows another, which decides and sends (docs/DAEMON.md, "Two
+    /// daemons, one mailer"). Evaluations still reach the board.
+    pub fn follow(&mut self) {
+        self.notices = None;
+        self.mail = MailState::default();
+        self.board.generation += 1;
+    }
+
+    /// Whether this engine decides notices (mail is on and this daemon
+    /// leads).
+    pub fn decides_notices(&self) -> bool {
+        self.notices.is_some()
+    }
+
     /// An engine for `rules` at `now`, with nothing known yet. Without
     /// `notices`, no mail is decided.
     pub fn new(

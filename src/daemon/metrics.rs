@@ -32,6 +32,7 @@ pub struct Metrics {
     pub duration: HistogramVec,
     pub last_evaluation: prometheus::GaugeVec,
     pub reload_ok: IntGauge,
+    pub leader: IntGauge,
     pub reload_time: Gauge,
     pub history_failures: IntCounterVec,
     pub history_unwritten: IntGauge,
@@ -112,6 +113,11 @@ impl Metrics {
             "1 if the last load of the rule files succeeded, 0 if it failed and the previous rules are kept.",
         )
         .expect("valid metric");
+        let leader = IntGauge::new(
+            "handoff_leader",
+            "1 if this daemon records and sends (it holds the leader's lease, or runs alone on a SQLite file), 0 if it follows another.",
+        )
+        .expect("valid metric");
         let reload_time = Gauge::new(
             "handoff_rules_last_reload_success_timestamp_seconds",
             "When the rule files were last loaded successfully (Unix time).",
@@ -120,7 +126,7 @@ impl Metrics {
         let history_failures = IntCounterVec::new(
             Opts::new(
                 "handoff_history_write_failures_total",
-                "Failed writes of the record, by reason: rows that failed for a passing reason (unreachable, timeout, storage) are kept and written later; refused rows (query, data, schema) are dropped.",
+                "Failed writes of the record, by reason: rows that failed for a passing reason (unreachable, timeout, storage) are kept and written later; refused rows (query, data, schema) are dropped, and so are the rows of a daemon that lost the leader's lease (fenced).",
             ),
             &["reason"],
         )
@@ -187,6 +193,7 @@ impl Metrics {
             Box::new(duration.clone()),
             Box::new(last_evaluation.clone()),
             Box::new(reload_ok.clone()),
+            Box::new(leader.clone()),
             Box::new(reload_time.clone()),
             Box::new(history_failures.clone()),
             Box::new(history_unwritten.clone()),
@@ -205,6 +212,7 @@ impl Metrics {
             duration,
             last_evaluation,
             reload_ok,
+            leader,
             reload_time,
             history_failures,
             history_unwritten,

@@ -28,6 +28,7 @@ pub mod evaluate;
 pub mod holds;
 mod http;
 pub mod leads;
+pub mod lease;
 mod metrics;
 mod notify;
 pub mod page;
@@ -96,6 +97,9 @@ pub struct Options {
     /// How often the leads in flight are scanned for lead notices (also at
     /// every instant one falls due).
     pub lead_scan_every: Duration,
+    /// This daemon's name as the holder of the leader's lease
+    /// (docs/DAEMON.md, "Two daemons, one mailer").
+    pub instance: String,
 }
 
 impl Default for Options {
@@ -114,6 +118,7 @@ impl Default for Options {
             allow_empty_rules: false,
             banner: true,
             lead_scan_every: leads::DEFAULT_SCAN_EVERY,
+            instance: lease::default_instance(),
         }
     }
 }
@@ -185,6 +190,8 @@ pub struct Daemon {
     reviews: tokio::sync::Mutex<ReviewCache>,
     /// Wakes the review loop (a reload).
     review_wake: tokio::sync::Notify,
+    /// Alone on a SQLite file, or leader or follower by the lease.
+    role: Mutex<lease::Role>,
 }
 
 /// Reviews worked out, by period label: the content hash of the rules they
@@ -211,12 +218,21 @@ impl Daemon {
         for o in rules.objectives() {
             metrics.declare(&o.name);
         }
-        let engine = Engine::new(
+        let mut engine = Engine::new(
             Arc::new(rules),
             options.mail.clone(),
             store.describe().to_owned(),
             now,
         );
+        // Several daemons may share a server database: each starts as a
+        // follower and decides notices only once it holds the lease.
+        let role = if store.backend() == crate::store::Backend::Sqlite {
+            lease::Role::Alone
+        } else {
+            engine.follow();
+            lease::Role::Follower { leader: None }
+        };
+        metrics.leader.set(i64::from(role.records()));
         Arc::new(Daemon {
             store,
             rules_dir: rules_dir.clone(),
@@ -242,6 +258,7 @@ impl Daemon {
             busy_deliveries: std::sync::atomic::AtomicUsize::new(0),
             reviews: tokio::sync::Mutex::new(std::collections::BTreeMap::new()),
             review_wake: tokio::sync::Notify::new(),
+            role: Mutex::new(role),
         })
     }
 
@@ -273,8 +290,11 @@ impl Daemon {
     /// Carries out what the engine decided: rows to write, transitions to
     /// log, schedules to start and stop, mail to deliver.
     fn carry_out(&self, effects: Effects) {
+        let leads = self.records();
         for l in &effects.transitions {
-            log_transition(l);
+            if leads {
+                log_transition(l);
+            }
         }
         if effects.unbuildable > 0 {
             self.metrics
@@ -284,11 +304,12 @@ impl Daemon {
         }
         let pending = self.engine().mail.pending.len();
         self.metrics.outbox_pending.set(pending as i64);
-        if !effects.record.is_empty() {
+        // A follower records nothing: the leader does.
+        if !effects.record.is_empty() && leads {
             board::merge_journal(&mut self.unwritten(), effects.record);
             self.record_soon();
         }
-        if !effects.notices.is_empty() {
+        if !effects.notices.is_empty() && leads {
             self.deliver_wake.notify_one();
         }
         self.metrics.touch();
@@ -353,7 +374,7 @@ impl Daemon {
             .and_then(|r| serde_json::from_str::<serde_json::Value>(&r.rules).ok())
             .map(|rules| engine::recorded_definitions(&rules));
         restored.last_rule_set = last.map(|r| r.hash);
-        if self.options.mail.is_some() {
+        if self.engine().decides_notices() {
             restored.log = self.store.notification_log().await?;
             restored.pending = self.store.pending_mail().await?;
             restored.lead_log = self.store.lead_notices(now - leads::LOG_KEPT).await?;
@@ -414,12 +435,25 @@ impl Daemon {
         self.tracker.spawn(async move { d.review_loop().await });
         let d = self.clone();
         self.tracker.spawn(async move { d.holds_loop().await });
+        if matches!(self.role(), lease::Role::Follower { .. }) {
+            tracing::info!(instance = %self.options.instance, "Sharing the database with other daemons: this one follows until it holds the leader's lease.");
+            let d = self.clone();
+            self.tracker.spawn(async move { d.lease_loop().await });
+        }
         if let Some(mail) = &self.options.mail {
             tracing::info!(via = %mail.transport.describe(), from = %mail.from, "Alert mail is on.");
             let d = self.clone();
             self.tracker.spawn(async move { d.mail_loop().await });
             let d = self.clone();
             self.tracker.spawn(async move { d.delivery_loop().await });
+        }
+    }
+
+    /// Starts every objective's task afresh: each evaluates at once (with
+    /// `run_on_start`), as after a start.
+    fn restart_objectives(self: &Arc<Self>) {
+        for o in self.rules().objectives() {
+            self.spawn_objective(o.clone());
         }
     }
 
@@ -606,6 +640,12 @@ impl Daemon {
         if rest.is_empty() {
             return true;
         }
+        let role = self.role();
+        if !matches!(role, lease::Role::Alone | lease::Role::Leader { .. }) {
+            // Decided while this daemon led; the leader now writes its own.
+            return true;
+        }
+        let fence = role.fence();
         let mail = rest.take_mail();
         let mut failing = None;
         for (part, what) in [
@@ -615,13 +655,24 @@ impl Daemon {
             if part.is_empty() {
                 continue;
             }
-            let error = match tokio::time::timeout(WRITE_TIMEOUT, self.store.record(&part)).await {
-                Ok(Ok(())) => continue,
-                Ok(Err(e)) => e,
-                Err(_) => crate::store::StoreError::Deadline {
-                    doing: format!("writing {what} within {}s", WRITE_TIMEOUT.as_secs()),
-                },
-            };
+            let error =
+                match tokio::time::timeout(WRITE_TIMEOUT, self.store.record_fenced(&part, fence))
+                    .await
+                {
+                    Ok(Ok(())) => continue,
+                    Ok(Err(e @ crate::store::StoreError::Fenced { .. })) => {
+                        self.metrics
+                            .history_failures
+                            .with_label_values(&[e.kind().as_str()])
+                            .inc();
+                        self.step_down(&crate::error_chain(&e));
+                        return true;
+                    }
+                    Ok(Err(e)) => e,
+                    Err(_) => crate::store::StoreError::Deadline {
+                        doing: format!("writing {what} within {}s", WRITE_TIMEOUT.as_secs()),
+                    },
+                };
             let kind = error.kind();
             self.metrics
                 .history_failures
@@ -951,6 +1002,7 @@ impl Daemon {
                 "Stopping with rows of the record that could not be written."
             );
         }
+        self.release_lease().await;
         let _ = tokio::time::timeout(Duration::from_secs(5), self.store.close()).await;
     }
 }

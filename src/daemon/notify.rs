@@ -1445,7 +1445,8 @@ impl Daemon {
         // Threads whose mail failed in this pass: their later mail waits.
         let mut failed_threads: BTreeSet<(String, String)> = BTreeSet::new();
         loop {
-            if self.shutdown.is_cancelled() {
+            // Only the leader sends, and only while its lease lasts.
+            if self.shutdown.is_cancelled() || !self.sends() {
                 return;
             }
             let now = self.now();

@@ -51,6 +51,23 @@ pub struct PageView {
     pub objectives: Vec<ObjectiveView>,
     /// Silences in force, to come, and ended lately, newest first.
     pub silences: Vec<SilenceLine>,
+    /// Which of several daemons sharing the database this is; none when it
+    /// runs alone on a SQLite file.
+    pub leadership: Option<Leadership>,
+}
+
+/// This daemon among several sharing one database (docs/DAEMON.md, "Two
+/// daemons, one mailer").
+#[derive(Debug, Clone)]
+pub struct Leadership {
+    /// This daemon's `--instance`.
+    pub instance: String,
+    /// Whether it holds the leader's lease.
+    pub leads: bool,
+    /// Since when it leads (when it does).
+    pub since: Option<DateTime<Utc>>,
+    /// Who leads, as the lease last said (when this daemon follows).
+    pub leader: Option<String>,
 }
 
 /// One objective: what it measures, when it runs, and what it last found.
@@ -393,9 +410,35 @@ fn page_header(out: &mut String, view: &PageView, summary: &Summary) {
     if let Some(at) = view.rules_loaded_at {
         let _ = write!(out, ", loaded {}", time_html(at, view.now, view.timezone));
     }
+    out.push_str("</span>");
+    if let Some(l) = &view.leadership {
+        let _ = write!(
+            out,
+            "<span id=\"leadership\">Daemon <code>{}</code>: ",
+            esc(&l.instance)
+        );
+        if l.leads {
+            out.push_str("<b>leads</b> (records and sends)");
+            if let Some(at) = l.since {
+                let _ = write!(out, " since {}", time_html(at, view.now, view.timezone));
+            }
+        } else {
+            match &l.leader {
+                Some(who) => {
+                    let _ = write!(
+                        out,
+                        "<b>follows</b>; <code>{}</code> leads and sends the notices",
+                        esc(who)
+                    );
+                }
+                None => out.push_str("<b>follows</b>; no daemon leads yet"),
+            }
+        }
+        out.push_str("</span>");
+    }
     let _ = writeln!(
         out,
-        "</span><span><a href=\"review\">Review of the last closed period</a></span><span>Version {}</span><span>Page at {}</span></p>",
+        "<span><a href=\"review\">Review of the last closed period</a></span><span>Version {}</span><span>Page at {}</span></p>",
         esc(&view.version),
         time_html(view.now, view.now, view.timezone)
     );
@@ -1437,6 +1480,7 @@ mod tests {
             rules: "3 objectives, 1 team from rules/".to_owned(),
             rules_loaded_at: Some(now() - Duration::hours(2)),
             reload_error: None,
+            leadership: None,
             source_alert: None,
             objectives,
             silences: Vec::new(),

@@ -63,6 +63,26 @@ pub fn page(daemon: &Daemon) -> PageView {
         }),
         objectives,
         silences,
+        leadership: leadership(daemon),
+    }
+}
+
+fn leadership(daemon: &Daemon) -> Option<super::page::Leadership> {
+    let instance = daemon.options.instance.clone();
+    match daemon.role() {
+        super::lease::Role::Alone => None,
+        super::lease::Role::Leader { since, .. } => Some(super::page::Leadership {
+            instance,
+            leads: true,
+            since: Some(since),
+            leader: None,
+        }),
+        super::lease::Role::Follower { leader } => Some(super::page::Leadership {
+            instance,
+            leads: false,
+            since: None,
+            leader: leader.map(|l| l.holder),
+        }),
     }
 }
 

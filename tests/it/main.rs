@@ -19,6 +19,7 @@ mod faults;
 mod grafana;
 mod import;
 mod leads;
+mod lease;
 mod mail;
 mod mapping;
 mod reads;

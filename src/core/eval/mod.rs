@@ -90,7 +90,7 @@ pub fn reason_of(kind: ErrorKind) -> FailureReason {
     match kind {
         ErrorKind::Timeout => FailureReason::Timeout,
         ErrorKind::Unreachable | ErrorKind::Storage => FailureReason::DatabaseUnreachable,
-        ErrorKind::Query | ErrorKind::Schema => FailureReason::QueryFailed,
+        ErrorKind::Query | ErrorKind::Schema | ErrorKind::Fenced => FailureReason::QueryFailed,
         ErrorKind::Data => FailureReason::BadData,
         ErrorKind::Config => FailureReason::Configuration,
     }

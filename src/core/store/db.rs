@@ -80,7 +80,22 @@ pub(crate) trait TxOps: Send {
         value: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
     fn delete_meta<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
-    fn record<'a>(&'a mut self, journal: &'a Journal) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn record<'a>(
+        &'a mut self,
+        journal: &'a Journal,
+        fence: Option<i64>,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn claim<'a>(
+        &'a mut self,
+        holder: &'a str,
+        token: Option<i64>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<super::Claim, StoreError>>;
+    fn release<'a>(
+        &'a mut self,
+        holder: &'a str,
+        token: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
     fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>>;
     fn rollback(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>>;
 }
@@ -813,8 +828,39 @@ impl<DB: Dialect> TxOps for DbTx<DB> {
         Box::pin(state::delete_daemon_state::<DB>(&mut *self.conn))
     }
 
-    fn record<'a>(&'a mut self, journal: &'a Journal) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(state::record::<DB>(&mut *self.conn, journal))
+    fn record<'a>(
+        &'a mut self,
+        journal: &'a Journal,
+        fence: Option<i64>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            if let Some(token) = fence {
+                super::lease::check::<DB>(&mut *self.conn, token).await?;
+            }
+            state::record::<DB>(&mut *self.conn, journal).await
+        })
+    }
+
+    fn claim<'a>(
+        &'a mut self,
+        holder: &'a str,
+        token: Option<i64>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<super::Claim, StoreError>> {
+        Box::pin(super::lease::claim::<DB>(
+            &mut *self.conn,
+            holder,
+            token,
+            ttl,
+        ))
+    }
+
+    fn release<'a>(
+        &'a mut self,
+        holder: &'a str,
+        token: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(super::lease::release::<DB>(&mut *self.conn, holder, token))
     }
 
     fn set_meta<'a>(

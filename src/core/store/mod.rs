@@ -18,6 +18,7 @@
 
 mod db;
 mod dialect;
+mod lease;
 mod read;
 pub mod sqlite_time;
 mod state;
@@ -31,6 +32,7 @@ use std::time::Duration;
 use crate::model::Table;
 
 pub use db::{id_lookup_sql, own_words, server_said};
+pub use lease::{Claim, Lease};
 pub use read::{
     Abandoned, AbandonedCount, AbandonedLead, FirstAttempt, InFlightLead, JudgedCounts, MqlCount,
     Reach, Reader, question_sql,
@@ -150,11 +152,14 @@ pub enum ErrorKind {
     /// I/O error, or the database is read-only. Nothing is wrong with the
     /// rows; they can be written once it is fixed.
     Storage,
+    /// A write of the daemon's record by a daemon that no longer holds the
+    /// leader's lease: a newer leader writes instead.
+    Fenced,
 }
 
 impl ErrorKind {
     /// Every kind, for metrics that start each label at 0.
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 8] = [
         ErrorKind::Config,
         ErrorKind::Unreachable,
         ErrorKind::Timeout,
@@ -162,6 +167,7 @@ impl ErrorKind {
         ErrorKind::Query,
         ErrorKind::Data,
         ErrorKind::Storage,
+        ErrorKind::Fenced,
     ];
 
     /// Whether what failed may succeed later unchanged: the database was away,
@@ -175,7 +181,7 @@ impl ErrorKind {
     }
 
     /// The kind as a metric label: `config`, `unreachable`, `timeout`,
-    /// `schema`, `query`, `data`, `storage`.
+    /// `schema`, `query`, `data`, `storage`, `fenced`.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Config => "config",
@@ -185,6 +191,7 @@ impl ErrorKind {
             ErrorKind::Query => "query",
             ErrorKind::Data => "data",
             ErrorKind::Storage => "storage",
+            ErrorKind::Fenced => "fenced",
         }
     }
 }
@@ -233,6 +240,19 @@ pub enum StoreError {
     },
     #[error("time limit reached before {doing}")]
     Deadline { doing: String },
+    #[error(
+        "this daemon no longer leads: the leader's lease has {}; its write (token {token}) is refused",
+        match .newer {
+            Some((holder, t)) => format!("token {t}, held by {holder}"),
+            None => "no row".to_owned(),
+        }
+    )]
+    Fenced {
+        token: i64,
+        newer: Option<(String, i64)>,
+    },
+    #[error("SQLite has no leader's lease: one daemon runs per SQLite file")]
+    NoLease,
     #[error("database error while {doing}")]
     Query {
         doing: String,
@@ -254,6 +274,8 @@ impl StoreError {
             StoreError::Migrate { kind, .. } => *kind,
             StoreError::Deadline { .. } => ErrorKind::Timeout,
             StoreError::Query { kind, .. } => *kind,
+            StoreError::Fenced { .. } => ErrorKind::Fenced,
+            StoreError::NoLease => ErrorKind::Config,
         }
     }
 }
@@ -412,15 +434,75 @@ impl Store {
     ///
     /// A database error; nothing was written.
     pub async fn record(&self, journal: &Journal) -> Result<(), StoreError> {
+        self.record_fenced(journal, None).await
+    }
+
+    /// As [`Store::record`], by the leader holding the lease with `token`
+    /// (PostgreSQL, MySQL/MariaDB): the same transaction first checks that
+    /// the lease still has that token, and writes nothing once a newer
+    /// leader took it ([`StoreError::Fenced`]).
+    ///
+    /// # Errors
+    ///
+    /// A database error, or the fence; nothing was written.
+    pub async fn record_fenced(
+        &self,
+        journal: &Journal,
+        token: Option<i64>,
+    ) -> Result<(), StoreError> {
         if journal.is_empty() {
             return Ok(());
         }
         let mut tx = self.db.begin().await?;
-        match tx.record(journal).await {
+        match tx.record(journal, token).await {
             Ok(()) => tx.commit().await,
             Err(e) => {
                 // The error that matters is the write's; a failed rollback
                 // changes nothing the caller can act on.
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Claims the leader's lease for `holder`, which holds `token` now (or
+    /// none), for `ttl` by the database's clock: renews it, takes it when it
+    /// ran out (the token grows by one), or says who holds it. PostgreSQL and
+    /// MySQL/MariaDB only.
+    ///
+    /// # Errors
+    ///
+    /// A database error; [`StoreError::NoLease`] on SQLite.
+    pub async fn claim_lease(
+        &self,
+        holder: &str,
+        token: Option<i64>,
+        ttl: Duration,
+    ) -> Result<Claim, StoreError> {
+        let mut tx = self.db.begin().await?;
+        match tx.claim(holder, token, ttl).await {
+            Ok(claim) => {
+                tx.commit().await?;
+                Ok(claim)
+            }
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Ends `holder`'s lease with `token` at once (a clean stop), so that
+    /// another daemon takes over without waiting for it to run out.
+    ///
+    /// # Errors
+    ///
+    /// A database error; [`StoreError::NoLease`] on SQLite.
+    pub async fn release_lease(&self, holder: &str, token: i64) -> Result<(), StoreError> {
+        let mut tx = self.db.begin().await?;
+        match tx.release(holder, token).await {
+            Ok(()) => tx.commit().await,
+            Err(e) => {
                 let _ = tx.rollback().await;
                 Err(e)
             }
