@@ -22,7 +22,7 @@ SMTP sink (tests/smtp_sink.py). Then, each round:
   the cut. A killed daemon is started again and must come back as a follower;
   a partitioned one must step down and stay a follower after the heal.
 
-Both daemons' /metrics are read every 0.5 s throughout: after a new leader is
+Both daemons' /metrics are read every 0.2 s throughout: after a new leader is
 seen, at most one may claim leadership, except that a partitioned old leader
 may go on claiming it until its local lease runs out (15 s after its last
 renewal, which was before the cut); that is printed, not failed.
@@ -96,7 +96,7 @@ MAIL = "no mail but the rounds' notices"
 FAILOVER_LIMIT = 30.0  # seconds from the kill or the cut to the new leader
 LEASE_TTL = 15.0  # a partitioned leader may claim leadership this long after its last renewal
 CUT_SECONDS = 40.0
-POLL = 0.5  # the monitor's period
+POLL = 0.2  # the monitor's period
 
 
 def log(*parts):
@@ -407,6 +407,7 @@ class Round:
         self.t_heal = None
         self.back = None  # seconds from the kill until the restarted daemon answered
         self.seen_after = None  # seconds from the flip to the first notice of its kind
+        self.both = []  # monitor samples in which both daemons claimed leadership (partition)
         self.claimed = None  # seconds after the cut the old leader was last seen claiming leadership
         self.ids = []  # Message-IDs of its notice, in order of arrival
         self.first_at = None
@@ -614,6 +615,12 @@ class Scenario:
                 claims = [t for t, s in self.monitor.between(r.t_cut, r.t_heal) if s.get(r.leader) == 1]
                 if claims:
                     r.claimed = max(claims) - r.t_cut
+                # Both claiming while the old lease runs out: allowed, measured.
+                r.both = [
+                    t
+                    for t, s in self.monitor.between(r.t_cut, r.t_cut + LEASE_TTL + 1.0)
+                    if sum(1 for v in s.values() if v == 1) >= 2
+                ]
         reported = 0
         for t, s in self.monitor.between(self.t0):
             if sum(1 for v in s.values() if v == 1) < 2:
@@ -718,7 +725,7 @@ class Scenario:
         log(f"ha: {self.args.backend} {self.args.scenario}, seed {self.args.seed}")
         what = "kill" if self.args.scenario == "kill" else "cut"
         log(
-            f"{'round':>5}  {'leader':>6}  {'flip':>8}  {what:>8}  {'failover':>8}  {'claimed':>7}  "
+            f"{'round':>5}  {'leader':>6}  {'flip':>8}  {what:>8}  {'failover':>8}  {'claimed':>7}  {'both':>5}  "
             f"{'notice':>8}  {'after':>6}  {'dups':>4}  Message-ID"
         )
         failed = 0
@@ -726,7 +733,8 @@ class Scenario:
             log(
                 f"{r.n:>5}  {(r.leader or '-') + '>' + (r.new_leader or '-'):>6}  {self.rel(r.t_flip):>8}  "
                 f"{self.rel(r.t_cut):>8}  {('%.1fs' % r.failover) if r.failover is not None else '-':>8}  "
-                f"{('%.1fs' % r.claimed) if r.claimed is not None else '-':>7}  {r.kind:>8}  "
+                f"{('%.1fs' % r.claimed) if r.claimed is not None else '-':>7}  "
+                f"{('%.1fs' % (r.both[-1] - r.both[0] + POLL)) if r.both else '-':>5}  {r.kind:>8}  "
                 f"{('%.1fs' % (r.first_at - r.t_flip)) if r.first_at else '-':>6}  {len(r.duplicates):>4}  "
                 f"{', '.join(r.ids) or '-'}"
             )
@@ -749,6 +757,13 @@ class Scenario:
         claimed = [r.claimed for r in self.rounds if r.claimed is not None]
         if claimed:
             log(f"old leader claimed leadership after the cut: at most {max(claimed):.1f}s (its lease: {LEASE_TTL:.0f}s)")
+            both = [r for r in self.rounds if r.both]
+            log(
+                f"both daemons claimed leadership at once (allowed while the old lease runs out): in {len(both)} of "
+                f"{len(claimed)} rounds" + (
+                    ", " + ", ".join(f"round {r.n} from {r.both[0] - r.t_cut:.1f}s after the cut, "
+                                     f"{len(r.both)} sample(s)" for r in both) if both else "")
+            )
         log(
             f"notices: {notices} Message-IDs for {sum(1 for r in self.rounds if r.t_flip)} flips, {dups} duplicates (same Message-ID), "
             f"{len(self.sink.mails())} mails received"
