@@ -702,7 +702,27 @@ class Scenario:
         self.monitor.join(5)
         self.check_leadership()
         self.account()
+        self.check_outbox()
         return self.summary()
+
+    def check_outbox(self):
+        """The outbox the leaders recorded against what the sink received: no
+        row may still wait; a mail received without its row (the leader that
+        sent it lost the lease before it could write it) is printed."""
+        rows = {}
+        for line in self.backend.run("SELECT id, state FROM handoff_outbox", self.db).splitlines():
+            parts = line.replace("|", "\t").split("\t")
+            if len(parts) == 2:
+                rows[parts[0].strip("<>")] = parts[1]
+        states = {}
+        for st in rows.values():
+            states[st] = states.get(st, 0) + 1
+        self.outbox = ", ".join(f"{n} {st}" for st, n in sorted(states.items())) or "empty"
+        for mid, st in sorted(rows.items()):
+            if st != "sent":
+                self.problems[MAIL].append(f"outbox row {mid} is {st} at the end")
+        received = {m["id"].strip("<>") for m in self.sink.mails()}
+        self.unrecorded = sorted(received - set(rows))
 
     def print_round(self, r):
         what = "kill" if self.args.scenario == "kill" else "cut"
@@ -768,6 +788,9 @@ class Scenario:
             f"notices: {notices} Message-IDs for {sum(1 for r in self.rounds if r.t_flip)} flips, {dups} duplicates (same Message-ID), "
             f"{len(self.sink.mails())} mails received"
         )
+        if hasattr(self, "outbox"):
+            log(f"outbox in the database: {self.outbox}" + (
+                f"; received but not recorded: {', '.join(self.unrecorded)}" if self.unrecorded else ""))
         for check, problems in self.problems.items():
             log(f"{check}: {'FAIL' if problems else 'ok'}")
         # Each round is a check, and so is each scenario-wide one; rounds not run failed.
