@@ -97,6 +97,9 @@ FAILOVER_LIMIT = 30.0  # seconds from the kill or the cut to the new leader
 LEASE_TTL = 15.0  # a partitioned leader may claim leadership this long after its last renewal
 CUT_SECONDS = 40.0
 POLL = 0.2  # the monitor's period
+# Creating and dropping a database waits for a checkpoint, which takes long on a
+# server busy creating others (test suites running beside).
+DDL_TIMEOUT = 300
 
 
 def log(*parts):
@@ -164,7 +167,7 @@ class Backend:
         netloc += f"{host or self.host}:{port or self.port}"
         return urllib.parse.urlunsplit((self.url.scheme, netloc, "/" + db, self.url.query, ""))
 
-    def run(self, sql, db=None):
+    def run(self, sql, db=None, timeout=60):
         if self.kind == "postgres":
             admin_db = (self.url.path or "/").lstrip("/") or "postgres"
             cmd = [self.client, self.url_for(db or admin_db), "-v", "ON_ERROR_STOP=1", "-Atqc", sql]
@@ -174,7 +177,7 @@ class Backend:
                 cmd.append(f"--user={urllib.parse.unquote(self.url.username)}")
             if db:
                 cmd.append(db)
-        p = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=60)
+        p = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=timeout)
         if p.returncode != 0:
             raise Failure(f"{' '.join(cmd[:1])}: {sql!r} failed: {p.stderr.strip()}")
         return p.stdout
@@ -182,13 +185,13 @@ class Backend:
     def create(self, db):
         self.drop(db)
         q = '"' if self.kind == "postgres" else "`"
-        self.run(f"CREATE DATABASE {q}{db}{q}")
+        self.run(f"CREATE DATABASE {q}{db}{q}", timeout=DDL_TIMEOUT)
 
     def drop(self, db):
         if self.kind == "postgres":
-            self.run(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            self.run(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)', timeout=DDL_TIMEOUT)
         else:
-            self.run(f"DROP DATABASE IF EXISTS `{db}`")
+            self.run(f"DROP DATABASE IF EXISTS `{db}`", timeout=DDL_TIMEOUT)
 
     def hour_ago(self):
         if self.kind == "postgres":
