@@ -10,11 +10,15 @@ the same figures, on the same database. Prints one table; see docs/BENCHMARKS.md
 
 Times are statement timings measured inside each tool, so process start-up is
 left out on both sides: for SQLite the `bare` bench target (benches/bare.rs), which
-runs the hand-written SQL through the same SQLite build and settings handoff uses;
-for PostgreSQL psql's `\\timing`; for handoff its per-objective debug log. Medians of --runs runs after one warm-up run. Peak RSS is the whole
-`handoff eval` process (/usr/bin/time). Needs: a release build, sqlite3, psql,
-and for PostgreSQL a server (HANDOFF_BENCH_POSTGRES, default
-postgres://postgres@127.0.0.1:5432/postgres).
+runs the hand-written SQL through the same SQLite build handoff uses, with the
+best settings for the database (--bare-cache-mib, --bare-mmap-mib: a large page
+cache and a memory map over the whole file); for PostgreSQL psql's `\\timing`;
+for handoff, run with its defaults, its per-objective debug log. Medians of
+--runs runs after one warm-up run. Memory is the whole process's: peak RSS
+(VmHWM, from wait4) and peak anonymous memory (RssAnon, sampled from
+/proc/PID/status every 10 ms), the process's own memory without the file pages
+it maps. Needs: a release build, sqlite3, psql, and for PostgreSQL a server
+(HANDOFF_BENCH_POSTGRES, default postgres://postgres@127.0.0.1:5432/postgres).
 """
 
 import argparse
@@ -22,10 +26,12 @@ import datetime as dt
 import json
 import os
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -142,16 +148,62 @@ def bare_runner():
 
 
 BARE_RUNNER = None
+# The bare runner's SQLite settings (--cache-mib, --mmap-mib); none: handoff's defaults.
+BARE_SQLITE_ARGS = []
+# What SQLite took, as the bare runner read it back ("# cache_size N mmap_size N").
+BARE_SQLITE_SETTINGS = {}
 
 
-def sqlite_seconds(db, statements):
+def measured(cmd):
+    """Runs cmd to its end: stdout, stderr, exit code, and its memory.
+
+    Peak RSS is the kernel's high-water mark of the process (VmHWM, as wait4
+    reports it). Peak anonymous memory is the largest RssAnon read from
+    /proc/PID/status every 10 ms while it runs: the process's own memory (heap,
+    stacks, SQLite's page cache), without the file pages it maps, which are the
+    kernel's page cache and count in RSS all the same.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(cmd, stdout=out, stderr=err)
+        anon = 0
+        status_file = f"/proc/{p.pid}/status"
+        while True:
+            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            try:
+                m = re.search(r"RssAnon:\s+(\d+) kB", Path(status_file).read_text())
+            except OSError:
+                m = None
+            if m:
+                anon = max(anon, int(m.group(1)) * 1024)
+            time.sleep(0.01)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return {"stdout": out.read().decode(), "stderr": err.read().decode(), "code": p.returncode,
+                "peak_rss_bytes": usage.ru_maxrss * 1024, "peak_anon_bytes": anon}
+
+
+def sqlite_bare(db, statements):
+    """Seconds of the statements through the bare runner, and its memory."""
     global BARE_RUNNER
     BARE_RUNNER = BARE_RUNNER or bare_runner()
     script = "\n;\n".join(statements) + "\n"
     path = Path(str(db) + ".bare.sql")
     path.write_text(script)
-    out = run([BARE_RUNNER, f"sqlite://{db}", str(path)]).stdout
-    return sum(float(x) for x in re.findall(r"^([0-9.]+) s", out, re.M))
+    r = measured([BARE_RUNNER, f"sqlite://{db}", str(path), *BARE_SQLITE_ARGS])
+    if r["code"] != 0:
+        raise SystemExit(f"the bare runner failed: {r['stderr'][-2000:]}")
+    m = re.search(r"^# cache_size (-?\d+) mmap_size (\d+)", r["stdout"], re.M)
+    if m:
+        BARE_SQLITE_SETTINGS.update(cache_size=int(m.group(1)), mmap_size=int(m.group(2)))
+    seconds = sum(float(x) for x in re.findall(r"^([0-9.]+) s", r["stdout"], re.M))
+    return seconds, r
+
+
+def sqlite_seconds(db, statements):
+    return sqlite_bare(db, statements)[0]
 
 
 def psql_seconds(url, statements, settings=""):
@@ -169,27 +221,26 @@ def duration(text):
     return float(value) * scale
 
 
-def handoff_eval(url, objectives=None):
-    """Seconds per objective from handoff's own log, and the process's peak RSS."""
-    cmd = ["/usr/bin/time", "-f", "RSS %M", str(HANDOFF), "--database", url,
-           "--rules", str(RULES), "--log", "handoff::eval=debug", "eval", "--at", END,
-           "--format", "json"]
+def handoff_eval(url, objectives=None, extra=()):
+    """Seconds per objective from handoff's own log, and the process's memory
+    (`measured`). `extra` are more global options (e.g. --sqlite-cache-mib 16)."""
+    cmd = [str(HANDOFF), "--database", url, "--rules", str(RULES), *extra,
+           "--log", "handoff::eval=debug", "eval", "--at", END, "--format", "json"]
     for o in objectives or []:
         cmd += ["--objective", o]
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode not in (0,):
-        raise SystemExit(f"handoff eval failed: {p.stderr[-2000:]}")
+    p = measured(cmd)
+    if p["code"] != 0:
+        raise SystemExit(f"handoff eval failed: {p['stderr'][-2000:]}")
     times = {}
-    for line in p.stderr.splitlines():
+    for line in p["stderr"].splitlines():
         m = re.search(r"objective=([a-z0-9-]+).*Evaluated\. elapsed=(\S+)", line)
         if m:
             times[m.group(1)] = duration(m.group(2))
-    rss = int(re.search(r"RSS (\d+)", p.stderr).group(1)) * 1024
-    errors = [r for o in json.loads(p.stdout)["objectives"] for r in o["results"]
+    errors = [r for o in json.loads(p["stdout"])["objectives"] for r in o["results"]
               if r["status"] == "error"]
     if errors:
         raise SystemExit(f"handoff eval reported errors: {errors}")
-    return times, rss
+    return times, {"peak_rss_bytes": p["peak_rss_bytes"], "peak_anon_bytes": p["peak_anon_bytes"]}
 
 
 def median_of(runs, f):
@@ -381,6 +432,7 @@ def handoff_cycle(url):
 
 
 def main():
+    global HANDOFF, BARE_RUNNER, BARE_SQLITE_ARGS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="100k,1m,2m")
     ap.add_argument("--backends", default="sqlite,postgres")
@@ -389,9 +441,28 @@ def main():
     ap.add_argument("--json", help="also write the measurements to this file")
     ap.add_argument("--query-exporter", metavar="EXE",
                     help="also measure query-exporter (PyPI) running the measures it can express")
+    ap.add_argument("--handoff", default=str(HANDOFF),
+                    help="the binary to measure (a copy, should builds run alongside)")
+    ap.add_argument("--bare", metavar="EXE", help="the `bare` bench target, already built")
+    ap.add_argument("--reuse", action="store_true",
+                    help="read the databases a previous run imported instead of importing afresh "
+                         "(no import figures)")
+    ap.add_argument("--rounds-only", action="store_true",
+                    help="time whole rounds only, not each objective on its own")
+    ap.add_argument("--bare-cache-mib", type=int, default=1024,
+                    help="SQLite page cache of the bare runner, MiB (default 1024)")
+    ap.add_argument("--bare-mmap-mib", type=int,
+                    help="how much of the SQLite file the bare runner maps, MiB (default: the "
+                         "whole file; SQLite caps it at its SQLITE_MAX_MMAP_SIZE)")
+    ap.add_argument("--variant", action="append", default=[], metavar="OPTIONS",
+                    help="also time whole rounds of handoff with these global options, e.g. "
+                         "'--sqlite-cache-mib 2 --sqlite-mmap-mib 0', in turn with the others")
     args = ap.parse_args()
+    HANDOFF = Path(args.handoff)
     if not HANDOFF.exists():
-        raise SystemExit("build first: cargo build --release")
+        raise SystemExit(f"no {HANDOFF}: cargo build --release")
+    if args.bare:
+        BARE_RUNNER = args.bare
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     base = os.environ.get("HANDOFF_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -403,25 +474,42 @@ def main():
         rows = rows_in(d)
         for backend in args.backends.split(","):
             if backend == "sqlite":
-                db, t_h, t_b = import_sqlite(work, size, d)
+                db = work / f"h-{size}.db"
+                if not (args.reuse and db.exists()):
+                    db, t_h, t_b = import_sqlite(work, size, d)
+                    report["imports"].append({"size": size, "backend": backend, "rows": rows,
+                                              "handoff_rows_per_s": rows / t_h,
+                                              "bare_rows_per_s": rows / t_b})
                 url = f"sqlite://{db}"
-                bare = lambda qs: sqlite_seconds(db, qs)
+                mmap_mib = args.bare_mmap_mib
+                if mmap_mib is None:  # the whole file
+                    mmap_mib = -(-db.stat().st_size // 2**20)
+                BARE_SQLITE_ARGS = ["--cache-mib", str(args.bare_cache_mib), "--mmap-mib", str(mmap_mib)]
+                bare_mem = lambda qs: sqlite_bare(db, qs)
                 fmt = sqlite_time
             else:
-                url, t_h, t_b = import_postgres(base, size, d)
-                bare = lambda qs, url=url: psql_seconds(url, qs, "SET jit = off;\n")
+                name = f"handoff_bench_h_{size}"
+                url = pg_url(base, name)
+                exists = run(["psql", "-X", "-qtA", base, "-c",
+                              f"SELECT 1 FROM pg_database WHERE datname = '{name}'"]).stdout.strip()
+                if not (args.reuse and exists):
+                    url, t_h, t_b = import_postgres(base, size, d)
+                    report["imports"].append({"size": size, "backend": backend, "rows": rows,
+                                              "handoff_rows_per_s": rows / t_h,
+                                              "bare_rows_per_s": rows / t_b})
+                bare_mem = lambda qs, url=url: (psql_seconds(url, qs, "SET jit = off;\n"), None)
                 fmt = pg_time
-            report["imports"].append({"size": size, "backend": backend, "rows": rows,
-                                      "handoff_rows_per_s": rows / t_h, "bare_rows_per_s": rows / t_b})
+            bare = lambda qs: bare_mem(qs)[0]
             total_bare = 0.0
-            for o in OBJECTIVES:
-                qs = bare_sql(o, fmt, w)
-                t_bare = median_of(args.runs, lambda: bare(qs))
-                t_handoff = median_of(args.runs, lambda: handoff_eval(url, [o])[0][o])
-                total_bare += t_bare
-                report["objectives"].append({"size": size, "backend": backend, "objective": o,
-                                             "handoff_s": t_handoff, "bare_s": t_bare})
-            if args.query_exporter:
+            if not args.rounds_only:
+                for o in OBJECTIVES:
+                    qs = bare_sql(o, fmt, w)
+                    t_bare = median_of(args.runs, lambda: bare(qs))
+                    t_handoff = median_of(args.runs, lambda: handoff_eval(url, [o])[0][o])
+                    total_bare += t_bare
+                    report["objectives"].append({"size": size, "backend": backend, "objective": o,
+                                                 "handoff_s": t_handoff, "bare_s": t_bare})
+            if args.query_exporter and not args.rounds_only:
                 dsn = f"sqlite:///{db}" if backend == "sqlite" else url.replace("postgres://", "postgresql://")
                 qe = query_exporter(args.query_exporter, dsn, fmt, w, backend, work)
                 ho = handoff_cycle(url)
@@ -432,20 +520,36 @@ def main():
             # with the same caches. Σ bare, the per-objective medians above, is
             # measured right after each statement's own warm-up; a round's
             # statements find colder caches, the more so on a machine that
-            # pages out file pages it has not touched for a few seconds.
+            # pages out file pages it has not touched for a few seconds. Each
+            # --variant runs in turn with handoff's defaults ("").
             all_bare = [q for o in OBJECTIVES for q in bare_sql(o, fmt, w)]
-            handoff_eval(url)  # warm-up
+            variants = [""] + [v for v in args.variant if backend == "sqlite"]
+            load_before = os.getloadavg()
+            for v in variants:  # warm-up
+                handoff_eval(url, extra=shlex.split(v))
             bare(all_bare)
-            rounds, bare_rounds = [], []
+            rounds = {v: [] for v in variants}
+            bare_rounds = []
             for _ in range(args.runs):
-                rounds.append(handoff_eval(url))
-                bare_rounds.append(bare(all_bare))
-            round_s = statistics.median(sum(t.values()) for t, _ in rounds)
-            rss = max(r for _, r in rounds)
-            report["rounds"].append({"size": size, "backend": backend, "handoff_s": round_s,
-                                     "bare_sum_s": total_bare,
-                                     "bare_round_s": statistics.median(bare_rounds),
-                                     "peak_rss_bytes": rss})
+                for v in variants:
+                    rounds[v].append(handoff_eval(url, extra=shlex.split(v)))
+                bare_rounds.append(bare_mem(all_bare))
+            load_after = os.getloadavg()
+            bare_s = [t for t, _ in bare_rounds]
+            bare_m = [m for _, m in bare_rounds if m]
+            for v in variants:
+                runs_s = [sum(t.values()) for t, _ in rounds[v]]
+                report["rounds"].append({
+                    "size": size, "backend": backend, "handoff_options": v,
+                    "handoff_s": statistics.median(runs_s), "handoff_runs_s": runs_s,
+                    "bare_sum_s": total_bare or None,
+                    "bare_round_s": statistics.median(bare_s), "bare_round_runs_s": bare_s,
+                    "peak_rss_bytes": max(m["peak_rss_bytes"] for _, m in rounds[v]),
+                    "peak_anon_bytes": max(m["peak_anon_bytes"] for _, m in rounds[v]),
+                    "bare_peak_rss_bytes": max((m["peak_rss_bytes"] for m in bare_m), default=None),
+                    "bare_peak_anon_bytes": max((m["peak_anon_bytes"] for m in bare_m), default=None),
+                    "bare_settings": dict(BARE_SQLITE_SETTINGS) if backend == "sqlite" else "jit = off",
+                    "loadavg_before": load_before, "loadavg_after": load_after})
             if args.json:  # what is measured so far, should a later size be cut short
                 Path(args.json).write_text(json.dumps(report, indent=2))
     print_report(report)
@@ -453,25 +557,41 @@ def main():
         Path(args.json).write_text(json.dumps(report, indent=2))
 
 
+def mib(n):
+    return f"{n / 2**20:.1f}MiB" if n is not None else "-"
+
+
 def print_report(r):
-    print(f"{'objective':<20} {'size':<5} {'backend':<9} {'handoff':>9} {'bare SQL':>9} {'ratio':>6}")
+    if r["objectives"]:
+        print(f"{'objective':<20} {'size':<5} {'backend':<9} {'handoff':>9} {'bare SQL':>9} {'ratio':>6}")
     for o in r["objectives"]:
         print(f"{o['objective']:<20} {o['size']:<5} {o['backend']:<9} {o['handoff_s']:>8.3f}s "
               f"{o['bare_s']:>8.3f}s {o['handoff_s'] / o['bare_s']:>6.2f}")
     print()
     print(f"{'whole round':<20} {'size':<5} {'backend':<9} {'handoff':>9} {'Σ bare':>9} {'ratio':>6} "
-          f"{'bare round':>10} {'ratio':>6} {'peak RSS':>9}")
+          f"{'bare round':>10} {'ratio':>6} {'peak RSS':>10} {'peak anon':>10} "
+          f"{'bare RSS':>10} {'bare anon':>10}  handoff options")
     for o in r["rounds"]:
-        print(f"{'':<20} {o['size']:<5} {o['backend']:<9} {o['handoff_s']:>8.3f}s {o['bare_sum_s']:>8.3f}s "
-              f"{o['handoff_s'] / o['bare_sum_s']:>6.2f} {o['bare_round_s']:>9.3f}s "
-              f"{o['handoff_s'] / o['bare_round_s']:>6.2f} {o['peak_rss_bytes'] / 2**20:>7.1f}MiB")
+        s = o["bare_sum_s"]
+        bare_sum = f"{s:8.3f}s" if s else "-"
+        sum_ratio = f"{o['handoff_s'] / s:6.2f}" if s else "-"
+        print(f"{'':<20} {o['size']:<5} {o['backend']:<9} {o['handoff_s']:>8.3f}s "
+              f"{bare_sum:>9} {sum_ratio:>6} "
+              f"{o['bare_round_s']:>9.3f}s {o['handoff_s'] / o['bare_round_s']:>6.2f} "
+              f"{mib(o['peak_rss_bytes']):>10} {mib(o['peak_anon_bytes']):>10} "
+              f"{mib(o['bare_peak_rss_bytes']):>10} {mib(o['bare_peak_anon_bytes']):>10}  "
+              f"{o['handoff_options'] or '(defaults)'}")
+    for o in r["rounds"]:
+        if o["backend"] == "sqlite" and not o["handoff_options"]:
+            print(f"bare SQLite settings, {o['size']}: {o['bare_settings']}")
     for o in r.get("query_exporter", []):
         qe, ho = o["query_exporter"], o["handoff"]
         print(f"4 measures per cycle {o['size']:<5} {o['backend']:<9} query-exporter "
               f"{qe['cycle_cpu_s']:.2f} CPU s, {qe['peak_rss_bytes'] / 2**20:.1f} MiB; "
               f"handoff {ho['cycle_cpu_s']:.2f} CPU s, {ho['peak_rss_bytes'] / 2**20:.1f} MiB")
-    print()
-    print(f"{'import':<20} {'size':<5} {'backend':<9} {'handoff':>12} {'bulk loader':>12} {'ratio':>6}")
+    if r["imports"]:
+        print()
+        print(f"{'import':<20} {'size':<5} {'backend':<9} {'handoff':>12} {'bulk loader':>12} {'ratio':>6}")
     for o in r["imports"]:
         print(f"{'':<20} {o['size']:<5} {o['backend']:<9} {o['handoff_rows_per_s']:>10.0f}/s "
               f"{o['bare_rows_per_s']:>10.0f}/s {o['handoff_rows_per_s'] / o['bare_rows_per_s']:>6.2f}")

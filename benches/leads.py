@@ -86,7 +86,8 @@ def sqlite_bare(db, sql):
     path = Path(str(db) + ".leads.sql")
     path.write_text(sql + "\n")
     out = run([bench.BARE_RUNNER, f"sqlite://{db}", str(path)]).stdout
-    seconds, rows = re.fullmatch(r"([0-9.]+) s (\d+) rows", out.strip()).groups()
+    # The runner's first line tells its settings ("# cache_size N mmap_size N").
+    seconds, rows = re.search(r"^([0-9.]+) s (\d+) rows$", out, re.M).groups()
     return float(seconds), int(rows)
 
 

@@ -67,6 +67,54 @@ pub struct GlobalArgs {
     )]
     pub database_file: Option<PathBuf>,
 
+    /// A read replica of --database for the lead queries: evaluations (run,
+    /// eval, backtest), the scans for lead notices (run, leads) and the review
+    /// (run, review) read the leads there. Everything handoff writes, or reads
+    /// back of its own, stays on --database: results history, alert state,
+    /// the outbox and notification log, silences, acknowledgements, the SLA's
+    /// change log, metadata and migrations. The same kind of database as
+    /// --database, opened as it is: never created nor migrated.
+    ///
+    /// Each read first asks the replica how far behind its primary it is.
+    /// Further behind than --max-replica-lag, or unable to say (replication
+    /// stopped), the evaluation fails with reason stale_replica instead of
+    /// showing old figures as current; `run` exports the lag as
+    /// handoff_read_replica_lag_seconds. Import, demo, migrate and silence
+    /// ignore it.
+    #[arg(
+        long,
+        env = "HANDOFF_READ_DATABASE",
+        global = true,
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub read_database: Option<String>,
+
+    /// A file holding the read replica's URL (one line), instead of
+    /// --read-database.
+    #[arg(
+        long,
+        env = "HANDOFF_READ_DATABASE_FILE",
+        global = true,
+        value_name = "PATH",
+        conflicts_with = "read_database"
+    )]
+    pub read_database_file: Option<PathBuf>,
+
+    /// How far a read replica (--read-database) may lag behind its primary
+    /// for its figures to count as current: 30s, 5m, 1h. An evaluation that
+    /// finds it further behind fails with reason stale_replica (the
+    /// evaluation-failing alert follows, and the objective shows no figure)
+    /// and is retried until the replica catches up.
+    #[arg(
+        long,
+        env = "HANDOFF_MAX_REPLICA_LAG",
+        global = true,
+        value_name = "DURATION",
+        default_value = "60s"
+    )]
+    pub max_replica_lag: crate::rules::Duration,
+
     /// Directory holding the SLA rule files (every *.yaml below it).
     #[arg(
         long,
@@ -121,8 +169,9 @@ pub struct GlobalArgs {
     )]
     pub db_connect_timeout: u64,
 
-    /// SQLite: page cache per connection, in MiB. More keeps more of a large
-    /// database in memory between evaluations; peak memory grows with it.
+    /// SQLite: page cache per connection, in MiB. With the file mapped
+    /// (--sqlite-mmap-mib) it holds only what the map does not cover; without
+    /// the map every read goes through it, and peak memory grows with it.
     #[arg(
         long,
         env = "HANDOFF_SQLITE_CACHE_MIB",
@@ -133,8 +182,11 @@ pub struct GlobalArgs {
     pub sqlite_cache_mib: u32,
 
     /// SQLite: how much of the database file each connection maps into memory,
-    /// in MiB (0: read through system calls). Mapped pages count as the
-    /// process's resident memory.
+    /// in MiB; SQLite caps it at 2 GiB. Mapped pages are the kernel's page
+    /// cache: they count in RSS, not in the process's own (anonymous) memory.
+    /// 0 reads through system calls: for a file on a network filesystem, or
+    /// storage that may fail (a failed read of a mapped page ends the process
+    /// with SIGBUS).
     #[arg(
         long,
         env = "HANDOFF_SQLITE_MMAP_MIB",
@@ -165,6 +217,22 @@ impl GlobalArgs {
     /// Opens the database for writing, creating a missing SQLite file.
     async fn store(&self) -> Result<Store, StoreError> {
         Store::connect(self.database_url(), &self.store_options()).await
+    }
+
+    /// `store` with its lead reads sent to --read-database, when one is given.
+    async fn with_replica(
+        &self,
+        store: Store,
+        options: &StoreOptions,
+    ) -> Result<Store, StoreError> {
+        match self.read_database.as_deref().filter(|u| !u.is_empty()) {
+            None => Ok(store),
+            Some(url) => {
+                store
+                    .with_read_replica(url, options, self.max_replica_lag.to_std())
+                    .await
+            }
+        }
     }
 }
 
@@ -1170,6 +1238,9 @@ impl Cli {
         if let Some(path) = &self.global.database_file {
             self.global.database = Some(read_secret("--database-file", path)?);
         }
+        if let Some(path) = &self.global.read_database_file {
+            self.global.read_database = Some(read_secret("--read-database-file", path)?);
+        }
         let daemon = match &mut self.command {
             Command::Run(args) => &mut args.daemon,
             Command::Demo(args) => &mut args.daemon,
@@ -1521,7 +1592,7 @@ async fn run_daemon(global: &GlobalArgs, args: &DaemonArgs) -> anyhow::Result<Ex
         let attempt = async {
             let store = Store::connect(global.database_url(), &store_options).await?;
             store.migrate().await?;
-            Ok::<_, StoreError>(store)
+            global.with_replica(store, &store_options).await
         };
         let failed = tokio::select! {
             r = attempt => match r {
@@ -1581,6 +1652,13 @@ async fn run_daemon(global: &GlobalArgs, args: &DaemonArgs) -> anyhow::Result<Ex
         },
         None => None,
     };
+    if let Some(replica) = store.read_replica() {
+        tracing::info!(
+            read_database = %replica,
+            max_replica_lag = %global.max_replica_lag,
+            "Lead queries go to the read replica; its lag is checked before each read."
+        );
+    }
     crate::daemon::serve(listening, store, rules, global.rules.clone(), options).await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -1659,17 +1737,20 @@ async fn reading_store(global: &GlobalArgs, doing: &str) -> anyhow::Result<Store
         }
         other => other.with_context(|| format!("cannot {doing}"))?,
     };
+    let store = global
+        .with_replica(store, &store_options)
+        .await
+        .with_context(|| format!("cannot {doing} on the read database (--read-database)"))?;
     if let Err(e) = crate::eval::check_schema(&store).await {
         let missing_tables = matches!(&e, crate::eval::EvalError::Store(s) if s.kind() == crate::store::ErrorKind::Schema);
         let e = anyhow::Error::new(e);
+        // The lead tables are read where the lead reads go.
+        let leads = store.read_replica().unwrap_or(store.describe());
         return Err(if missing_tables {
-            e.context(format!("{} has no lead tables", store.describe()))
+            e.context(format!("{leads} has no lead tables"))
                 .context(format!("cannot {doing}: {hint}"))
         } else {
-            e.context(format!(
-                "cannot read the lead tables of {}",
-                store.describe()
-            ))
+            e.context(format!("cannot read the lead tables of {leads}"))
         });
     }
     Ok(store)
@@ -1964,17 +2045,21 @@ async fn backtest(global: &GlobalArgs, args: &BacktestArgs) -> anyhow::Result<Ex
         },
         record: args.record,
     };
+    let mut store_options = global.store_options();
     let store = if args.record {
         let store = global.store().await?;
         store.migrate().await?;
         store
     } else {
-        let mut store_options = global.store_options();
         store_options.read_connections = 1;
         Store::connect_existing(global.database_url(), &store_options)
             .await
             .context("cannot backtest: run `handoff migrate` or `handoff demo` first")?
     };
+    let store = global
+        .with_replica(store, &store_options)
+        .await
+        .context("cannot backtest on the read database (--read-database)")?;
     let progress = crate::progress::Progress::stderr();
     let current = crate::backtest::replay(
         &store,

@@ -212,7 +212,7 @@ fn error(code: StatusCode, message: &str) -> Response {
 async fn scrape(State(d): Shared) -> Response {
     // The cached body is shared, not copied.
     let rows = d.unwritten().rows();
-    let body = d.metrics.body(&d.board(), rows);
+    let body = d.metrics.body(&d.board(), rows, d.store().replica_lag());
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response()
 }
 

@@ -19,6 +19,7 @@ use prometheus::{
 
 use super::board::{Board, SOURCE_GROUP};
 use crate::eval::{Details, FailureReason, RepAttempts, RepWorked, Status};
+use crate::store::ReplicaLag;
 
 /// The content type of the text format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -131,9 +132,12 @@ impl Metrics {
             &["reason"],
         )
         .expect("valid metric");
-        // Every reason starts at 0, so that `increase()` sees the first failure.
+        // Every reason starts at 0, so that `increase()` sees the first
+        // failure; but `stale`, which only a read of a replica gives.
         for kind in crate::store::ErrorKind::ALL {
-            history_failures.with_label_values(&[kind.as_str()]);
+            if kind != crate::store::ErrorKind::Stale {
+                history_failures.with_label_values(&[kind.as_str()]);
+            }
         }
         let history_unwritten = IntGauge::new(
             "handoff_history_unwritten_rows",
@@ -262,16 +266,19 @@ impl Metrics {
         self.touch();
     }
 
-    /// The body of a scrape: cached until the board or a health metric changes.
+    /// The body of a scrape: cached until the board, a health metric or the
+    /// read replica's lag (`replica`, when the lead reads go to one) changes.
     /// `board` is consulted only when the cache is stale.
-    pub fn body(&self, board: &Board, unwritten: usize) -> Bytes {
+    pub fn body(&self, board: &Board, unwritten: usize, replica: Option<&ReplicaLag>) -> Bytes {
         let ticks = self.ticks.load(std::sync::atomic::Ordering::Relaxed);
         let key = board
             .generation
             .wrapping_mul(1_000_003)
             .wrapping_add(ticks)
             .wrapping_mul(1_000_033)
-            .wrapping_add(unwritten as u64);
+            .wrapping_add(unwritten as u64)
+            .wrapping_mul(1_000_037)
+            .wrapping_add(replica.map_or(0, ReplicaLag::readings));
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((k, body)) = &*cache
             && *k == key
@@ -279,15 +286,16 @@ impl Metrics {
             return body.clone();
         }
         self.history_unwritten.set(unwritten as i64);
-        let body = Bytes::from(self.encode(board));
+        let body = Bytes::from(self.encode(board, replica));
         *cache = Some((key, body.clone()));
         body
     }
 
-    fn encode(&self, board: &Board) -> String {
+    fn encode(&self, board: &Board, replica: Option<&ReplicaLag>) -> String {
         let mut families = self.health.gather();
         families.extend(objective_families(board));
         families.extend(review_families(board));
+        families.extend(replica_families(replica));
         // A family without samples cannot be encoded (and says nothing).
         families.retain(|f| !f.get_metric().is_empty());
         families.sort_by(|a, b| a.name().cmp(b.name()));
@@ -761,6 +769,23 @@ fn review_families(board: &Board) -> Vec<MetricFamily> {
     }
     out.extend(prometheus::core::Collector::collect(&start));
     out
+}
+
+/// `handoff_read_replica_lag_seconds`: how far behind its primary the read
+/// replica said it was at the start of the last lead read (an evaluation, a
+/// scan for lead notices, the review); +Inf when it could not say. Absent
+/// without a replica, and before its first reading.
+fn replica_families(replica: Option<&ReplicaLag>) -> Vec<MetricFamily> {
+    let Some(seconds) = replica.and_then(ReplicaLag::seconds) else {
+        return Vec::new();
+    };
+    let lag = Gauge::new(
+        "handoff_read_replica_lag_seconds",
+        "How far behind its primary the read replica (--read-database) said it was at the start of the last read of the lead data; +Inf when it could not say (replication stopped). An evaluation on a replica further behind than --max-replica-lag fails with reason stale_replica.",
+    )
+    .expect("valid metric");
+    lag.set(seconds);
+    prometheus::core::Collector::collect(&lag)
 }
 
 /// One group's response times as a summary: p50 and p90 (nearest rank), the

@@ -476,7 +476,10 @@ fn cells_mysql(row: &sqlx::mysql::MySqlRow) -> Vec<Cell> {
 pub fn handoff() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_handoff"));
     cmd.env_remove("HANDOFF_DATABASE")
-        .env_remove("HANDOFF_RULES");
+        .env_remove("HANDOFF_RULES")
+        .env_remove("HANDOFF_READ_DATABASE")
+        .env_remove("HANDOFF_READ_DATABASE_FILE")
+        .env_remove("HANDOFF_MAX_REPLICA_LAG");
     cmd
 }
 

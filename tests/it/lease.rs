@@ -17,7 +17,7 @@ fn result(at: DateTime<Utc>) -> ResultRow {
         objective: "speed".to_owned(),
         group: "all".to_owned(),
         evaluated_at: at,
-        status: Status::Healthy,
+        status: Status::Ok,
         value: Some(0.9),
         target: Some(0.8),
         numerator: None,

@@ -2,7 +2,8 @@
 //!
 //! Store, import and demo tests run against every backend through the same code
 //! (see `backend_tests!` in `helpers`): SQLite always, PostgreSQL with the
-//! `postgres-tests` feature and MySQL/MariaDB with `mysql-tests`.
+//! `postgres-tests` feature and MySQL/MariaDB with `mysql-tests`. A real
+//! PostgreSQL streaming replica (`.ci/replica-setup`) with `replica-tests`.
 
 mod helpers;
 
@@ -23,6 +24,7 @@ mod lease;
 mod mail;
 mod mapping;
 mod reads;
+mod replica;
 mod repo;
 mod review;
 mod rules;

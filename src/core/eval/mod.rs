@@ -93,6 +93,7 @@ pub fn reason_of(kind: ErrorKind) -> FailureReason {
         ErrorKind::Query | ErrorKind::Schema | ErrorKind::Fenced => FailureReason::QueryFailed,
         ErrorKind::Data => FailureReason::BadData,
         ErrorKind::Config => FailureReason::Configuration,
+        ErrorKind::Stale => FailureReason::StaleReplica,
     }
 }
 

@@ -78,16 +78,21 @@ pub enum FailureReason {
     BadData,
     /// The database URL or options are wrong.
     Configuration,
+    /// The read replica is further behind its primary than
+    /// `--max-replica-lag`, or cannot say how far: its figures would be
+    /// stale, so none are given.
+    StaleReplica,
 }
 
 impl FailureReason {
     /// Every reason.
-    pub const ALL: [FailureReason; 5] = [
+    pub const ALL: [FailureReason; 6] = [
         FailureReason::Timeout,
         FailureReason::DatabaseUnreachable,
         FailureReason::QueryFailed,
         FailureReason::BadData,
         FailureReason::Configuration,
+        FailureReason::StaleReplica,
     ];
 
     /// The label value (`database_unreachable`).
@@ -98,6 +103,7 @@ impl FailureReason {
             FailureReason::QueryFailed => "query_failed",
             FailureReason::BadData => "bad_data",
             FailureReason::Configuration => "configuration",
+            FailureReason::StaleReplica => "stale_replica",
         }
     }
 }
@@ -554,6 +560,19 @@ mod tests {
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    #[test]
+    fn a_stale_replica_is_a_reason_of_its_own() {
+        assert_eq!(
+            crate::eval::reason_of(crate::store::ErrorKind::Stale),
+            FailureReason::StaleReplica
+        );
+        assert_eq!(FailureReason::StaleReplica.as_str(), "stale_replica");
+        assert!(FailureReason::ALL.contains(&FailureReason::StaleReplica));
+        let labels: std::collections::BTreeSet<_> =
+            FailureReason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(labels.len(), FailureReason::ALL.len());
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub(crate) trait ReadOps: Send {
         what: &'a StateRead,
         each: &'a mut (dyn FnMut(StateItem) + Send),
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// How far behind its primary the database is, in seconds (see
+    /// [`Dialect::replica_lag`]); `None` when it cannot say.
+    fn replica_lag(&mut self) -> BoxFuture<'_, Result<Option<f64>, StoreError>>;
     fn finish(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>>;
 }
 
@@ -362,6 +365,13 @@ where
 
 /// Opens a SQLite file. Both pools share the tuning: a page cache and a memory
 /// map per connection sized by the options, temporary tables in memory.
+///
+/// The map is SQLite's `mmap_size`: up to that many bytes of the file are read
+/// through a shared read-only mapping instead of `pread` into the page cache.
+/// A read of a mapped page whose storage fails (a disk error, a file truncated
+/// by another process, a network filesystem gone away) raises SIGBUS and ends
+/// the process, where `pread` would have returned an error; `sqlite_mmap_mib`
+/// 0 turns the map off.
 pub(crate) async fn open_sqlite(
     url: &str,
     options: &StoreOptions,
@@ -430,6 +440,11 @@ pub(crate) async fn open_sqlite(
     ))
 }
 
+/// How long the server lets a write transaction sit idle before it ends the
+/// session (PostgreSQL, MariaDB): a daemon cut off from the server mid-write
+/// holds no lock longer (docs/DAEMON.md, "Two daemons, one mailer").
+const IDLE_IN_WRITE: Duration = Duration::from_secs(10);
+
 /// Rows the SQLite worker thread may queue ahead of the reader. The default (50)
 /// makes a window of a million touches cost a thread hand-off every few rows.
 const ROW_BUFFER: usize = 8_192;
@@ -460,9 +475,17 @@ pub(crate) async fn open_postgres(
     // The evaluator's statements run once each: compiling them with JIT costs
     // more (over a second on a million leads) than it saves.
     let reads = opts.clone().options([("jit", "off")]);
+    // A write transaction left open by a daemon that can no longer reach the
+    // server (a partition) would hold its lock on the leader's lease, and so
+    // the next leader's takeover, for as long as the server keeps the dead
+    // connection: the server ends such a session after this long.
+    let writes = opts.options([(
+        "idle_in_transaction_session_timeout",
+        format!("{}s", IDLE_IN_WRITE.as_secs()),
+    )]);
     Ok(Db::new(
         pool(options.read_connections, reads),
-        pool(options.write_connections, opts),
+        pool(options.write_connections, writes),
         Server::default(),
         options,
         describe,
@@ -504,9 +527,32 @@ pub(crate) async fn open_mysql(
             .acquire_timeout(options.connect_timeout)
             .connect_lazy_with(opts.clone())
     };
+    // As on PostgreSQL: a write transaction a partitioned daemon left open
+    // must not hold the leader's lease for long. MariaDB ends an idle
+    // transaction; MySQL only an idle connection (the pool checks each
+    // connection before use and opens another).
+    let limit = if server.mariadb {
+        format!(
+            "SET SESSION idle_transaction_timeout = {}",
+            IDLE_IN_WRITE.as_secs()
+        )
+    } else {
+        format!("SET SESSION wait_timeout = {}", IDLE_IN_WRITE.as_secs() * 2)
+    };
+    let writes = MySqlPoolOptions::new()
+        .max_connections(u32::max(options.write_connections, 1))
+        .acquire_timeout(options.connect_timeout)
+        .after_connect(move |conn, _| {
+            let limit = limit.clone();
+            Box::pin(async move {
+                sqlx::Executor::execute(&mut *conn, sqlx::AssertSqlSafe(limit)).await?;
+                Ok(())
+            })
+        })
+        .connect_lazy_with(opts.clone());
     Ok(Db::new(
         pool(options.read_connections),
-        pool(options.write_connections),
+        writes,
         server,
         options,
         describe,
@@ -747,6 +793,16 @@ impl<DB: Dialect> ReadOps for DbRead<DB> {
         })
     }
 
+    fn replica_lag(&mut self) -> BoxFuture<'_, Result<Option<f64>, StoreError>> {
+        Box::pin(async move {
+            let doing = DB::REPLICA_LAG_DOING;
+            self.limit(doing).await?;
+            DB::replica_lag(&mut self.tx)
+                .await
+                .map_err(failed::<DB>(doing))
+        })
+    }
+
     fn finish(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>> {
         Box::pin(async move {
             // Nothing was written; rolling back ends the snapshot the same way.
@@ -893,5 +949,60 @@ impl<DB: Dialect> TxOps for DbTx<DB> {
             self.open = false;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite's own limit on a memory map in this build (`SQLITE_MAX_MMAP_SIZE`,
+    /// 2 GiB less 64 KiB on Linux): it takes a larger `mmap_size` as this.
+    const SQLITE_MAX_MMAP_SIZE: i64 = 0x7fff_0000;
+
+    async fn pragma(pool: &Pool<sqlx::Sqlite>, name: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("PRAGMA {name}")))
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    /// The defaults reach SQLite on every connection: the read connections map
+    /// the whole file (as much as SQLite allows) and keep a small page cache;
+    /// the writer maps it too, with a cache of at least 64 MiB for bulk loads.
+    #[tokio::test]
+    async fn sqlite_connections_take_the_default_cache_and_map() {
+        let file =
+            std::env::temp_dir().join(format!("handoff-store-defaults-{}.db", std::process::id()));
+        let url = format!("sqlite://{}", file.display());
+        let options = StoreOptions::default();
+        let db = open_sqlite(&url, &options, Open::CreateOrWrite)
+            .await
+            .unwrap();
+        let mapped = (i64::from(options.sqlite_mmap_mib) * 1024 * 1024).min(SQLITE_MAX_MMAP_SIZE);
+        assert_eq!(
+            mapped, SQLITE_MAX_MMAP_SIZE,
+            "the default maps all SQLite allows"
+        );
+        assert_eq!(pragma(&db.reads, "mmap_size").await, mapped);
+        assert_eq!(pragma(&db.writes, "mmap_size").await, mapped);
+        let cache_kib = i64::from(options.sqlite_cache_mib) * 1024;
+        assert_eq!(pragma(&db.reads, "cache_size").await, -cache_kib);
+        assert_eq!(
+            pragma(&db.writes, "cache_size").await,
+            -cache_kib.max(64 * 1024)
+        );
+        // --sqlite-mmap-mib 0 reads through system calls.
+        let unmapped = StoreOptions {
+            sqlite_mmap_mib: 0,
+            ..options
+        };
+        let db = open_sqlite(&url, &unmapped, Open::Existing).await.unwrap();
+        assert_eq!(pragma(&db.reads, "mmap_size").await, 0);
+        db.reads.close().await;
+        db.writes.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+        }
     }
 }

@@ -213,6 +213,17 @@ pub(crate) trait Dialect:
         server: Server,
     ) -> BoxFuture<'c, Result<(), sqlx::Error>>;
 
+    /// How far behind its primary this database is, in seconds, by its own
+    /// account, asked on `conn` (inside the read transaction, before the lead
+    /// queries): 0 for a database that is not a replica, or a replica that has
+    /// applied everything its primary sent; `None` when it cannot say
+    /// (replication stopped, or never started).
+    fn replica_lag(conn: &mut Self::Connection) -> BoxFuture<'_, Result<Option<f64>, sqlx::Error>>;
+
+    /// What asking [`Dialect::replica_lag`] is, for error messages (and what
+    /// the role needs for it, where that is a grant of its own).
+    const REPLICA_LAG_DOING: &'static str;
+
     /// Encodes an upsert of canonical rows, without a connection. By default,
     /// multi-row `INSERT … ON CONFLICT` statements.
     fn encode_rows(columns: &UpsertColumns, rows: &dyn RowSet) -> Box<dyn Any + Send> {
@@ -502,6 +513,15 @@ impl Dialect for Sqlite {
             Ok(())
         })
     }
+
+    const REPLICA_LAG_DOING: &'static str = "asking the read database how far behind it is";
+
+    fn replica_lag(
+        _conn: &mut Self::Connection,
+    ) -> BoxFuture<'_, Result<Option<f64>, sqlx::Error>> {
+        // A file has no primary: a copy of it is as current as it is.
+        Box::pin(async { Ok(Some(0.0)) })
+    }
 }
 
 /// Canonical rows of one table as COPY text data, with what the merge needs.
@@ -727,6 +747,28 @@ impl Dialect for Postgres {
             Ok(())
         })
     }
+
+    const REPLICA_LAG_DOING: &'static str =
+        "asking the read replica how far behind its primary it is (pg_last_wal_replay_lsn)";
+
+    fn replica_lag(conn: &mut Self::Connection) -> BoxFuture<'_, Result<Option<f64>, sqlx::Error>> {
+        Box::pin(async move {
+            // Not in recovery: the primary itself. A standby connected to its
+            // primary (a WAL receiver runs) that has replayed all it received
+            // is current, however long ago the primary last wrote. Otherwise
+            // the age of the last transaction it replayed: null when it has
+            // replayed none since it started.
+            const LAG: &str = "SELECT CASE \
+                WHEN NOT pg_is_in_recovery() THEN 0 \
+                WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() \
+                    AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver) THEN 0 \
+                ELSE GREATEST(0, EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())) \
+                END::float8";
+            sqlx::query_scalar::<_, Option<f64>>(LAG)
+                .fetch_one(conn)
+                .await
+        })
+    }
 }
 
 impl Dialect for MySql {
@@ -838,6 +880,49 @@ impl Dialect for MySql {
                 .execute(conn)
                 .await?;
             Ok(())
+        })
+    }
+
+    const REPLICA_LAG_DOING: &'static str = "asking the read replica how far behind its primary it is \
+         (SHOW REPLICA STATUS: the role needs REPLICATION CLIENT on MySQL, REPLICA MONITOR on MariaDB)";
+
+    fn replica_lag(conn: &mut Self::Connection) -> BoxFuture<'_, Result<Option<f64>, sqlx::Error>> {
+        Box::pin(async move {
+            // SHOW REPLICA STATUS (MySQL 8.0.22, MariaDB 10.5.1 and later);
+            // a server that knows only the older SHOW SLAVE STATUS answers it
+            // with a parse error (1064), and is asked that instead.
+            let rows = match sqlx::raw_sql("SHOW REPLICA STATUS")
+                .fetch_all(&mut *conn)
+                .await
+            {
+                Err(sqlx::Error::Database(e))
+                    if e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                        .is_some_and(|e| e.number() == 1064) =>
+                {
+                    sqlx::raw_sql("SHOW SLAVE STATUS")
+                        .fetch_all(&mut *conn)
+                        .await?
+                }
+                other => other?,
+            };
+            // No row: not a replica. One row per replication channel: the
+            // furthest behind counts; NULL is a channel whose replication
+            // is stopped.
+            let mut lag = Some(0.0_f64);
+            for row in &rows {
+                let behind: Option<i64> = match row.try_get_unchecked("Seconds_Behind_Source") {
+                    Ok(v) => v,
+                    Err(sqlx::Error::ColumnNotFound(_)) => {
+                        row.try_get_unchecked("Seconds_Behind_Master")?
+                    }
+                    Err(e) => return Err(e),
+                };
+                lag = match (lag, behind) {
+                    (Some(l), Some(b)) => Some(l.max(b as f64)),
+                    _ => None,
+                };
+            }
+            Ok(lag)
         })
     }
 }

@@ -13,6 +13,13 @@
 //! smaller one for writes, so that a long evaluation never starves the writes
 //! that record its result.
 //!
+//! A store may send its lead queries to a read replica of its database
+//! ([`Store::with_read_replica`]): [`Store::reader`] (the evaluator's reads,
+//! the scans for lead notices, the review) then reads the replica, after
+//! asking it how far behind its primary it is, while everything handoff
+//! writes and reads back of its own (`handoff_*` tables, metadata,
+//! migrations) stays on the primary.
+//!
 //! Every statement binds its values; table and column names come only from the
 //! fixed lists in [`crate::model`] and the allowlists beside the queries.
 
@@ -109,10 +116,13 @@ pub struct StoreOptions {
     /// schema check). An evaluation has its objective's limit instead
     /// (`eval::timeout_for`).
     pub statement_timeout: Duration,
-    /// SQLite's page cache per connection, in MiB.
+    /// SQLite's page cache per connection, in MiB. With the file mapped, reads
+    /// go through the map and the cache holds only what the map does not: pages
+    /// past its end, pages whose newest version is in the WAL, and changes.
     pub sqlite_cache_mib: u32,
     /// How much of a SQLite file each connection maps into memory, in MiB
-    /// (0: read through system calls).
+    /// (0: read through system calls). SQLite caps it at its compile-time
+    /// `SQLITE_MAX_MMAP_SIZE`, 2 GiB less 64 KiB in the bundled build.
     pub sqlite_mmap_mib: u32,
 }
 
@@ -123,10 +133,17 @@ impl Default for StoreOptions {
             write_connections: 2,
             connect_timeout: Duration::from_secs(10),
             statement_timeout: Duration::from_secs(30),
-            // Small enough that an evaluation of a million leads stays within
-            // 64 MiB resident; see docs/BENCHMARKS.md for what more buys.
+            // The whole file mapped (up to SQLite's cap), so that reads are
+            // memory accesses into the kernel's page cache rather than a
+            // system call and a copy into SQLite's cache per page: a round on
+            // a million leads in 0.69-0.80 of the time. Mapped pages are file
+            // pages, which the kernel can drop at any time, not the process's
+            // own memory; that peaks at about 42 MiB for the round, against
+            // 50 MiB without the map (docs/BENCHMARKS.md, run K). The cache
+            // serves what the map does not, and every read with
+            // `--sqlite-mmap-mib 0`.
             sqlite_cache_mib: 8,
-            sqlite_mmap_mib: 0,
+            sqlite_mmap_mib: 2048,
         }
     }
 }
@@ -155,11 +172,15 @@ pub enum ErrorKind {
     /// A write of the daemon's record by a daemon that no longer holds the
     /// leader's lease: a newer leader writes instead.
     Fenced,
+    /// The read replica is further behind its primary than allowed, or
+    /// cannot say how far: what it holds would be read as current when it is
+    /// not. Only lead reads go to a replica, so no write fails so.
+    Stale,
 }
 
 impl ErrorKind {
     /// Every kind, for metrics that start each label at 0.
-    pub const ALL: [ErrorKind; 8] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::Config,
         ErrorKind::Unreachable,
         ErrorKind::Timeout,
@@ -168,20 +189,22 @@ impl ErrorKind {
         ErrorKind::Data,
         ErrorKind::Storage,
         ErrorKind::Fenced,
+        ErrorKind::Stale,
     ];
 
     /// Whether what failed may succeed later unchanged: the database was away,
-    /// too slow, or could not store the rows for now (a full disk). Rows that
-    /// failed so are kept and written again; rows the database refused are not.
+    /// too slow, or could not store the rows for now (a full disk), or the
+    /// read replica was behind. Rows that failed so are kept and written
+    /// again; rows the database refused are not.
     pub fn is_passing(self) -> bool {
         matches!(
             self,
-            ErrorKind::Unreachable | ErrorKind::Timeout | ErrorKind::Storage
+            ErrorKind::Unreachable | ErrorKind::Timeout | ErrorKind::Storage | ErrorKind::Stale
         )
     }
 
     /// The kind as a metric label: `config`, `unreachable`, `timeout`,
-    /// `schema`, `query`, `data`, `storage`, `fenced`.
+    /// `schema`, `query`, `data`, `storage`, `fenced`, `stale`.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Config => "config",
@@ -192,6 +215,7 @@ impl ErrorKind {
             ErrorKind::Data => "data",
             ErrorKind::Storage => "storage",
             ErrorKind::Fenced => "fenced",
+            ErrorKind::Stale => "stale",
         }
     }
 }
@@ -253,6 +277,16 @@ pub enum StoreError {
     },
     #[error("SQLite has no leader's lease: one daemon runs per SQLite file")]
     NoLease,
+    /// `--read-database` names another kind of database than `--database`.
+    #[error(
+        "the read database is {replica} and the database {primary}: a read replica is a copy of \
+         its primary, so both URLs name the same kind of database"
+    )]
+    ReplicaBackend { primary: Backend, replica: Backend },
+    /// The read replica is further behind than allowed (`lag`, in seconds),
+    /// or cannot say how far (`None`).
+    #[error("{}", stale_message(*.lag, *.max))]
+    StaleReplica { lag: Option<f64>, max: Duration },
     #[error("database error while {doing}")]
     Query {
         doing: String,
@@ -266,7 +300,9 @@ impl StoreError {
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            StoreError::UnsupportedUrl(_) | StoreError::BadUrl { .. } => ErrorKind::Config,
+            StoreError::UnsupportedUrl(_)
+            | StoreError::BadUrl { .. }
+            | StoreError::ReplicaBackend { .. } => ErrorKind::Config,
             StoreError::Missing { .. }
             | StoreError::Connect { .. }
             | StoreError::NoDatabase { .. }
@@ -276,7 +312,64 @@ impl StoreError {
             StoreError::Query { kind, .. } => *kind,
             StoreError::Fenced { .. } => ErrorKind::Fenced,
             StoreError::NoLease => ErrorKind::Config,
+            StoreError::StaleReplica { .. } => ErrorKind::Stale,
         }
+    }
+}
+
+/// What a stale read replica is told as: its lag (whole seconds from 10 s
+/// on, tenths below, rounded up so that it never reads as the most allowed)
+/// against the most allowed, as the option that sets it reads.
+fn stale_message(lag: Option<f64>, max: Duration) -> String {
+    let max = max.as_secs();
+    match lag {
+        Some(lag) => {
+            let lag = if lag < 10.0 {
+                format!("{:.1}", (lag * 10.0).ceil() / 10.0)
+            } else {
+                format!("{:.0}", lag.ceil())
+            };
+            format!(
+                "the read replica is {lag} s behind the primary (more than --max-replica-lag \
+                 {max}s); figures from it would be stale"
+            )
+        }
+        None => format!(
+            "the read replica cannot say how far behind the primary it is (its replication is \
+             stopped, or has not started); figures from it could be stale (--max-replica-lag {max}s)"
+        ),
+    }
+}
+
+/// The lag a read replica reported at its last lead read, shared by every
+/// clone of the store: what `handoff_read_replica_lag_seconds` shows.
+#[derive(Clone, Debug, Default)]
+pub struct ReplicaLag {
+    /// How many readings were taken, and the last one: seconds, or
+    /// infinity when the replica could not say.
+    last: Arc<std::sync::Mutex<(u64, Option<f64>)>>,
+}
+
+impl ReplicaLag {
+    /// The last reading in seconds: `None` before the first, infinity when
+    /// the replica could not say how far behind it is.
+    pub fn seconds(&self) -> Option<f64> {
+        self.lock().1
+    }
+
+    /// How many readings have been taken: a new one changes it.
+    pub fn readings(&self) -> u64 {
+        self.lock().0
+    }
+
+    fn set(&self, lag: Option<f64>) {
+        let mut last = self.lock();
+        last.0 += 1;
+        last.1 = Some(lag.unwrap_or(f64::INFINITY));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, Option<f64>)> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -286,12 +379,29 @@ impl StoreError {
 /// when it is opened and never asked again outside this module.
 #[derive(Clone)]
 pub struct Store {
+    /// The primary: everything handoff writes, its own state, and the lead
+    /// reads when there is no replica.
     db: Arc<dyn Ops>,
+    /// Where the lead reads go instead, if anywhere.
+    replica: Option<Arc<Replica>>,
+}
+
+/// A read replica of the store's database, for the lead reads.
+struct Replica {
+    db: Arc<dyn Ops>,
+    /// The most lag a read may start on.
+    max_lag: Duration,
+    lag: ReplicaLag,
 }
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Store").field(&self.db.describe()).finish()
+        let mut t = f.debug_tuple("Store");
+        t.field(&self.db.describe());
+        if let Some(r) = &self.replica {
+            t.field(&r.db.describe());
+        }
+        t.finish()
     }
 }
 
@@ -330,13 +440,59 @@ impl Store {
     }
 
     async fn open(url: &str, options: &StoreOptions, mode: Open) -> Result<Store, StoreError> {
-        // The one place that asks which backend a URL names.
-        let db: Arc<dyn Ops> = match backend_of(url)? {
-            Backend::Sqlite => Arc::new(db::open_sqlite(url, options, mode).await?),
-            Backend::Postgres => Arc::new(db::open_postgres(url, options).await?),
-            Backend::MySql => Arc::new(db::open_mysql(url, options).await?),
-        };
-        Ok(Store { db })
+        Ok(Store {
+            db: open_ops(url, options, mode).await?,
+            replica: None,
+        })
+    }
+
+    /// The same store with its lead reads sent to the read replica at `url`:
+    /// [`Store::reader`], [`Store::count`] and [`Store::check_lead_tables`]
+    /// read there; writes, migrations, metadata and handoff's own state stay
+    /// on this store's database. The replica is opened as it is, changing
+    /// nothing (never created nor migrated). Each [`Store::reader`] first asks
+    /// the replica how far behind its primary it is, inside the read, and
+    /// fails with [`StoreError::StaleReplica`] beyond `max_lag`.
+    ///
+    /// # Errors
+    ///
+    /// A URL of another kind of database than this store's
+    /// ([`StoreError::ReplicaBackend`]), or as [`Store::connect_existing`].
+    pub async fn with_read_replica(
+        mut self,
+        url: &str,
+        options: &StoreOptions,
+        max_lag: Duration,
+    ) -> Result<Store, StoreError> {
+        let replica = backend_of(url)?;
+        if replica != self.backend() {
+            return Err(StoreError::ReplicaBackend {
+                primary: self.backend(),
+                replica,
+            });
+        }
+        self.replica = Some(Arc::new(Replica {
+            db: open_ops(url, options, Open::Existing).await?,
+            max_lag,
+            lag: ReplicaLag::default(),
+        }));
+        Ok(self)
+    }
+
+    /// The read replica the lead reads go to, described as
+    /// [`Store::describe`] does; `None` when they go to the database itself.
+    pub fn read_replica(&self) -> Option<&str> {
+        self.replica.as_ref().map(|r| r.db.describe())
+    }
+
+    /// The lag of the read replica at its last reading; `None` without one.
+    pub fn replica_lag(&self) -> Option<&ReplicaLag> {
+        self.replica.as_ref().map(|r| &r.lag)
+    }
+
+    /// The database the lead reads go to.
+    fn leads(&self) -> &Arc<dyn Ops> {
+        self.replica.as_ref().map_or(&self.db, |r| &r.db)
     }
 
     /// Which kind of database this is.
@@ -380,23 +536,49 @@ impl Store {
         Encoder::new(Arc::clone(&self.db))
     }
 
-    /// Opens a consistent, read-only view of the data in which every statement
-    /// is stopped by the database once `limit` has passed.
+    /// Opens a consistent, read-only view of the lead data in which every
+    /// statement is stopped by the database once `limit` has passed: on the
+    /// read replica when there is one, after asking it how far behind its
+    /// primary it is (the first statement of the read, so the view is at
+    /// least that current).
     ///
     /// # Errors
     ///
-    /// No read connection could be had within the connect timeout.
+    /// No read connection could be had within the connect timeout; the
+    /// replica is further behind than its most allowed lag, or cannot say
+    /// ([`StoreError::StaleReplica`]).
     pub async fn reader(&self, limit: Duration) -> Result<Reader, StoreError> {
-        Ok(Reader::new(self.db.read(limit).await?))
+        let Some(replica) = &self.replica else {
+            return Ok(Reader::new(self.db.read(limit).await?));
+        };
+        let mut read = replica.db.read(limit).await?;
+        let lag = match read.replica_lag().await {
+            Ok(lag) => lag,
+            Err(e) => {
+                // The read failed already; ending it cannot say more.
+                let _ = read.finish().await;
+                return Err(e);
+            }
+        };
+        replica.lag.set(lag);
+        if lag.is_none_or(|l| l > replica.max_lag.as_secs_f64()) {
+            let _ = read.finish().await;
+            return Err(StoreError::StaleReplica {
+                lag,
+                max: replica.max_lag,
+            });
+        }
+        Ok(Reader::new(read))
     }
 
-    /// Counts the rows of a canonical table.
+    /// Counts the rows of a canonical table (on the read replica, if any).
     ///
     /// # Errors
     ///
     /// A database error.
     pub async fn count(&self, table: Table) -> Result<i64, StoreError> {
-        let mut r = self.reader(self.db.statement_timeout()).await?;
+        let leads = self.leads();
+        let mut r = Reader::new(leads.read(leads.statement_timeout()).await?);
         let n = r.count(table).await?;
         r.finish().await?;
         Ok(n)
@@ -408,20 +590,22 @@ impl Store {
     ///
     /// A database error.
     pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let mut r = self.reader(self.db.statement_timeout()).await?;
+        let mut r = Reader::new(self.db.read(self.db.statement_timeout()).await?);
         let v = r.meta(key).await?;
         r.finish().await?;
         Ok(v)
     }
 
     /// Checks that the four lead tables (or views) exist and can be read, by
-    /// reading no rows from each.
+    /// reading no rows from each (on the read replica, if any, however far
+    /// behind it is).
     ///
     /// # Errors
     ///
     /// The first table that cannot be read.
     pub async fn check_lead_tables(&self) -> Result<(), StoreError> {
-        let mut r = self.reader(self.db.statement_timeout()).await?;
+        let leads = self.leads();
+        let mut r = Reader::new(leads.read(leads.statement_timeout()).await?);
         r.check_lead_tables().await?;
         r.finish().await
     }
@@ -826,7 +1010,24 @@ impl Store {
     /// Closes every connection.
     pub async fn close(&self) {
         self.db.close().await;
+        if let Some(r) = &self.replica {
+            r.db.close().await;
+        }
     }
+}
+
+/// Opens the database at `url`: the one place that asks which backend a URL
+/// names.
+async fn open_ops(
+    url: &str,
+    options: &StoreOptions,
+    mode: Open,
+) -> Result<Arc<dyn Ops>, StoreError> {
+    Ok(match backend_of(url)? {
+        Backend::Sqlite => Arc::new(db::open_sqlite(url, options, mode).await?),
+        Backend::Postgres => Arc::new(db::open_postgres(url, options).await?),
+        Backend::MySql => Arc::new(db::open_mysql(url, options).await?),
+    })
 }
 
 /// Tells the backend from a URL's scheme.
@@ -916,6 +1117,61 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("oracle://scott:***@h/db"), "{err}");
+    }
+
+    #[test]
+    fn a_stale_replica_says_how_far_behind_it_is_against_what() {
+        let stale = |lag, max| StoreError::StaleReplica {
+            lag,
+            max: Duration::from_secs(max),
+        };
+        let e = stale(Some(95.0), 60);
+        assert_eq!(
+            e.to_string(),
+            "the read replica is 95 s behind the primary (more than --max-replica-lag 60s); \
+             figures from it would be stale"
+        );
+        assert_eq!(e.kind(), ErrorKind::Stale);
+        assert!(e.kind().is_passing(), "it may catch up");
+        assert_eq!(e.kind().as_str(), "stale");
+        // Rounded up, and tenths below 10 s: a lag just past the most
+        // allowed never reads as equal to it.
+        for (lag, max, shown) in [
+            (3.02, 3, "3.1 s"),
+            (3.44, 3, "3.5 s"),
+            (0.3, 0, "0.3 s"),
+            (60.2, 60, "61 s"),
+            (95.0, 60, "95 s"),
+        ] {
+            let text = stale(Some(lag), max).to_string();
+            assert!(
+                text.starts_with(&format!(
+                    "the read replica is {shown} behind the primary (more than --max-replica-lag {max}s)"
+                )),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            stale(None, 60).to_string(),
+            "the read replica cannot say how far behind the primary it is (its replication is \
+             stopped, or has not started); figures from it could be stale (--max-replica-lag 60s)"
+        );
+        assert!(ErrorKind::ALL.contains(&ErrorKind::Stale));
+    }
+
+    #[test]
+    fn the_replica_lag_keeps_the_last_reading_and_counts_them() {
+        let lag = ReplicaLag::default();
+        assert_eq!((lag.seconds(), lag.readings()), (None, 0));
+        let shared = lag.clone();
+        lag.set(Some(1.5));
+        assert_eq!((shared.seconds(), shared.readings()), (Some(1.5), 1));
+        // Replication stopped: infinitely far behind, never 0.
+        lag.set(None);
+        assert_eq!(
+            (shared.seconds(), shared.readings()),
+            (Some(f64::INFINITY), 2)
+        );
     }
 
     #[test]
