@@ -68,6 +68,17 @@ fn push_expiry<DB: Dialect>(qb: &mut QueryBuilder<DB>, ttl: Duration) {
     }
 }
 
+/// The lease in the first four columns of `row`: holder, token, acquired
+/// and expiry times.
+fn lease_of<DB: Dialect>(row: &DB::Row) -> Result<Lease, sqlx::Error> {
+    Ok(Lease {
+        holder: <DB as Typed<String>>::get(row, 0)?,
+        token: <DB as Typed<i64>>::get(row, 1)?,
+        acquired_at: DB::get_time(row, 2)?.unwrap_or_default(),
+        expires_at: DB::get_time(row, 3)?.unwrap_or_default(),
+    })
+}
+
 fn refuse_sqlite<DB: Dialect>() -> Result<(), StoreError> {
     if DB::BACKEND == Backend::Sqlite {
         return Err(StoreError::NoLease);
@@ -113,15 +124,7 @@ pub(super) async fn claim<DB: Dialect>(
     ));
     let mut found = None;
     stream_rows(conn, &mut qb, doing, |row| {
-        found = Some((
-            Lease {
-                holder: <DB as Typed<String>>::get(row, 0)?,
-                token: <DB as Typed<i64>>::get(row, 1)?,
-                acquired_at: DB::get_time(row, 2)?.unwrap_or_default(),
-                expires_at: DB::get_time(row, 3)?.unwrap_or_default(),
-            },
-            <DB as Typed<i64>>::get(row, 4)? == 1,
-        ));
+        found = Some((lease_of::<DB>(row)?, <DB as Typed<i64>>::get(row, 4)? == 1));
         Ok(())
     })
     .await?;
@@ -154,12 +157,7 @@ pub(super) async fn claim<DB: Dialect>(
     );
     let mut held = None;
     stream_rows(conn, &mut qb, doing, |row| {
-        held = Some(Lease {
-            holder: <DB as Typed<String>>::get(row, 0)?,
-            token: <DB as Typed<i64>>::get(row, 1)?,
-            acquired_at: DB::get_time(row, 2)?.unwrap_or_default(),
-            expires_at: DB::get_time(row, 3)?.unwrap_or_default(),
-        });
+        held = Some(lease_of::<DB>(row)?);
         Ok(())
     })
     .await?;
