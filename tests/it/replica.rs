@@ -546,6 +546,48 @@ mod streaming {
 
         daemon.stop();
         task.await.unwrap().unwrap();
+
+        // A replica that has had nothing to replay for a while and is now
+        // applying a burst of changes is current a moment later: its reading
+        // is not the age of the last transaction it applied before the burst
+        // (over 5 s here), and the read that follows the reading sees the
+        // burst. The read starts at once after the resume, while the replica
+        // replays.
+        let store = Store::connect(&primary.url, &StoreOptions::default())
+            .await
+            .unwrap()
+            .with_read_replica(&replica_url, &StoreOptions::default(), max_lag)
+            .await
+            .unwrap();
+        on_replica("SELECT pg_wal_replay_pause()").await;
+        primary
+            .exec(
+                "INSERT INTO leads (id, created_at, mql_at, owner_id, channel) \
+                 SELECT 'B' || g, '2026-01-01 00:00:00+00', '2026-11-07 10:00:00+00', 'R1', 'webinar' \
+                 FROM generate_series(1, 100000) g",
+            )
+            .await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        // Resumed on a connection already open, so the read follows within
+        // a round trip.
+        let control = sqlx::PgPool::connect(&self::replica_url("postgres"))
+            .await
+            .unwrap();
+        sqlx::query("SELECT pg_wal_replay_resume()")
+            .execute(&control)
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let mut read = store.reader(Duration::from_secs(10)).await.unwrap();
+        let waited = started.elapsed();
+        let leads = read.count(handoff::model::Table::Leads).await.unwrap();
+        read.finish().await.unwrap();
+        let lag = store.replica_lag().unwrap().seconds().unwrap();
+        eprintln!("lag just after a resume: {lag} s, read after {waited:?}, {leads} leads read");
+        assert!(lag <= 1.0, "{lag}");
+        assert_eq!(leads, 5 + 100_000, "the read is as current as its reading");
+        control.close().await;
+
         // The results history is the primary's: the failures are in it too.
         assert!(
             count(

@@ -20,7 +20,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Connection as _, Database, Pool, QueryBuilder, Transaction};
 
-use super::dialect::{Dialect, Server, Typed};
+use super::dialect::{Dialect, LagReading, Server, Typed};
 use super::read::{Cell, Question, decode_row};
 use super::state::{self, Journal, StateItem, StateRead};
 use super::write::{Encoded, RowSet, UpsertColumns, encode_upsert};
@@ -60,9 +60,9 @@ pub(crate) trait ReadOps: Send {
         what: &'a StateRead,
         each: &'a mut (dyn FnMut(StateItem) + Send),
     ) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// How far behind its primary the database is, in seconds (see
-    /// [`Dialect::replica_lag`]); `None` when it cannot say.
-    fn replica_lag(&mut self) -> BoxFuture<'_, Result<Option<f64>, StoreError>>;
+    /// How far behind its primary the database is (see
+    /// [`Dialect::replica_lag`]).
+    fn replica_lag(&mut self) -> BoxFuture<'_, Result<LagReading, StoreError>>;
     fn finish(self: Box<Self>) -> BoxFuture<'static, Result<(), StoreError>>;
 }
 
@@ -793,7 +793,7 @@ impl<DB: Dialect> ReadOps for DbRead<DB> {
         })
     }
 
-    fn replica_lag(&mut self) -> BoxFuture<'_, Result<Option<f64>, StoreError>> {
+    fn replica_lag(&mut self) -> BoxFuture<'_, Result<LagReading, StoreError>> {
         Box::pin(async move {
             let doing = DB::REPLICA_LAG_DOING;
             self.limit(doing).await?;

@@ -90,6 +90,30 @@ where
     }
 }
 
+/// What a read replica says of how far behind its primary it is.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct LagReading {
+    /// Seconds: 0 for a database that is not a replica, or a replica that
+    /// has applied everything its primary sent; `None` when it cannot say
+    /// (replication stopped, or never started).
+    pub seconds: Option<f64>,
+    /// Where its replay stands, when it holds changes it has received and
+    /// not yet applied. `seconds` is then the age of the last transaction it
+    /// applied: a bound that a replica idle for a while and now replaying a
+    /// moment's new changes overstates, until it has applied them.
+    pub replaying: Option<String>,
+}
+
+impl LagReading {
+    /// A reading of `seconds` with nothing known of the replay.
+    pub fn settled(seconds: Option<f64>) -> LagReading {
+        LagReading {
+            seconds,
+            replaying: None,
+        }
+    }
+}
+
 /// The differences between the backends, and nothing else.
 pub(crate) trait Dialect:
     Database
@@ -213,12 +237,9 @@ pub(crate) trait Dialect:
         server: Server,
     ) -> BoxFuture<'c, Result<(), sqlx::Error>>;
 
-    /// How far behind its primary this database is, in seconds, by its own
-    /// account, asked on `conn` (inside the read transaction, before the lead
-    /// queries): 0 for a database that is not a replica, or a replica that has
-    /// applied everything its primary sent; `None` when it cannot say
-    /// (replication stopped, or never started).
-    fn replica_lag(conn: &mut Self::Connection) -> BoxFuture<'_, Result<Option<f64>, sqlx::Error>>;
+    /// How far behind its primary this database is, by its own account,
+    /// asked on `conn` (inside the read transaction, before the lead queries).
+    fn replica_lag(conn: &mut Self::Connection) -> BoxFuture<'_, Result<LagReading, sqlx::Error>>;
 
     /// What asking [`Dialect::replica_lag`] is, for error messages (and what
     /// the role needs for it, where that is a grant of its own).
@@ -516,11 +537,9 @@ impl Dialect for Sqlite {
 
     const REPLICA_LAG_DOING: &'static str = "asking the read database how far behind it is";
 
-    fn replica_lag(
-        _conn: &mut Self::Connection,
-    ) -> BoxFuture<'_, Result<Option<f64>, sqlx::Error>> {
+    fn replica_lag(_conn: &mut Self::Connection) -> BoxFuture<'_, Result<LagReading, sqlx::Error>> {
         // A file has no primary: a copy of it is as current as it is.
-        Box::pin(async { Ok(Some(0.0)) })
+        Box::pin(async { Ok(LagReading::settled(Some(0.0))) })
     }
 }
 
@@ -751,22 +770,27 @@ impl Dialect for Postgres {
     const REPLICA_LAG_DOING: &'static str =
         "asking the read replica how far behind its primary it is (pg_last_wal_replay_lsn)";
 
-    fn replica_lag(conn: &mut Self::Connection) -> BoxFuture<'_, Result<Option<f64>, sqlx::Error>> {
+    fn replica_lag(conn: &mut Self::Connection) -> BoxFuture<'_, Result<LagReading, sqlx::Error>> {
         Box::pin(async move {
             // Not in recovery: the primary itself. A standby connected to its
             // primary (a WAL receiver runs) that has replayed all it received
             // is current, however long ago the primary last wrote. Otherwise
             // the age of the last transaction it replayed: null when it has
-            // replayed none since it started.
+            // replayed none since it started. The second column is the replay
+            // position while received WAL waits to be replayed.
             const LAG: &str = "SELECT CASE \
                 WHEN NOT pg_is_in_recovery() THEN 0 \
                 WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() \
                     AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver) THEN 0 \
                 ELSE GREATEST(0, EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())) \
-                END::float8";
-            sqlx::query_scalar::<_, Option<f64>>(LAG)
+                END::float8, \
+                CASE WHEN pg_is_in_recovery() \
+                    AND pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn() \
+                    THEN pg_last_wal_replay_lsn()::text END";
+            let (seconds, replaying) = sqlx::query_as::<_, (Option<f64>, Option<String>)>(LAG)
                 .fetch_one(conn)
-                .await
+                .await?;
+            Ok(LagReading { seconds, replaying })
         })
     }
 }
@@ -886,7 +910,7 @@ impl Dialect for MySql {
     const REPLICA_LAG_DOING: &'static str = "asking the read replica how far behind its primary it is \
          (SHOW REPLICA STATUS: the role needs REPLICATION CLIENT on MySQL, REPLICA MONITOR on MariaDB)";
 
-    fn replica_lag(conn: &mut Self::Connection) -> BoxFuture<'_, Result<Option<f64>, sqlx::Error>> {
+    fn replica_lag(conn: &mut Self::Connection) -> BoxFuture<'_, Result<LagReading, sqlx::Error>> {
         Box::pin(async move {
             // SHOW REPLICA STATUS (MySQL 8.0.22, MariaDB 10.5.1 and later);
             // a server that knows only the older SHOW SLAVE STATUS answers it
@@ -922,7 +946,9 @@ impl Dialect for MySql {
                     _ => None,
                 };
             }
-            Ok(lag)
+            // Seconds_Behind is the applier's own measure (the age of the
+            // event it applies), not a bound to wait out.
+            Ok(LagReading::settled(lag))
         })
     }
 }

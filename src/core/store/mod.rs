@@ -53,6 +53,7 @@ pub use write::{Encoded, Encoder, RowSet, Tx, UpsertColumns};
 use state::{StateItem, StateRead};
 
 use db::Ops;
+use dialect::LagReading;
 
 /// The `handoff_meta` entry present while the lead data is the demo's alone;
 /// `handoff import` removes it.
@@ -386,6 +387,34 @@ pub struct Store {
     replica: Option<Arc<Replica>>,
 }
 
+/// Above this many seconds a replica's lag read while it replays is read
+/// again after a pause (see [`Store::reader`]); below, the bound is close
+/// enough to stand.
+const REPLAY_BOUND_TRUSTED: f64 = 1.0;
+
+/// The pauses between readings of a replica that is replaying: 1.5 s in all
+/// at most, and only while its replay moves (a paused replica costs one).
+const REPLAY_PAUSES: [Duration; 4] = [
+    Duration::from_millis(100),
+    Duration::from_millis(200),
+    Duration::from_millis(400),
+    Duration::from_millis(800),
+];
+
+/// Whether a replica's lag reading is worth taking again after a pause: it
+/// is replaying changes it has received, its bound is over
+/// [`REPLAY_BOUND_TRUSTED`], and its replay has moved since the `previous`
+/// reading (a paused or stuck replay is as far behind as it says).
+fn read_again(reading: &LagReading, previous: Option<&str>) -> bool {
+    match &reading.replaying {
+        Some(at) => {
+            reading.seconds.is_some_and(|s| s > REPLAY_BOUND_TRUSTED)
+                && previous != Some(at.as_str())
+        }
+        None => false,
+    }
+}
+
 /// A read replica of the store's database, for the lead reads.
 struct Replica {
     db: Arc<dyn Ops>,
@@ -557,13 +586,30 @@ impl Store {
         let Some(replica) = &self.replica else {
             return Ok(Reader::new(self.db.read(limit).await?));
         };
-        let mut read = replica.db.read(limit).await?;
-        let lag = match read.replica_lag().await {
-            Ok(lag) => lag,
-            Err(e) => {
-                // The read failed already; ending it cannot say more.
-                let _ = read.finish().await;
-                return Err(e);
+        let mut previous: Option<String> = None;
+        let mut pauses = REPLAY_PAUSES.iter();
+        let (read, lag) = loop {
+            let mut read = replica.db.read(limit).await?;
+            let reading = match read.replica_lag().await {
+                Ok(reading) => reading,
+                Err(e) => {
+                    // The read failed already; ending it cannot say more.
+                    let _ = read.finish().await;
+                    return Err(e);
+                }
+            };
+            // A replica replaying what it has just received reports the age
+            // of the last transaction it applied, which overstates its lag
+            // when the primary had been quiet: give it a moment, and read
+            // again in a new snapshot (so the view is as current as the
+            // reading), while its replay moves.
+            match pauses.next() {
+                Some(pause) if read_again(&reading, previous.as_deref()) => {
+                    let _ = read.finish().await;
+                    previous = reading.replaying;
+                    tokio::time::sleep(*pause).await;
+                }
+                _ => break (read, reading.seconds),
             }
         };
         replica.lag.set(lag);
@@ -1163,6 +1209,32 @@ mod tests {
              stopped, or has not started); figures from it could be stale (--max-replica-lag 60s)"
         );
         assert!(ErrorKind::ALL.contains(&ErrorKind::Stale));
+    }
+
+    #[test]
+    fn a_replaying_replica_is_read_again_while_its_replay_moves() {
+        let replaying = |seconds: Option<f64>, at: &str| LagReading {
+            seconds,
+            replaying: Some(at.to_owned()),
+        };
+        // Quiet for 5 s, now applying a burst: the 5 s is a bound to wait out.
+        assert!(read_again(&replaying(Some(5.0), "0/3000060"), None));
+        // Its replay moved since: again.
+        assert!(read_again(
+            &replaying(Some(5.1), "0/3000100"),
+            Some("0/3000060")
+        ));
+        // It did not move (replay paused or stuck): the reading stands.
+        assert!(!read_again(
+            &replaying(Some(5.1), "0/3000060"),
+            Some("0/3000060")
+        ));
+        // Within a second: close enough to stand.
+        assert!(!read_again(&replaying(Some(0.4), "0/3000060"), None));
+        assert!(!read_again(&replaying(Some(1.0), "0/3000060"), None));
+        // It cannot say, or has nothing left to replay: the reading stands.
+        assert!(!read_again(&replaying(None, "0/3000060"), None));
+        assert!(!read_again(&LagReading::settled(Some(30.0)), None));
     }
 
     #[test]
