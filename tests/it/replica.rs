@@ -367,6 +367,16 @@ mod streaming {
         pool.close().await;
     }
 
+    /// A store on `primary` reading the leads from `replica`.
+    async fn replica_store(primary: &str, replica: &str, max_lag: Duration) -> Store {
+        Store::connect(primary, &StoreOptions::default())
+            .await
+            .unwrap()
+            .with_read_replica(replica, &StoreOptions::default(), max_lag)
+            .await
+            .unwrap()
+    }
+
     /// Polls `check` every 200 ms for up to `secs` seconds.
     async fn within<F, Fut>(secs: u64, what: &str, mut check: F)
     where
@@ -433,12 +443,7 @@ mod streaming {
         .await;
 
         let max_lag = Duration::from_secs(3);
-        let store = Store::connect(&primary.url, &StoreOptions::default())
-            .await
-            .unwrap()
-            .with_read_replica(&replica_url, &StoreOptions::default(), max_lag)
-            .await
-            .unwrap();
+        let store = replica_store(&primary.url, &replica_url, max_lag).await;
         assert!(
             store.read_replica().unwrap().contains(":5433"),
             "{:?}",
@@ -553,12 +558,7 @@ mod streaming {
         // (over 5 s here), and the read that follows the reading sees the
         // burst. The read starts at once after the resume, while the replica
         // replays.
-        let store = Store::connect(&primary.url, &StoreOptions::default())
-            .await
-            .unwrap()
-            .with_read_replica(&replica_url, &StoreOptions::default(), max_lag)
-            .await
-            .unwrap();
+        let store = replica_store(&primary.url, &replica_url, max_lag).await;
         on_replica("SELECT pg_wal_replay_pause()").await;
         primary
             .exec(
